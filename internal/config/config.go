@@ -1,0 +1,330 @@
+// Package config loads and validates the site settings
+// (templates/site.json, optional) and an OS definition
+// (templates/os/<vm_name>.json) into one Config that every step reads.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Paths of the configuration files, relative to the repository root.
+const (
+	SiteFile = "templates/site.json"
+	OSDir    = "templates/os"
+)
+
+// StringList is a JSON value given either as one string or as a list of
+// strings (iso_server may name one server or several mirrors).
+type StringList []string
+
+// UnmarshalJSON accepts "a" as well as ["a", "b"].
+func (l *StringList) UnmarshalJSON(data []byte) error {
+	var one string
+	if err := json.Unmarshal(data, &one); err == nil {
+		*l = StringList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(data, &many); err != nil {
+		return errors.New("want a string or a list of strings")
+	}
+	*l = many
+	return nil
+}
+
+// OS is one OS definition, templates/os/<vm_name>.json. The first seven
+// fields are those of the original project.
+type OS struct {
+	VMName      string     `json:"vm_name"`      // name of the definition and of every artifact
+	OSName      string     `json:"os_name"`      // distribution, e.g. "CentOS" or "RedHat"
+	OSVersion   string     `json:"os_version"`   // release, e.g. "7.9.2009"
+	ISO         string     `json:"iso"`          // ISO file name without ".iso"
+	ISOChecksum string     `json:"iso_checksum"` // sha256 of the ISO, 64 hex characters
+	ISOServer   StringList `json:"iso_server"`   // mirror(s): <server>/<os_version>/isos/x86_64/<iso>.iso
+	RepoServer  string     `json:"repo_server"`  // package tree: <server>/<os_version>/os/x86_64; empty installs from the ISO
+
+	ISOURL          StringList `json:"iso_url,omitempty"`           // full URL(s) or local path of the ISO, instead of iso_server
+	ISOChecksumFile string     `json:"iso_checksum_file,omitempty"` // clear-signed checksum file beside the ISO, e.g. "sha256sum.txt.asc"
+	ISOSigningKey   string     `json:"iso_signing_key,omitempty"`   // armored public key (path in the repository) that signs it
+	Family          string     `json:"os_family,omitempty"`         // kickstart template family, e.g. "rhel7"; derived from os_version when empty
+	SiteSuppliedISO bool       `json:"site_supplied_iso,omitempty"` // the ISO comes from the site (customer portal), not from a public mirror
+}
+
+// OSOverride lets templates/site.json set an OS definition's ISO and
+// repository location, e.g. for RHEL, whose ISO each site downloads itself.
+type OSOverride struct {
+	ISOURL      StringList `json:"iso_url,omitempty"`
+	ISOServer   StringList `json:"iso_server,omitempty"`
+	ISOChecksum string     `json:"iso_checksum,omitempty"`
+	RepoServer  string     `json:"repo_server,omitempty"`
+}
+
+// AWS holds the settings of upload:aws.
+type AWS struct {
+	Bucket        string `json:"bucket,omitempty"`         // S3 bucket the OVA is uploaded to (AWS_S3_BUCKET overrides)
+	Region        string `json:"region,omitempty"`         // region; empty uses the SDK's default chain
+	ImportRole    string `json:"import_role,omitempty"`    // VM Import service role
+	ImportTimeout string `json:"import_timeout,omitempty"` // how long to wait for VM Import, Go duration
+}
+
+// Site holds the site settings, templates/site.json. Every field has a
+// default (see Defaults), so the file is optional.
+type Site struct {
+	Namespace  string `json:"namespace"`   // Vagrant box and registry namespace
+	Version    string `json:"version"`     // version of the images built (VERSION overrides)
+	Headless   bool   `json:"headless"`    // run the hypervisors without a window
+	KSServer   string `json:"ks_server"`   // kickstart base URL the guests use; empty starts one in-process
+	DiskSize   int    `json:"disk_size"`   // disk size in MiB
+	Lang       string `json:"lang"`        // installer and system language
+	Keyboard   string `json:"keyboard"`    // keyboard layout
+	Timezone   string `json:"timezone"`    // system time zone
+	RootPass   string `json:"root_pass"`   // root password; empty makes a random one per build (secret)
+	RootSalt   string `json:"root_salt"`   // salt for the root password hash; empty makes a random one
+	SSHTimeout string `json:"ssh_timeout"` // how long Packer waits for SSH, Go duration
+	VMwareSHA  string `json:"vmware_sha"`  // sha256 of the VMware Tools ISO the site supplies, if any
+
+	Registry         string                `json:"registry,omitempty"`          // container registry of upload:docker (REGISTRY overrides)
+	RegistryInsecure bool                  `json:"registry_insecure,omitempty"` // allow plain HTTP to a registry that is not localhost
+	AWS              AWS                   `json:"aws"`                         // upload:aws settings
+	OSOverrides      map[string]OSOverride `json:"os,omitempty"`                // per-vm_name ISO and repository locations
+}
+
+// Defaults returns the settings used when templates/site.json is absent; a
+// site file's fields replace them one by one.
+func Defaults() Site {
+	return Site{
+		Namespace:  "gold",
+		Version:    "1.0.0",
+		Headless:   true,
+		DiskSize:   20480,
+		Lang:       "en_US.UTF-8",
+		Keyboard:   "us",
+		Timezone:   "UTC",
+		SSHTimeout: "60m",
+		AWS:        AWS{ImportRole: "vmimport", ImportTimeout: "2h"},
+	}
+}
+
+// Config is the validated configuration of one build: site settings and one
+// OS definition, with the root password already hashed.
+type Config struct {
+	Root string // repository root
+	Site Site
+	OS   OS
+
+	rootHash string
+	siteFile bool
+}
+
+// RootPasswordHash returns the SHA-512 crypt hash ("$6$...") of the root
+// password; the password itself is never kept.
+func (c *Config) RootPasswordHash() string { return c.rootHash }
+
+// Options changes how Load treats incomplete definitions.
+type Options struct {
+	// AllowMissingISO accepts a site-supplied ISO whose location or checksum
+	// the site has not given yet (for validating templates, not for builds).
+	AllowMissingISO bool
+}
+
+// Load reads templates/site.json (if present) and templates/os/<vmName>.json
+// below root, applies defaults and environment overrides (VERSION), validates
+// everything and hashes the root password. getenv is usually os.Getenv.
+func Load(root, vmName string, getenv func(string) string, opts Options) (*Config, error) {
+	site, hasSite, siteErr := LoadSite(root, getenv)
+	osDef, osErr := LoadOS(root, vmName, site, opts)
+	if err := errors.Join(siteErr, osErr); err != nil {
+		return nil, err
+	}
+	hash, err := hashRootPassword(site.RootPass, site.RootSalt)
+	if err != nil {
+		return nil, err
+	}
+	return &Config{Root: root, Site: site, OS: osDef, rootHash: hash, siteFile: hasSite}, nil
+}
+
+// LoadSite reads templates/site.json below root over Defaults() and applies
+// VERSION. A missing file is not an error; found reports whether it exists.
+func LoadSite(root string, getenv func(string) string) (site Site, found bool, err error) {
+	site = Defaults()
+	path := filepath.Join(root, SiteFile)
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// defaults only
+	case err != nil:
+		return site, false, fmt.Errorf("loading site settings %q: %w", SiteFile, err)
+	default:
+		found = true
+		d := decodeStrict(data, &site)
+		d.problems = merge(d.problems, validateSite(site, d.lines))
+		if site.RootPass != "" {
+			if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+				d.add(d.lines["root_pass"], "root_pass", "the file holds a password but is readable by others (mode %04o): run chmod 600 %s", info.Mode().Perm(), SiteFile)
+			}
+		}
+		if len(d.problems) > 0 {
+			return site, true, &FileError{What: "loading site settings", File: SiteFile, Problems: d.problems}
+		}
+	}
+	if v := getenv("VERSION"); v != "" {
+		if msg := checkVersion(v); msg != "" {
+			return site, found, fmt.Errorf("environment variable VERSION=%q: %s", v, msg)
+		}
+		site.Version = v
+	}
+	return site, found, nil
+}
+
+// LoadOS reads templates/os/<vmName>.json below root, applies the site's
+// overrides for it and validates the result.
+func LoadOS(root, vmName string, site Site, opts Options) (OS, error) {
+	var def OS
+	available, err := Available(root)
+	if err != nil {
+		return def, err
+	}
+	if !contains(available, vmName) {
+		msg := fmt.Sprintf("no OS definition %q in %s/", vmName, OSDir)
+		if s := closest(vmName, available); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return def, fmt.Errorf("%s; available: %s", msg, strings.Join(available, ", "))
+	}
+	rel := OSDir + "/" + vmName + ".json"
+	data, err := os.ReadFile(filepath.Join(root, rel))
+	if err != nil {
+		return def, fmt.Errorf("loading OS definition %q: %w", rel, err)
+	}
+	d := decodeStrict(data, &def)
+	if o, ok := site.OSOverrides[vmName]; ok {
+		def = applyOverride(def, o)
+	}
+	d.problems = merge(d.problems, validateOS(def, vmName, d.lines, opts))
+	if len(d.problems) > 0 {
+		return def, &FileError{What: "loading OS definition", File: rel, Problems: d.problems}
+	}
+	if def.Family == "" {
+		def.Family = deriveFamily(def.OSVersion)
+	}
+	return def, nil
+}
+
+// Available lists the vm_names that have a definition, sorted.
+func Available(root string) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(root, OSDir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, m := range matches {
+		names = append(names, strings.TrimSuffix(filepath.Base(m), ".json"))
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no OS definitions in %s/ below %q", OSDir, root)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func applyOverride(def OS, o OSOverride) OS {
+	if len(o.ISOURL) > 0 {
+		def.ISOURL = o.ISOURL
+	}
+	if len(o.ISOServer) > 0 {
+		def.ISOServer = o.ISOServer
+	}
+	if o.ISOChecksum != "" {
+		def.ISOChecksum = o.ISOChecksum
+	}
+	if o.RepoServer != "" {
+		def.RepoServer = o.RepoServer
+	}
+	return def
+}
+
+// deriveFamily maps an OS version to its kickstart template family:
+// "7.9.2009" -> "rhel7".
+func deriveFamily(version string) string {
+	major, _, _ := strings.Cut(version, ".")
+	return "rhel" + major
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ISOURLs returns the places the ISO can be had from, in the order to try:
+// iso_url when given, else <iso_server>/<os_version>/isos/x86_64/<iso>.iso for
+// each server. Entries may be http(s):// or file:// URLs or local paths.
+func (o OS) ISOURLs() []string {
+	if len(o.ISOURL) > 0 {
+		return append([]string(nil), o.ISOURL...)
+	}
+	var urls []string
+	for _, s := range o.ISOServer {
+		urls = append(urls, strings.TrimRight(s, "/")+"/"+o.OSVersion+"/isos/x86_64/"+o.ISO+".iso")
+	}
+	return urls
+}
+
+// ISOFile is the file name of the ISO, e.g. "CentOS-7-x86_64-Minimal-2009.iso".
+func (o OS) ISOFile() string { return o.ISO + ".iso" }
+
+// RepoURL is the package tree the installer uses
+// (<repo_server>/<os_version>/os/x86_64), or "" to install from the ISO.
+func (o OS) RepoURL() string {
+	if o.RepoServer == "" {
+		return ""
+	}
+	return strings.TrimRight(o.RepoServer, "/") + "/" + o.OSVersion + "/os/x86_64"
+}
+
+// ArtifactDir is the folder of one provider's artifacts, relative to the
+// repository root: artifacts/<version>/<vm_name>/<provider>.
+func (c *Config) ArtifactDir(provider string) string {
+	return filepath.Join("artifacts", c.Site.Version, c.OS.VMName, provider)
+}
+
+// ArtifactName is the file name of a provider's artifact:
+// <vm_name>-<version>_<provider>.<ext>.
+func (c *Config) ArtifactName(provider, ext string) string {
+	return fmt.Sprintf("%s-%s_%s.%s", c.OS.VMName, c.Site.Version, provider, ext)
+}
+
+// Redacted returns the configuration as printed by `mage config`: secrets
+// are replaced by a note saying whether they were set.
+func (c *Config) Redacted() any {
+	site := c.Site
+	switch {
+	case site.RootPass != "":
+		site.RootPass = "(set in " + SiteFile + ", redacted)"
+	default:
+		site.RootPass = "(random for each build, never shown)"
+	}
+	return struct {
+		Site     Site     `json:"site"`
+		SiteFile string   `json:"site_file"`
+		OS       OS       `json:"os"`
+		ISOURLs  []string `json:"iso_urls"`
+		RepoURL  string   `json:"repo_url"`
+	}{site, c.siteFileNote(), c.OS, c.OS.ISOURLs(), c.OS.RepoURL()}
+}
+
+func (c *Config) siteFileNote() string {
+	if c.siteFile {
+		return SiteFile
+	}
+	return "(none: defaults)"
+}

@@ -1,0 +1,171 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+var (
+	hex64       = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	vmNameRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	namespaceRe = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	versionRe   = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*([-+][0-9A-Za-z.-]+)?$`)
+	saltRe      = regexp.MustCompile(`^[./0-9A-Za-z]{1,16}$`)
+	familyRe    = regexp.MustCompile(`^rhel[0-9]+$`)
+)
+
+// checkVersion returns what is wrong with an image version, or "".
+func checkVersion(v string) string {
+	if !versionRe.MatchString(v) {
+		return fmt.Sprintf("want a version such as 1.0.0 (digits and dots), got %q", v)
+	}
+	return ""
+}
+
+func validateSite(s Site, lines map[string]int) []Problem {
+	var ps []Problem
+	add := func(field, format string, args ...any) {
+		ps = append(ps, Problem{Line: lines[field], Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if !namespaceRe.MatchString(s.Namespace) {
+		add("namespace", "want lower-case letters, digits and . _ - (a registry and Vagrant namespace), got %q", s.Namespace)
+	}
+	if msg := checkVersion(s.Version); msg != "" {
+		add("version", "%s", msg)
+	}
+	if s.KSServer != "" && !strings.HasPrefix(s.KSServer, "http://") && !strings.HasPrefix(s.KSServer, "https://") {
+		add("ks_server", "want an http:// or https:// URL or empty (start one in-process), got %q", s.KSServer)
+	}
+	if s.DiskSize < 4096 || s.DiskSize > 2*1024*1024 {
+		add("disk_size", "want a size in MiB from 4096 to 2097152, got %d", s.DiskSize)
+	}
+	for field, v := range map[string]string{"lang": s.Lang, "keyboard": s.Keyboard, "timezone": s.Timezone} {
+		if strings.TrimSpace(v) == "" || strings.ContainsAny(v, " \t\n\"'") {
+			add(field, "want a non-empty value without spaces or quotes, got %q", v)
+		}
+	}
+	if s.RootSalt != "" && !saltRe.MatchString(s.RootSalt) {
+		add("root_salt", "want 1 to 16 characters from [./0-9A-Za-z], got %d characters", len(s.RootSalt))
+	}
+	if strings.ContainsAny(s.RootPass, "\n\r") {
+		add("root_pass", "must be one line")
+	}
+	if d, err := time.ParseDuration(s.SSHTimeout); err != nil || d <= 0 {
+		add("ssh_timeout", "want a duration such as 60m, got %q", s.SSHTimeout)
+	}
+	if s.VMwareSHA != "" && !hex64.MatchString(s.VMwareSHA) {
+		add("vmware_sha", "want 64 hex characters or empty, got %d characters", len(s.VMwareSHA))
+	}
+	if d, err := time.ParseDuration(s.AWS.ImportTimeout); err != nil || d <= 0 {
+		add("aws.import_timeout", "want a duration such as 2h, got %q", s.AWS.ImportTimeout)
+	}
+	if s.AWS.ImportRole == "" {
+		add("aws.import_role", "must not be empty (AWS VM Import needs its service role, usually \"vmimport\")")
+	}
+	for name, o := range s.OSOverrides {
+		if o.ISOChecksum != "" && !hex64.MatchString(o.ISOChecksum) {
+			add("os."+name+".iso_checksum", "want 64 hex characters (sha256), got %d characters", len(o.ISOChecksum))
+		}
+	}
+	sortProblems(ps)
+	return ps
+}
+
+func validateOS(o OS, fileName string, lines map[string]int, opts Options) []Problem {
+	var ps []Problem
+	add := func(field, format string, args ...any) {
+		ps = append(ps, Problem{Line: lines[field], Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	required := func(field, value string) bool {
+		if strings.TrimSpace(value) == "" {
+			add(field, "required, got an empty value")
+			return false
+		}
+		return true
+	}
+	if required("vm_name", o.VMName) {
+		if !vmNameRe.MatchString(o.VMName) {
+			add("vm_name", "want letters, digits and . _ - only, got %q", o.VMName)
+		} else if o.VMName != fileName {
+			add("vm_name", "want %q (the file's name), got %q", fileName, o.VMName)
+		}
+	}
+	required("os_name", o.OSName)
+	if required("os_version", o.OSVersion) && !regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`).MatchString(o.OSVersion) {
+		add("os_version", "want digits and dots such as 7.9.2009, got %q", o.OSVersion)
+	}
+	if required("iso", o.ISO) && (strings.ContainsAny(o.ISO, "/\\") || strings.HasSuffix(o.ISO, ".iso")) {
+		add("iso", "want the ISO's file name without directory or \".iso\", got %q", o.ISO)
+	}
+	siteHint := fmt.Sprintf("; this ISO is supplied by the site: set \"os\": {%q: {...}} in %s", o.VMName, SiteFile)
+	switch {
+	case o.ISOChecksum == "" && o.SiteSuppliedISO && opts.AllowMissingISO:
+	case o.ISOChecksum == "" && o.SiteSuppliedISO:
+		add("iso_checksum", "%s", "want the ISO's sha256 (64 hex characters), got an empty value"+siteHint+" with \"iso_checksum\"")
+	case !hex64.MatchString(o.ISOChecksum):
+		add("iso_checksum", "want 64 hex characters (sha256), got %d", len(o.ISOChecksum))
+	}
+	if len(o.ISOURL) == 0 && len(o.ISOServer) == 0 {
+		switch {
+		case o.SiteSuppliedISO && opts.AllowMissingISO:
+		case o.SiteSuppliedISO:
+			add("iso_url", "%s", "want the ISO's path or URL, got nothing"+siteHint+" with \"iso_url\"")
+		default:
+			add("iso_server", "want a server URL or a list of mirrors, got nothing")
+		}
+	}
+	for i, s := range append(append(StringList(nil), o.ISOServer...), o.ISOURL...) {
+		if strings.TrimSpace(s) == "" {
+			add("iso_server", "entry %d is empty", i+1)
+		}
+	}
+	if o.RepoServer != "" && !strings.HasPrefix(o.RepoServer, "http://") && !strings.HasPrefix(o.RepoServer, "https://") {
+		add("repo_server", "want an http:// or https:// URL (or empty to install from the ISO), got %q", o.RepoServer)
+	}
+	if (o.ISOChecksumFile == "") != (o.ISOSigningKey == "") {
+		add("iso_checksum_file", "iso_checksum_file and iso_signing_key go together: give both or neither")
+	}
+	if o.Family != "" && !familyRe.MatchString(o.Family) {
+		add("os_family", "want a kickstart family such as rhel7, got %q", o.Family)
+	}
+	sortProblems(ps)
+	return ps
+}
+
+func sortProblems(ps []Problem) {
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && less(ps[j], ps[j-1]); j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}
+
+func less(a, b Problem) bool {
+	if a.Line != b.Line {
+		return a.Line < b.Line
+	}
+	return a.Field < b.Field
+}
+
+// merge adds the validation problems to the decoding ones, leaving out those
+// of fields that could not be decoded at all (or of a file that is not JSON),
+// and sorts them by line.
+func merge(decoding, validation []Problem) []Problem {
+	if len(decoding) == 1 && decoding[0].Line == 0 && decoding[0].Field == "" {
+		return decoding // malformed JSON: nothing else is meaningful
+	}
+	bad := map[string]bool{}
+	for _, p := range decoding {
+		bad[p.Field] = true
+	}
+	out := append([]Problem(nil), decoding...)
+	for _, p := range validation {
+		if !bad[p.Field] {
+			out = append(out, p)
+		}
+	}
+	sortProblems(out)
+	return out
+}

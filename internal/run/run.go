@@ -1,0 +1,135 @@
+// Package run runs external commands (Packer, qemu-img, ansible, container
+// engines) the one safe way: with a context, SIGINT on cancel so the tool can
+// clean up, a bounded wait, output teed to a log, and arguments passed as-is
+// (no shell, no $VAR expansion, so crypted passwords and URLs survive).
+package run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Cmd describes one command to run.
+type Cmd struct {
+	Name string   // program, looked up in PATH
+	Args []string // arguments, passed as they are
+	Dir  string   // working directory; empty is the current one
+	Env  []string // extra KEY=value entries added to the environment
+	// Output receives stdout and stderr as they come (a log file, os.Stderr
+	// with -v); nil discards them. The last lines are kept for errors anyway.
+	Output io.Writer
+	// Stdout, when set, receives stdout alone (for commands whose output is
+	// data); stderr still goes to Output.
+	Stdout io.Writer
+	// Grace is how long to wait after SIGINT before killing; 0 means 30s.
+	Grace time.Duration
+}
+
+// Error is a failed command, with the tail of its output.
+type Error struct {
+	Cmd  string
+	Err  error
+	Tail string
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("running %s: %v", e.Cmd, e.Err)
+	if e.Tail != "" {
+		msg += "\n" + e.Tail
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Run runs c and waits for it. When ctx is cancelled the process gets SIGINT,
+// then SIGKILL after the grace period, and Run returns ctx's error.
+func Run(ctx context.Context, c Cmd) error {
+	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
+	cmd.Dir = c.Dir
+	cmd.Env = append(os.Environ(), c.Env...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = c.Grace
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = 30 * time.Second
+	}
+	tail := &tailBuffer{max: 20}
+	out := io.Writer(tail)
+	if c.Output != nil {
+		out = io.MultiWriter(c.Output, tail)
+	}
+	cmd.Stderr = out
+	cmd.Stdout = out
+	if c.Stdout != nil {
+		cmd.Stdout = c.Stdout
+	}
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return fmt.Errorf("running %s: %w", c.Name, ctx.Err())
+	}
+	if err != nil {
+		return &Error{Cmd: c.Name + " " + strings.Join(firstArgs(c.Args, 2), " "), Err: err, Tail: tail.String()}
+	}
+	return nil
+}
+
+// Output runs c and returns its stdout.
+func Output(ctx context.Context, c Cmd) ([]byte, error) {
+	var buf bytes.Buffer
+	c.Stdout = &buf
+	err := Run(ctx, c)
+	return buf.Bytes(), err
+}
+
+func firstArgs(args []string, n int) []string {
+	if len(args) > n {
+		return args[:n]
+	}
+	return args
+}
+
+// tailBuffer keeps the last max lines written to it.
+type tailBuffer struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+	part  string
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	text := t.part + string(p)
+	parts := strings.Split(text, "\n")
+	t.part = parts[len(parts)-1]
+	for _, l := range parts[:len(parts)-1] {
+		t.lines = append(t.lines, l)
+		if len(t.lines) > t.max {
+			t.lines = t.lines[1:]
+		}
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := t.lines
+	if t.part != "" {
+		lines = append(append([]string(nil), lines...), t.part)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// IsNotFound reports whether err says the program is not installed.
+func IsNotFound(err error) bool {
+	return errors.Is(err, exec.ErrNotFound)
+}

@@ -1,0 +1,29 @@
+//go:build mage
+
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"gold-standard-images/internal/config"
+)
+
+// repoRoot is the repository root: mage runs targets from there.
+func repoRoot() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return wd
+}
+
+// loadConfig loads the validated configuration of one OS definition.
+func loadConfig(vmName string) (*config.Config, error) {
+	return config.Load(repoRoot(), vmName, os.Getenv, config.Options{})
+}
+
+// say prints a short progress line, as every target does.
+func say(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, ">> "+format+"\n", args...)
+}
