@@ -1,0 +1,21 @@
+// Package artifact is the typed list of files a build produces, which the
+// later steps (checksums, catalog, uploads) read instead of globbing again.
+package artifact
+
+// Kind says what an artifact is.
+type Kind string
+
+// The kinds of artifact.
+const (
+	Disk     Kind = "disk"     // the image a platform imports (OVA, VHD, qcow2, tar.gz)
+	Box      Kind = "box"      // a Vagrant box
+	Checksum Kind = "checksum" // a SHA256SUM file
+)
+
+// Artifact is one produced file.
+type Artifact struct {
+	Provider string // provider folder it belongs to, e.g. "gcp"
+	Kind     Kind
+	Path     string // path relative to the repository root
+	SHA256   string // hex digest, empty until computed
+}
