@@ -297,10 +297,24 @@ func (c *Config) ArtifactDir(provider string) string {
 	return filepath.Join("artifacts", c.Site.Version, c.OS.VMName, provider)
 }
 
+// BuildOutputDir is where Packer writes one provider's output, relative to
+// the repository root: .cache/packer-output/<version>/<vm_name>/<provider>.
+// It is staging, outside artifacts/: conversion reads it and writes the
+// final files into ArtifactDir.
+func (c *Config) BuildOutputDir(provider string) string {
+	return filepath.Join(".cache", "packer-output", c.Site.Version, c.OS.VMName, provider)
+}
+
+// BaseName is the stem every file of a provider's build is named after:
+// <vm_name>-<version>_<provider>.
+func (c *Config) BaseName(provider string) string {
+	return fmt.Sprintf("%s-%s_%s", c.OS.VMName, c.Site.Version, provider)
+}
+
 // ArtifactName is the file name of a provider's artifact:
 // <vm_name>-<version>_<provider>.<ext>.
 func (c *Config) ArtifactName(provider, ext string) string {
-	return fmt.Sprintf("%s-%s_%s.%s", c.OS.VMName, c.Site.Version, provider, ext)
+	return c.BaseName(provider) + "." + ext
 }
 
 // Redacted returns the configuration as printed by `mage config`: secrets

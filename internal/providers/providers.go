@@ -36,6 +36,10 @@ var All = []Provider{
 	{Name: "vmware", Builder: VMware, Group: 2},
 }
 
+// PackerSource is the name of the provider's source in the Packer templates
+// (`-only` selector), e.g. "virtualbox-iso.aws".
+func (p Provider) PackerSource() string { return string(p.Builder) + "." + p.Name }
+
 // Names returns the names of ps in order.
 func Names(ps []Provider) []string {
 	names := make([]string, len(ps))
