@@ -140,6 +140,9 @@ func (d *decoder) object(raw []byte, base int64, v reflect.Value, path string) {
 		if err := dec.Decode(&val); err != nil {
 			return
 		}
+		if strings.HasPrefix(key, "//") {
+			continue // a comment, as in templates/site.json.example
+		}
 		full := key
 		if path != "" {
 			full = path + "." + key
@@ -240,11 +243,22 @@ func jsonKind(raw []byte) string {
 }
 
 // closest suggests the known name nearest to name, if it is near enough to be
-// a plausible typo.
+// a plausible typo: the only known name it is a prefix of, else the one at
+// the smallest edit distance.
 func closest(name string, known []string) string {
+	lower := strings.ToLower(name)
+	var prefixed []string
+	for _, k := range known {
+		if strings.HasPrefix(strings.ToLower(k), lower) {
+			prefixed = append(prefixed, k)
+		}
+	}
+	if len(prefixed) == 1 {
+		return prefixed[0]
+	}
 	best, bestDist := "", len(name)/2+2
 	for _, k := range known {
-		if dist := levenshtein(strings.ToLower(name), k); dist < bestDist {
+		if dist := levenshtein(lower, strings.ToLower(k)); dist < bestDist {
 			best, bestDist = k, dist
 		}
 	}

@@ -105,7 +105,7 @@ func validateOS(o OS, fileName string, lines map[string]int, opts Options) []Pro
 	case o.ISOChecksum == "" && o.SiteSuppliedISO:
 		add("iso_checksum", "%s", "want the ISO's sha256 (64 hex characters), got an empty value"+siteHint+" with \"iso_checksum\"")
 	case !hex64.MatchString(o.ISOChecksum):
-		add("iso_checksum", "want 64 hex characters (sha256), got %d", len(o.ISOChecksum))
+		add("iso_checksum", "want 64 hex characters (sha256), got %d characters", len(o.ISOChecksum))
 	}
 	if len(o.ISOURL) == 0 && len(o.ISOServer) == 0 {
 		switch {

@@ -1,0 +1,322 @@
+package config
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// testRoot makes a repository root holding the shipped OS definitions, an
+// optional site.json and extra OS definitions.
+func testRoot(t *testing.T, site string, extraOS map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	osDir := filepath.Join(root, OSDir)
+	if err := os.MkdirAll(osDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shipped, err := filepath.Glob(filepath.Join("..", "..", OSDir, "*.json"))
+	if err != nil || len(shipped) == 0 {
+		t.Fatalf("no shipped OS definitions found: %v", err)
+	}
+	for _, f := range shipped {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(osDir, filepath.Base(f)), data, 0o644)
+	}
+	for name, body := range extraOS {
+		writeFile(t, filepath.Join(osDir, name+".json"), []byte(body), 0o644)
+	}
+	if site != "" {
+		writeFile(t, filepath.Join(root, SiteFile), []byte(site), 0o600)
+	}
+	return root
+}
+
+func writeFile(t *testing.T, path string, data []byte, perm os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, data, perm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func noEnv(string) string { return "" }
+
+func envOf(kv ...string) func(string) string {
+	return func(k string) string {
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i] == k {
+				return kv[i+1]
+			}
+		}
+		return ""
+	}
+}
+
+// golden compares got with testdata/<name>.golden, rewriting it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run go test -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run go test -update if the change is intended)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+const goodOS = `{
+  "vm_name": "Test-1.0",
+  "os_name": "CentOS",
+  "os_version": "7.9.2009",
+  "iso": "CentOS-7-x86_64-Minimal-2009",
+  "iso_checksum": "07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a",
+  "iso_server": "https://vault.centos.org",
+  "repo_server": "https://vault.centos.org"
+}
+`
+
+func TestLoadWithoutSiteFileUsesDefaults(t *testing.T) {
+	root := testRoot(t, "", nil)
+	cfg, err := Load(root, "CentOS-7.9.2009", noEnv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Site.Version != "1.0.0" || cfg.Site.Namespace != "gold" || !cfg.Site.Headless || cfg.Site.DiskSize != 20480 {
+		t.Errorf("defaults not applied: %+v", cfg.Site)
+	}
+	if got, want := cfg.OS.ISOURLs(), []string{"https://vault.centos.org/7.9.2009/isos/x86_64/CentOS-7-x86_64-Minimal-2009.iso"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("ISOURLs() = %q, want %q", got, want)
+	}
+	if got, want := cfg.OS.RepoURL(), "https://vault.centos.org/7.9.2009/os/x86_64"; got != want {
+		t.Errorf("RepoURL() = %q, want %q", got, want)
+	}
+	if got, want := cfg.ArtifactDir("gcp"), filepath.Join("artifacts", "1.0.0", "CentOS-7.9.2009", "gcp"); got != want {
+		t.Errorf("ArtifactDir = %q, want %q", got, want)
+	}
+	if got, want := cfg.ArtifactName("gcp", "tar.gz"), "CentOS-7.9.2009-1.0.0_gcp.tar.gz"; got != want {
+		t.Errorf("ArtifactName = %q, want %q", got, want)
+	}
+	if !strings.HasPrefix(cfg.RootPasswordHash(), "$6$") {
+		t.Errorf("root hash %q is not SHA-512 crypt", cfg.RootPasswordHash())
+	}
+}
+
+func TestShippedDefinitionsLoad(t *testing.T) {
+	root := testRoot(t, "", nil)
+	names, err := Available(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(names, ",") != "CentOS-7.6.1810,CentOS-7.9.2009,RedHat-7.9" {
+		t.Fatalf("shipped definitions = %v", names)
+	}
+	for _, name := range names {
+		cfg, err := Load(root, name, noEnv, Options{AllowMissingISO: true})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if cfg.OS.Family != "rhel7" {
+			t.Errorf("%s: family %q, want rhel7", name, cfg.OS.Family)
+		}
+	}
+}
+
+func TestSiteExampleLoadsAndDocumentsEveryField(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("..", "..", "templates", "site.json.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := testRoot(t, string(example), nil)
+	if _, err := Load(root, "CentOS-7.9.2009", noEnv, Options{}); err != nil {
+		t.Fatalf("the example does not load: %v", err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(example, &keys); err != nil {
+		t.Fatal(err)
+	}
+	var site Site
+	for _, name := range fieldNames(site) {
+		if _, ok := keys[name]; !ok {
+			t.Errorf("field %q is missing from site.json.example", name)
+		}
+		if _, ok := keys["// "+name]; !ok {
+			t.Errorf("field %q has no \"// %s\" comment in site.json.example", name, name)
+		}
+	}
+}
+
+func fieldNames(v any) []string {
+	var names []string
+	data, _ := json.Marshal(v)
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(data, &m)
+	for k := range m {
+		names = append(names, k)
+	}
+	for _, k := range []string{"registry", "registry_insecure", "os"} { // omitempty fields
+		if _, ok := m[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	return names
+}
+
+func TestVersionFromEnvironmentOverridesSite(t *testing.T) {
+	root := testRoot(t, `{"version": "2.0.0"}`, nil)
+	cfg, err := Load(root, "CentOS-7.9.2009", envOf("VERSION", "3.1.4"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Site.Version != "3.1.4" {
+		t.Errorf("version = %q, want 3.1.4 from VERSION", cfg.Site.Version)
+	}
+	_, err = Load(root, "CentOS-7.9.2009", envOf("VERSION", "../x"), Options{})
+	if err == nil || !strings.Contains(err.Error(), `environment variable VERSION="../x"`) {
+		t.Errorf("bad VERSION: err = %v", err)
+	}
+}
+
+func TestSiteOverrideSuppliesRHELISO(t *testing.T) {
+	site := `{"os": {"RedHat-7.9": {"iso_url": "/srv/rhel.iso", "iso_checksum": "` + strings.Repeat("ab", 32) + `"}}}`
+	cfg, err := Load(testRoot(t, site, nil), "RedHat-7.9", noEnv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.OS.ISOURLs(); len(got) != 1 || got[0] != "/srv/rhel.iso" {
+		t.Errorf("ISOURLs() = %q", got)
+	}
+	if cfg.OS.RepoURL() != "" {
+		t.Errorf("RHEL installs from the ISO, RepoURL() = %q", cfg.OS.RepoURL())
+	}
+}
+
+// TestLoadReportsBadInput checks the exact messages of bad input against
+// golden files: every problem at once, naming file, line and field.
+func TestLoadReportsBadInput(t *testing.T) {
+	cases := []struct {
+		name   string
+		site   string
+		extra  map[string]string
+		vmName string
+	}{
+		{name: "MalformedSiteJSON", site: "{\n  \"namespace\": \"gold\",\n  \"version\": 1.0.0\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "UnknownFieldsWithSuggestions", site: "{\n  \"namspace\": \"gold\",\n  \"time_zone\": \"UTC\",\n  \"colour\": \"blue\"\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "WrongTypes", site: "{\n  \"headless\": \"yes\",\n  \"disk_size\": \"20G\",\n  \"aws\": {\"bucket\": 7},\n  \"os\": {\"CentOS-7.9.2009\": {\"iso_server\": 3}}\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "BadValues", site: "{\n  \"namespace\": \"Gold Images\",\n  \"version\": \"v1\",\n  \"disk_size\": 100,\n  \"lang\": \"\",\n  \"root_salt\": \"has spaces\",\n  \"ssh_timeout\": \"soon\",\n  \"ks_server\": \"ks.example.com\",\n  \"aws\": {\"import_role\": \"\"}\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "DuplicateField", site: "{\n  \"version\": \"1.0.0\",\n  \"version\": \"2.0.0\"\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "BadOSDefinition", extra: map[string]string{"Broken-1": "{\n  \"vm_name\": \"Other\",\n  \"os_name\": \"\",\n  \"os_version\": \"seven\",\n  \"iso\": \"x/y.iso\",\n  \"iso_checksum\": \"abc\",\n  \"iso_sever\": \"https://example.com\",\n  \"iso_checksum_file\": \"sha256sum.txt.asc\"\n}\n"}, vmName: "Broken-1"},
+		{name: "MalformedOSDefinition", extra: map[string]string{"Broken-2": "{\n  \"vm_name\": \"Broken-2\",\n  \"os_name\": \"CentOS\"\n  \"iso\": \"x\"\n}\n"}, vmName: "Broken-2"},
+		{name: "ProblemsInBothFiles", site: "{\"disk_size\": -1}", extra: map[string]string{"Broken-3": goodOS}, vmName: "Broken-3"},
+		{name: "UnknownVMName", vmName: "CentOS-7.9"},
+		{name: "RHELWithoutSiteISO", vmName: "RedHat-7.9"},
+		{name: "NotAnObject", site: "[1, 2]", vmName: "CentOS-7.9.2009"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			root := testRoot(t, tc.site, tc.extra)
+			_, err := Load(root, tc.vmName, noEnv, Options{})
+			if err == nil {
+				t.Fatal("Load accepted bad input")
+			}
+			golden(t, "TestLoadReportsBadInput/"+tc.name, err.Error()+"\n")
+		})
+	}
+}
+
+func TestSiteFileWithPasswordMustBePrivate(t *testing.T) {
+	root := testRoot(t, `{"root_pass": "s3cret-Pa55"}`, nil)
+	if err := os.Chmod(filepath.Join(root, SiteFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(root, "CentOS-7.9.2009", noEnv, Options{})
+	if err == nil || !strings.Contains(err.Error(), "chmod 600 templates/site.json") {
+		t.Fatalf("err = %v, want a chmod 600 hint", err)
+	}
+	if strings.Contains(err.Error(), "s3cret-Pa55") {
+		t.Errorf("the error shows the password: %v", err)
+	}
+}
+
+func TestSitePasswordIsHashedWithSiteSaltAndNeverShown(t *testing.T) {
+	root := testRoot(t, `{"root_pass": "s3cret-Pa55", "root_salt": "abcdefgh12345678"}`, nil)
+	cfg, err := Load(root, "CentOS-7.9.2009", noEnv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("openssl", "passwd", "-6", "-salt", "abcdefgh12345678", "s3cret-Pa55").Output()
+	if err != nil {
+		t.Fatalf("openssl passwd (package openssl) is needed to cross-check the hash: %v", err)
+	}
+	if want := strings.TrimSpace(string(out)); cfg.RootPasswordHash() != want {
+		t.Errorf("hash = %q, openssl says %q", cfg.RootPasswordHash(), want)
+	}
+	printed, err := json.Marshal(cfg.Redacted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"s3cret-Pa55", cfg.RootPasswordHash()} {
+		if strings.Contains(string(printed), secret) {
+			t.Errorf("redacted configuration contains %q: %s", secret, printed)
+		}
+	}
+}
+
+func TestRandomRootPasswordDiffersPerLoad(t *testing.T) {
+	root := testRoot(t, "", nil)
+	a, err := Load(root, "CentOS-7.9.2009", noEnv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(root, "CentOS-7.9.2009", noEnv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.RootPasswordHash() == b.RootPasswordHash() {
+		t.Error("two builds got the same random root password hash")
+	}
+}
+
+func TestSHA512CryptMatchesSpecificationVectors(t *testing.T) {
+	// Vectors from Ulrich Drepper's SHA-crypt specification (default rounds).
+	cases := []struct{ password, salt, want string }{
+		{"Hello world!", "saltstring", "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"},
+	}
+	for _, tc := range cases {
+		if got := SHA512Crypt(tc.password, tc.salt); got != tc.want {
+			t.Errorf("SHA512Crypt(%q, %q) = %q, want %q", tc.password, tc.salt, got, tc.want)
+		}
+	}
+	// Long passwords and salts exercise the other branches; cross-check with openssl.
+	for _, tc := range []struct{ password, salt string }{
+		{strings.Repeat("long password ", 10), "0123456789abcdef"},
+		{"x", "./ZZ"},
+	} {
+		out, err := exec.Command("openssl", "passwd", "-6", "-salt", tc.salt, tc.password).Output()
+		if err != nil {
+			t.Fatalf("openssl passwd: %v", err)
+		}
+		if got, want := SHA512Crypt(tc.password, tc.salt), strings.TrimSpace(string(out)); got != want {
+			t.Errorf("SHA512Crypt(%q, %q) = %q, openssl says %q", tc.password, tc.salt, got, want)
+		}
+	}
+}

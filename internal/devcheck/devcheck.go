@@ -1,0 +1,50 @@
+// Package devcheck is the project's own test run: install the host tools the
+// tests use, then check formatting, vet and run every test, as CI does.
+package devcheck
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"gold-standard-images/internal/run"
+)
+
+// Run installs the test tools (scripts/host/install-test-tools.sh), then runs
+// gofmt, go vet (with and without the mage tag) and go test in root. Output
+// goes to stdout so CI sees go test's summary lines.
+func Run(ctx context.Context, root string) error {
+	step := func(name string, args ...string) error {
+		fmt.Fprintf(os.Stderr, ">> test: %s %s\n", name, strings.Join(args, " "))
+		return run.Run(ctx, run.Cmd{Name: name, Args: args, Dir: root, Output: os.Stdout})
+	}
+	if err := step("bash", "scripts/host/install-test-tools.sh"); err != nil {
+		return err
+	}
+	if err := step("go", "mod", "download"); err != nil {
+		return err
+	}
+	unformatted, err := run.Output(ctx, run.Cmd{Name: "gofmt", Args: []string{"-l", "."}, Dir: root, Output: os.Stderr})
+	if err != nil {
+		return err
+	}
+	if files := strings.TrimSpace(string(unformatted)); files != "" {
+		return fmt.Errorf("gofmt would change these files (run gofmt -w):\n%s", files)
+	}
+	if err := step("go", "vet", "./..."); err != nil {
+		return err
+	}
+	if err := step("go", "vet", "-tags", "mage", "./magefiles/"); err != nil {
+		return err
+	}
+	pkgs := os.Getenv("TEST_PKGS")
+	if pkgs == "" {
+		pkgs = "./..."
+	}
+	args := []string{"test", "-timeout", "45m", "-count=1"}
+	if r := os.Getenv("TEST_RUN"); r != "" {
+		args = append(args, "-run", r)
+	}
+	return step("go", append(args, strings.Fields(pkgs)...)...)
+}

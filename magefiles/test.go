@@ -1,0 +1,17 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+
+	"gold-standard-images/internal/devcheck"
+)
+
+// Test installs the tools the tests need (Debian packages, Go modules) and runs gofmt, go vet and every test.
+//
+// Environment: TEST_RUN restricts the tests (go test -run), TEST_PKGS the
+// packages (default ./...).
+func Test(ctx context.Context) error {
+	return devcheck.Run(ctx, repoRoot())
+}

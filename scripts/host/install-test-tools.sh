@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs, on a Debian 12 host, the tools the test suite runs for real:
+# qemu-img and qemu-system (disk conversions, TCG), libguestfs (rootfs export
+# without KVM), vagrant (catalog), docker-registry and skopeo (image push),
+# podman (kickstart container), ansible and ansible-lint, shellcheck, gnupg.
+# Idempotent: does nothing when every tool is already there.
+set -euo pipefail
+
+packages=(
+  qemu-utils qemu-system-x86 libguestfs-tools linux-image-amd64
+  vagrant docker-registry skopeo podman runc uidmap
+  ansible ansible-lint shellcheck gnupg openssl fdisk e2fsprogs xorriso
+  git ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo ">> test tools: all installed"
+  exit 0
+fi
+echo ">> test tools: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install as root: apt-get install ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

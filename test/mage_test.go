@@ -1,0 +1,106 @@
+// Package test holds integration tests that run the real mage targets from
+// the repository root.
+package test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// repoRoot is the repository root, one folder up from test/.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// mage runs `go run magefile.go args...` (the zero-install entry) in dir.
+func mage(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"run", filepath.Join(repoRoot(t), "magefile.go")}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+var targetLine = regexp.MustCompile(`^  (\S+)\s*(.*)$`)
+
+func TestEveryListedTargetHasADocSentence(t *testing.T) {
+	out, stderr, err := mage(t, repoRoot(t), nil, "-l")
+	if err != nil {
+		t.Fatalf("mage -l: %v\n%s", err, stderr)
+	}
+	var targets []string
+	for _, line := range strings.Split(out, "\n") {
+		m := targetLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		targets = append(targets, m[1])
+		doc := strings.TrimSpace(m[2])
+		if len(doc) < 15 || !strings.HasSuffix(doc, ".") {
+			t.Errorf("target %q has no one-sentence doc in mage -l: %q", m[1], doc)
+		}
+	}
+	for _, want := range []string{"config", "keys"} {
+		if !contains(targets, want) {
+			t.Errorf("mage -l does not list %q; it lists %v", want, targets)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestConfigTargetPrintsRedactedJSON(t *testing.T) {
+	out, stderr, err := mage(t, repoRoot(t), []string{"VERSION=9.9.9"}, "config", "CentOS-7.9.2009")
+	if err != nil {
+		t.Fatalf("mage config: %v\n%s", err, stderr)
+	}
+	var got struct {
+		Site struct {
+			Version  string `json:"version"`
+			RootPass string `json:"root_pass"`
+		} `json:"site"`
+		OS struct {
+			VMName string `json:"vm_name"`
+		} `json:"os"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if got.Site.Version != "9.9.9" || got.OS.VMName != "CentOS-7.9.2009" {
+		t.Errorf("config = %+v", got)
+	}
+	if strings.Contains(out, "$6$") {
+		t.Error("the password hash is printed")
+	}
+}
+
+func TestConfigTargetRejectsUnknownVMName(t *testing.T) {
+	out, stderr, err := mage(t, repoRoot(t), nil, "config", "CentOS-8")
+	if err == nil {
+		t.Fatalf("mage config CentOS-8 succeeded: %s", out)
+	}
+	if !strings.Contains(stderr, `no OS definition "CentOS-8"`) || !strings.Contains(stderr, "CentOS-7.9.2009") {
+		t.Errorf("stderr does not name the definition and the available ones:\n%s", stderr)
+	}
+}
