@@ -127,6 +127,7 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		Env:    append([]string{"CHECKPOINT_DISABLE=1", "PACKER_CACHE_DIR=" + filepath.Join(root, ".cache", "packer_cache")}, b.opts.Env...),
 		Output: out,
 		Grace:  b.opts.Grace,
+		Group:  true, // SIGINT must reach the real Packer process, not only its wrapper
 	})
 	if err != nil {
 		fmt.Fprintf(logFile, "# failed: %v\n", firstLine(err))

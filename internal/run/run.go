@@ -31,6 +31,12 @@ type Cmd struct {
 	Stdout io.Writer
 	// Grace is how long to wait after SIGINT before killing; 0 means 30s.
 	Grace time.Duration
+	// Group runs the command in a process group of its own and, on cancel,
+	// sends SIGINT to the whole group, as a terminal's Ctrl-C does; what is
+	// left of the group when the command ends is killed. Packer needs it:
+	// its outer (panicwrap) process ignores SIGINT and relies on the
+	// terminal delivering it to the real Packer process and its children.
+	Group bool
 }
 
 // Error is a failed command, with the tail of its output.
@@ -57,6 +63,9 @@ func Run(ctx context.Context, c Cmd) error {
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	if c.Group {
+		setGroup(cmd)
+	}
 	cmd.WaitDelay = c.Grace
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = 30 * time.Second
@@ -72,6 +81,9 @@ func Run(ctx context.Context, c Cmd) error {
 		cmd.Stdout = c.Stdout
 	}
 	err := cmd.Run()
+	if c.Group && cmd.Process != nil {
+		killGroup(cmd.Process.Pid)
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("running %s: %w", c.Name, ctx.Err())
 	}
