@@ -67,7 +67,14 @@ func (s groupStep) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	wg.Wait()
+	allDone := make(chan struct{})
+	go func() { wg.Wait(); close(allDone) }()
+	select {
+	case <-allDone:
+	case <-ctx.Done():
+		fmt.Fprintf(b.opts.Out, "   cancelling: Packer got SIGINT and deletes its VMs; waiting for it (if mage stops waiting, Packer finishes alone: see the logs)\n")
+		<-allDone
+	}
 	for _, p := range s.group {
 		r := b.result(p)
 		switch r.Status {
@@ -113,19 +120,22 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		return fmt.Errorf("creating the build log of %s: %w", p.Name, err)
 	}
 	defer logFile.Close()
-	var out io.Writer = logFile
-	if b.opts.Verbose {
-		out = io.MultiWriter(logFile, &prefixWriter{w: b.opts.Out, prefix: p.Name + " | "})
-	}
 	args := packerArgs(p, varFile)
 	fmt.Fprintf(logFile, "# %s %s\n# started %s\n", b.packer, strings.Join(args, " "), time.Now().Format(time.RFC3339))
+	if b.opts.Verbose {
+		stop := follow(logPath, &prefixWriter{w: b.opts.Out, prefix: p.Name + " | "})
+		defer stop()
+	}
 
 	err = run.Run(ctx, run.Cmd{
 		Name:   b.packer,
 		Args:   args,
 		Dir:    root,
 		Env:    append([]string{"CHECKPOINT_DISABLE=1", "PACKER_CACHE_DIR=" + filepath.Join(root, ".cache", "packer_cache")}, b.opts.Env...),
-		Output: out,
+		Output: logFile,
+		// Packer writes to the log itself, not through a pipe: if mage exits
+		// during Packer's clean-up after Ctrl-C, Packer still finishes it.
+		Direct: true,
 		Grace:  b.opts.Grace,
 		Group:  true, // SIGINT must reach the real Packer process, not only its wrapper
 	})
@@ -237,15 +247,37 @@ func firstLine(err error) string {
 	return line
 }
 
+// follow copies what is written to the file at path to w, as it comes,
+// until the returned stop is called (which copies the rest first).
+func follow(path string, w io.Writer) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		f, err := os.Open(path)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		for {
+			io.Copy(w, f)
+			select {
+			case <-done:
+				io.Copy(w, f)
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
 // prefixWriter writes each line to w with a prefix (for -v output of
-// parallel builds), serialised by a lock shared by all prefixWriters.
+// parallel builds).
 type prefixWriter struct {
 	w       io.Writer
 	prefix  string
 	partial []byte
 }
-
-var prefixMu sync.Mutex
 
 func (p *prefixWriter) Write(data []byte) (int, error) {
 	p.partial = append(p.partial, data...)
@@ -254,9 +286,7 @@ func (p *prefixWriter) Write(data []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		prefixMu.Lock()
 		_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.partial[:i])
-		prefixMu.Unlock()
 		if err != nil {
 			return 0, err
 		}

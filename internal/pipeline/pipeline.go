@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gold-standard-images/internal/artifact"
@@ -122,6 +123,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Out == nil {
 		o.Out = os.Stderr
+	}
+	if _, ok := o.Out.(*syncWriter); !ok {
+		o.Out = &syncWriter{w: o.Out} // parallel builds print to it
 	}
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
@@ -378,4 +382,16 @@ func roundDuration(d time.Duration) time.Duration {
 	default:
 		return d.Round(100 * time.Millisecond)
 	}
+}
+
+// syncWriter serialises writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

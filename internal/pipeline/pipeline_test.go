@@ -46,7 +46,7 @@ const vmName = "CentOS-7.9.2009"
 // fixture is a repository with one OS definition, the build inputs and the
 // host tools as stand-ins, and recording Deps.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	root string
 	rec  string // where the stand-in Packer records its runs
 	env  map[string]string
@@ -593,5 +593,46 @@ func TestMissingDepsAreReportedTogether(t *testing.T) {
 	_, err := Build(context.Background(), f.config(), deps, Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }})
 	if err == nil || !strings.Contains(err.Error(), "Deps Catalog, Convert not set") {
 		t.Fatalf("error %v, want one naming Catalog and Convert", err)
+	}
+}
+
+func TestVerboseShowsPackersOutputPrefixedByProvider(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp,openstack"
+	opts := Options{Out: &f.out, Verbose: true, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec}}
+	if _, err := Build(context.Background(), f.config(), f.deps(), opts); err != nil {
+		t.Fatalf("Build: %v\n%s", err, f.out.String())
+	}
+	for _, want := range []string{"gcp | ==> gcp: building " + vmName + "\n", "openstack | ==> openstack: done\n"} {
+		if !strings.Contains(f.out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, f.out.String())
+		}
+	}
+}
+
+// BenchmarkFingerprints measures the up-to-date check's hashing of the
+// build inputs: 400 files of 16 KiB (about the size of the Ansible roles,
+// kickstart templates, scripts and Packer templates together, many times over).
+func BenchmarkFingerprints(b *testing.B) {
+	f := &fixture{t: b, root: b.TempDir()}
+	def, err := os.ReadFile(filepath.Join("..", "..", "templates", "os", vmName+".json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.write("templates/os/"+vmName+".json", string(def))
+	content := strings.Repeat("- name: a task\n", 16384/15)
+	for i := range 400 {
+		f.write(filepath.Join(InputDirs[i%len(InputDirs)], fmt.Sprintf("d%d/f%d.yml", i%7, i)), content)
+	}
+	cfg, err := config.Load(f.root, vmName, func(string) string { return "" }, config.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(400 * int64(len(content)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := fingerprints(cfg, providers.All, "1.9.4"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

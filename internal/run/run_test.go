@@ -69,3 +69,26 @@ func TestGroupInterruptsTheWholeProcessGroupOnCancel(t *testing.T) {
 		})
 	}
 }
+
+func TestDirectOutputGoesStraightToTheFileAndKeepsTheTailForErrors(t *testing.T) {
+	// "one" is printed only if stdout and stderr are the file itself, not pipes.
+	log, err := os.Create(filepath.Join(t.TempDir(), "build.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	log.WriteString("# header\n")
+	err = Run(context.Background(), Cmd{Name: "bash", Args: []string{"-c", "test -f /dev/stdout && test -f /dev/stderr && echo one; echo two >&2; exit 3"}, Output: log, Direct: true})
+	var runErr *Error
+	if !errors.As(err, &runErr) {
+		t.Fatalf("error %v, want a *run.Error", err)
+	}
+	if runErr.Tail != "one\ntwo" {
+		t.Errorf("tail %q, want %q", runErr.Tail, "one\ntwo")
+	}
+	log.WriteString("# trailer\n")
+	data, _ := os.ReadFile(log.Name())
+	if want := "# header\none\ntwo\n# trailer\n"; string(data) != want {
+		t.Errorf("log %q, want %q", data, want)
+	}
+}
