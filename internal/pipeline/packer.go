@@ -58,12 +58,12 @@ func (s groupStep) Run(ctx context.Context) error {
 			err := b.packerBuild(ctx, p)
 			r.Duration = time.Since(start)
 			switch {
+			case err == nil:
+				r.Status = OK
 			case ctx.Err() != nil:
 				r.Status, r.Err = Cancelled, ctx.Err()
-			case err != nil:
-				r.Status, r.Err = Failed, err
 			default:
-				r.Status = OK
+				r.Status, r.Err = Failed, err
 			}
 		}()
 	}

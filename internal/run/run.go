@@ -39,9 +39,9 @@ type Cmd struct {
 	Direct bool
 	// Group runs the command in a process group of its own and, on cancel,
 	// sends SIGINT to the whole group, as a terminal's Ctrl-C does; what is
-	// left of the group when the command ends is killed. Packer needs it:
-	// its outer (panicwrap) process ignores SIGINT and relies on the
-	// terminal delivering it to the real Packer process and its children.
+	// left of the group when the cancelled command ends is killed. Packer
+	// needs it: its outer (panicwrap) process ignores SIGINT and relies on
+	// the terminal delivering it to the real Packer process and children.
 	Group bool
 }
 
@@ -98,7 +98,7 @@ func Run(ctx context.Context, c Cmd) error {
 	if tailFrom >= 0 {
 		readTail(direct, tailFrom, tail)
 	}
-	if c.Group && cmd.Process != nil {
+	if c.Group && cmd.Process != nil && ctx.Err() != nil {
 		killGroup(cmd.Process.Pid)
 	}
 	if ctx.Err() != nil {
