@@ -31,6 +31,18 @@ type Cmd struct {
 	Stdout io.Writer
 	// Grace is how long to wait after SIGINT before killing; 0 means 30s.
 	Grace time.Duration
+	// Direct, with an *os.File Output (a log) and no Stdout, gives the file
+	// to the command as its stdout and stderr instead of a pipe through this
+	// process, so the command can go on writing (say, cleaning up after
+	// SIGINT) even if this process has exited; the error's tail is then
+	// read back from the file.
+	Direct bool
+	// Group runs the command in a process group of its own and, on cancel,
+	// sends SIGINT to the whole group, as a terminal's Ctrl-C does; what is
+	// left of the group when the cancelled command ends is killed. Packer
+	// needs it: its outer (panicwrap) process ignores SIGINT and relies on
+	// the terminal delivering it to the real Packer process and children.
+	Group bool
 }
 
 // Error is a failed command, with the tail of its output.
@@ -57,6 +69,9 @@ func Run(ctx context.Context, c Cmd) error {
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	if c.Group {
+		setGroup(cmd)
+	}
 	cmd.WaitDelay = c.Grace
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = 30 * time.Second
@@ -71,7 +86,21 @@ func Run(ctx context.Context, c Cmd) error {
 	if c.Stdout != nil {
 		cmd.Stdout = c.Stdout
 	}
+	direct, isFile := c.Output.(*os.File)
+	tailFrom := int64(-1)
+	if c.Direct && isFile && c.Stdout == nil {
+		if off, err := direct.Seek(0, io.SeekCurrent); err == nil {
+			tailFrom = off
+			cmd.Stdout, cmd.Stderr = direct, direct
+		}
+	}
 	err := cmd.Run()
+	if tailFrom >= 0 {
+		readTail(direct, tailFrom, tail)
+	}
+	if c.Group && cmd.Process != nil && ctx.Err() != nil {
+		killGroup(cmd.Process.Pid)
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("running %s: %w", c.Name, ctx.Err())
 	}
@@ -87,6 +116,18 @@ func Output(ctx context.Context, c Cmd) ([]byte, error) {
 	c.Stdout = &buf
 	err := Run(ctx, c)
 	return buf.Bytes(), err
+}
+
+// readTail copies the end of what was written to f since offset from to t.
+func readTail(f *os.File, from int64, t *tailBuffer) {
+	end, err := f.Seek(0, io.SeekCurrent)
+	if err != nil || end <= from {
+		return
+	}
+	from = max(from, end-8192)
+	buf := make([]byte, end-from)
+	n, _ := f.ReadAt(buf, from)
+	t.Write(buf[:n])
 }
 
 func firstArgs(args []string, n int) []string {

@@ -1,0 +1,123 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/run"
+)
+
+// realPacker finds the real Packer the contract test needs: $PACKER, a
+// packer on PATH, or the pinned build's cache. It fails the test when none
+// is there (CI builds the pinned one).
+func realPacker(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("PACKER"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("packer"); err == nil {
+		return p
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		if p := filepath.Join(home, ".cache", "gsi-packer-v1.9.4"); lookPath(filepath.Base(p), filepath.Dir(p)) {
+			return p
+		}
+	}
+	t.Fatal("this test needs the real Packer v1.9.4: set PACKER, put packer on PATH, or build the pinned one")
+	return ""
+}
+
+func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
+	packer := realPacker(t)
+	f := newFixture(t)
+	tmpl, err := os.ReadFile(filepath.Join("testdata", "packer-contract", "contract.pkr.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(f.root, TemplatesDir, "build.pkr.hcl"))
+	f.write(filepath.Join(TemplatesDir, "contract.pkr.hcl"), string(tmpl))
+
+	p := providers.Provider{Name: "contract", Builder: "null", Group: 1}
+	b := &build{cfg: f.config(), accelerator: "kvm", isoPath: "/isos/CentOS 7.iso", isoSHA256: strings.Repeat("ab", 32), ksPort: 8123}
+	b.cfg.Site.KSServer = "http://ks.example.org/$path"
+	varFile, err := b.writeVarFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := run.Output(context.Background(), run.Cmd{
+		Name: packer,
+		Args: packerArgs(p, varFile),
+		Dir:  f.root,
+		Env:  []string{"CHECKPOINT_DISABLE=1", "PACKER_CACHE_DIR=" + filepath.Join(f.root, ".cache", "packer_cache")},
+	})
+	if err != nil {
+		t.Fatalf("packer build: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"vm_name=" + vmName + " version=1.0.0",
+		"iso=/isos/CentOS 7.iso sha256:" + strings.Repeat("ab", 32),
+		"ks=8123 http://ks.example.org/$path headless=true disk=20480",
+		"ssh=60m " + filepath.Join(f.root, "keys", "packer") + " " + filepath.Join(f.root, "keys", "vagrant.pub"),
+		"out=" + filepath.Join(f.root, ".cache", "packer-output", "1.0.0", vmName) + " root=" + f.root + " accel=kvm",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("Packer's output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "Warning") {
+		t.Errorf("Packer warned about the variables:\n%s", out)
+	}
+}
+
+func TestRealPackerStopsOnCancellationAndLeavesNoOutput(t *testing.T) {
+	packer := realPacker(t)
+	f := newFixture(t)
+	tmpl, err := os.ReadFile(filepath.Join("testdata", "packer-contract", "contract.pkr.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(f.root, TemplatesDir, "build.pkr.hcl"))
+	f.write(filepath.Join(TemplatesDir, "contract.pkr.hcl"), string(tmpl))
+	f.write(filepath.Join(TemplatesDir, "sleep.auto.pkrvars.hcl"), "sleep_seconds = 600\n")
+
+	p := providers.Provider{Name: "sleeper", Builder: "null", Group: 1}
+	b := &build{cfg: f.config(), packer: packer, opts: Options{Out: &f.out, Grace: 30 * time.Second}.withDefaults()}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- b.packerBuild(ctx, p) }()
+	partial := filepath.Join(f.outputDir("sleeper"), "partial.vmdk")
+	for {
+		if _, err := os.Stat(partial); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("packer ended before it was cancelled: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("packer did not stop within 60s of SIGINT")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(f.outputDir("sleeper")); !os.IsNotExist(err) {
+		t.Errorf("the output folder is still there after cancellation (%v)", err)
+	}
+	log, _ := os.ReadFile(filepath.Join(f.root, b.logPath(p)))
+	if !strings.Contains(string(log), "Cancelling build after receiving interrupt") {
+		t.Errorf("the log does not show that Packer was interrupted:\n%s", log)
+	}
+}

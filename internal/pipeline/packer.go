@@ -1,0 +1,296 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"gold-standard-images/internal/atomicfile"
+	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/run"
+)
+
+// TemplatesDir is the folder of the Packer templates, relative to the root.
+const TemplatesDir = "templates/packer"
+
+// groupStep runs the Packer builds of one group in parallel.
+type groupStep struct {
+	b     *build
+	group []providers.Provider
+}
+
+func (s groupStep) String() string {
+	return fmt.Sprintf("packer group %d (%s)", s.group[0].Group, strings.Join(providers.Names(s.group), ", "))
+}
+
+func (s groupStep) Skip() (bool, string) {
+	for _, p := range s.group {
+		if s.b.result(p).Status != UpToDate {
+			return false, ""
+		}
+	}
+	return true, "every build in it is up to date"
+}
+
+// Run starts one `packer build` per provider of the group that is not up to
+// date and waits for all of them. A failed build is recorded in its Result
+// and does not stop the others; only cancellation makes Run fail.
+func (s groupStep) Run(ctx context.Context) error {
+	b := s.b
+	var wg sync.WaitGroup
+	for _, p := range s.group {
+		r := b.result(p)
+		if r.Status == UpToDate {
+			continue
+		}
+		fmt.Fprintf(b.opts.Out, "   %s: building, log %s\n", p.Name, r.Log)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			err := b.packerBuild(ctx, p)
+			r.Duration = time.Since(start)
+			switch {
+			case err == nil:
+				r.Status = OK
+			case ctx.Err() != nil:
+				r.Status, r.Err = Cancelled, ctx.Err()
+			default:
+				r.Status, r.Err = Failed, err
+			}
+		}()
+	}
+	allDone := make(chan struct{})
+	go func() { wg.Wait(); close(allDone) }()
+	select {
+	case <-allDone:
+	case <-ctx.Done():
+		fmt.Fprintf(b.opts.Out, "   cancelling: Packer got SIGINT and deletes its VMs; waiting for it (if mage stops waiting, Packer finishes alone: see the logs)\n")
+		<-allDone
+	}
+	for _, p := range s.group {
+		r := b.result(p)
+		switch r.Status {
+		case OK:
+			fmt.Fprintf(b.opts.Out, "   %s: ok in %s\n", p.Name, roundDuration(r.Duration))
+		case Failed:
+			fmt.Fprintf(b.opts.Out, "   %s: FAILED after %s: %s\n", p.Name, roundDuration(r.Duration), firstLine(r.Err))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("building %s: cancelled during %s: %w", b.cfg.OS.VMName, s, err)
+	}
+	return nil
+}
+
+// packerBuild runs one provider's `packer build`. Its staging output folder
+// and its stamp are removed first (Packer refuses an existing output folder,
+// and a stale stamp must not survive a failed build); on failure or
+// cancellation the output folder is removed again so nothing half-written
+// stays. The stamp is written only after success.
+func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
+	root := b.cfg.Root
+	outDir := filepath.Join(root, b.cfg.BuildOutputDir(p.Name))
+	stamp := filepath.Join(root, b.stampPath(p))
+	for _, path := range []string{stamp, outDir} {
+		if err := os.RemoveAll(path); err != nil {
+			return fmt.Errorf("removing the previous output of %s: %w", p.Name, err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(outDir), 0o755); err != nil {
+		return fmt.Errorf("creating the Packer output folder of %s: %w", p.Name, err)
+	}
+	varFile, err := b.writeVarFile(p)
+	if err != nil {
+		return err
+	}
+	logPath := filepath.Join(root, b.logPath(p))
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return fmt.Errorf("creating the log folder of %s: %w", p.Name, err)
+	}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return fmt.Errorf("creating the build log of %s: %w", p.Name, err)
+	}
+	defer logFile.Close()
+	args := packerArgs(p, varFile)
+	fmt.Fprintf(logFile, "# %s %s\n# started %s\n", b.packer, strings.Join(args, " "), time.Now().Format(time.RFC3339))
+	if b.opts.Verbose {
+		stop := follow(logPath, &prefixWriter{w: b.opts.Out, prefix: p.Name + " | "})
+		defer stop()
+	}
+
+	err = run.Run(ctx, run.Cmd{
+		Name:   b.packer,
+		Args:   args,
+		Dir:    root,
+		Env:    append([]string{"CHECKPOINT_DISABLE=1", "PACKER_CACHE_DIR=" + filepath.Join(root, ".cache", "packer_cache")}, b.opts.Env...),
+		Output: logFile,
+		// Packer writes to the log itself, not through a pipe: if mage exits
+		// during Packer's clean-up after Ctrl-C, Packer still finishes it.
+		Direct: true,
+		Grace:  b.opts.Grace,
+		Group:  true, // SIGINT must reach the real Packer process, not only its wrapper
+	})
+	if err != nil {
+		fmt.Fprintf(logFile, "# failed: %v\n", firstLine(err))
+		if rmErr := os.RemoveAll(outDir); rmErr != nil {
+			err = errors.Join(err, fmt.Errorf("removing the partial output of %s: %w", p.Name, rmErr))
+		}
+		return err
+	}
+	fmt.Fprintf(logFile, "# finished %s\n", time.Now().Format(time.RFC3339))
+	if err := writeStamp(root, b.cfg.BuildOutputDir(p.Name), stamp, b.fingerprints[p.Name]); err != nil {
+		return fmt.Errorf("recording the build of %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// packerArgs are the arguments of one provider's build.
+func packerArgs(p providers.Provider, varFile string) []string {
+	return []string{"build", "-color=false", "-timestamp-ui", "-only=" + p.PackerSource(), "-var-file=" + varFile, TemplatesDir}
+}
+
+// Vars are the variables the Packer templates take, written to a JSON
+// var-file per build.
+type Vars struct {
+	VMName               string `json:"vm_name"`
+	Version              string `json:"version"`
+	ISOPath              string `json:"iso_path"`
+	ISOChecksum          string `json:"iso_checksum"` // "sha256:<hex>"
+	KSPort               int    `json:"ks_port"`      // port of the in-process kickstart server, 0 with ks_server
+	KSBaseURL            string `json:"ks_base_url"`  // kickstart base URL for the guest; "" means http://{{ .HTTPIP }}:ks_port
+	Headless             bool   `json:"headless"`
+	DiskSize             int    `json:"disk_size"` // MiB
+	SSHTimeout           string `json:"ssh_timeout"`
+	SSHPrivateKeyFile    string `json:"ssh_private_key_file"`
+	VagrantPublicKeyFile string `json:"vagrant_public_key_file"`
+	OutputRoot           string `json:"output_root"` // the provider's output folder is <output_root>/<provider>
+	RepoRoot             string `json:"repo_root"`
+	Accelerator          string `json:"accelerator"` // QEMU accelerator: "kvm" or "tcg"
+}
+
+// vars returns the variables of p's build.
+func (b *build) vars(p providers.Provider) Vars {
+	root := b.cfg.Root
+	ksURL := b.cfg.Site.KSServer
+	if ksURL == "" && b.deps.GuestKickstartURL != nil {
+		ksURL = b.deps.GuestKickstartURL(p.Builder, b.ksPort)
+	}
+	return Vars{
+		VMName:               b.cfg.OS.VMName,
+		Version:              b.cfg.Site.Version,
+		ISOPath:              b.isoPath,
+		ISOChecksum:          "sha256:" + b.isoSHA256,
+		KSPort:               b.ksPort,
+		KSBaseURL:            ksURL,
+		Headless:             b.cfg.Site.Headless,
+		DiskSize:             b.cfg.Site.DiskSize,
+		SSHTimeout:           b.cfg.Site.SSHTimeout,
+		SSHPrivateKeyFile:    filepath.Join(root, "keys", "packer"),
+		VagrantPublicKeyFile: filepath.Join(root, "keys", "vagrant.pub"),
+		OutputRoot:           filepath.Dir(filepath.Join(root, b.cfg.BuildOutputDir(p.Name))),
+		RepoRoot:             root,
+		Accelerator:          b.accelerator,
+	}
+}
+
+// writeVarFile writes p's variables to
+// .cache/packer-vars/<version>/<vm_name>/<provider>.json and returns its
+// absolute path.
+func (b *build) writeVarFile(p providers.Provider) (string, error) {
+	path := filepath.Join(b.cfg.Root, ".cache", "packer-vars", b.cfg.Site.Version, b.cfg.OS.VMName, p.Name+".json")
+	data, err := json.MarshalIndent(b.vars(p), "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+		return "", fmt.Errorf("writing the Packer variables of %s: %w", p.Name, err)
+	}
+	return path, nil
+}
+
+// logPath is p's build log, relative to the root:
+// logs/<version>/<vm_name>/<provider>.log.
+func (b *build) logPath(p providers.Provider) string {
+	return filepath.Join("logs", b.cfg.Site.Version, b.cfg.OS.VMName, p.Name+".log")
+}
+
+// stampPath is p's record of its last successful build, relative to the
+// root: .cache/stamps/<version>/<vm_name>/<provider>.json.
+func (b *build) stampPath(p providers.Provider) string {
+	return filepath.Join(".cache", "stamps", b.cfg.Site.Version, b.cfg.OS.VMName, p.Name+".json")
+}
+
+// firstLine shortens err to one line; for a failed command, the last line
+// it printed says more than the exit status.
+func firstLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	var runErr *run.Error
+	if errors.As(err, &runErr) {
+		lines := strings.Split(strings.TrimSpace(runErr.Tail), "\n")
+		if last := strings.TrimSpace(lines[len(lines)-1]); last != "" {
+			return fmt.Sprintf("%v: %s", runErr.Err, last)
+		}
+		return runErr.Err.Error()
+	}
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
+}
+
+// follow copies what is written to the file at path to w, as it comes,
+// until the returned stop is called (which copies the rest first).
+func follow(path string, w io.Writer) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		f, err := os.Open(path)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		for {
+			io.Copy(w, f)
+			select {
+			case <-done:
+				io.Copy(w, f)
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// prefixWriter writes each line to w with a prefix (for -v output of
+// parallel builds).
+type prefixWriter struct {
+	w       io.Writer
+	prefix  string
+	partial []byte
+}
+
+func (p *prefixWriter) Write(data []byte) (int, error) {
+	p.partial = append(p.partial, data...)
+	for {
+		i := strings.IndexByte(string(p.partial), '\n')
+		if i < 0 {
+			break
+		}
+		_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.partial[:i])
+		if err != nil {
+			return 0, err
+		}
+		p.partial = p.partial[i+1:]
+	}
+	return len(data), nil
+}

@@ -1,0 +1,638 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gold-standard-images/internal/artifact"
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/providers"
+)
+
+// fakePacker is the stand-in Packer built from testdata/fakepacker.
+var fakePacker string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fakepacker")
+	if err != nil {
+		panic(err)
+	}
+	fakePacker = filepath.Join(dir, "packer")
+	build := exec.Command("go", "build", "-o", fakePacker, "./testdata/fakepacker")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building the stand-in Packer:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const vmName = "CentOS-7.9.2009"
+
+// fixture is a repository with one OS definition, the build inputs and the
+// host tools as stand-ins, and recording Deps.
+type fixture struct {
+	t    testing.TB
+	root string
+	rec  string // where the stand-in Packer records its runs
+	env  map[string]string
+	out  bytes.Buffer
+
+	mu          sync.Mutex
+	fetched     int
+	ksStarted   int
+	ksStopped   int
+	converted   [][]string
+	checksummed int
+	catalogued  int
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{t: t, root: t.TempDir(), rec: t.TempDir()}
+	def, err := os.ReadFile(filepath.Join("..", "..", "templates", "os", vmName+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write("templates/os/"+vmName+".json", string(def))
+	f.write("keys/packer", "private key")
+	f.write("keys/packer.pub", "ssh-ed25519 AAAA packer")
+	f.write("keys/vagrant.pub", "ssh-ed25519 AAAA vagrant")
+	f.write("http/templates/rhel7.ks", "install\n")
+	f.write("ansible/site.yml", "- hosts: all\n")
+	f.write("scripts/zero.sh", "#!/bin/sh\n")
+	f.write("templates/packer/build.pkr.hcl", "build {}\n")
+	bin := t.TempDir()
+	for _, tool := range []string{"ansible-playbook", "qemu-system-x86_64", "qemu-img", "VBoxManage", "vmrun", "ovftool"} {
+		if err := os.WriteFile(filepath.Join(bin, tool), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.env = map[string]string{"PATH": bin}
+	return f
+}
+
+func (f *fixture) write(rel, content string) {
+	f.t.Helper()
+	path := filepath.Join(f.root, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) config() *config.Config {
+	f.t.Helper()
+	cfg, err := config.Load(f.root, vmName, func(k string) string { return f.env[k] }, config.Options{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return cfg
+}
+
+func (f *fixture) deps() Deps {
+	return Deps{
+		PackerPath: func(context.Context) (string, string, error) { return fakePacker, "1.9.4", nil },
+		FetchISO: func(context.Context) (string, string, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.fetched++
+			return filepath.Join(f.root, "isos", "CentOS-7-x86_64-Minimal-2009.iso"), "07B94E6B1A0B0260B94C83D6BB76B26BF7A310DC78D7A9C7432809FB9BC6194A", nil
+		},
+		StartKickstart: func(context.Context) (int, func(), error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.ksStarted++
+			return 8123, func() { f.mu.Lock(); f.ksStopped++; f.mu.Unlock() }, nil
+		},
+		GuestKickstartURL: func(b providers.Builder, port int) string {
+			return fmt.Sprintf("http://guest-of-%s:%d", b, port)
+		},
+		Convert: func(_ context.Context, ps []providers.Provider) ([]artifact.Artifact, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.converted = append(f.converted, providers.Names(ps))
+			var arts []artifact.Artifact
+			for _, p := range ps {
+				arts = append(arts, artifact.Artifact{Provider: p.Name, Kind: artifact.Disk, Path: "artifacts/" + p.Name})
+			}
+			return arts, nil
+		},
+		Checksum: func(context.Context, []artifact.Artifact) error { f.checksummed++; return nil },
+		Catalog:  func(context.Context, []artifact.Artifact) error { f.catalogued++; return nil },
+	}
+}
+
+// build runs Build with the stand-in Packer, the fixture's environment and
+// the FAKE_PACKER_* settings in fake.
+func (f *fixture) build(ctx context.Context, fake ...string) ([]Result, error) {
+	f.t.Helper()
+	f.out.Reset()
+	opts := Options{
+		Out:       &f.out,
+		Getenv:    func(k string) string { return f.env[k] },
+		Env:       append([]string{"FAKE_PACKER_REC=" + f.rec}, fake...),
+		Grace:     10 * time.Second,
+		KVMDevice: filepath.Join(f.root, "no-kvm"),
+	}
+	results, err := Build(ctx, f.config(), f.deps(), opts)
+	f.t.Logf("output of the build:\n%s", f.out.String())
+	return results, err
+}
+
+// ran lists the providers the stand-in Packer was run for, sorted.
+func (f *fixture) ran() []string {
+	entries, _ := os.ReadDir(f.rec)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func (f *fixture) recorded(provider, name string) string {
+	f.t.Helper()
+	data, err := os.ReadFile(filepath.Join(f.rec, provider, name))
+	if err != nil {
+		f.t.Fatalf("the stand-in Packer did not record %s for %s: %v", name, provider, err)
+	}
+	return string(data)
+}
+
+func (f *fixture) recordedTime(provider, name string) int64 {
+	f.t.Helper()
+	n, err := strconv.ParseInt(f.recorded(provider, name), 10, 64)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+func (f *fixture) outputDir(provider string) string {
+	return filepath.Join(f.root, ".cache", "packer-output", "1.0.0", vmName, provider)
+}
+
+// resetRecords forgets what the stand-in recorded, for the next run.
+func (f *fixture) resetRecords() {
+	os.RemoveAll(f.rec)
+	os.MkdirAll(f.rec, 0o755)
+}
+
+func statuses(results []Result) map[string]Status {
+	m := map[string]Status{}
+	for _, r := range results {
+		m[r.Provider] = r.Status
+	}
+	return m
+}
+
+func TestBuildRunsTheGroupsOneAfterTheOtherAndTheBuildsOfAGroupTogether(t *testing.T) {
+	f := newFixture(t)
+	results, err := f.build(context.Background(), "FAKE_PACKER_BARRIER=aws,virtualbox;azure,docker,gcp,openstack,vmware")
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	for p, s := range statuses(results) {
+		if s != OK {
+			t.Errorf("%s: status %q, want ok", p, s)
+		}
+	}
+	groups := providers.Groups(providers.All)
+	var lastEnd1, firstStart2 int64
+	for _, p := range groups[0] {
+		lastEnd1 = max(lastEnd1, f.recordedTime(p.Name, "end"))
+	}
+	for i, p := range groups[1] {
+		if s := f.recordedTime(p.Name, "start"); i == 0 || s < firstStart2 {
+			firstStart2 = s
+		}
+	}
+	if lastEnd1 > firstStart2 {
+		t.Errorf("group 2 started (%d) before group 1 ended (%d)", firstStart2, lastEnd1)
+	}
+	if want := [][]string{providers.Names(providers.All)}; !equalLists(f.converted, want) {
+		t.Errorf("converted %v, want %v", f.converted, want)
+	}
+	if f.fetched != 1 || f.ksStarted != 1 || f.ksStopped != 1 || f.checksummed != 1 || f.catalogued != 1 {
+		t.Errorf("iso fetched %d, kickstart started %d stopped %d, checksums %d, catalog %d times; want 1 each",
+			f.fetched, f.ksStarted, f.ksStopped, f.checksummed, f.catalogued)
+	}
+	for _, want := range []string{">> packer group 1 (aws, virtualbox)", ">> packer group 2 (azure, docker, gcp, openstack, vmware)", ">> summary", "logs/1.0.0/" + vmName + "/gcp.log"} {
+		if !strings.Contains(f.out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(f.root, "logs", "1.0.0", vmName, "vmware.log"))
+	if err != nil || !strings.Contains(string(log), "==> vmware: done") {
+		t.Errorf("vmware's log does not hold its Packer output: %v\n%s", err, log)
+	}
+}
+
+func equalLists(a, b [][]string) bool {
+	return slices.EqualFunc(a, b, slices.Equal[[]string])
+}
+
+func TestBuildPassesTheVariablesAndArgumentsToPacker(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp,virtualbox"
+	if _, err := f.build(context.Background()); err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if got := f.ran(); !slices.Equal(got, []string{"gcp", "virtualbox"}) {
+		t.Fatalf("Packer ran for %v, want [gcp virtualbox]", got)
+	}
+	for _, tc := range []struct {
+		provider, source string
+		builder          providers.Builder
+	}{
+		{"gcp", "qemu.gcp", providers.QEMU},
+		{"virtualbox", "virtualbox-iso.virtualbox", providers.VirtualBox},
+	} {
+		varFile := filepath.Join(f.root, ".cache", "packer-vars", "1.0.0", vmName, tc.provider+".json")
+		wantArgs := []string{"build", "-color=false", "-timestamp-ui", "-only=" + tc.source, "-var-file=" + varFile, "templates/packer"}
+		if got := strings.Split(strings.TrimSpace(f.recorded(tc.provider, "args")), "\n"); !slices.Equal(got, wantArgs) {
+			t.Errorf("%s: arguments %q, want %q", tc.provider, got, wantArgs)
+		}
+		var vars map[string]any
+		if err := json.Unmarshal([]byte(f.recorded(tc.provider, "vars.json")), &vars); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{
+			"vm_name":                 vmName,
+			"version":                 "1.0.0",
+			"iso_path":                filepath.Join(f.root, "isos", "CentOS-7-x86_64-Minimal-2009.iso"),
+			"iso_checksum":            "sha256:07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a",
+			"ks_port":                 float64(8123),
+			"ks_base_url":             fmt.Sprintf("http://guest-of-%s:8123", tc.builder),
+			"headless":                true,
+			"disk_size":               float64(20480),
+			"ssh_timeout":             "60m",
+			"ssh_private_key_file":    filepath.Join(f.root, "keys", "packer"),
+			"vagrant_public_key_file": filepath.Join(f.root, "keys", "vagrant.pub"),
+			"output_root":             filepath.Join(f.root, ".cache", "packer-output", "1.0.0", vmName),
+			"repo_root":               f.root,
+			"accelerator":             "tcg",
+		}
+		for k, w := range want {
+			if vars[k] != w {
+				t.Errorf("%s: variable %s = %#v, want %#v", tc.provider, k, vars[k], w)
+			}
+		}
+		if len(vars) != len(want) {
+			t.Errorf("%s: %d variables, want %d: %v", tc.provider, len(vars), len(want), vars)
+		}
+		if env := f.recorded(tc.provider, "env"); !strings.Contains(env, "CHECKPOINT_DISABLE=1\n") {
+			t.Errorf("%s: Packer's environment lacks CHECKPOINT_DISABLE=1", tc.provider)
+		}
+	}
+}
+
+func TestBuildUsesTheSitesKickstartServerAndKVMWhenAvailable(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "openstack"
+	f.write("templates/site.json", `{"ks_server": "http://ks.example.org:8080"}`)
+	kvm := filepath.Join(f.root, "kvm")
+	f.write("kvm", "")
+	opts := Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec}, KVMDevice: kvm}
+	if _, err := Build(context.Background(), f.config(), f.deps(), opts); err != nil {
+		t.Fatalf("Build: %v\n%s", err, f.out.String())
+	}
+	if f.ksStarted != 0 {
+		t.Errorf("the in-process kickstart server started although the site names ks_server")
+	}
+	vars := f.recorded("openstack", "vars.json")
+	for _, want := range []string{`"ks_base_url": "http://ks.example.org:8080"`, `"ks_port": 0`, `"accelerator": "kvm"`} {
+		if !strings.Contains(vars, want) {
+			t.Errorf("variables lack %s:\n%s", want, vars)
+		}
+	}
+}
+
+func TestOnlyAndExceptChooseTheBuilds(t *testing.T) {
+	for _, tc := range []struct {
+		name, only, except string
+		want               []string
+		wantErr            string
+	}{
+		{name: "only one", only: "aws", want: []string{"aws"}},
+		{name: "only two across groups", only: "docker,Virtualbox", want: []string{"docker", "virtualbox"}},
+		{name: "except some", except: "vmware,aws,azure,docker", want: []string{"gcp", "openstack", "virtualbox"}},
+		{name: "only and except", only: "gcp,aws", except: "aws", want: []string{"gcp"}},
+		{name: "unknown name", only: "aws,hyperv", wantErr: `unknown provider(s) "hyperv"`},
+		{name: "nothing left", only: "aws", except: "aws", wantErr: "leave no provider to build"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.env["ONLY"], f.env["EXCEPT"] = tc.only, tc.except
+			results, err := f.build(context.Background())
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				}
+				if len(f.ran()) != 0 {
+					t.Errorf("Packer ran for %v despite the error", f.ran())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			if got := f.ran(); !slices.Equal(got, tc.want) {
+				t.Errorf("Packer ran for %v, want %v", got, tc.want)
+			}
+			if len(results) != len(tc.want) {
+				t.Errorf("%d results, want %d", len(results), len(tc.want))
+			}
+		})
+	}
+}
+
+func TestAFailedBuildKeepsTheOthersAndIsNamed(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "aws,gcp,openstack"
+	results, err := f.build(context.Background(), "FAKE_PACKER_FAIL=gcp")
+	if err == nil || !strings.Contains(err.Error(), "packer build failed for gcp") {
+		t.Fatalf("error %v, want one naming gcp", err)
+	}
+	if got, want := statuses(results), map[string]Status{"aws": OK, "gcp": Failed, "openstack": OK}; !equalMaps(got, want) {
+		t.Errorf("results %v, want %v", got, want)
+	}
+	if _, err := os.Stat(f.outputDir("gcp")); !os.IsNotExist(err) {
+		t.Errorf("the failed build's output folder is still there (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.outputDir("openstack"), vmName+".disk")); err != nil {
+		t.Errorf("openstack's output is gone: %v", err)
+	}
+	if want := [][]string{{"aws", "openstack"}}; !equalLists(f.converted, want) {
+		t.Errorf("converted %v, want %v", f.converted, want)
+	}
+	summary := f.out.String()[strings.Index(f.out.String(), ">> summary"):]
+	for _, want := range []string{"gcp", "failed", "logs/1.0.0/" + vmName + "/gcp.log", "told to fail"} {
+		if !strings.Contains(f.out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if !strings.Contains(summary, "failed") {
+		t.Errorf("summary does not show the failure:\n%s", summary)
+	}
+
+	// The next run rebuilds the failed provider only.
+	f.resetRecords()
+	if _, err := f.build(context.Background()); err != nil {
+		t.Fatalf("second Build: %v", err)
+	}
+	if got := f.ran(); !slices.Equal(got, []string{"gcp"}) {
+		t.Errorf("second run built %v, want only the failed gcp", got)
+	}
+}
+
+func equalMaps(a, b map[string]Status) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestAnUnchangedBuildIsSkippedUntilItsInputsOrOutputChangeOrFORCE(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp,vmware"
+	if _, err := f.build(context.Background()); err != nil {
+		t.Fatalf("first Build: %v", err)
+	}
+	steps := []struct {
+		name   string
+		change func()
+		want   []string // providers Packer runs for
+	}{
+		{"nothing changed", func() {}, nil},
+		{"FORCE=1", func() { f.env["FORCE"] = "1" }, []string{"gcp", "vmware"}},
+		{"FORCE=0 again", func() { f.env["FORCE"] = "0" }, nil},
+		{"an Ansible file changed", func() { f.write("ansible/site.yml", "- hosts: all\n  become: true\n") }, []string{"gcp", "vmware"}},
+		{"a kickstart template added", func() { f.write("http/builds/virtual/new.json", "{}") }, []string{"gcp", "vmware"}},
+		{"the site settings changed", func() { f.write("templates/site.json", `{"disk_size": 40960}`) }, []string{"gcp", "vmware"}},
+		{"only upload settings changed", func() { f.write("templates/site.json", `{"disk_size": 40960, "registry": "localhost:5000"}`) }, nil},
+		{"one output was deleted", func() { os.RemoveAll(f.outputDir("vmware")) }, []string{"vmware"}},
+		{"one output was truncated", func() { f.write(filepath.Join(".cache/packer-output/1.0.0", vmName, "gcp", vmName+".disk"), "") }, []string{"gcp"}},
+	}
+	for _, s := range steps {
+		s.change()
+		f.resetRecords()
+		before := f.fetched
+		results, err := f.build(context.Background())
+		if err != nil {
+			t.Fatalf("%s: Build: %v", s.name, err)
+		}
+		if got := f.ran(); !slices.Equal(got, s.want) {
+			t.Errorf("%s: Packer ran for %v, want %v", s.name, got, s.want)
+		}
+		for _, r := range results {
+			if want := slices.Contains(s.want, r.Provider); want != (r.Status == OK) || !want && r.Status != UpToDate {
+				t.Errorf("%s: %s is %q", s.name, r.Provider, r.Status)
+			}
+		}
+		if fetchedNow := f.fetched > before; fetchedNow != (len(s.want) > 0) {
+			t.Errorf("%s: ISO fetched: %v, want %v", s.name, fetchedNow, len(s.want) > 0)
+		}
+		if len(s.want) == 0 && !strings.Contains(f.out.String(), ">> iso: CentOS-7-x86_64-Minimal-2009.iso: every build is up to date, skipped") {
+			t.Errorf("%s: output does not say the ISO was skipped", s.name)
+		}
+	}
+	if got := f.converted; len(got) != len(steps)+1 {
+		t.Errorf("convert ran %d times, want every run (%d): up-to-date builds are still converted", len(got), len(steps)+1)
+	}
+}
+
+func TestFORCEMustBeABoolean(t *testing.T) {
+	f := newFixture(t)
+	f.env["FORCE"] = "please"
+	_, err := f.build(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `FORCE="please"`) {
+		t.Fatalf("error %v, want one quoting FORCE", err)
+	}
+}
+
+func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T) {
+	f := newFixture(t)
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "ansible-playbook"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A non-executable file does not count.
+	if err := os.WriteFile(filepath.Join(bin, "vmrun"), []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.env["PATH"] = bin + string(os.PathListSeparator) + t.TempDir()
+	os.Remove(filepath.Join(f.root, "keys", "vagrant.pub"))
+	_, err := f.build(context.Background())
+	if err == nil {
+		t.Fatal("Build succeeded without the host tools")
+	}
+	for _, want := range []string{
+		"VBoxManage (needed by aws, virtualbox)",
+		"vmrun (needed by vmware)",
+		"qemu-system-x86_64 (needed by azure, docker, gcp, openstack): apt-get install qemu-system-x86",
+		"qemu-img (needed by azure, docker, gcp, openstack): apt-get install qemu-utils",
+		"keys/vagrant.pub is missing: run `mage keys`",
+		"EXCEPT=aws,virtualbox,azure,docker,gcp,openstack,vmware",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "ansible-playbook") {
+		t.Errorf("error names ansible-playbook, which is on PATH:\n%v", err)
+	}
+	if !strings.Contains(f.out.String(), "QEMU builds run without KVM (TCG emulation) and will be slow") {
+		t.Errorf("output does not warn that there is no KVM")
+	}
+	if len(f.ran()) != 0 || f.fetched != 0 {
+		t.Errorf("the build went on after the preflight failed: Packer ran for %v, ISO fetched %d times", f.ran(), f.fetched)
+	}
+}
+
+func TestPreflightOnlyChecksTheToolsOfTheChosenProviders(t *testing.T) {
+	f := newFixture(t)
+	bin := t.TempDir()
+	for _, tool := range []string{"ansible-playbook", "qemu-system-x86_64", "qemu-img"} {
+		if err := os.WriteFile(filepath.Join(bin, tool), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.env["PATH"] = bin
+	f.env["EXCEPT"] = "aws,virtualbox,vmware"
+	if _, err := f.build(context.Background()); err != nil {
+		t.Fatalf("Build without VirtualBox and VMware tools but without those providers: %v", err)
+	}
+}
+
+func TestCancellingStopsPackerWithSIGINTAndRemovesItsOutput(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp,openstack,vmware"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type outcome struct {
+		results []Result
+		err     error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		r, err := f.build(ctx, "FAKE_PACKER_SLEEP=10m")
+		done <- outcome{r, err}
+	}()
+	// Wait until every build sleeps (its partial output written), then cancel.
+	deadline := time.After(60 * time.Second)
+	for {
+		n := 0
+		for _, p := range []string{"gcp", "openstack", "vmware"} {
+			if _, err := os.Stat(filepath.Join(f.outputDir(p), "partial.vmdk")); err == nil {
+				n++
+			}
+		}
+		if n == 3 {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatal("the builds did not start")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Build did not return after cancellation")
+	}
+	if !errors.Is(o.err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", o.err)
+	}
+	for _, p := range []string{"gcp", "openstack", "vmware"} {
+		if sig := f.recorded(p, "signal"); sig != "interrupt" {
+			t.Errorf("%s: Packer got signal %q, want interrupt", p, sig)
+		}
+		if _, err := os.Stat(f.outputDir(p)); !os.IsNotExist(err) {
+			t.Errorf("%s: the output folder is still there after cancellation (%v)", p, err)
+		}
+	}
+	for p, s := range statuses(o.results) {
+		if s != Cancelled {
+			t.Errorf("%s: status %q, want cancelled", p, s)
+		}
+	}
+	if len(f.converted) != 0 || f.ksStopped != f.ksStarted {
+		t.Errorf("after cancellation: converted %v, kickstart started %d stopped %d", f.converted, f.ksStarted, f.ksStopped)
+	}
+}
+
+func TestMissingDepsAreReportedTogether(t *testing.T) {
+	f := newFixture(t)
+	deps := f.deps()
+	deps.Convert, deps.Catalog = nil, nil
+	_, err := Build(context.Background(), f.config(), deps, Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }})
+	if err == nil || !strings.Contains(err.Error(), "Deps Catalog, Convert not set") {
+		t.Fatalf("error %v, want one naming Catalog and Convert", err)
+	}
+}
+
+func TestVerboseShowsPackersOutputPrefixedByProvider(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp,openstack"
+	opts := Options{Out: &f.out, Verbose: true, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec}}
+	if _, err := Build(context.Background(), f.config(), f.deps(), opts); err != nil {
+		t.Fatalf("Build: %v\n%s", err, f.out.String())
+	}
+	for _, want := range []string{"gcp | ==> gcp: building " + vmName + "\n", "openstack | ==> openstack: done\n"} {
+		if !strings.Contains(f.out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, f.out.String())
+		}
+	}
+}
+
+// BenchmarkFingerprints measures the up-to-date check's hashing of the
+// build inputs: 400 files of 16 KiB (about the size of the Ansible roles,
+// kickstart templates, scripts and Packer templates together, many times over).
+func BenchmarkFingerprints(b *testing.B) {
+	f := &fixture{t: b, root: b.TempDir()}
+	def, err := os.ReadFile(filepath.Join("..", "..", "templates", "os", vmName+".json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.write("templates/os/"+vmName+".json", string(def))
+	content := strings.Repeat("- name: a task\n", 16384/15)
+	for i := range 400 {
+		f.write(filepath.Join(InputDirs[i%len(InputDirs)], fmt.Sprintf("d%d/f%d.yml", i%7, i)), content)
+	}
+	cfg, err := config.Load(f.root, vmName, func(string) string { return "" }, config.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(400 * int64(len(content)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := fingerprints(cfg, providers.All, "1.9.4"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

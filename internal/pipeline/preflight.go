@@ -1,0 +1,153 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gold-standard-images/internal/providers"
+)
+
+// HostTool is a program a build needs on the host.
+type HostTool struct {
+	Name     string              // program looked up in PATH
+	Builders []providers.Builder // builders that need it; nil: every build
+	Install  string              // how to get it
+}
+
+// HostTools lists the programs the builds need, per Packer builder.
+var HostTools = []HostTool{
+	{Name: "ansible-playbook", Install: "apt-get install ansible"},
+	{Name: "qemu-system-x86_64", Builders: []providers.Builder{providers.QEMU}, Install: "apt-get install qemu-system-x86"},
+	{Name: "qemu-img", Builders: []providers.Builder{providers.QEMU}, Install: "apt-get install qemu-utils"},
+	{Name: "VBoxManage", Builders: []providers.Builder{providers.VirtualBox}, Install: "install VirtualBox 7 (Debian 12 has no package in main: https://www.virtualbox.org/wiki/Linux_Downloads)"},
+	{Name: "vmrun", Builders: []providers.Builder{providers.VMware}, Install: "install VMware Workstation (no Debian package)"},
+}
+
+// OptionalTools are reported when absent but do not stop a build.
+var OptionalTools = []HostTool{
+	{Name: "ovftool", Builders: []providers.Builder{providers.VMware}, Install: "VMware OVF Tool, only needed to export OVF/OVA from VMware"},
+}
+
+// Preflight checks, before anything starts, that the host has every tool the
+// selected providers need and the SSH keys the templates use. It reports all
+// problems at once. getenv supplies PATH. It also returns the QEMU
+// accelerator: "kvm" when kvmDevice can be opened for writing, else "tcg".
+func Preflight(root string, selected []providers.Provider, getenv func(string) string, kvmDevice string) (accelerator string, notes []string, err error) {
+	path := getenv("PATH")
+	var problems []string
+	for _, t := range HostTools {
+		users := needing(t, selected)
+		if len(users) == 0 || lookPath(t.Name, path) {
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("%s (needed by %s): %s", t.Name, strings.Join(users, ", "), t.Install))
+	}
+	for _, t := range OptionalTools {
+		if users := needing(t, selected); len(users) > 0 && !lookPath(t.Name, path) {
+			notes = append(notes, fmt.Sprintf("%s not found (%s)", t.Name, t.Install))
+		}
+	}
+	for _, key := range []string{"keys/packer", "keys/packer.pub", "keys/vagrant.pub"} {
+		if _, err := os.Stat(filepath.Join(root, key)); err != nil {
+			problems = append(problems, fmt.Sprintf("%s is missing: run `mage keys`", key))
+		}
+	}
+
+	accelerator = "tcg"
+	if f, err := os.OpenFile(kvmDevice, os.O_RDWR, 0); err == nil {
+		f.Close()
+		accelerator = "kvm"
+	} else if usesBuilder(selected, providers.QEMU) {
+		why := "absent"
+		if !errors.Is(err, fs.ErrNotExist) {
+			why = "not accessible: " + err.Error()
+		}
+		notes = append(notes, fmt.Sprintf("%s is %s: QEMU builds run without KVM (TCG emulation) and will be slow", kvmDevice, why))
+	}
+
+	if len(problems) > 0 {
+		msg := "checking the host before building: missing:\n  " + strings.Join(problems, "\n  ")
+		if except := providersMissingTools(selected, path); len(except) > 0 {
+			msg += fmt.Sprintf("\ninstall them, or leave those providers out with EXCEPT=%s (or choose with ONLY=...)", strings.Join(except, ","))
+		}
+		return accelerator, notes, errors.New(msg)
+	}
+	return accelerator, notes, nil
+}
+
+// needing returns the names of the selected providers that need t.
+func needing(t HostTool, selected []providers.Provider) []string {
+	var names []string
+	for _, p := range selected {
+		if t.Builders == nil {
+			names = append(names, p.Name)
+			continue
+		}
+		for _, b := range t.Builders {
+			if p.Builder == b {
+				names = append(names, p.Name)
+				break
+			}
+		}
+	}
+	return names
+}
+
+// providersMissingTools lists the selected providers that lack a
+// builder-specific tool (leaving them out helps; a tool all need does not).
+func providersMissingTools(selected []providers.Provider, path string) []string {
+	var out []string
+	for _, p := range selected {
+		for _, t := range HostTools {
+			if t.Builders != nil && len(needing(t, []providers.Provider{p})) > 0 && !lookPath(t.Name, path) {
+				out = append(out, p.Name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func usesBuilder(ps []providers.Provider, b providers.Builder) bool {
+	for _, p := range ps {
+		if p.Builder == b {
+			return true
+		}
+	}
+	return false
+}
+
+// lookPath reports whether name is an executable file in one of the
+// folders of path (a PATH value).
+func lookPath(name, path string) bool {
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			continue
+		}
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+type preflightStep struct{ b *build }
+
+func (s preflightStep) String() string {
+	return fmt.Sprintf("preflight: %s for %s", s.b.cfg.OS.VMName, strings.Join(providers.Names(s.b.selected), ", "))
+}
+
+func (s preflightStep) Run(ctx context.Context) error {
+	acc, notes, err := Preflight(s.b.cfg.Root, s.b.selected, s.b.opts.Getenv, s.b.opts.KVMDevice)
+	for _, n := range notes {
+		fmt.Fprintf(s.b.opts.Out, "   note: %s\n", n)
+	}
+	s.b.accelerator = acc
+	return err
+}

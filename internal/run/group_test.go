@@ -1,0 +1,94 @@
+//go:build unix
+
+package run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// parentScript traps SIGINT itself (like Packer's outer process, which
+// ignores it) and waits for a child until the child is gone; it says so on
+// its way out. Only a signal to the whole group ends the child.
+const parentScript = `
+trap 'echo parent got SIGINT' INT
+# A background job of a script starts with SIGINT ignored: restore it, as
+# the programs Packer starts (qemu, plugins) have it.
+python3 -c 'import os, signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_DFL); open(sys.argv[1], "w").write(str(os.getpid())); time.sleep(600)' "$1" &
+child=$!
+while kill -0 $child 2>/dev/null; do wait $child; done
+echo child gone
+`
+
+func TestGroupInterruptsTheWholeProcessGroupOnCancel(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		group     bool
+		childGone bool
+	}{
+		{"with Group the child gets SIGINT too", true, true},
+		{"without Group only the parent does and is killed after the grace period", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			started := filepath.Join(t.TempDir(), "started")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out bytes.Buffer
+			done := make(chan error, 1)
+			go func() {
+				done <- Run(ctx, Cmd{Name: "bash", Args: []string{"-c", parentScript, "parent", started}, Output: &out, Grace: 2 * time.Second, Group: tc.group})
+			}()
+			for {
+				if pid, err := os.ReadFile(started); err == nil && len(pid) > 0 {
+					// The child outlives its killed parent without Group: end it.
+					t.Cleanup(func() {
+						if n, err := strconv.Atoi(string(pid)); err == nil {
+							syscall.Kill(n, syscall.SIGKILL)
+						}
+					})
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			err := <-done
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("error %v, want context.Canceled", err)
+			}
+			if got := strings.Contains(out.String(), "child gone"); got != tc.childGone {
+				t.Errorf("child gone: %v, want %v; output:\n%s", got, tc.childGone, out.String())
+			}
+		})
+	}
+}
+
+func TestDirectOutputGoesStraightToTheFileAndKeepsTheTailForErrors(t *testing.T) {
+	// "one" is printed only if stdout and stderr are the file itself, not pipes.
+	log, err := os.Create(filepath.Join(t.TempDir(), "build.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	log.WriteString("# header\n")
+	err = Run(context.Background(), Cmd{Name: "bash", Args: []string{"-c", "test -f /dev/stdout && test -f /dev/stderr && echo one; echo two >&2; exit 3"}, Output: log, Direct: true})
+	var runErr *Error
+	if !errors.As(err, &runErr) {
+		t.Fatalf("error %v, want a *run.Error", err)
+	}
+	if runErr.Tail != "one\ntwo" {
+		t.Errorf("tail %q, want %q", runErr.Tail, "one\ntwo")
+	}
+	log.WriteString("# trailer\n")
+	data, _ := os.ReadFile(log.Name())
+	if want := "# header\none\ntwo\n# trailer\n"; string(data) != want {
+		t.Errorf("log %q, want %q", data, want)
+	}
+}
