@@ -1,0 +1,304 @@
+package packertmpl
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/packerbin"
+	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/sshkeys"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// realPacker returns the real Packer (PACKER, 1.9.x on PATH, or the pinned
+// build): these tests check the templates with it and fail without it.
+func realPacker(t *testing.T) string {
+	t.Helper()
+	var log bytes.Buffer
+	path, version, err := packerbin.Find(context.Background(), repoRoot(t), os.Getenv, &log)
+	if err != nil {
+		t.Fatalf("the real Packer is needed to test the templates: %v\n%s", err, log.String())
+	}
+	if !packerbin.Supported(version) {
+		t.Fatalf("Packer %s at %s is not a supported version (want %sx)", version, path, packerbin.SupportedSeries)
+	}
+	return path
+}
+
+// fixture makes what the templates read besides themselves: an (empty)
+// ISO, both key pairs, the playbook and the guest scripts. The playbook and
+// scripts are stand-ins, since only their existence is checked here;
+// `mage validate` checks the real ones.
+type fixture struct {
+	iso, isoSum, keys, repo, out string
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := fixture{
+		iso:  filepath.Join(dir, "placeholder.iso"),
+		keys: filepath.Join(dir, "keys"),
+		repo: filepath.Join(dir, "repo"),
+		out:  filepath.Join(dir, "out"),
+	}
+	sum := sha256.Sum256(nil)
+	f.isoSum = "sha256:" + hex.EncodeToString(sum[:])
+	files := map[string]string{
+		f.iso: "",
+		filepath.Join(f.repo, "ansible", "site.yml"):   "---\n- name: Stand-in\n  hosts: all\n  tasks: []\n",
+		filepath.Join(f.repo, "scripts", "cleanup.sh"): "#!/bin/sh\n",
+		filepath.Join(f.repo, "scripts", "zero.sh"):    "#!/bin/sh\n",
+	}
+	for p, body := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sshkeys.Ensure(f.keys, "packer", "vagrant"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// vars are valid variables for the OS definition vmName, pointing at f.
+func (f fixture) vars(t *testing.T, vmName string) Vars {
+	t.Helper()
+	cfg, err := config.Load(repoRoot(t), vmName, func(string) string { return "" }, config.Options{AllowMissingISO: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := ForConfig(cfg, f.iso, 8080)
+	if cfg.OS.ISOChecksum == "" { // site-supplied ISO not configured yet
+		v.ISOChecksum = f.isoSum
+	}
+	v.SSHPrivateKeyFile = filepath.Join(f.keys, "packer")
+	v.VagrantPublicKeyFile = filepath.Join(f.keys, "vagrant.pub")
+	v.OutputRoot = f.out
+	v.RepoRoot = f.repo
+	return v
+}
+
+func TestTemplatesValidateForEveryOSAndProvider(t *testing.T) {
+	packer := realPacker(t)
+	root := repoRoot(t)
+	f := newFixture(t)
+	names, err := config.Available(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, vm := range names {
+		v := f.vars(t, vm)
+		for _, p := range providers.All {
+			t.Run(vm+"/"+p.Name, func(t *testing.T) {
+				var log bytes.Buffer
+				if err := Validate(context.Background(), packer, root, v, []providers.Provider{p}, &log); err != nil {
+					t.Fatalf("%v\n%s", err, log.String())
+				}
+				if !strings.Contains(log.String(), "The configuration is valid.") {
+					t.Errorf("packer validate did not say the configuration is valid:\n%s", log.String())
+				}
+			})
+		}
+	}
+}
+
+// buildErrorRE matches the machine-readable line Packer prints for each
+// build that failed: <time>,<build>,error,<message>.
+var buildErrorRE = regexp.MustCompile(`(?m)^\d+,([^,]+),error,`)
+
+// TestOnlySelectsExactlyTheNamedBuilds runs the real `packer build` with the
+// placeholder ISO: every selected build stops at the ISO checksum (or at a
+// missing hypervisor) before any VM starts, and names itself in its error.
+func TestOnlySelectsExactlyTheNamedBuilds(t *testing.T) {
+	packer := realPacker(t)
+	root := repoRoot(t)
+	f := newFixture(t)
+	v := f.vars(t, "CentOS-7.9.2009")
+	// A checksum the empty placeholder cannot match, so no build gets past
+	// the ISO step even where the hypervisor is installed.
+	v.ISOChecksum = "sha256:07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a"
+
+	cases := [][]providers.Provider{nil} // nil: no -only, all builds
+	for _, p := range providers.All {
+		cases = append(cases, []providers.Provider{p})
+	}
+	gcp, _ := providers.Lookup("gcp")
+	vmware, _ := providers.Lookup("vmware")
+	cases = append(cases, []providers.Provider{gcp, vmware})
+
+	for _, ps := range cases {
+		want := ps
+		if want == nil {
+			want = providers.All
+		}
+		name := strings.Join(providers.Names(ps), ",")
+		if name == "" {
+			name = "all"
+		}
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			args := Command("build", root, v, ps, "-machine-readable")
+			err := run.Run(context.Background(), run.Cmd{
+				Name:   packer,
+				Args:   args,
+				Env:    append([]string{"PACKER_CACHE_DIR=" + t.TempDir()}, Env...),
+				Output: &out,
+			})
+			if err == nil {
+				t.Fatalf("packer build with a placeholder ISO succeeded:\n%s", out.String())
+			}
+			var got []string
+			for _, m := range buildErrorRE.FindAllStringSubmatch(out.String(), -1) {
+				if !slices.Contains(got, m[1]) {
+					got = append(got, m[1])
+				}
+			}
+			var wantNames []string
+			for _, p := range want {
+				wantNames = append(wantNames, p.PackerSource())
+			}
+			sort.Strings(got)
+			sort.Strings(wantNames)
+			if !slices.Equal(got, wantNames) {
+				t.Errorf("builds run = %v, want %v\n%s", got, wantNames, out.String())
+			}
+			if entries, _ := os.ReadDir(f.out); len(entries) > 0 {
+				t.Errorf("a build wrote into output_root: %v", entries)
+			}
+		})
+	}
+}
+
+func TestVariableValidationRejectsBadValues(t *testing.T) {
+	packer := realPacker(t)
+	root := repoRoot(t)
+	f := newFixture(t)
+	tests := []struct {
+		name   string
+		change func(*Vars)
+		want   string
+	}{
+		{"md5 checksum", func(v *Vars) { v.ISOChecksum = "md5:d41d8cd98f00b204e9800998ecf8427e" }, `The iso_checksum must be "sha256:" followed by 64 hex characters`},
+		{"short sha256", func(v *Vars) { v.ISOChecksum = "sha256:abc" }, `The iso_checksum must be "sha256:"`},
+		{"missing ISO", func(v *Vars) { v.ISOPath = filepath.Join(f.out, "nope.iso") }, "The iso_path must name an existing local ISO file"},
+		{"port 0", func(v *Vars) { v.KSPort = 0 }, "The ks_port must be a whole number from 1 to 65535."},
+		{"port too big", func(v *Vars) { v.KSPort = 70000 }, "The ks_port must be a whole number from 1 to 65535."},
+		{"ftp kickstart", func(v *Vars) { v.KSBaseURL = "ftp://host/ks" }, "The ks_base_url must be empty or an http:// or https:// URL"},
+		{"vm_name with space", func(v *Vars) { v.VMName = "CentOS 7" }, "The vm_name must start with a letter or digit"},
+		{"version with slash", func(v *Vars) { v.Version = "1.0/2" }, "The version must start with a letter or digit"},
+		{"tiny disk", func(v *Vars) { v.DiskSize = 100 }, "The disk_size must be a whole number of MiB, at least 4096."},
+		{"little memory", func(v *Vars) { v.Memory = 512 }, "The memory must be a whole number of MiB, at least 1024."},
+		{"bad timeout", func(v *Vars) { v.SSHTimeout = "soon" }, "The ssh_timeout must be a Go duration"},
+		{"missing key", func(v *Vars) { v.SSHPrivateKeyFile = filepath.Join(f.out, "nokey") }, "run `mage keys` to create keys/packer"},
+		{"relative output", func(v *Vars) { v.OutputRoot = "out" }, "The output_root must be an absolute path."},
+		{"missing playbook", func(v *Vars) { v.RepoRoot = f.out }, "site.yml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := f.vars(t, "CentOS-7.9.2009")
+			tt.change(&v)
+			var log bytes.Buffer
+			err := Validate(context.Background(), packer, root, v, nil, &log)
+			if err == nil {
+				t.Fatalf("packer validate accepted the bad value:\n%s", log.String())
+			}
+			// Packer wraps long messages; compare with whitespace folded.
+			if !strings.Contains(fold(log.String()), fold(tt.want)) {
+				t.Errorf("output does not contain %q:\n%s", tt.want, log.String())
+			}
+		})
+	}
+}
+
+func fold(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// TestBootCommands evaluates the boot lines with the real `packer console`
+// and compares them with testdata/TestBootCommands.golden.
+func TestBootCommands(t *testing.T) {
+	packer := realPacker(t)
+	root := repoRoot(t)
+	f := newFixture(t)
+	var got bytes.Buffer
+	for _, base := range []string{"", "http://192.0.2.7:8088/"} {
+		v := f.vars(t, "CentOS-7.9.2009")
+		v.KSBaseURL = base
+		args := append([]string{"console"}, v.Args()...)
+		cmd := exec.Command(packer, append(args, filepath.Join(root, Dir))...)
+		cmd.Env = append(os.Environ(), Env...)
+		cmd.Stdin = strings.NewReader("local.boot_command\n")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("packer console: %v", err)
+		}
+		got.WriteString("# ks_base_url = \"" + base + "\"\n")
+		got.Write(out)
+	}
+	golden := filepath.Join("testdata", t.Name()+".golden")
+	if *update {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("boot commands differ from %s (go test -update rewrites it):\n%s", golden, got.String())
+	}
+}
+
+func TestCommandPutsOnlyAndVariablesBeforeTheTemplateFolder(t *testing.T) {
+	gcp, _ := providers.Lookup("gcp")
+	aws, _ := providers.Lookup("aws")
+	v := Vars{VMName: "CentOS-7.9.2009", Version: "1.0.0", ISOPath: "/isos/a b.iso", KSPort: 8080, CPUs: 4}
+	args := Command("build", "/repo", v, []providers.Provider{aws, gcp}, "-force")
+	if args[0] != "build" || args[1] != "-only=virtualbox-iso.aws,qemu.gcp" || args[2] != "-force" {
+		t.Errorf("args start %q, want build -only=virtualbox-iso.aws,qemu.gcp -force", args[:3])
+	}
+	if last := args[len(args)-1]; last != "/repo/templates/packer" {
+		t.Errorf("last argument %q, want the template folder", last)
+	}
+	joined := strings.Join(args, "\x00")
+	for _, want := range []string{"-var\x00iso_path=/isos/a b.iso", "-var\x00ks_port=8080", "-var\x00cpus=4", "-var\x00ks_base_url="} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("args lack %q: %q", want, args)
+		}
+	}
+	if strings.Contains(joined, "memory=") {
+		t.Errorf("zero Memory must leave the template default: %q", args)
+	}
+	if Only(nil) != "" {
+		t.Errorf("Only(nil) = %q, want empty (all builds)", Only(nil))
+	}
+}

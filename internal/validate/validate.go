@@ -1,0 +1,149 @@
+// Package validate checks everything a build reads before any build starts:
+// the Packer templates for every OS definition and provider, the Ansible
+// playbooks (syntax check and lint) and the kickstarts (rendered by a
+// function the caller supplies). Every check runs; all failures are reported
+// together.
+package validate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/packertmpl"
+	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/sshkeys"
+)
+
+// Options says what Run checks and with which tools.
+type Options struct {
+	Root   string              // repository root
+	Packer string              // Packer binary (packerbin.Find)
+	Getenv func(string) string // environment (VERSION), usually os.Getenv
+	Log    io.Writer           // the tools' full output; nil discards it
+	// Say receives one short line per check ("packer CentOS-7.9.2009: ok");
+	// nil is silent.
+	Say func(format string, args ...any)
+	// RenderAll renders the kickstart of every build and OS definition and
+	// returns every problem. It belongs to internal/kickstart; Run reports a
+	// failure when it is nil, so an unwired renderer is never mistaken for
+	// a passing check.
+	RenderAll func(ctx context.Context) error
+}
+
+// ksPort is the kickstart port given to `packer validate`; builds pass the
+// port their kickstart server really listens on.
+const ksPort = 8080
+
+// Run runs every check and returns the failures joined, each naming its
+// check; nil means everything is valid.
+func Run(ctx context.Context, o Options) error {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Say == nil {
+		o.Say = func(string, ...any) {}
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	var errs []error
+	check := func(name string, err error) {
+		if err != nil {
+			o.Say("%s: FAILED", name)
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			return
+		}
+		o.Say("%s: ok", name)
+	}
+	if err := Templates(ctx, o, check); err != nil {
+		errs = append(errs, err)
+	}
+	check("ansible syntax check", AnsibleSyntax(ctx, o.Root, o.Log))
+	check("ansible-lint", AnsibleLint(ctx, o.Root, o.Log))
+	if o.RenderAll == nil {
+		check("kickstart render", errors.New("not wired: validate.Options.RenderAll is nil"))
+	} else {
+		check("kickstart render", o.RenderAll(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Templates runs `packer validate` over templates/packer for every OS
+// definition (all providers at once), reporting each through check. The ISO
+// is an empty placeholder (Packer's validate never reads it; the template
+// only checks that it exists), and when keys/ has no key pairs yet
+// throwaway ones stand in. It returns an error only when it cannot start.
+func Templates(ctx context.Context, o Options, check func(name string, err error)) error {
+	names, err := config.Available(o.Root)
+	if err != nil {
+		return fmt.Errorf("packer templates: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "validate-")
+	if err != nil {
+		return fmt.Errorf("packer templates: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	iso := filepath.Join(tmp, "placeholder.iso")
+	if err := os.WriteFile(iso, nil, 0o644); err != nil {
+		return fmt.Errorf("packer templates: %w", err)
+	}
+	empty := sha256.Sum256(nil)
+	placeholderSum := "sha256:" + hex.EncodeToString(empty[:])
+
+	keyDir := filepath.Join(o.Root, "keys")
+	if !exists(filepath.Join(o.Root, packertmpl.PackerKey)) || !exists(filepath.Join(o.Root, packertmpl.VagrantPublicKey)) {
+		keyDir = filepath.Join(tmp, "keys")
+		if _, err := sshkeys.Ensure(keyDir, "packer", "vagrant"); err != nil {
+			return fmt.Errorf("packer templates: making throwaway keys: %w", err)
+		}
+		o.Say("packer: keys/ has no key pairs yet (mage keys makes them); validating with throwaway ones")
+	}
+
+	for _, vm := range names {
+		name := "packer " + vm
+		cfg, err := config.Load(o.Root, vm, o.Getenv, config.Options{AllowMissingISO: true})
+		if err != nil {
+			check(name, err)
+			continue
+		}
+		v := packertmpl.ForConfig(cfg, iso, ksPort)
+		if cfg.OS.ISOChecksum == "" { // a site-supplied ISO the site has not configured yet
+			v.ISOChecksum = placeholderSum
+		}
+		v.SSHPrivateKeyFile = filepath.Join(keyDir, "packer")
+		v.VagrantPublicKeyFile = filepath.Join(keyDir, "vagrant.pub")
+		check(name, packertmpl.Validate(ctx, o.Packer, o.Root, v, nil, o.Log))
+	}
+	return nil
+}
+
+// AnsibleSyntax runs `ansible-playbook --syntax-check` on ansible/site.yml.
+func AnsibleSyntax(ctx context.Context, root string, log io.Writer) error {
+	return tool(ctx, root, log, "ansible-playbook", "--syntax-check", "-i", "localhost,", "ansible/site.yml")
+}
+
+// AnsibleLint runs `ansible-lint` over ansible/ (offline: no Galaxy
+// installs, no schema downloads).
+func AnsibleLint(ctx context.Context, root string, log io.Writer) error {
+	return tool(ctx, root, log, "ansible-lint", "--offline", "--nocolor", "ansible/")
+}
+
+func tool(ctx context.Context, root string, log io.Writer, name string, args ...string) error {
+	err := run.Run(ctx, run.Cmd{Name: name, Args: args, Dir: root, Env: []string{"ANSIBLE_NOCOLOR=1", "NO_COLOR=1"}, Output: log})
+	if run.IsNotFound(err) {
+		return fmt.Errorf("%s is not installed (Debian: apt-get install -y ansible ansible-lint): %w", name, err)
+	}
+	return err
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

