@@ -1,0 +1,382 @@
+// Package checksum writes and verifies the SHA256SUM file of each provider
+// folder of the artifacts tree, in coreutils format (`sha256sum -c SHA256SUM`
+// passes in the folder). Files are hashed in parallel across folders, and a
+// SHA256SUM newer than every file it covers is reused instead of hashing
+// gigabytes again.
+package checksum
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"gold-standard-images/internal/artifact"
+	"gold-standard-images/internal/atomicfile"
+	"gold-standard-images/internal/layout"
+)
+
+// FileName is the name of the checksum file in each provider folder.
+const FileName = "SHA256SUM"
+
+// Entry is one line of a SHA256SUM file.
+type Entry struct {
+	Name   string // file name relative to the folder, slash-separated
+	SHA256 string // lower-case hex digest
+}
+
+// Format renders entries in coreutils format, `<hex>  <name>`, sorted by
+// name.
+func Format(entries []Entry) []byte {
+	sorted := append([]Entry(nil), entries...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	var b bytes.Buffer
+	for _, e := range sorted {
+		fmt.Fprintf(&b, "%s  %s\n", e.SHA256, e.Name)
+	}
+	return b.Bytes()
+}
+
+// Parse reads a SHA256SUM file's content; path is only used in messages.
+// It accepts the text (`<hex>  <name>`) and binary (`<hex> *<name>`) forms.
+func Parse(path string, data []byte) ([]Entry, error) {
+	var entries []Entry
+	var problems []error
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if line == "" {
+			continue
+		}
+		sum, name, ok := strings.Cut(line, " ")
+		if ok && (strings.HasPrefix(name, " ") || strings.HasPrefix(name, "*")) {
+			name = name[1:]
+		} else {
+			ok = false
+		}
+		if !ok || !isHex64(sum) || name == "" {
+			problems = append(problems, fmt.Errorf("reading %q: line %d: want \"<64 hex digits>  <file name>\", got %q", path, n, line))
+			continue
+		}
+		if seen[name] {
+			problems = append(problems, fmt.Errorf("reading %q: line %d: %q is listed twice", path, n, name))
+			continue
+		}
+		seen[name] = true
+		entries = append(entries, Entry{Name: name, SHA256: strings.ToLower(sum)})
+	}
+	if err := sc.Err(); err != nil {
+		problems = append(problems, fmt.Errorf("reading %q: %w", path, err))
+	}
+	return entries, errors.Join(problems...)
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// file is one artifact file found in a folder.
+type file struct {
+	name  string // relative to the folder, slash-separated
+	size  int64
+	ctime time.Time
+}
+
+// listFolder lists the artifact files of dir: every regular file below it
+// (sub-folders included) except SHA256SUM itself and hidden entries (dot
+// files, such as atomicfile's temporary files).
+func listFolder(dir string) ([]file, error) {
+	var files []file
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("listing %q: %w", path, err)
+		}
+		if path == dir {
+			return nil
+		}
+		if layout.Hidden(d.Name()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, path)
+		rel = filepath.ToSlash(rel)
+		if rel == FileName || d.IsDir() {
+			return nil
+		}
+		info, err := os.Stat(path) // follows symbolic links, as sha256sum does
+		if err != nil {
+			return fmt.Errorf("listing %q: %w", path, err)
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		if strings.ContainsAny(rel, "\\\n\r") {
+			return fmt.Errorf("listing %q: file names with a backslash or a line break cannot be written to %s", path, FileName)
+		}
+		files = append(files, file{name: rel, size: info.Size(), ctime: changeTime(info)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
+	return files, nil
+}
+
+// ReadFolder returns the entries of dir's SHA256SUM and whether they are
+// current: the file exists, lists exactly the artifact files present, and
+// was written after each of them last changed (status change time, which a
+// copy that keeps old modification times cannot fake). Current entries can
+// be used without hashing again.
+func ReadFolder(dir string) (entries []Entry, current bool, err error) {
+	files, err := listFolder(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	return readCurrent(dir, files)
+}
+
+func readCurrent(dir string, files []file) ([]Entry, bool, error) {
+	path := filepath.Join(dir, FileName)
+	info, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %q: %w", path, err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %q: %w", path, err)
+	}
+	entries, err := Parse(path, data)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(entries) != len(files) {
+		return entries, false, nil
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	written := info.ModTime()
+	for i, f := range files {
+		if entries[i].Name != f.name || !f.ctime.Before(written) {
+			return entries, false, nil
+		}
+	}
+	return entries, true, nil
+}
+
+// Folder is the outcome of writing one folder's SHA256SUM.
+type Folder struct {
+	Dir       string
+	Artifacts []artifact.Artifact // every file covered, then SHA256SUM itself (kind Checksum)
+	Hashed    bool                // files were hashed (false: the SHA256SUM was current)
+	Written   bool                // SHA256SUM was created or its content changed
+}
+
+// WriteFolder writes dir's SHA256SUM covering every artifact file in it.
+// See WriteFolders.
+func WriteFolder(ctx context.Context, dir string) (Folder, error) {
+	folders, err := WriteFolders(ctx, []string{dir})
+	if err != nil {
+		return Folder{}, err
+	}
+	return folders[0], nil
+}
+
+// WriteFolders writes the SHA256SUM of each folder, hashing the files of
+// all folders in one worker pool. A folder whose SHA256SUM is current is
+// not hashed again; an unchanged result leaves the file's content as it
+// was (only its time is renewed, see writeIfChanged).
+// A folder without any artifact file is an error naming it, and then no
+// folder is written.
+func WriteFolders(ctx context.Context, dirs []string) ([]Folder, error) {
+	type job struct {
+		files   []file
+		entries []Entry
+		current bool
+	}
+	jobs := make([]job, len(dirs))
+	var problems []error
+	var paths []string
+	var sizes []int64
+	for i, dir := range dirs {
+		files, err := listFolder(dir)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		if len(files) == 0 {
+			problems = append(problems, fmt.Errorf("writing %s in %q: the folder has no artifact file", FileName, dir))
+			continue
+		}
+		entries, current, err := readCurrent(dir, files)
+		if err != nil {
+			// An unreadable or malformed SHA256SUM is rewritten from the files.
+			entries, current = nil, false
+		}
+		jobs[i] = job{files: files, entries: entries, current: current}
+		if !current {
+			for _, f := range files {
+				paths = append(paths, filepath.Join(dir, filepath.FromSlash(f.name)))
+				sizes = append(sizes, f.size)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	start := time.Now()
+	sums, err := hashPaths(ctx, paths, sizes)
+	if err != nil {
+		return nil, fmt.Errorf("writing %s: %w", FileName, err)
+	}
+	out := make([]Folder, len(dirs))
+	k := 0
+	for i, dir := range dirs {
+		j := jobs[i]
+		res := Folder{Dir: dir, Hashed: !j.current}
+		if !j.current {
+			j.entries = make([]Entry, len(j.files))
+			for n, f := range j.files {
+				j.entries[n] = Entry{Name: f.name, SHA256: sums[k]}
+				k++
+			}
+			written, err := writeIfChanged(filepath.Join(dir, FileName), Format(j.entries), start)
+			if err != nil {
+				return nil, err
+			}
+			res.Written = written
+		}
+		res.Artifacts, err = folderArtifacts(dir, j.entries)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = res
+	}
+	return out, nil
+}
+
+// writeIfChanged writes data to path atomically unless path already holds
+// exactly data. Either way the file's modification time becomes stamp, the
+// moment hashing started: a file that changes after it reads as newer than
+// the SHA256SUM, so ReadFolder does not take stale digests as current.
+func writeIfChanged(path string, data []byte, stamp time.Time) (bool, error) {
+	written := false
+	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, data) {
+		if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
+			return false, err
+		}
+		written = true
+	}
+	if err := os.Chtimes(path, stamp, stamp); err != nil {
+		return false, fmt.Errorf("writing %q: %w", path, err)
+	}
+	return written, nil
+}
+
+// folderArtifacts turns a folder's entries into artifacts, followed by the
+// SHA256SUM file itself with its own digest.
+func folderArtifacts(dir string, entries []Entry) ([]artifact.Artifact, error) {
+	provider := filepath.Base(dir)
+	var arts []artifact.Artifact
+	for _, e := range entries {
+		kind := artifact.Disk
+		if strings.HasSuffix(e.Name, ".box") {
+			kind = artifact.Box
+		}
+		arts = append(arts, artifact.Artifact{Provider: provider, Kind: kind, Path: filepath.Join(dir, filepath.FromSlash(e.Name)), SHA256: e.SHA256})
+	}
+	sumPath := filepath.Join(dir, FileName)
+	data, err := os.ReadFile(sumPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", sumPath, err)
+	}
+	arts = append(arts, artifact.Artifact{Provider: provider, Kind: artifact.Checksum, Path: sumPath, SHA256: sha256Hex(data)})
+	return arts, nil
+}
+
+// WriteFor writes the SHA256SUM of every folder holding one of arts and
+// returns arts with SHA256 filled in, followed by one Checksum artifact per
+// folder. Each SHA256SUM covers every artifact file of its folder, listed or
+// not; an artifact missing from its folder is an error naming it.
+func WriteFor(ctx context.Context, arts []artifact.Artifact) ([]artifact.Artifact, error) {
+	var dirs []string
+	seen := map[string]bool{}
+	for _, a := range arts {
+		if a.Kind == artifact.Checksum {
+			continue
+		}
+		d := filepath.Dir(a.Path)
+		if !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	folders, err := WriteFolders(ctx, dirs)
+	if err != nil {
+		return nil, err
+	}
+	digests := map[string]string{}
+	var checksums []artifact.Artifact
+	for _, f := range folders {
+		for _, a := range f.Artifacts {
+			if a.Kind == artifact.Checksum {
+				checksums = append(checksums, a)
+				continue
+			}
+			digests[filepath.Clean(a.Path)] = a.SHA256
+		}
+	}
+	var out []artifact.Artifact
+	var problems []error
+	for _, a := range arts {
+		if a.Kind == artifact.Checksum {
+			continue
+		}
+		sum, ok := digests[filepath.Clean(a.Path)]
+		if !ok {
+			problems = append(problems, fmt.Errorf("writing %s: artifact %q is not in its folder (or is hidden)", FileName, a.Path))
+			continue
+		}
+		a.SHA256 = sum
+		out = append(out, a)
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return append(out, checksums...), nil
+}
+
+// WriteTree writes the SHA256SUM of every provider folder under root (the
+// artifacts folder). The tree is checked first (see layout.Scan); on any
+// problem nothing is written.
+func WriteTree(ctx context.Context, root string) ([]Folder, error) {
+	folders, err := layout.Scan(root)
+	if err != nil {
+		return nil, err
+	}
+	dirs := make([]string, len(folders))
+	for i, f := range folders {
+		dirs[i] = f.Dir
+	}
+	return WriteFolders(ctx, dirs)
+}

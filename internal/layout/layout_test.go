@@ -1,0 +1,77 @@
+package layout
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func TestCompareVersionsOrdersNumericallyNotAsStrings(t *testing.T) {
+	got := []string{"1.10.0", "1.9.0", "1.0.0", "2", "1.9", "1.9.10", "1.9.2", "10.0.0", "1.01"}
+	sort.Slice(got, func(i, j int) bool { return CompareVersions(got[i], got[j]) < 0 })
+	want := []string{"1.0.0", "1.01", "1.9", "1.9.0", "1.9.2", "1.9.10", "1.10.0", "2", "10.0.0"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sorted = %v, want %v", got, want)
+	}
+}
+
+func mkdirs(t *testing.T, root string, dirs ...string) {
+	t.Helper()
+	for _, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestScanListsProviderFoldersInVersionOrder(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "artifacts")
+	mkdirs(t, root, "1.10.0/vm/gcp", "1.9.0/vm/virtualbox", "1.9.0/vm/gcp", "1.9.0/other/aws", ".staging/x/y")
+	if err := os.WriteFile(filepath.Join(root, "vm.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Folder{
+		{"1.9.0", "other", "aws", filepath.Join(root, "1.9.0/other/aws")},
+		{"1.9.0", "vm", "gcp", filepath.Join(root, "1.9.0/vm/gcp")},
+		{"1.9.0", "vm", "virtualbox", filepath.Join(root, "1.9.0/vm/virtualbox")},
+		{"1.10.0", "vm", "gcp", filepath.Join(root, "1.10.0/vm/gcp")},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Scan = %+v\nwant %+v", got, want)
+	}
+}
+
+func TestScanNamesEveryBadPath(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "artifacts")
+	mkdirs(t, root, "1.0.0/vm/gcp", "latest/vm/gcp", "1.0.0/vm/floppy")
+	if err := os.WriteFile(filepath.Join(root, "1.0.0/vm/stray.ova"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Scan(root)
+	if err == nil {
+		t.Fatal("Scan accepted a bad tree")
+	}
+	for _, want := range []string{
+		filepath.Join(root, "latest") + `": want a version folder such as 1.0.0`,
+		filepath.Join(root, "1.0.0/vm/floppy") + `": want a provider folder (aws, virtualbox,`,
+		filepath.Join(root, "1.0.0/vm/stray.ova") + `": want a provider folder, found a file`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestScanOfMissingRootIsEmpty(t *testing.T) {
+	got, err := Scan(filepath.Join(t.TempDir(), "artifacts"))
+	if err != nil || len(got) != 0 {
+		t.Errorf("Scan = %v, %v; want nothing", got, err)
+	}
+}
