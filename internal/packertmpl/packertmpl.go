@@ -5,12 +5,14 @@ package packertmpl
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
@@ -29,21 +31,22 @@ const (
 // templates/packer/variables.pkr.hcl). Zero CPUs or Memory leave the
 // template's default.
 type Vars struct {
-	VMName               string
-	Version              string
-	ISOPath              string // local, verified ISO
-	ISOChecksum          string // "sha256:<hex>"
-	KSPort               int    // port of the in-process kickstart server
-	KSBaseURL            string // site's ks_server; empty derives it from KSPort
-	Headless             bool
-	DiskSize             int // MiB
-	CPUs                 int
-	Memory               int // MiB
-	SSHTimeout           string
-	SSHPrivateKeyFile    string
-	VagrantPublicKeyFile string
-	OutputRoot           string // each provider writes into <OutputRoot>/<provider>
-	RepoRoot             string
+	VMName               string `json:"vm_name"`
+	Version              string `json:"version"`
+	ISOPath              string `json:"iso_path"`     // local, verified ISO
+	ISOChecksum          string `json:"iso_checksum"` // "sha256:<hex>"
+	KSPort               int    `json:"ks_port"`      // port of the in-process kickstart server; 0 with the site's ks_server
+	KSBaseURL            string `json:"ks_base_url"`  // site's ks_server; empty derives it from KSPort
+	Headless             bool   `json:"headless"`
+	DiskSize             int    `json:"disk_size"`        // MiB
+	CPUs                 int    `json:"cpus,omitempty"`   // 0 keeps the template's default
+	Memory               int    `json:"memory,omitempty"` // MiB; 0 keeps the template's default
+	SSHTimeout           string `json:"ssh_timeout"`
+	SSHPrivateKeyFile    string `json:"ssh_private_key_file"`
+	VagrantPublicKeyFile string `json:"vagrant_public_key_file"`
+	OutputRoot           string `json:"output_root"` // each provider writes into <OutputRoot>/<provider>
+	RepoRoot             string `json:"repo_root"`
+	Accelerator          string `json:"accelerator"` // QEMU accelerator "kvm" or "tcg"; empty lets Packer choose
 }
 
 // ForConfig returns the variables of cfg's builds: the ISO at isoPath, the
@@ -85,6 +88,9 @@ func (v Vars) Args() []string {
 		{"output_root", v.OutputRoot},
 		{"repo_root", v.RepoRoot},
 	}
+	if v.Accelerator != "" {
+		pairs = append(pairs, [2]string{"accelerator", v.Accelerator})
+	}
 	if v.CPUs > 0 {
 		pairs = append(pairs, [2]string{"cpus", strconv.Itoa(v.CPUs)})
 	}
@@ -96,6 +102,19 @@ func (v Vars) Args() []string {
 		args = append(args, "-var", p[0]+"="+p[1])
 	}
 	return args
+}
+
+// WriteVarFile writes v as a JSON var-file for `packer -var-file=` at path,
+// readable by the owner only, through a temporary name.
+func (v Vars) WriteVarFile(path string) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("writing the Packer variables of %q: %w", v.VMName, err)
+	}
+	return nil
 }
 
 // Only is the `-only=` argument selecting ps (their PackerSource names), or

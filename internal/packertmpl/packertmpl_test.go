@@ -132,6 +132,33 @@ func TestTemplatesValidateForEveryOSAndProvider(t *testing.T) {
 	}
 }
 
+func TestVarFileIsAcceptedWithoutWarnings(t *testing.T) {
+	packer := realPacker(t)
+	root := repoRoot(t)
+	f := newFixture(t)
+	v := f.vars(t, "CentOS-7.9.2009")
+	v.Accelerator = "tcg"
+	v.CPUs = 4
+	varFile := filepath.Join(f.out, "vars", "aws.json")
+	if err := v.WriteVarFile(varFile); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(varFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("var-file mode: %v %v, want 0600", fi, err)
+	}
+	out, err := run.Output(context.Background(), run.Cmd{
+		Name: packer,
+		Args: []string{"validate", "-var-file=" + varFile, filepath.Join(root, Dir)},
+		Env:  Env,
+	})
+	if err != nil {
+		t.Fatalf("packer validate -var-file: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "Undefined variable") || !strings.Contains(string(out), "The configuration is valid.") {
+		t.Errorf("packer did not accept the var-file cleanly:\n%s", out)
+	}
+}
+
 // buildErrorRE matches the machine-readable line Packer prints for each
 // build that failed: <time>,<build>,error,<message>.
 var buildErrorRE = regexp.MustCompile(`(?m)^\d+,([^,]+),error,`)
@@ -211,8 +238,9 @@ func TestVariableValidationRejectsBadValues(t *testing.T) {
 		{"md5 checksum", func(v *Vars) { v.ISOChecksum = "md5:d41d8cd98f00b204e9800998ecf8427e" }, `The iso_checksum must be "sha256:" followed by 64 hex characters`},
 		{"short sha256", func(v *Vars) { v.ISOChecksum = "sha256:abc" }, `The iso_checksum must be "sha256:"`},
 		{"missing ISO", func(v *Vars) { v.ISOPath = filepath.Join(f.out, "nope.iso") }, "The iso_path must name an existing local ISO file"},
-		{"port 0", func(v *Vars) { v.KSPort = 0 }, "The ks_port must be a whole number from 1 to 65535."},
-		{"port too big", func(v *Vars) { v.KSPort = 70000 }, "The ks_port must be a whole number from 1 to 65535."},
+		{"negative port", func(v *Vars) { v.KSPort = -1 }, "The ks_port must be a whole number from 0 to 65535"},
+		{"port too big", func(v *Vars) { v.KSPort = 70000 }, "The ks_port must be a whole number from 0 to 65535"},
+		{"unknown accelerator", func(v *Vars) { v.Accelerator = "hax" }, `The accelerator must be "kvm", "tcg" or empty.`},
 		{"ftp kickstart", func(v *Vars) { v.KSBaseURL = "ftp://host/ks" }, "The ks_base_url must be empty or an http:// or https:// URL"},
 		{"vm_name with space", func(v *Vars) { v.VMName = "CentOS 7" }, "The vm_name must start with a letter or digit"},
 		{"version with slash", func(v *Vars) { v.Version = "1.0/2" }, "The version must start with a letter or digit"},

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,13 +11,13 @@ import (
 	"sync"
 	"time"
 
-	"gold-standard-images/internal/atomicfile"
+	"gold-standard-images/internal/packertmpl"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
 )
 
 // TemplatesDir is the folder of the Packer templates, relative to the root.
-const TemplatesDir = "templates/packer"
+const TemplatesDir = packertmpl.Dir
 
 // groupStep runs the Packer builds of one group in parallel.
 type groupStep struct {
@@ -158,48 +157,15 @@ func packerArgs(p providers.Provider, varFile string) []string {
 	return []string{"build", "-color=false", "-timestamp-ui", "-only=" + p.PackerSource(), "-var-file=" + varFile, TemplatesDir}
 }
 
-// Vars are the variables the Packer templates take, written to a JSON
-// var-file per build.
-type Vars struct {
-	VMName               string `json:"vm_name"`
-	Version              string `json:"version"`
-	ISOPath              string `json:"iso_path"`
-	ISOChecksum          string `json:"iso_checksum"` // "sha256:<hex>"
-	KSPort               int    `json:"ks_port"`      // port of the in-process kickstart server, 0 with ks_server
-	KSBaseURL            string `json:"ks_base_url"`  // kickstart base URL for the guest; "" means http://{{ .HTTPIP }}:ks_port
-	Headless             bool   `json:"headless"`
-	DiskSize             int    `json:"disk_size"` // MiB
-	SSHTimeout           string `json:"ssh_timeout"`
-	SSHPrivateKeyFile    string `json:"ssh_private_key_file"`
-	VagrantPublicKeyFile string `json:"vagrant_public_key_file"`
-	OutputRoot           string `json:"output_root"` // the provider's output folder is <output_root>/<provider>
-	RepoRoot             string `json:"repo_root"`
-	Accelerator          string `json:"accelerator"` // QEMU accelerator: "kvm" or "tcg"
-}
-
-// vars returns the variables of p's build.
-func (b *build) vars(p providers.Provider) Vars {
-	root := b.cfg.Root
-	ksURL := b.cfg.Site.KSServer
-	if ksURL == "" && b.deps.GuestKickstartURL != nil {
-		ksURL = b.deps.GuestKickstartURL(p.Builder, b.ksPort)
+// vars returns the variables of p's build, written to a JSON var-file.
+func (b *build) vars(p providers.Provider) packertmpl.Vars {
+	v := packertmpl.ForConfig(b.cfg, b.isoPath, b.ksPort)
+	v.ISOChecksum = "sha256:" + b.isoSHA256
+	if v.KSBaseURL == "" && b.deps.GuestKickstartURL != nil {
+		v.KSBaseURL = b.deps.GuestKickstartURL(p.Builder, b.ksPort)
 	}
-	return Vars{
-		VMName:               b.cfg.OS.VMName,
-		Version:              b.cfg.Site.Version,
-		ISOPath:              b.isoPath,
-		ISOChecksum:          "sha256:" + b.isoSHA256,
-		KSPort:               b.ksPort,
-		KSBaseURL:            ksURL,
-		Headless:             b.cfg.Site.Headless,
-		DiskSize:             b.cfg.Site.DiskSize,
-		SSHTimeout:           b.cfg.Site.SSHTimeout,
-		SSHPrivateKeyFile:    filepath.Join(root, "keys", "packer"),
-		VagrantPublicKeyFile: filepath.Join(root, "keys", "vagrant.pub"),
-		OutputRoot:           filepath.Dir(filepath.Join(root, b.cfg.BuildOutputDir(p.Name))),
-		RepoRoot:             root,
-		Accelerator:          b.accelerator,
-	}
+	v.Accelerator = b.accelerator
+	return v
 }
 
 // writeVarFile writes p's variables to
@@ -207,12 +173,8 @@ func (b *build) vars(p providers.Provider) Vars {
 // absolute path.
 func (b *build) writeVarFile(p providers.Provider) (string, error) {
 	path := filepath.Join(b.cfg.Root, ".cache", "packer-vars", b.cfg.Site.Version, b.cfg.OS.VMName, p.Name+".json")
-	data, err := json.MarshalIndent(b.vars(p), "", "  ")
-	if err != nil {
-		return "", err
-	}
-	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o600); err != nil {
-		return "", fmt.Errorf("writing the Packer variables of %s: %w", p.Name, err)
+	if err := b.vars(p).WriteVarFile(path); err != nil {
+		return "", fmt.Errorf("building %s: %w", p.Name, err)
 	}
 	return path, nil
 }

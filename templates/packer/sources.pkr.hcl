@@ -39,6 +39,7 @@ source "qemu" "base" {
   iso_url              = var.iso_path
   iso_checksum         = var.iso_checksum
   headless             = var.headless
+  accelerator          = var.accelerator
   cpus                 = var.cpus
   memory               = var.memory
   disk_size            = "${var.disk_size}M"

@@ -42,10 +42,10 @@ variable "iso_checksum" {
 
 variable "ks_port" {
   type        = number
-  description = "TCP port of the in-process kickstart server on the host."
+  description = "TCP port of the in-process kickstart server on the host; 0 when ks_base_url names the site's own server."
   validation {
-    condition     = var.ks_port >= 1 && var.ks_port <= 65535 && floor(var.ks_port) == var.ks_port
-    error_message = "The ks_port must be a whole number from 1 to 65535."
+    condition     = var.ks_port >= 0 && var.ks_port <= 65535 && floor(var.ks_port) == var.ks_port
+    error_message = "The ks_port must be a whole number from 0 to 65535 (0 only with ks_base_url)."
   }
 }
 
@@ -145,4 +145,14 @@ variable "virtualbox_nat_localhost" {
   type        = bool
   default     = true
   description = "Let VirtualBox (7.0 and later) guests reach the host's loopback through NAT at 10.0.2.2, where the kickstart server listens. Set false for VirtualBox 6.1, which lacks the option and always allows it."
+}
+
+variable "accelerator" {
+  type        = string
+  default     = ""
+  description = "QEMU accelerator: kvm, tcg, or empty to let Packer choose (kvm when /dev/kvm is usable, else tcg). The build targets pass what their preflight found."
+  validation {
+    condition     = contains(["", "kvm", "tcg"], var.accelerator)
+    error_message = "The accelerator must be \"kvm\", \"tcg\" or empty."
+  }
 }
