@@ -11,6 +11,7 @@ import (
 
 	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/packerbin"
 	"gold-standard-images/internal/pipeline"
 	"gold-standard-images/internal/providers"
 )
@@ -55,7 +56,7 @@ var errNotWired = errors.New("not wired yet")
 func buildDeps(cfg *config.Config) pipeline.Deps {
 	return pipeline.Deps{
 		PackerPath: func(ctx context.Context) (string, string, error) {
-			return "", "", errNotWired // packerbin.Find(ctx, cfg.Root, os.Getenv, log)
+			return packerbin.Find(ctx, cfg.Root, os.Getenv, os.Stderr)
 		},
 		FetchISO: func(ctx context.Context) (string, string, error) {
 			return "", "", errNotWired // iso.Fetch(ctx, cfg, opts) -> Result.Path, Result.SHA256

@@ -8,16 +8,19 @@ import (
 	"os"
 	"strings"
 
+	"gold-standard-images/internal/packerbin"
 	"gold-standard-images/internal/run"
 )
 
-// Run installs the test tools (scripts/host/install-test-tools.sh), then runs
-// gofmt, go vet (with and without the mage tag) and go test in root. Output
+// Run installs the test tools (scripts/host/install-test-tools.sh), finds or
+// builds the pinned Packer (given to the tests as $PACKER), then runs gofmt,
+// go vet (with and without the mage tag) and go test in root. Output
 // goes to stdout so CI sees go test's summary lines.
 func Run(ctx context.Context, root string) error {
+	var env []string
 	step := func(name string, args ...string) error {
 		fmt.Fprintf(os.Stderr, ">> test: %s %s\n", name, strings.Join(args, " "))
-		return run.Run(ctx, run.Cmd{Name: name, Args: args, Dir: root, Output: os.Stdout})
+		return run.Run(ctx, run.Cmd{Name: name, Args: args, Dir: root, Env: env, Output: os.Stdout})
 	}
 	if err := step("bash", "scripts/host/install-test-tools.sh"); err != nil {
 		return err
@@ -25,6 +28,13 @@ func Run(ctx context.Context, root string) error {
 	if err := step("go", "mod", "download"); err != nil {
 		return err
 	}
+	// The tests run the real Packer: the pinned one, built once if needed.
+	packer, version, err := packerbin.Find(ctx, root, os.Getenv, os.Stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, ">> test: packer v%s (%s)\n", version, packer)
+	env = append(env, "PACKER="+packer)
 	unformatted, err := run.Output(ctx, run.Cmd{Name: "gofmt", Args: []string{"-l", "."}, Dir: root, Output: os.Stderr})
 	if err != nil {
 		return err
