@@ -27,7 +27,7 @@ import (
 // Options tune Run.
 type Options struct {
 	// Root is the repository root the configuration's folders are relative
-	// to; empty is the current directory.
+	// to; empty is cfg.Root, or the current directory when that is empty.
 	Root string
 	// Log receives one line per output (made, up to date, skipped); nil
 	// discards it.
@@ -86,6 +86,9 @@ type job struct {
 // of the others are still returned.
 func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider, opts Options) ([]artifact.Artifact, error) {
 	root := opts.Root
+	if root == "" {
+		root = cfg.Root
+	}
 	if root == "" {
 		root = "."
 	}

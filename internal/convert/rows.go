@@ -94,18 +94,26 @@ func tarballRaw(ctx context.Context, raw, out string, mtime time.Time) error {
 // find and mount its file systems), keeping numeric owners, modes, setuid
 // bits, extended attributes, SELinux labels and ACLs. libguestfs boots a
 // small appliance: with KVM in seconds, without it (plain TCG) in a minute
-// or so. When KVM is present but unusable, the run is retried without it.
+// or so. When the appliance does not start (KVM present but unusable), the
+// run is retried with LIBGUESTFS_BACKEND_SETTINGS=force_tcg.
 func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 	if err := checkInput(ctx, j, j.input); err != nil {
 		return nil, err
 	}
 	err := guestfishTarOut(ctx, j, tmp, nil)
 	var runErr *run.Error
-	if err != nil && errors.As(err, &runErr) && strings.Contains(strings.ToLower(runErr.Tail), "kvm") && os.Getenv("LIBGUESTFS_BACKEND_SETTINGS") == "" {
-		j.log.printf("%s: libguestfs failed with KVM, retrying with software emulation (slow)", j.provider)
+	if err != nil && errors.As(err, &runErr) && launchFailed(runErr.Tail) && os.Getenv("LIBGUESTFS_BACKEND_SETTINGS") == "" {
+		j.log.printf("%s: the libguestfs appliance did not start (KVM present but unusable?), retrying with software emulation (slow)", j.provider)
 		err = guestfishTarOut(ctx, j, tmp, []string{"LIBGUESTFS_BACKEND_SETTINGS=force_tcg"})
 	}
 	return nil, err
+}
+
+// launchFailed says whether guestfish's output shows the appliance did not
+// start, which on hosts with a broken /dev/kvm (nested virtualisation) is
+// cured by forcing TCG.
+func launchFailed(out string) bool {
+	return strings.Contains(out, "guestfs_launch failed") || strings.Contains(strings.ToLower(out), "kvm")
 }
 
 func guestfishTarOut(ctx context.Context, j *job, tmp string, env []string) error {
