@@ -157,12 +157,19 @@ func (j *job) run(ctx context.Context, r row) ([]artifact.Artifact, error) {
 		return nil, fmt.Errorf("creating %q: %w", j.outDir, err)
 	}
 	var arts []artifact.Artifact
+	checked := false
 	for _, o := range r.outputs {
 		final := filepath.Join(j.outDir, j.stem+"."+o.ext)
 		if j.fresh(final) {
 			j.log.printf("%s: %s up to date", j.provider, filepath.Base(final))
 			arts = append(arts, artifact.Artifact{Provider: j.provider, Kind: o.kind, Path: final})
 			continue
+		}
+		if !checked {
+			if err := checkInput(ctx, j, j.input); err != nil {
+				return arts, err
+			}
+			checked = true
 		}
 		files, err := j.make(ctx, o, final)
 		if err != nil {
