@@ -1,0 +1,261 @@
+package convert
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gold-standard-images/internal/artifact"
+)
+
+// makeOVA writes an OVA like VirtualBox's at path: descriptor, a
+// streamOptimized disk made by qemu-img, and a manifest.
+func makeOVA(t *testing.T, path, stem string) {
+	need(t, "qemu-img")
+	dir := t.TempDir()
+	vmdk := filepath.Join(dir, "d.vmdk")
+	sh(t, dir, "qemu-img", "create", "-f", "raw", filepath.Join(dir, "d.raw"), "8M")
+	sh(t, dir, "qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", filepath.Join(dir, "d.raw"), vmdk)
+	disk, err := os.ReadFile(vmdk)
+	must(t, err)
+	ovf := `<Envelope><References><File ovf:id="file1" ovf:href="` + stem + `-disk001.vmdk"/></References>
+<vbox:Machine><Hardware><Network><Adapter slot="0" enabled="true" MACAddress="080027ABCDEF" type="82540EM"/></Network></Hardware></vbox:Machine></Envelope>`
+	f, err := os.Create(path)
+	must(t, err)
+	tw := tar.NewWriter(f)
+	for _, m := range []struct {
+		name string
+		data []byte
+	}{{stem + ".ovf", []byte(ovf)}, {stem + "-disk001.vmdk", disk}, {stem + ".mf", []byte("SHA1(" + stem + ".ovf)= 00\n")}} {
+		must(t, tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data))}))
+		_, err := tw.Write(m.data)
+		must(t, err)
+	}
+	must(t, tw.Close())
+	must(t, f.Close())
+}
+
+// boxMembers reads a box: member name to content.
+func boxMembers(t *testing.T, path string) map[string][]byte {
+	f, err := os.Open(path)
+	must(t, err)
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	must(t, err)
+	tr := tar.NewReader(z)
+	out := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		must(t, err)
+		data, err := io.ReadAll(tr)
+		must(t, err)
+		out[h.Name] = data
+	}
+}
+
+func TestAsBuiltDisksAreLinkedAndVagrantBoxesMade(t *testing.T) {
+	cfg := testConfig(t)
+	for _, p := range []string{"aws", "virtualbox"} {
+		makeOVA(t, packerOutput(t, cfg, p, "ova"), cfg.BaseName(p))
+	}
+	qcow := packerOutput(t, cfg, "openstack", "qcow2")
+	sh(t, "", "qemu-img", "create", "-f", "qcow2", qcow, "2148M") // 2 GiB + 100 MiB: virtual_size 3
+	vmx := packerOutput(t, cfg, "vmware", "vmx")
+	must(t, os.WriteFile(vmx, []byte(`scsi0:0.fileName = "disk.vmdk"`+"\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(filepath.Dir(vmx), "disk.vmdk"), []byte("vmdk data"), 0o644))
+
+	t.Setenv("PATH", withoutOvftool(t))
+	var log bytes.Buffer
+	arts, err := Run(context.Background(), cfg, selectOnly(t, "aws,virtualbox,openstack,vmware"), Options{Log: &log})
+	must(t, err)
+
+	var got []string
+	for _, a := range arts {
+		got = append(got, a.Provider+" "+string(a.Kind)+" "+filepath.Base(a.Path))
+	}
+	want := []string{
+		"aws disk CentOS-7.9.2009-1.2.3_aws.ova",
+		"openstack box CentOS-7.9.2009-1.2.3_openstack.box",
+		"openstack disk CentOS-7.9.2009-1.2.3_openstack.qcow2",
+		"virtualbox box CentOS-7.9.2009-1.2.3_virtualbox.box",
+		"virtualbox disk CentOS-7.9.2009-1.2.3_virtualbox.ova",
+		"vmware box CentOS-7.9.2009-1.2.3_vmware.box",
+		"vmware disk CentOS-7.9.2009-1.2.3_vmware.vmx",
+		"vmware disk disk.vmdk",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("artifacts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(log.String(), "ovftool not found") || !strings.Contains(log.String(), "OVF Tool") {
+		t.Errorf("log does not say how to get ovftool:\n%s", log.String())
+	}
+	// As built: the same file.
+	for _, p := range []struct{ provider, ext string }{{"aws", "ova"}, {"openstack", "qcow2"}} {
+		a, _ := os.ReadFile(packerOutput(t, cfg, p.provider, p.ext))
+		b, err := os.ReadFile(artifactPath(cfg, p.provider, p.ext))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s: artifact is not the Packer output as built (%v)", p.provider, err)
+		}
+	}
+
+	vb := boxMembers(t, artifactPath(cfg, "virtualbox", "box"))
+	if string(vb["metadata.json"]) != `{"provider":"virtualbox"}`+"\n" {
+		t.Errorf("virtualbox metadata.json = %s", vb["metadata.json"])
+	}
+	if !bytes.Contains(vb["box.ovf"], []byte("CentOS-7.9.2009-1.2.3_virtualbox-disk001.vmdk")) || vb["CentOS-7.9.2009-1.2.3_virtualbox-disk001.vmdk"] == nil {
+		t.Errorf("virtualbox box lacks box.ovf or the disk it names: %v", keys(vb))
+	}
+	if vb["CentOS-7.9.2009-1.2.3_virtualbox.mf"] != nil {
+		t.Error("virtualbox box keeps the OVA manifest, which names the renamed descriptor")
+	}
+	if !bytes.Contains(vb["Vagrantfile"], []byte(`config.vm.base_mac = "080027ABCDEF"`)) {
+		t.Errorf("Vagrantfile lacks the base MAC:\n%s", vb["Vagrantfile"])
+	}
+
+	lv := boxMembers(t, artifactPath(cfg, "openstack", "box"))
+	var meta map[string]any
+	must(t, json.Unmarshal(lv["metadata.json"], &meta))
+	if meta["provider"] != "libvirt" || meta["format"] != "qcow2" || meta["virtual_size"] != float64(3) {
+		t.Errorf("libvirt metadata.json = %s, want provider libvirt, format qcow2, virtual_size 3", lv["metadata.json"])
+	}
+	if q, _ := os.ReadFile(qcow); !bytes.Equal(lv["box.img"], q) {
+		t.Error("libvirt box.img is not the qcow2")
+	}
+
+	vm := boxMembers(t, artifactPath(cfg, "vmware", "box"))
+	if string(vm["metadata.json"]) != `{"provider":"vmware_desktop"}`+"\n" || vm["CentOS-7.9.2009-1.2.3_vmware.vmx"] == nil || string(vm["disk.vmdk"]) != "vmdk data" {
+		t.Errorf("vmware box members %v, metadata %s", keys(vm), vm["metadata.json"])
+	}
+
+	// vagrant takes the boxes.
+	if _, err := exec.LookPath("vagrant"); err == nil {
+		home := t.TempDir()
+		cmd := exec.Command("vagrant", "box", "add", "--name", "gold/test", artifactPath(cfg, "openstack", "box"))
+		cmd.Env = append(os.Environ(), "VAGRANT_HOME="+home, "VAGRANT_CHECKPOINT_DISABLE=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("vagrant box add: %v\n%s", err, out)
+		}
+	} else {
+		t.Errorf("vagrant not installed: %v", err)
+	}
+}
+
+// withoutOvftool is PATH without any folder holding ovftool, so the test
+// sees the fallback even where ovftool is installed.
+func withoutOvftool(t *testing.T) string {
+	var keep []string
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if _, err := os.Stat(filepath.Join(dir, "ovftool")); err != nil {
+			keep = append(keep, dir)
+		}
+	}
+	return strings.Join(keep, string(os.PathListSeparator))
+}
+
+func TestRerunKeepsUpToDateOutputsAndRedoesStaleOnes(t *testing.T) {
+	cfg := testConfig(t)
+	in := packerOutput(t, cfg, "aws", "ova")
+	makeOVA(t, in, cfg.BaseName("aws"))
+	ctx := context.Background()
+	_, err := Run(ctx, cfg, selectOnly(t, "aws"), Options{})
+	must(t, err)
+	out := artifactPath(cfg, "aws", "ova")
+	before, err := os.Stat(out)
+	must(t, err)
+
+	var log bytes.Buffer
+	arts, err := Run(ctx, cfg, selectOnly(t, "aws"), Options{Log: &log})
+	must(t, err)
+	if !strings.Contains(log.String(), "up to date") || len(arts) != 1 || arts[0].Kind != artifact.Disk {
+		t.Errorf("second run: log %q, artifacts %+v", log.String(), arts)
+	}
+	after, _ := os.Stat(out)
+	if !os.SameFile(before, after) {
+		t.Error("second run replaced an up-to-date output")
+	}
+
+	// A new Packer build (a new file, newer) makes the output stale.
+	must(t, os.Remove(in))
+	makeOVA(t, in, cfg.BaseName("aws"))
+	log.Reset()
+	_, err = Run(ctx, cfg, selectOnly(t, "aws"), Options{Log: &log})
+	must(t, err)
+	if !strings.Contains(log.String(), "made") {
+		t.Errorf("stale output not redone: %q", log.String())
+	}
+}
+
+func TestProviderWithoutPackerOutputIsSkippedWithANote(t *testing.T) {
+	cfg := testConfig(t)
+	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.BaseName("aws"))
+	var log bytes.Buffer
+	arts, err := Run(context.Background(), cfg, selectOnly(t, "aws,gcp"), Options{Log: &log})
+	must(t, err)
+	if len(arts) != 1 || arts[0].Provider != "aws" {
+		t.Errorf("artifacts %+v, want aws only", arts)
+	}
+	if !strings.Contains(log.String(), "gcp: no Packer output") {
+		t.Errorf("no note for gcp: %q", log.String())
+	}
+}
+
+func TestOnlySelectedProvidersAreConverted(t *testing.T) {
+	cfg := testConfig(t)
+	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.BaseName("aws"))
+	makeOVA(t, packerOutput(t, cfg, "virtualbox", "ova"), cfg.BaseName("virtualbox"))
+	arts, err := Run(context.Background(), cfg, selectOnly(t, "virtualbox"), Options{})
+	must(t, err)
+	for _, a := range arts {
+		if a.Provider != "virtualbox" {
+			t.Errorf("converted %s, not selected", a.Path)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Root, cfg.ArtifactDir("aws"))); err == nil {
+		t.Error("aws artifact folder created although aws was not selected")
+	}
+}
+
+func TestDamagedDiskFailsNamingItAndLeavesNothing(t *testing.T) {
+	cfg := testConfig(t)
+	// aws: an OVA cut in the middle of its disk.
+	ova := packerOutput(t, cfg, "aws", "ova")
+	makeOVA(t, ova, cfg.BaseName("aws"))
+	st, _ := os.Stat(ova)
+	must(t, os.Truncate(ova, st.Size()/2))
+	// azure, gcp, openstack: qcow2 files that are not whole.
+	src := filepath.Join(t.TempDir(), "src.qcow2")
+	guestDisk(t, src)
+	data, err := os.ReadFile(src)
+	must(t, err)
+	for _, p := range []string{"azure", "gcp", "openstack"} {
+		must(t, os.WriteFile(packerOutput(t, cfg, p, "qcow2"), data[:len(data)/3], 0o644))
+	}
+	// vmware box: fine; not part of this test.
+	arts, err := Run(context.Background(), cfg, selectOnly(t, "aws,azure,gcp,openstack"), Options{})
+	if err == nil {
+		t.Fatalf("no error; artifacts %+v", arts)
+	}
+	for _, p := range []struct{ provider, ext string }{{"aws", "ova"}, {"azure", "qcow2"}, {"gcp", "qcow2"}, {"openstack", "qcow2"}} {
+		if !strings.Contains(err.Error(), packerOutput(t, cfg, p.provider, p.ext)) {
+			t.Errorf("error does not name the %s input:\n%v", p.provider, err)
+		}
+		entries, _ := os.ReadDir(filepath.Join(cfg.Root, cfg.ArtifactDir(p.provider)))
+		for _, e := range entries {
+			t.Errorf("%s: left %s behind", p.provider, e.Name())
+		}
+	}
+	if len(arts) != 0 {
+		t.Errorf("artifacts from damaged inputs: %+v", arts)
+	}
+}

@@ -1,0 +1,268 @@
+// Package convert turns each provider's Packer output into the file its
+// platform takes (one table, a row per provider) and makes the Vagrant boxes:
+// azure a fixed VHD, gcp a sparse oldgnu disk.raw tarball, docker a rootfs
+// tarball, vmware an OVA (or the VMX when ovftool is missing), the others
+// the disk as built. Every output is written under a temporary name and
+// renamed when whole; outputs newer than their input are kept.
+package convert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"gold-standard-images/internal/artifact"
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/providers"
+)
+
+// Options tune Run.
+type Options struct {
+	// Root is the repository root the configuration's folders are relative
+	// to; empty is cfg.Root, or the current directory when that is empty.
+	Root string
+	// Log receives one line per output (made, up to date, skipped); nil
+	// discards it.
+	Log io.Writer
+	// ToolOutput receives the output of qemu-img, guestfish and ovftool as
+	// they run (mage -v); nil discards it (errors still quote its end).
+	ToolOutput io.Writer
+}
+
+// row is one provider's conversion: the Packer output it reads and the
+// artifacts it makes from it.
+type row struct {
+	provider string
+	input    string // extension of the Packer output file <stem>.<input>
+	outputs  []output
+}
+
+// output is one artifact of a row.
+type output struct {
+	ext  string // artifact extension: <vm_name>-<version>_<provider>.<ext>
+	kind artifact.Kind
+	// make writes the artifact to tmp (a path in a private temporary folder
+	// beside the final file) and returns the files it made, relative to the
+	// artifact folder (usually just the final name), or nil to mean the
+	// final name.
+	make func(ctx context.Context, j *job, tmp string) ([]string, error)
+}
+
+// table is the one conversion table.
+var table = []row{
+	{"aws", "ova", []output{{"ova", artifact.Disk, asBuilt}}},
+	{"virtualbox", "ova", []output{{"ova", artifact.Disk, asBuilt}, {"box", artifact.Box, virtualboxBox}}},
+	{"azure", "qcow2", []output{{"vhd", artifact.Disk, fixedVHD}}},
+	{"docker", "qcow2", []output{{"tar.gz", artifact.Disk, rootfsTarball}}},
+	{"gcp", "qcow2", []output{{"tar.gz", artifact.Disk, gcpTarball}}},
+	{"openstack", "qcow2", []output{{"qcow2", artifact.Disk, asBuilt}, {"box", artifact.Box, libvirtBox}}},
+	{"vmware", "vmx", []output{{"ova", artifact.Disk, vmwareOVA}, {"box", artifact.Box, vmwareBox}}},
+}
+
+// job is one row at work.
+type job struct {
+	provider string
+	stem     string // <vm_name>-<version>_<provider>
+	inDir    string // Packer output folder (absolute)
+	input    string // main Packer output file (absolute)
+	outDir   string // artifact folder (absolute)
+	newest   time.Time
+	log      *lineLog
+	tools    io.Writer
+}
+
+// Run converts the Packer output of the selected providers into their
+// artifacts, in parallel, and returns the artifacts (paths relative to the
+// root). A provider without Packer output is skipped with a note. The
+// errors of every failed conversion are returned together; the artifacts
+// of the others are still returned.
+func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider, opts Options) ([]artifact.Artifact, error) {
+	root := opts.Root
+	if root == "" {
+		root = cfg.Root
+	}
+	if root == "" {
+		root = "."
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("converting artifacts: %w", err)
+	}
+	log := &lineLog{w: opts.Log}
+	var (
+		mu     sync.Mutex
+		arts   []artifact.Artifact
+		errs   []error
+		wg     sync.WaitGroup
+		chosen = map[string]bool{}
+	)
+	for _, p := range selected {
+		chosen[p.Name] = true
+	}
+	for _, r := range table {
+		if !chosen[r.provider] {
+			continue
+		}
+		j := &job{
+			provider: r.provider,
+			stem:     cfg.BaseName(r.provider),
+			inDir:    filepath.Join(root, cfg.BuildOutputDir(r.provider)),
+			outDir:   filepath.Join(root, cfg.ArtifactDir(r.provider)),
+			log:      log,
+			tools:    opts.ToolOutput,
+		}
+		j.input = filepath.Join(j.inDir, j.stem+"."+r.input)
+		if _, err := os.Stat(j.input); errors.Is(err, fs.ErrNotExist) {
+			log.printf("%s: no Packer output %s, skipped", r.provider, rel(root, j.input))
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			made, err := j.run(ctx, r)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("converting %s: %w", r.provider, err))
+			}
+			for _, m := range made {
+				m.Path = rel(root, m.Path)
+				arts = append(arts, m)
+			}
+		}()
+	}
+	wg.Wait()
+	sort.SliceStable(arts, func(a, b int) bool { return arts[a].Path < arts[b].Path })
+	sort.Slice(errs, func(a, b int) bool { return errs[a].Error() < errs[b].Error() })
+	return arts, errors.Join(errs...)
+}
+
+// run makes the outputs of one row, one after the other (they read the
+// same input), skipping those newer than every input file.
+func (j *job) run(ctx context.Context, r row) ([]artifact.Artifact, error) {
+	newest, err := newestFile(j.inDir)
+	if err != nil {
+		return nil, err
+	}
+	j.newest = newest
+	if err := os.MkdirAll(j.outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %q: %w", j.outDir, err)
+	}
+	var arts []artifact.Artifact
+	checked := false
+	for _, o := range r.outputs {
+		final := filepath.Join(j.outDir, j.stem+"."+o.ext)
+		if j.fresh(final) {
+			j.log.printf("%s: %s up to date", j.provider, filepath.Base(final))
+			arts = append(arts, artifact.Artifact{Provider: j.provider, Kind: o.kind, Path: final})
+			continue
+		}
+		if !checked {
+			if err := checkInput(ctx, j, j.input); err != nil {
+				return arts, err
+			}
+			checked = true
+		}
+		files, err := j.make(ctx, o, final)
+		if err != nil {
+			return arts, err
+		}
+		for _, f := range files {
+			arts = append(arts, artifact.Artifact{Provider: j.provider, Kind: o.kind, Path: filepath.Join(j.outDir, f)})
+		}
+	}
+	return arts, nil
+}
+
+// make runs one output's conversion in a private temporary folder inside
+// the artifact folder (same file system, so the final rename is atomic;
+// hidden, so checksums and catalogs never see it) and moves the result into
+// place. A failure leaves nothing behind.
+func (j *job) make(ctx context.Context, o output, final string) ([]string, error) {
+	tmpDir, err := os.MkdirTemp(j.outDir, ".convert-"+filepath.Base(final)+"-")
+	if err != nil {
+		return nil, fmt.Errorf("creating a temporary folder in %q: %w", j.outDir, err)
+	}
+	defer os.RemoveAll(tmpDir)
+	start := time.Now()
+	tmp := filepath.Join(tmpDir, filepath.Base(final))
+	files, err := o.make(ctx, j, tmp)
+	if err != nil {
+		return nil, err
+	}
+	if files != nil {
+		return files, nil // the row moved its own files into place
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return nil, fmt.Errorf("moving %q into place: %w", final, err)
+	}
+	j.log.printf("%s: %s made in %s", j.provider, filepath.Base(final), time.Since(start).Round(time.Second))
+	return []string{filepath.Base(final)}, nil
+}
+
+// fresh says whether path exists and is not older than the newest Packer
+// output file. Outputs only ever appear whole (renamed into place), so an
+// existing one is complete.
+func (j *job) fresh(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular() && !st.ModTime().Before(j.newest)
+}
+
+// newestFile is the latest modification time of the files in dir.
+func newestFile(dir string) (time.Time, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading the Packer output %q: %w", dir, err)
+	}
+	var newest time.Time
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			return time.Time{}, fmt.Errorf("reading the Packer output %q: %w", dir, err)
+		}
+		if info.Mode().IsRegular() && info.ModTime().After(newest) {
+			newest = info.ModTime()
+		}
+	}
+	return newest, nil
+}
+
+func rel(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}
+
+// lineLog serialises lines from parallel conversions.
+type lineLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineLog) printf(format string, args ...any) {
+	if l.w == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format+"\n", args...)
+}
+
+// Write lets tools' output go to the log.
+func (l *lineLog) Write(p []byte) (int, error) {
+	if l.w == nil {
+		return len(p), nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,260 @@
+package convert
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"gold-standard-images/internal/artifact"
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/providers"
+)
+
+// need fails the test loudly when a tool is missing (CI installs it).
+func need(t testing.TB, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("this test needs %s (apt-get install qemu-utils fdisk e2fsprogs libguestfs-tools tar): %v", tool, err)
+		}
+	}
+}
+
+func sh(t testing.TB, dir, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// testConfig is a configuration rooted in a fresh folder.
+func testConfig(t *testing.T) *config.Config {
+	return &config.Config{
+		Root: t.TempDir(),
+		Site: config.Site{Namespace: "gold", Version: "1.2.3"},
+		OS:   config.OS{VMName: "CentOS-7.9.2009"},
+	}
+}
+
+// packerOutput is the path of a Packer output file of provider.
+func packerOutput(t *testing.T, cfg *config.Config, provider, ext string) string {
+	dir := filepath.Join(cfg.Root, cfg.BuildOutputDir(provider))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, cfg.ArtifactName(provider, ext))
+}
+
+func artifactPath(cfg *config.Config, provider, ext string) string {
+	return filepath.Join(cfg.Root, cfg.ArtifactDir(provider), cfg.ArtifactName(provider, ext))
+}
+
+func selectOnly(t *testing.T, names string) []providers.Provider {
+	ps, err := providers.Select(names, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// guestDisk writes a tiny qcow2 disk at path: an MBR partition table and
+// one ext4 partition holding a CentOS-looking tree (so libguestfs
+// inspection finds an OS) with a setuid root program, a file owned by
+// 1000:1001 with mode 0640 and a user.origin extended attribute. Its
+// virtual size is 40 MiB plus 3 sectors (not a whole MiB).
+func guestDisk(t *testing.T, path string) {
+	need(t, "qemu-img", "sfdisk", "mkfs.ext4", "setfattr")
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	files := map[string]string{
+		"etc/os-release":     "ID=\"centos\"\nVERSION_ID=\"7\"\nNAME=\"CentOS Linux\"\n",
+		"etc/redhat-release": "CentOS Linux release 7.9.2009 (Core)\n",
+		"etc/fstab":          "/dev/sda1 / ext4 defaults 0 1\n",
+		"usr/bin/su":         "#!/bin/sh\n",
+		"home/alice/notes":   "secret\n",
+		"bin/.keep":          "",
+		"sbin/.keep":         "",
+	}
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, os.Chmod(filepath.Join(root, "usr/bin/su"), 0o4755|os.ModeSetuid))
+	must(t, os.Chmod(filepath.Join(root, "home/alice/notes"), 0o640))
+	must(t, os.Chown(filepath.Join(root, "home/alice"), 1000, 1001))
+	must(t, os.Chown(filepath.Join(root, "home/alice/notes"), 1000, 1001))
+	sh(t, dir, "setfattr", "-n", "user.origin", "-v", "gold", filepath.Join(root, "home/alice/notes"))
+	raw := filepath.Join(dir, "disk.raw")
+	must(t, os.WriteFile(raw, nil, 0o644))
+	must(t, os.Truncate(raw, 40<<20+3*512))
+	cmd := exec.Command("sfdisk", "-q", raw)
+	cmd.Stdin = strings.NewReader("start=2048, type=83\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sfdisk: %v %s", err, out)
+	}
+	sh(t, dir, "mkfs.ext4", "-q", "-E", "offset=1048576", "-d", root, raw, "38M")
+	sh(t, dir, "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, path)
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAzureIsAFixedVHDRoundedUpToAWholeMiB(t *testing.T) {
+	cfg := testConfig(t)
+	in := packerOutput(t, cfg, "azure", "qcow2")
+	guestDisk(t, in)
+	arts, err := Run(context.Background(), cfg, selectOnly(t, "azure"), Options{})
+	must(t, err)
+	vhd := artifactPath(cfg, "azure", "vhd")
+	want := []artifact.Artifact{{Provider: "azure", Kind: artifact.Disk, Path: rel(cfg.Root, vhd)}}
+	if !equalArtifacts(arts, want) {
+		t.Fatalf("artifacts = %+v, want %+v", arts, want)
+	}
+	var info struct {
+		VirtualSize int64  `json:"virtual-size"`
+		Format      string `json:"format"`
+	}
+	must(t, json.Unmarshal([]byte(sh(t, "", "qemu-img", "info", "-f", "vpc", "--output=json", vhd)), &info))
+	const rounded = 41 << 20 // 40 MiB + 3 sectors, rounded up
+	if info.VirtualSize != rounded || info.Format != "vpc" {
+		t.Errorf("qemu-img info: virtual size %d format %q, want %d vpc", info.VirtualSize, info.Format, rounded)
+	}
+	st, err := os.Stat(vhd)
+	must(t, err)
+	if st.Size() != rounded+512 {
+		t.Errorf("file size %d, want %d (whole MiB + 512-byte footer)", st.Size(), rounded+512)
+	}
+	footer := make([]byte, 512)
+	f, err := os.Open(vhd)
+	must(t, err)
+	defer f.Close()
+	_, err = f.ReadAt(footer, st.Size()-512)
+	must(t, err)
+	if string(footer[:8]) != "conectix" || footer[63] != 2 {
+		t.Errorf("footer cookie %q disk type %d, want conectix and 2 (fixed)", footer[:8], footer[63])
+	}
+	// Same content as the qcow2 (the extra sectors are zeros).
+	sh(t, "", "qemu-img", "compare", "-f", "qcow2", "-F", "vpc", in, vhd)
+}
+
+func TestGCPTarballHoldsExactlyASparseDiskRaw(t *testing.T) {
+	need(t, "tar")
+	cfg := testConfig(t)
+	in := packerOutput(t, cfg, "gcp", "qcow2")
+	guestDisk(t, in)
+	_, err := Run(context.Background(), cfg, selectOnly(t, "gcp"), Options{})
+	must(t, err)
+	out := artifactPath(cfg, "gcp", "tar.gz")
+
+	listing := sh(t, "", "tar", "-tzf", out)
+	if listing != "disk.raw\n" {
+		t.Errorf("GNU tar lists %q, want only disk.raw", listing)
+	}
+	f, err := os.Open(out)
+	must(t, err)
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	must(t, err)
+	tr := tar.NewReader(z)
+	h, err := tr.Next()
+	must(t, err)
+	if h.Name != "disk.raw" || h.Typeflag != tar.TypeGNUSparse || h.Format != tar.FormatGNU {
+		t.Errorf("member %q type %q format %v, want disk.raw, GNU sparse (oldgnu)", h.Name, h.Typeflag, h.Format)
+	}
+	if h.Size != 40<<20+3*512 {
+		t.Errorf("disk.raw size %d, want the virtual size %d", h.Size, 40<<20+3*512)
+	}
+	got, err := io.ReadAll(tr)
+	must(t, err)
+	raw := filepath.Join(t.TempDir(), "want.raw")
+	sh(t, "", "qemu-img", "convert", "-f", "qcow2", "-O", "raw", in, raw)
+	want, err := os.ReadFile(raw)
+	must(t, err)
+	if !bytes.Equal(got, want) {
+		t.Error("disk.raw differs from the disk converted to raw")
+	}
+	if _, err := tr.Next(); err != io.EOF {
+		t.Errorf("a second member follows disk.raw: %v", err)
+	}
+}
+
+func TestDockerRootfsKeepsOwnersModesSetuidAndXattrs(t *testing.T) {
+	need(t, "guestfish")
+	cfg := testConfig(t)
+	in := packerOutput(t, cfg, "docker", "qcow2")
+	guestDisk(t, in)
+	var log bytes.Buffer
+	_, err := Run(context.Background(), cfg, selectOnly(t, "docker"), Options{Log: &log})
+	must(t, err)
+	f, err := os.Open(artifactPath(cfg, "docker", "tar.gz"))
+	must(t, err)
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	must(t, err)
+	tr := tar.NewReader(z)
+	members := map[string]*tar.Header{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		must(t, err)
+		members[strings.TrimPrefix(h.Name, "./")] = h
+	}
+	su, notes := members["usr/bin/su"], members["home/alice/notes"]
+	if su == nil || notes == nil || members["etc/os-release"] == nil {
+		t.Fatalf("rootfs lacks usr/bin/su, home/alice/notes or etc/os-release; has %v", keys(members))
+	}
+	if su.Mode&0o7777 != 0o4755 || su.Uid != 0 || su.Gid != 0 {
+		t.Errorf("usr/bin/su mode %o owner %d:%d, want 4755 0:0", su.Mode&0o7777, su.Uid, su.Gid)
+	}
+	if notes.Mode&0o7777 != 0o640 || notes.Uid != 1000 || notes.Gid != 1001 {
+		t.Errorf("home/alice/notes mode %o owner %d:%d, want 640 1000:1001", notes.Mode&0o7777, notes.Uid, notes.Gid)
+	}
+	if got := notes.PAXRecords["SCHILY.xattr.user.origin"]; got != "gold" {
+		t.Errorf("home/alice/notes xattr user.origin = %q, want gold (PAX records %v)", got, notes.PAXRecords)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func equalArtifacts(a, b []artifact.Artifact) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,471 @@
+package convert
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"gold-standard-images/internal/atomicfile"
+	"gold-standard-images/internal/run"
+)
+
+const mib = 1 << 20
+
+// asBuilt ships the Packer output unchanged: a hard link (instant, no
+// space), or a copy across file systems.
+func asBuilt(ctx context.Context, j *job, tmp string) ([]string, error) {
+	return nil, linkOrCopy(j.input, tmp)
+}
+
+// fixedVHD is Azure's format: a fixed VHD whose virtual size is a whole
+// number of MiB (file size = N MiB + the 512-byte footer).
+func fixedVHD(ctx context.Context, j *job, tmp string) ([]string, error) {
+	size, err := virtualSize(ctx, j, j.input, "qcow2")
+	if err != nil {
+		return nil, err
+	}
+	raw := tmp + ".raw"
+	defer os.Remove(raw)
+	if err := j.qemuImg(ctx, "convert", "-f", "qcow2", "-O", "raw", j.input, raw); err != nil {
+		return nil, fmt.Errorf("reading %q: %w", j.input, err)
+	}
+	if rounded := (size + mib - 1) / mib * mib; rounded != size {
+		if err := j.qemuImg(ctx, "resize", "-f", "raw", raw, fmt.Sprint(rounded)); err != nil {
+			return nil, err
+		}
+	}
+	if err := j.qemuImg(ctx, "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size", raw, tmp); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// gcpTarball is GCP's format: a gzip tarball holding exactly disk.raw, GNU
+// oldgnu format, sparse.
+func gcpTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
+	raw := filepath.Join(filepath.Dir(tmp), "disk.raw")
+	if err := j.qemuImg(ctx, "convert", "-f", "qcow2", "-O", "raw", j.input, raw); err != nil {
+		return nil, fmt.Errorf("reading %q: %w", j.input, err)
+	}
+	defer os.Remove(raw)
+	return nil, tarballRaw(ctx, raw, tmp, j.newest)
+}
+
+// tarballRaw writes the sparse tarball of the raw disk at raw to out
+// (through a temporary name), with disk.raw owned by root and dated mtime.
+func tarballRaw(ctx context.Context, raw, out string, mtime time.Time) error {
+	in, err := os.Open(raw)
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", raw, err)
+	}
+	defer in.Close()
+	f, err := atomicfile.Create(out, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	z := newParallelGzip(f, gzip.DefaultCompression)
+	err = writeSparseTar(ctx, z, in, tarEntry{Name: "disk.raw", Mode: 0o644, Uname: "root", Gname: "root", ModTime: mtime})
+	if cerr := z.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", out, err)
+	}
+	return f.Commit()
+}
+
+// rootfsTarball is the docker row: the guest's root file system as a
+// tarball, read from the disk with libguestfs (which inspects the disk to
+// find and mount its file systems), keeping numeric owners, modes, setuid
+// bits, extended attributes, SELinux labels and ACLs. libguestfs boots a
+// small appliance: with KVM in seconds, without it (plain TCG) in a minute
+// or so. When the appliance does not start (KVM present but unusable), the
+// run is retried with LIBGUESTFS_BACKEND_SETTINGS=force_tcg.
+func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
+	err := guestfishTarOut(ctx, j, tmp, nil)
+	var runErr *run.Error
+	if err != nil && errors.As(err, &runErr) && launchFailed(runErr.Tail) && os.Getenv("LIBGUESTFS_BACKEND_SETTINGS") == "" {
+		j.log.printf("%s: the libguestfs appliance did not start (KVM present but unusable?), retrying with software emulation (slow)", j.provider)
+		err = guestfishTarOut(ctx, j, tmp, []string{"LIBGUESTFS_BACKEND_SETTINGS=force_tcg"})
+	}
+	return nil, err
+}
+
+// launchFailed says whether guestfish's output shows the appliance did not
+// start, which on hosts with a broken /dev/kvm (nested virtualisation) is
+// cured by forcing TCG.
+func launchFailed(out string) bool {
+	return strings.Contains(out, "guestfs_launch failed") || strings.Contains(strings.ToLower(out), "kvm")
+}
+
+func guestfishTarOut(ctx context.Context, j *job, tmp string, env []string) error {
+	f, err := atomicfile.Create(tmp, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	z := newParallelGzip(f, gzip.DefaultCompression)
+	if os.Getenv("LIBGUESTFS_BACKEND") == "" {
+		env = append(env, "LIBGUESTFS_BACKEND=direct")
+	}
+	err = run.Run(ctx, run.Cmd{
+		Name: "guestfish",
+		Args: []string{"--ro", "--format=qcow2", "-a", j.input, "-i",
+			"tar-out", "/", "-", "numericowner:true", "xattrs:true", "selinux:true", "acls:true"},
+		Env:    env,
+		Output: j.tools,
+		Stdout: z,
+	})
+	if cerr := z.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("extracting the root file system of %q: %w", j.input, err)
+	}
+	return f.Commit()
+}
+
+// ovftoolHelp says how to get an OVA for VMware.
+const ovftoolHelp = "install VMware OVF Tool (free download: https://developer.broadcom.com/tools/open-virtualization-format-ovf-tool/latest, puts ovftool in PATH) and run the conversion again for an OVA"
+
+// vmwareOVA packs the VMX and its disks into an OVA with ovftool; without
+// ovftool it keeps the VMX and its disks in the artifact folder.
+func vmwareOVA(ctx context.Context, j *job, tmp string) ([]string, error) {
+	if _, err := exec.LookPath("ovftool"); err == nil {
+		return nil, run.Run(ctx, run.Cmd{Name: "ovftool", Args: []string{"--acceptAllEulas", j.input, tmp}, Output: j.tools})
+	}
+	files, err := vmwareFiles(j.inDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range files {
+		dst := filepath.Join(j.outDir, name)
+		if j.fresh(dst) {
+			continue
+		}
+		if err := linkOrCopy(filepath.Join(j.inDir, name), filepath.Join(filepath.Dir(tmp), name)); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(filepath.Join(filepath.Dir(tmp), name), dst); err != nil {
+			return nil, fmt.Errorf("moving %q into place: %w", dst, err)
+		}
+	}
+	j.log.printf("%s: ovftool not found, kept %s and its disks instead of an OVA; %s", j.provider, filepath.Base(j.input), ovftoolHelp)
+	return files, nil
+}
+
+// vmwareFiles lists the files of a VMware VM in dir: the .vmx last, so a
+// present .vmx means its disks are present too.
+func vmwareFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading the Packer output %q: %w", dir, err)
+	}
+	var files []string
+	var vmx string
+	for _, e := range entries {
+		switch filepath.Ext(e.Name()) {
+		case ".vmdk", ".vmxf", ".vmsd", ".nvram":
+			files = append(files, e.Name())
+		case ".vmx":
+			vmx = e.Name()
+		}
+	}
+	return append(files, vmx), nil
+}
+
+// vmwareBox is the Vagrant box for the vmware_desktop provider.
+func vmwareBox(ctx context.Context, j *job, tmp string) ([]string, error) {
+	files, err := vmwareFiles(j.inDir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := newBox(tmp, gzip.DefaultCompression)
+	if err != nil {
+		return nil, err
+	}
+	defer b.abort()
+	b.addJSON(map[string]any{"provider": "vmware_desktop"})
+	b.addBytes("Vagrantfile", []byte(vagrantfile("")))
+	for _, name := range files {
+		b.addFile(ctx, name, filepath.Join(j.inDir, name))
+	}
+	return nil, b.commit()
+}
+
+// libvirtBox is the Vagrant box for the libvirt provider: the qcow2 as
+// box.img.
+func libvirtBox(ctx context.Context, j *job, tmp string) ([]string, error) {
+	size, err := virtualSize(ctx, j, j.input, "qcow2")
+	if err != nil {
+		return nil, err
+	}
+	b, err := newBox(tmp, gzip.BestSpeed) // the qcow2 is compressed already
+	if err != nil {
+		return nil, err
+	}
+	defer b.abort()
+	b.addJSON(map[string]any{"provider": "libvirt", "format": "qcow2", "virtual_size": (size + 1<<30 - 1) >> 30})
+	b.addBytes("Vagrantfile", []byte(vagrantfile(`  config.vm.provider :libvirt do |libvirt|
+    libvirt.driver = "kvm"
+  end
+`)))
+	b.addFile(ctx, "box.img", j.input)
+	return nil, b.commit()
+}
+
+var baseMAC = regexp.MustCompile(`<Adapter slot="0"[^>]*MACAddress="([0-9A-Fa-f]{12})"`)
+
+// virtualboxBox is the Vagrant box for the virtualbox provider: the OVA's
+// descriptor as box.ovf and its disks, without the manifest (it names the
+// old descriptor).
+func virtualboxBox(ctx context.Context, j *job, tmp string) ([]string, error) {
+	in, err := os.Open(j.input)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", j.input, err)
+	}
+	defer in.Close()
+	b, err := newBox(tmp, gzip.BestSpeed) // OVA disks are compressed already
+	if err != nil {
+		return nil, err
+	}
+	defer b.abort()
+	b.addJSON(map[string]any{"provider": "virtualbox"})
+	tr := tar.NewReader(in)
+	sawOVF := false
+	for b.err == nil {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the OVA %q: %w", j.input, err)
+		}
+		switch filepath.Ext(h.Name) {
+		case ".mf":
+			continue
+		case ".ovf":
+			ovf, err := io.ReadAll(tr)
+			if err != nil {
+				return nil, fmt.Errorf("reading the OVA %q: %w", j.input, err)
+			}
+			sawOVF = true
+			extra := ""
+			if m := baseMAC.FindSubmatch(ovf); m != nil {
+				extra = fmt.Sprintf("  config.vm.base_mac = %q\n", m[1])
+			}
+			b.addBytes("box.ovf", ovf)
+			b.addBytes("Vagrantfile", []byte(vagrantfile(extra)))
+		default:
+			b.addStream(ctx, filepath.Base(h.Name), h.Size, tr)
+		}
+	}
+	if b.err == nil && !sawOVF {
+		return nil, fmt.Errorf("reading the OVA %q: no .ovf descriptor in it", j.input)
+	}
+	return nil, b.commit()
+}
+
+func vagrantfile(body string) string {
+	return "# Generated by gold-standard-images.\nVagrant.configure(\"2\") do |config|\n" + body + "end\n"
+}
+
+// box writes a Vagrant box: a gzip tarball. The first error sticks and is
+// returned by commit.
+type box struct {
+	f   *atomicfile.File
+	z   *parallelGzip
+	tw  *tar.Writer
+	err error
+	now time.Time
+}
+
+func newBox(path string, level int) (*box, error) {
+	f, err := atomicfile.Create(path, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	z := newParallelGzip(f, level)
+	return &box{f: f, z: z, tw: tar.NewWriter(z), now: time.Now().Truncate(time.Second)}, nil
+}
+
+func (b *box) addJSON(v any) {
+	data, err := json.Marshal(v)
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	b.addBytes("metadata.json", append(data, '\n'))
+}
+
+func (b *box) addBytes(name string, data []byte) {
+	b.addStream(context.Background(), name, int64(len(data)), strings.NewReader(string(data)))
+}
+
+func (b *box) addFile(ctx context.Context, name, path string) {
+	if b.err != nil {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.err = fmt.Errorf("reading %q: %w", path, err)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		b.err = fmt.Errorf("reading %q: %w", path, err)
+		return
+	}
+	b.addStream(ctx, name, st.Size(), f)
+}
+
+func (b *box) addStream(ctx context.Context, name string, size int64, r io.Reader) {
+	if b.err != nil {
+		return
+	}
+	h := &tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: b.now, Typeflag: tar.TypeReg}
+	if err := b.tw.WriteHeader(h); err != nil {
+		b.err = err
+		return
+	}
+	if _, err := io.Copy(b.tw, ctxReader{ctx, r}); err != nil {
+		b.err = fmt.Errorf("adding %s: %w", name, err)
+	}
+}
+
+func (b *box) commit() error {
+	if b.err == nil {
+		b.err = b.tw.Close()
+	}
+	if err := b.z.Close(); b.err == nil {
+		b.err = err
+	}
+	if b.err != nil {
+		return fmt.Errorf("writing the box %q: %w", b.f.Path(), b.err)
+	}
+	return b.f.Commit()
+}
+
+func (b *box) abort() {
+	b.z.Close()
+	b.f.Abort()
+}
+
+// ctxReader stops a long copy when the context is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// linkOrCopy makes dst the same content as src: a hard link when both are
+// on one file system, else a copy (written whole or not at all).
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", src, err)
+	}
+	defer in.Close()
+	out, err := atomicfile.Create(dst, 0o644)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	if _, err := io.Copy(out, in); err != nil {
+		return fmt.Errorf("copying %q: %w", src, err)
+	}
+	return out.Commit()
+}
+
+// checkInput refuses a damaged Packer output before anything is made from
+// it (qemu-img convert reads a truncated qcow2 as zeros, silently): an
+// OVA must be a whole tar archive; a qcow2 must pass `qemu-img check`
+// (leaked clusters, exit status 3, are harmless and accepted).
+func checkInput(ctx context.Context, j *job, path string) error {
+	switch filepath.Ext(path) {
+	case ".ova":
+		return checkOVA(path)
+	case ".qcow2":
+		err := j.qemuImg(ctx, "check", "-f", "qcow2", path)
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 3 {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("checking the disk image %q: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// checkOVA reads the OVA's tar structure (skipping the data) to the end.
+func checkOVA(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", path, err)
+	}
+	tr := tar.NewReader(f)
+	var ovf bool
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("checking the OVA %q: not a whole tar archive: %w", path, err)
+		}
+		pos, _ := f.Seek(0, io.SeekCurrent)
+		if pos+h.Size > st.Size() {
+			return fmt.Errorf("checking the OVA %q: member %q runs past the end of the file (truncated?)", path, h.Name)
+		}
+		ovf = ovf || filepath.Ext(h.Name) == ".ovf"
+	}
+	if !ovf {
+		return fmt.Errorf("checking the OVA %q: no .ovf descriptor in it", path)
+	}
+	return nil
+}
+
+// virtualSize is the disk size the guest sees, from `qemu-img info`.
+func virtualSize(ctx context.Context, j *job, path, format string) (int64, error) {
+	out, err := run.Output(ctx, run.Cmd{Name: "qemu-img", Args: []string{"info", "-f", format, "--output=json", path}, Output: j.tools})
+	if err != nil {
+		return 0, fmt.Errorf("reading the disk image %q: %w", path, err)
+	}
+	var info struct {
+		VirtualSize int64 `json:"virtual-size"`
+	}
+	if err := json.Unmarshal(out, &info); err != nil || info.VirtualSize <= 0 {
+		return 0, fmt.Errorf("reading the disk image %q: qemu-img info gave no virtual size", path)
+	}
+	return info.VirtualSize, nil
+}
+
+func (j *job) qemuImg(ctx context.Context, args ...string) error {
+	return run.Run(ctx, run.Cmd{Name: "qemu-img", Args: args, Output: j.tools})
+}

@@ -1,0 +1,49 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/magefile/mage/mg"
+
+	"gold-standard-images/internal/convert"
+	"gold-standard-images/internal/providers"
+)
+
+// Convert turns Packer's output for one OS (by vm_name) into the files each platform takes, plus the Vagrant boxes.
+//
+// azure: fixed VHD; gcp: sparse disk.raw tarball; docker: rootfs tarball
+// (libguestfs); vmware: OVA with ovftool, else the VMX; aws, virtualbox,
+// openstack: the disk as built; boxes for virtualbox, vmware_desktop and
+// libvirt. Outputs go to artifacts/<version>/<vm_name>/<provider>/; ones
+// newer than their Packer output are kept. Environment: VERSION overrides
+// the site's version; ONLY=aws,gcp or EXCEPT=docker choose providers.
+// mage -v shows the tools' output.
+func (Artifacts) Convert(ctx context.Context, vmName string) error {
+	cfg, err := loadConfig(vmName)
+	if err != nil {
+		return err
+	}
+	selected, err := providers.SelectFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	var tools io.Writer
+	if mg.Verbose() {
+		tools = os.Stderr
+	}
+	arts, err := convert.Run(ctx, cfg, selected, convert.Options{Root: cfg.Root, Log: sayWriter{}, ToolOutput: tools})
+	say("convert: %d artifact(s)", len(arts))
+	return err
+}
+
+// sayWriter prints each line it gets as a progress line.
+type sayWriter struct{}
+
+func (sayWriter) Write(p []byte) (int, error) {
+	os.Stderr.WriteString(">> convert: " + string(p))
+	return len(p), nil
+}
