@@ -54,8 +54,9 @@ zero_swap() {
   swapon "$dev"
 }
 
-# Each local file system once, even when it is mounted more than once
-# (empty arrays spelled for bash 4.2 under set -u; findmnt --raw writes a space in a path as \x20, /proc/swaps as \040).
+# Each local file system once, even when it is mounted more than once.
+# findmnt --raw writes a space in a path as \x20, /proc/swaps as \040; the
+# ${a[@]+...} form keeps bash 4.2 (CentOS 7) quiet on empty arrays under -u.
 mapfile -t mounts < <(findmnt --noheadings --raw --types xfs,ext2,ext3,ext4 --output SOURCE,TARGET | awk '!seen[$1]++ { print $2 }')
 for mnt in ${mounts[@]+"${mounts[@]}"}; do
   zero_free_space "$(printf '%b' "$mnt")"
