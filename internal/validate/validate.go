@@ -1,6 +1,7 @@
 // Package validate checks everything a build reads before any build starts:
 // the Packer templates for every OS definition and provider, the Ansible
-// playbooks (syntax check and lint) and the kickstarts (rendered by a
+// playbooks (syntax check and lint), the shell scripts (shellcheck) and the
+// kickstarts (rendered by a
 // function the caller supplies). Every check runs; all failures are reported
 // together.
 package validate
@@ -12,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/packertmpl"
@@ -67,6 +70,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	check("ansible syntax check", AnsibleSyntax(ctx, o.Root, o.Log))
 	check("ansible-lint", AnsibleLint(ctx, o.Root, o.Log))
+	check("shellcheck", Shellcheck(ctx, o.Root, o.Log))
 	if o.RenderAll == nil {
 		check("kickstart render", errors.New("not wired: validate.Options.RenderAll is nil"))
 	} else {
@@ -133,6 +137,40 @@ func AnsibleSyntax(ctx context.Context, root string, log io.Writer) error {
 // installs, no schema downloads).
 func AnsibleLint(ctx context.Context, root string, log io.Writer) error {
 	return tool(ctx, root, log, "ansible-lint", "--offline", "--nocolor", "ansible/")
+}
+
+// ScriptsDir holds the shell scripts Shellcheck checks: the guest scripts
+// Packer runs (cleanup.sh, zero.sh) and, below it, the host scripts.
+const ScriptsDir = "scripts"
+
+// Shellcheck runs shellcheck on every *.sh file below scripts/. Finding no
+// script at all is an error: the Packer templates need the guest scripts.
+func Shellcheck(ctx context.Context, root string, log io.Writer) error {
+	var scripts []string
+	err := filepath.WalkDir(filepath.Join(root, ScriptsDir), func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".sh") {
+			rel, err := filepath.Rel(root, path)
+			if err != nil {
+				return err
+			}
+			scripts = append(scripts, rel)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("listing the shell scripts: %w", err)
+	}
+	if len(scripts) == 0 {
+		return fmt.Errorf("no *.sh files below %q", filepath.Join(root, ScriptsDir))
+	}
+	err = run.Run(ctx, run.Cmd{Name: "shellcheck", Args: append([]string{"--format=gcc"}, scripts...), Dir: root, Output: log})
+	if run.IsNotFound(err) {
+		return fmt.Errorf("shellcheck is not installed (Debian: apt-get install -y shellcheck): %w", err)
+	}
+	return err // run.Error names the command and holds shellcheck's findings
 }
 
 func tool(ctx context.Context, root string, log io.Writer, name string, args ...string) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -91,7 +92,7 @@ func TestRunPassesWhenEverythingIsValid(t *testing.T) {
 	}
 	for _, want := range []string{
 		"packer CentOS-7.6.1810: ok", "packer CentOS-7.9.2009: ok", "packer RedHat-7.9: ok",
-		"ansible syntax check: ok", "ansible-lint: ok", "kickstart render: ok",
+		"ansible syntax check: ok", "ansible-lint: ok", "shellcheck: ok", "kickstart render: ok",
 	} {
 		if !contains(said, want) {
 			t.Errorf("progress lacks %q: %q", want, said)
@@ -119,6 +120,7 @@ func TestRunReportsEveryFailureTogether(t *testing.T) {
 		"packer RedHat-7.9:",
 		"ansible syntax check:", "no_such_module_anywhere",
 		"ansible-lint:",
+		"shellcheck: no *.sh files",
 		`kickstart render: rendering "virtual/gcp" for "RedHat-7.9": boom`,
 	} {
 		if !strings.Contains(err.Error(), want) {
@@ -167,4 +169,73 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestTheRepositoryPassesEveryCheckButTheKickstart(t *testing.T) {
+	root := realRoot(t)
+	ctx := context.Background()
+	var log bytes.Buffer
+	if err := AnsibleSyntax(ctx, root, &log); err != nil {
+		t.Errorf("ansible syntax check of ansible/site.yml: %v", err)
+	}
+	if err := AnsibleLint(ctx, root, &log); err != nil {
+		t.Errorf("ansible-lint of ansible/: %v", err)
+	}
+	if err := Shellcheck(ctx, root, &log); err != nil {
+		t.Errorf("shellcheck of scripts/: %v", err)
+	}
+	var said []string
+	err := Templates(ctx, Options{Root: root, Packer: realPacker(t), Getenv: noEnv, Log: &log, Say: t.Logf}, func(name string, err error) {
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		said = append(said, name)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(said) == 0 {
+		t.Error("packer validate checked no OS definition")
+	}
+	if t.Failed() {
+		t.Logf("tool output:\n%s", log.String())
+	}
+}
+
+func TestShellcheckNamesTheScriptAndTheFinding(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "scripts", "host")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	good := "#!/bin/bash\nset -eu\necho \"$1\"\n"
+	bad := "#!/bin/bash\necho $1\n" // SC2086: unquoted expansion
+	for name, body := range map[string]string{"scripts/good.sh": good, "scripts/host/bad.sh": bad, "scripts/README.md": "not a script $1\n"} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := Shellcheck(context.Background(), root, nil)
+	if err == nil {
+		t.Fatal("shellcheck passed a script with an unquoted $1")
+	}
+	for _, want := range []string{"scripts/host/bad.sh", "SC2086"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if regexp.MustCompile(`good\.sh:[0-9]`).MatchString(err.Error()) || strings.Contains(err.Error(), "README") {
+		t.Errorf("only bad.sh has findings:\n%v", err)
+	}
+}
+
+func TestShellcheckFailsWithoutScripts(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := Shellcheck(context.Background(), root, nil)
+	if err == nil || !strings.Contains(err.Error(), "no *.sh files") {
+		t.Fatalf("want a no-scripts error, got %v", err)
+	}
 }
