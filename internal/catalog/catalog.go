@@ -140,6 +140,12 @@ func Build(ctx context.Context, root string, opts Options) ([]Catalog, error) {
 	if strings.Contains(opts.Namespace, "/") {
 		return nil, fmt.Errorf("writing the Vagrant catalog: namespace %q: want a name without \"/\"", opts.Namespace)
 	}
+	if opts.BaseURL != "" {
+		u, err := url.Parse(opts.BaseURL)
+		if err != nil || u.Scheme == "" || (u.Host == "" && u.Scheme != "file") {
+			return nil, fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want an absolute URL such as https://boxes.example.com/artifacts", opts.BaseURL)
+		}
+	}
 	describe := opts.Description
 	if describe == nil {
 		describe = DefaultDescription

@@ -7,8 +7,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -363,4 +363,18 @@ func readCatalog(t *testing.T, path string) Catalog {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return c
+}
+
+func TestWriteRejectsABaseURLThatIsNotAnAbsoluteURL(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "artifacts")
+	addBuild(t, root, "1.0.0", "virtualbox")
+	for _, base := range []string{"boxes.example.com/artifacts", "/srv/boxes", "http://"} {
+		_, err := Write(context.Background(), root, Options{Namespace: "gold", BaseURL: base})
+		if err == nil || !strings.Contains(err.Error(), base) {
+			t.Errorf("base URL %q: error %v, want one naming it", base, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, vm+".json")); !os.IsNotExist(err) {
+		t.Errorf("a catalog was written despite the bad base URL (stat: %v)", err)
+	}
 }
