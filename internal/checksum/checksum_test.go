@@ -238,6 +238,19 @@ func TestVerifyTreeNamesEachMismatch(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("mismatches:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// The error the verify target returns names every one of them.
+	merr := MismatchError(ms)
+	if merr == nil {
+		t.Fatal("MismatchError of 4 mismatches is nil")
+	}
+	for _, w := range want {
+		if !strings.Contains(merr.Error(), w) {
+			t.Errorf("error %q lacks %q", merr, w)
+		}
+	}
+	if MismatchError(nil) != nil {
+		t.Error("MismatchError of no mismatch is not nil")
+	}
 	// The real tool agrees about the tampered file.
 	cmd := exec.Command(tool(t, "sha256sum"), "-c", FileName)
 	cmd.Dir = gcp

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gold-standard-images/internal/layout"
 )
@@ -121,4 +122,17 @@ func VerifyTree(ctx context.Context, root string) ([]Mismatch, error) {
 func sha256Hex(data []byte) string {
 	s := sha256.Sum256(data)
 	return hex.EncodeToString(s[:])
+}
+
+// MismatchError is nil when there is no mismatch, and otherwise one error
+// naming every mismatching file, one per line.
+func MismatchError(mismatches []Mismatch) error {
+	if len(mismatches) == 0 {
+		return nil
+	}
+	lines := make([]string, len(mismatches))
+	for i, m := range mismatches {
+		lines[i] = "  " + m.String()
+	}
+	return fmt.Errorf("verifying %s: %d mismatch(es):\n%s", FileName, len(mismatches), strings.Join(lines, "\n"))
 }

@@ -1,0 +1,349 @@
+// Package catalog writes the Vagrant catalog of each vm_name of the
+// artifacts tree, artifacts/<vm_name>.json: every version found, each with
+// the Vagrant boxes of its provider folders, so that `vagrant box add
+// artifacts/<vm_name>.json` and `vagrant box outdated` work.
+package catalog
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gold-standard-images/internal/atomicfile"
+	"gold-standard-images/internal/checksum"
+	"gold-standard-images/internal/layout"
+)
+
+// boxProviders maps the provider folders that hold a Vagrant box to the
+// Vagrant provider name of that box.
+var boxProviders = map[string]string{
+	"virtualbox": "virtualbox",
+	"vmware":     "vmware_desktop",
+	"openstack":  "libvirt",
+}
+
+// Architecture is the architecture of every box (Vagrant 2.4 and later read
+// it; older versions ignore it).
+const Architecture = "amd64"
+
+// Options says how catalogs are written.
+type Options struct {
+	// Namespace is the first part of the box name, <namespace>/<vm_name>
+	// (config.Site.Namespace). Required.
+	Namespace string
+	// BaseURL, when set, makes box URLs BaseURL plus the box's path under
+	// the artifacts folder (for a web server serving that folder); when
+	// empty, URLs are file:// URLs of the boxes' absolute paths.
+	BaseURL string
+	// Description returns the description of a vm_name's catalog; nil
+	// uses DefaultDescription.
+	Description func(vmName string) string
+}
+
+// DefaultDescription is the catalog description used when Options has none.
+func DefaultDescription(vmName string) string {
+	return vmName + " gold standard image, built by gold-standard-images"
+}
+
+// Catalog is the Vagrant catalog (box metadata) of one vm_name.
+type Catalog struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Versions    []Version `json:"versions"`
+
+	vmName string
+}
+
+// Version is one version of a catalog.
+type Version struct {
+	Version   string     `json:"version"`
+	Providers []Provider `json:"providers"`
+}
+
+// Provider is one box of a version.
+type Provider struct {
+	Name                string `json:"name"` // Vagrant provider: virtualbox, vmware_desktop, libvirt
+	URL                 string `json:"url"`
+	ChecksumType        string `json:"checksum_type"`
+	Checksum            string `json:"checksum"`
+	Architecture        string `json:"architecture"`
+	DefaultArchitecture bool   `json:"default_architecture"`
+}
+
+// Result is the outcome for one vm_name.
+type Result struct {
+	VMName  string
+	Path    string // the catalog file, root/<vm_name>.json
+	Boxes   int    // boxes listed
+	Written bool   // the file was created or its content changed
+}
+
+// BoxName is the file name of a provider folder's box:
+// <vm_name>-<version>_<provider folder>.box.
+func BoxName(vmName, version, providerFolder string) string {
+	return vmName + "-" + version + "_" + providerFolder + ".box"
+}
+
+// Write writes root/<vm_name>.json for every vm_name under root (the
+// artifacts folder) that has at least one box. The whole tree is checked
+// first, and every problem is reported at once, each naming its path: a
+// version folder that is not a version (see layout.Scan), a provider folder
+// with no artifact, a box provider folder without its box, a box without
+// metadata.json or made for another provider. On any problem no catalog is
+// written. A box's digest comes from its folder's SHA256SUM when that is
+// current, and is computed otherwise. A catalog whose content would not
+// change is left as it is.
+func Write(ctx context.Context, root string, opts Options) ([]Result, error) {
+	catalogs, err := Build(ctx, root, opts)
+	if err != nil {
+		return nil, err
+	}
+	var out []Result
+	for _, c := range catalogs {
+		vmName := c.vmName
+		data, err := Marshal(c)
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(root, vmName+".json")
+		written, err := writeIfChanged(path, data)
+		if err != nil {
+			return out, err
+		}
+		boxes := 0
+		for _, v := range c.Versions {
+			boxes += len(v.Providers)
+		}
+		out = append(out, Result{VMName: vmName, Path: path, Boxes: boxes, Written: written})
+	}
+	return out, nil
+}
+
+// Build reads the tree under root and returns the catalog of every vm_name
+// that has at least one box, sorted by vm_name, without writing anything.
+// See Write for the checks.
+func Build(ctx context.Context, root string, opts Options) ([]Catalog, error) {
+	if opts.Namespace == "" {
+		return nil, errors.New("writing the Vagrant catalog: the namespace is empty: set \"namespace\" in templates/site.json")
+	}
+	if strings.Contains(opts.Namespace, "/") {
+		return nil, fmt.Errorf("writing the Vagrant catalog: namespace %q: want a name without \"/\"", opts.Namespace)
+	}
+	if opts.BaseURL != "" {
+		u, err := url.Parse(opts.BaseURL)
+		if err != nil || u.Scheme == "" || (u.Host == "" && u.Scheme != "file") {
+			return nil, fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want an absolute URL such as https://boxes.example.com/artifacts", opts.BaseURL)
+		}
+	}
+	describe := opts.Description
+	if describe == nil {
+		describe = DefaultDescription
+	}
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("writing the Vagrant catalog: %w", err)
+	}
+	folders, err := layout.Scan(root)
+	if err != nil {
+		return nil, err
+	}
+	byVM := map[string]*Catalog{}
+	var vmNames []string
+	var problems []error
+	for _, f := range folders {
+		p, ok, err := folderBox(ctx, f, absRoot, root, opts.BaseURL)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		c := byVM[f.VMName]
+		if c == nil {
+			c = &Catalog{Name: opts.Namespace + "/" + f.VMName, Description: describe(f.VMName), vmName: f.VMName}
+			byVM[f.VMName] = c
+			vmNames = append(vmNames, f.VMName)
+		}
+		if n := len(c.Versions); n == 0 || c.Versions[n-1].Version != f.Version {
+			c.Versions = append(c.Versions, Version{Version: f.Version})
+		}
+		v := &c.Versions[len(c.Versions)-1]
+		v.Providers = append(v.Providers, p)
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	sort.Strings(vmNames)
+	out := make([]Catalog, 0, len(vmNames))
+	for _, name := range vmNames {
+		c := byVM[name]
+		// layout.Scan sorts versions as versions; providers by Vagrant name.
+		for i := range c.Versions {
+			ps := c.Versions[i].Providers
+			sort.Slice(ps, func(a, b int) bool { return ps[a].Name < ps[b].Name })
+		}
+		out = append(out, *c)
+	}
+	return out, nil
+}
+
+// folderBox checks one provider folder and, for a box provider, returns its
+// catalog entry (ok false for folders that hold no box by design).
+func folderBox(ctx context.Context, f layout.Folder, absRoot, root, baseURL string) (Provider, bool, error) {
+	entries, err := os.ReadDir(f.Dir)
+	if err != nil {
+		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: reading %q: %w", f.Dir, err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !layout.Hidden(e.Name()) && e.Name() != checksum.FileName {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %q: the folder has no artifact; build it again or remove it", f.Dir)
+	}
+	vagrantName, isBox := boxProviders[f.Provider]
+	if !isBox {
+		return Provider{}, false, nil
+	}
+	boxFile := BoxName(f.VMName, f.Version, f.Provider)
+	path := filepath.Join(f.Dir, boxFile)
+	info, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %q: want the Vagrant box %q, found only %s; run VERSION=%s mage artifacts:convert %s", f.Dir, boxFile, strings.Join(names, ", "), f.Version, f.VMName)
+	}
+	if err != nil {
+		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %q: want a box file, found a folder or special file", path)
+	}
+	if err := checkMetadata(path, vagrantName); err != nil {
+		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %w", err)
+	}
+	sum, err := boxSum(ctx, f.Dir, boxFile)
+	if err != nil {
+		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %w", err)
+	}
+	return Provider{
+		Name:                vagrantName,
+		URL:                 boxURL(absRoot, f, boxFile, baseURL),
+		ChecksumType:        "sha256",
+		Checksum:            sum,
+		Architecture:        Architecture,
+		DefaultArchitecture: true,
+	}, true, nil
+}
+
+// boxURL is the URL of a box: baseURL plus its path under the artifacts
+// folder, or a file:// URL of its absolute path.
+func boxURL(absRoot string, f layout.Folder, boxFile, baseURL string) string {
+	parts := []string{f.Version, f.VMName, f.Provider, boxFile}
+	if baseURL != "" {
+		esc := make([]string, len(parts))
+		for i, p := range parts {
+			esc[i] = url.PathEscape(p)
+		}
+		return strings.TrimRight(baseURL, "/") + "/" + strings.Join(esc, "/")
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(append([]string{absRoot}, parts...)...))}
+	return u.String()
+}
+
+// boxSum returns the box's SHA-256 from the folder's SHA256SUM when that is
+// current, and hashes the box otherwise.
+func boxSum(ctx context.Context, dir, boxFile string) (string, error) {
+	entries, current, err := checksum.ReadFolder(dir)
+	if err == nil && current {
+		for _, e := range entries {
+			if e.Name == boxFile {
+				return e.SHA256, nil
+			}
+		}
+	}
+	return checksum.HashFile(ctx, filepath.Join(dir, boxFile))
+}
+
+// checkMetadata reads the box's metadata.json (the box is a tar archive,
+// gzip-compressed or not) and checks that it names the provider want.
+func checkMetadata(path, want string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("reading the box %q: %w", path, err)
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		z, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("reading the box %q: %w", path, err)
+		}
+		defer z.Close()
+		r = z
+	}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return fmt.Errorf("reading the box %q: it has no metadata.json; a Vagrant box is a tar archive with metadata.json at its top", path)
+		}
+		if err != nil {
+			return fmt.Errorf("reading the box %q: want a tar archive (gzip-compressed or not): %w", path, err)
+		}
+		if strings.TrimPrefix(h.Name, "./") != "metadata.json" {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, 1<<20))
+		if err != nil {
+			return fmt.Errorf("reading the box %q: metadata.json: %w", path, err)
+		}
+		var meta struct {
+			Provider string `json:"provider"`
+		}
+		if err := json.Unmarshal(data, &meta); err != nil {
+			return fmt.Errorf("reading the box %q: metadata.json: %w", path, err)
+		}
+		if meta.Provider != want {
+			return fmt.Errorf("reading the box %q: metadata.json: field \"provider\": want %q, got %q", path, want, meta.Provider)
+		}
+		return nil
+	}
+}
+
+// Marshal renders a catalog as indented JSON with a final newline.
+func Marshal(c Catalog) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(c); err != nil {
+		return nil, fmt.Errorf("encoding the catalog of %q: %w", c.Name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// writeIfChanged writes data to path atomically unless path already holds
+// exactly data.
+func writeIfChanged(path string, data []byte) (bool, error) {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return false, nil
+	}
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
+		return false, err
+	}
+	return true, nil
+}

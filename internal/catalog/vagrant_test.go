@@ -1,0 +1,76 @@
+package catalog
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// vagrant runs the real vagrant with its own home folder; the test fails
+// (never skips) when vagrant is not installed: CI installs it.
+func vagrant(t *testing.T, home string, args ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath("vagrant")
+	if err != nil {
+		t.Fatalf("this test needs vagrant in PATH (apt-get install vagrant): %v", err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = home
+	cmd.Env = append(os.Environ(), "VAGRANT_HOME="+home, "VAGRANT_CHECKPOINT_DISABLE=1", "VAGRANT_NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("vagrant %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestRealVagrantAddsBoxesThroughTheCatalogAndSeesNewVersions adds tiny
+// boxes through the written catalog with the real vagrant (which checks the
+// sha256 and that the box's provider matches), then adds a version and
+// checks that `vagrant box outdated --global` reports it.
+func TestRealVagrantAddsBoxesThroughTheCatalogAndSeesNewVersions(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "artifacts")
+	home := t.TempDir()
+	ctx := context.Background()
+	opts := Options{Namespace: "gold"}
+	catalogPath := filepath.Join(root, vm+".json")
+	box := "gold/" + vm
+
+	for _, p := range []string{"virtualbox", "vmware", "openstack"} {
+		addBuild(t, root, "1.0.0", p)
+	}
+	if _, err := Write(ctx, root, opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"virtualbox", "vmware_desktop", "libvirt"} {
+		out := vagrant(t, home, "box", "add", "--provider", p, catalogPath)
+		if !strings.Contains(out, "Successfully added box '"+box+"' (v1.0.0) for '"+p+"'") {
+			t.Fatalf("vagrant box add --provider %s did not add v1.0.0:\n%s", p, out)
+		}
+	}
+	list := vagrant(t, home, "box", "list")
+	for _, p := range []string{"virtualbox", "vmware_desktop", "libvirt"} {
+		if !strings.Contains(list, box+" ("+p+", 1.0.0)") {
+			t.Errorf("vagrant box list lacks %s for %s:\n%s", box, p, list)
+		}
+	}
+	if out := vagrant(t, home, "box", "outdated", "--global"); strings.Contains(out, "outdated!") {
+		t.Fatalf("boxes reported outdated before a new version exists:\n%s", out)
+	}
+
+	addBuild(t, root, "1.10.0", "virtualbox")
+	if _, err := Write(ctx, root, opts); err != nil {
+		t.Fatal(err)
+	}
+	out := vagrant(t, home, "box", "outdated", "--global")
+	if want := "'" + box + "' for 'virtualbox' is outdated! Current: 1.0.0. Latest: 1.10.0"; !strings.Contains(out, want) {
+		t.Errorf("vagrant box outdated --global does not report the new version; want %q in:\n%s", want, out)
+	}
+	out = vagrant(t, home, "box", "add", "--provider", "virtualbox", catalogPath)
+	if !strings.Contains(out, "(v1.10.0) for 'virtualbox'") {
+		t.Errorf("vagrant box add did not add v1.10.0:\n%s", out)
+	}
+}

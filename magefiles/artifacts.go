@@ -1,0 +1,44 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+
+	"gold-standard-images/internal/checksum"
+)
+
+// artifactsDir is the artifacts tree, artifacts/<version>/<vm_name>/<provider>/.
+const artifactsDir = "artifacts"
+
+// Checksum writes the SHA256SUM file of every provider folder under artifacts/ (coreutils format: `sha256sum -c SHA256SUM` passes there).
+//
+// Files are hashed in parallel; a folder whose SHA256SUM is newer than every
+// file in it is not hashed again. A badly laid out tree or an empty folder
+// is reported and nothing is written.
+func (Artifacts) Checksum(ctx context.Context) error {
+	folders, err := checksum.WriteTree(ctx, artifactsDir)
+	for _, f := range folders {
+		state := "up to date"
+		if f.Written {
+			state = "written"
+		} else if f.Hashed {
+			state = "hashed, unchanged"
+		}
+		say("checksum: %s/%s: %s", f.Dir, checksum.FileName, state)
+	}
+	return err
+}
+
+// Verify hashes every file under artifacts/ again and names each one that does not match its folder's SHA256SUM.
+//
+// Missing, extra and changed files and folders without SHA256SUM all count
+// as mismatches; any mismatch makes the target fail.
+func (Artifacts) Verify(ctx context.Context) error {
+	ms, err := checksum.VerifyTree(ctx, artifactsDir)
+	if err != nil {
+		return err
+	}
+	say("verify: %d mismatch(es)", len(ms))
+	return checksum.MismatchError(ms)
+}

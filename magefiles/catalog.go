@@ -1,0 +1,32 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"os"
+
+	"gold-standard-images/internal/catalog"
+	"gold-standard-images/internal/config"
+)
+
+// Catalog writes the Vagrant catalog artifacts/<vm_name>.json of every vm_name under artifacts/, for `vagrant box add artifacts/<vm_name>.json`.
+//
+// Box names are <namespace>/<vm_name> ("namespace" in templates/site.json,
+// default "gold"). Box URLs are file:// URLs unless CATALOG_BASE_URL is set
+// (e.g. https://boxes.example.com/artifacts): then they are that URL plus the
+// box's path under artifacts/. A catalog with nothing new is left unchanged.
+func Catalog(ctx context.Context) error {
+	site, _, err := config.LoadSite(repoRoot(), os.Getenv)
+	if err != nil {
+		return err
+	}
+	res, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
+	for _, r := range res {
+		say("catalog: %s: %d box(es), %s", r.Path, r.Boxes, map[bool]string{true: "written", false: "up to date"}[r.Written])
+	}
+	if err == nil && len(res) == 0 {
+		say("catalog: no Vagrant box under %s/, nothing written", artifactsDir)
+	}
+	return err
+}
