@@ -120,7 +120,7 @@ func TestEveryServedKickstartHoldsNoSecretsFromARealSiteFile(t *testing.T) {
 func TestBootLineUsesTheHostTheClientNamedOrAPlaceholder(t *testing.T) {
 	h := loadShipped(t).Handler()
 	for host, want := range map[string]string{
-		"ks.example.com:8080":    "inst.ks=http://ks.example.com:8080/ks?build=metal/example&os=CentOS-7.9.2009 ip=192.0.2.10",
+		"ks.example.com:8080":   "inst.ks=http://ks.example.com:8080/ks?build=metal/example&os=CentOS-7.9.2009 ip=192.0.2.10",
 		"evil\"host rootpw --x": "inst.ks=http://<kickstart-server>/ks?build=metal/example",
 	} {
 		req := httptest.NewRequest("GET", "/ks?build=metal/example&os=CentOS-7.9.2009", nil)
