@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
 )
 
@@ -222,4 +223,33 @@ func FuzzParseQuery(f *testing.F) {
 			t.Fatalf("ParseQuery(%q) accepted os %q", raw, r.OS)
 		}
 	})
+}
+
+func TestStartForBuildServesThatBuildsOSWithItsOwnPasswordHash(t *testing.T) {
+	root := copyTree(t)
+	cfg, err := config.Load(root, "CentOS-7.9.2009", func(string) string { return "" }, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, stop, err := StartForBuild(t.Context(), cfg, providers.All[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	get := func(q string) (int, string) {
+		resp, err := http.Get("http://127.0.0.1:" + itoa(port) + "/ks?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("build=virtual/aws&os=CentOS-7.9.2009")
+	if code != 200 || !strings.Contains(body, "rootpw --iscrypted "+cfg.RootPasswordHash()+"\n") {
+		t.Errorf("status %d; the build's random password hash %q is not served:\n%s", code, cfg.RootPasswordHash(), body)
+	}
+	if code, _ := get("build=virtual/aws&os=CentOS-7.6.1810"); code != 400 {
+		t.Errorf("another OS: status %d, want 400", code)
+	}
 }

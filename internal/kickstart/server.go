@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -171,7 +172,7 @@ func LoadAll(root string, getenv func(string) string, opts Options) (*Kickstarts
 // templates, not the keys.
 func RenderAll(ctx context.Context, root string, getenv func(string) string) error {
 	opts := Options{}
-	if _, err := checkKeyFile(root); err != nil {
+	if _, err := checkKeyFile(root); errors.Is(err, os.ErrNotExist) {
 		opts.AuthorizedKey = placeholderKey
 	}
 	k, _, err := LoadAll(root, getenv, opts)
