@@ -1,0 +1,125 @@
+package kickstart
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// Request is a parsed kickstart request.
+type Request struct {
+	Build string // "virtual/<name>" or "metal/<host>"
+	OS    string // vm_name
+}
+
+var buildRE = regexp.MustCompile(`^(virtual|metal)/[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ParseQuery checks the raw query of a kickstart request: exactly one build
+// and one os, nothing else, and names without path tricks ("..", absolute
+// paths, NUL, encoded or doubly encoded characters, spaces).
+func ParseQuery(rawQuery string) (Request, error) {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return Request{}, fmt.Errorf("malformed query: %w", err)
+	}
+	for k := range q {
+		if k != "build" && k != "os" {
+			return Request{}, fmt.Errorf("unknown parameter %q: want only build and os", k)
+		}
+	}
+	var r Request
+	for _, p := range []struct {
+		name string
+		dst  *string
+		re   *regexp.Regexp
+		want string
+	}{
+		{"build", &r.Build, buildRE, "virtual/<name> or metal/<host>"},
+		{"os", &r.OS, nameRE, "an OS definition's vm_name, e.g. CentOS-7.9.2009"},
+	} {
+		vs := q[p.name]
+		switch {
+		case len(vs) == 0:
+			return Request{}, fmt.Errorf("missing parameter %q: want %s", p.name, p.want)
+		case len(vs) > 1:
+			return Request{}, fmt.Errorf("parameter %q given %d times", p.name, len(vs))
+		}
+		v := vs[0]
+		if !p.re.MatchString(v) || strings.Contains(v, "..") {
+			return Request{}, fmt.Errorf("parameter %s=%q: want %s", p.name, v, p.want)
+		}
+		*p.dst = v
+	}
+	if strings.HasSuffix(r.Build, "/defaults") {
+		return Request{}, fmt.Errorf("parameter build=%q: defaults are layers, not builds", r.Build)
+	}
+	return r, nil
+}
+
+// Handler serves GET /ks and /ks.php (the original PHP server's path, so
+// existing PXE boot lines keep working). It answers 404 for an unknown
+// build or metal host (never a fallback to defaults), 400 for malformed
+// parameters or an unknown OS, and renders only from what Load read: it
+// never serves files from disk.
+func (k *Kickstarts) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		if (r.URL.Path != "/ks" && r.URL.Path != "/ks.php") || r.URL.RawPath != "" {
+			http.Error(w, "not found: kickstarts are at /ks?build=<virtual|metal>/<name>&os=<vm_name>", http.StatusNotFound)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed: use GET", http.StatusMethodNotAllowed)
+			return
+		}
+		req, err := ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if _, ok := k.targets[req.OS]; !ok {
+			http.Error(w, fmt.Sprintf("bad request: unknown OS %q; known: %s", req.OS, strings.Join(k.OSNames(), ", ")), http.StatusBadRequest)
+			return
+		}
+		if _, ok := k.builds[req.Build]; !ok {
+			msg := fmt.Sprintf("not found: no build definition %q", req.Build)
+			if strings.HasPrefix(req.Build, "metal/") {
+				msg = fmt.Sprintf("not found: no metal host %q (add %s/%s); refusing to fall back to defaults, which could wipe the wrong disks", req.Build, BuildsDir, req.Build)
+			}
+			http.Error(w, msg, http.StatusNotFound)
+			return
+		}
+		var buf bytes.Buffer
+		if err := k.Render(&buf, req.Build, req.OS, baseURL(r)); err != nil {
+			status := http.StatusInternalServerError
+			if errors.Is(err, ErrUnknownBuild) || errors.Is(err, ErrUnknownOS) {
+				status = http.StatusNotFound
+			}
+			http.Error(w, "rendering failed", status)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			w.Write(buf.Bytes())
+		}
+	})
+}
+
+var hostRE = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
+
+// baseURL is the server as the client named it, for the metal boot line;
+// a Host header that is not a plain host[:port] is not echoed.
+func baseURL(r *http.Request) string {
+	if hostRE.MatchString(r.Host) {
+		return "http://" + r.Host
+	}
+	return "http://<kickstart-server>"
+}

@@ -1,0 +1,255 @@
+package kickstart
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/providers"
+)
+
+func TestHandlerAnswersEveryRequestSafely(t *testing.T) {
+	srv := httptest.NewServer(loadShipped(t).Handler())
+	defer srv.Close()
+	cases := []struct {
+		name, method, target string
+		status               int
+		body                 string
+	}{
+		{"virtual build", "GET", "/ks?build=virtual/aws&os=CentOS-7.9.2009", 200, "url --url=https://vault.centos.org/7.9.2009/os/x86_64"},
+		{"the PHP path of old PXE lines", "GET", "/ks.php?build=metal/example&os=CentOS-7.6.1810", 200, "volgroup web01_rootvg pv.01"},
+		{"parameters in any order", "GET", "/ks?os=RedHat-7.9&build=virtual/gcp", 200, "cdrom"},
+		{"HEAD", "HEAD", "/ks?build=virtual/aws&os=CentOS-7.9.2009", 200, ""},
+		{"unknown virtual build", "GET", "/ks?build=virtual/digitalocean&os=CentOS-7.9.2009", 404, `no build definition "virtual/digitalocean"`},
+		{"unknown metal host never falls back", "GET", "/ks?build=metal/db99&os=CentOS-7.9.2009", 404, `no metal host "metal/db99"`},
+		{"defaults are not a build", "GET", "/ks?build=metal/defaults&os=CentOS-7.9.2009", 400, "defaults are layers"},
+		{"unknown OS", "GET", "/ks?build=virtual/aws&os=Ubuntu-22.04", 400, `unknown OS "Ubuntu-22.04"`},
+		{"missing os", "GET", "/ks?build=virtual/aws", 400, `missing parameter "os"`},
+		{"missing build", "GET", "/ks?os=CentOS-7.9.2009", 400, `missing parameter "build"`},
+		{"repeated build", "GET", "/ks?build=virtual/aws&build=virtual/gcp&os=CentOS-7.9.2009", 400, `"build" given 2 times`},
+		{"unknown parameter", "GET", "/ks?build=virtual/aws&os=CentOS-7.9.2009&file=/etc/passwd", 400, `unknown parameter "file"`},
+		{"unknown build type", "GET", "/ks?build=cloud/aws&os=CentOS-7.9.2009", 400, "want virtual/<name> or metal/<host>"},
+		{"traversal", "GET", "/ks?build=virtual/../../keys/packer&os=CentOS-7.9.2009", 400, "bad request"},
+		{"encoded traversal", "GET", "/ks?build=virtual%2F..%2F..%2Fkeys%2Fpacker&os=CentOS-7.9.2009", 400, "bad request"},
+		{"encoded dots", "GET", "/ks?build=virtual/%2e%2e&os=CentOS-7.9.2009", 400, "bad request"},
+		{"doubly encoded", "GET", "/ks?build=virtual/%252e%252e%252fkeys&os=CentOS-7.9.2009", 400, "bad request"},
+		{"absolute path", "GET", "/ks?build=/etc/passwd&os=CentOS-7.9.2009", 400, "bad request"},
+		{"absolute path in os", "GET", "/ks?build=virtual/aws&os=/etc/passwd", 400, "bad request"},
+		{"traversal in os", "GET", "/ks?build=virtual/aws&os=../site", 400, "bad request"},
+		{"NUL", "GET", "/ks?build=virtual/aws%00&os=CentOS-7.9.2009", 400, "bad request"},
+		{"newline", "GET", "/ks?build=virtual/aws%0Arootpw&os=CentOS-7.9.2009", 400, "bad request"},
+		{"malformed escape", "GET", "/ks?build=virtual/aws%zz&os=CentOS-7.9.2009", 400, "malformed query"},
+		{"semicolon", "GET", "/ks?build=virtual/aws;os=x&os=CentOS-7.9.2009", 400, "bad request"},
+		{"backslash", "GET", `/ks?build=virtual\..\x&os=CentOS-7.9.2009`, 400, "bad request"},
+		{"other path", "GET", "/keys/packer", 404, "not found"},
+		{"encoded path", "GET", "/k%73?build=virtual/aws&os=CentOS-7.9.2009", 404, "not found"},
+		{"static file path", "GET", "/http/builds/defaults", 404, "not found"},
+		{"POST", "POST", "/ks?build=virtual/aws&os=CentOS-7.9.2009", 405, "use GET"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequest(c.method, srv.URL+c.target, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != c.status {
+				t.Errorf("status %d, want %d; body: %s", resp.StatusCode, c.status, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
+				t.Errorf("Content-Type %q, want text/plain", ct)
+			}
+			if !strings.Contains(string(body), c.body) {
+				t.Errorf("body lacks %q:\n%s", c.body, body)
+			}
+			if c.status != 200 && strings.Contains(string(body), "rootpw --iscrypted") {
+				t.Errorf("an error response holds kickstart content:\n%s", body)
+			}
+			assertNoSecrets(t, body)
+		})
+	}
+}
+
+// assertNoSecrets fails when a response holds the plain root password, a
+// private key or settings other than those a kickstart needs.
+func assertNoSecrets(t *testing.T, body []byte) {
+	t.Helper()
+	for _, secret := range []string{testPassword, "PRIVATE KEY", "root_pass", "root_salt", "registry", "import_role"} {
+		if bytes.Contains(body, []byte(secret)) {
+			t.Errorf("response holds %q:\n%s", secret, body)
+		}
+	}
+}
+
+func TestEveryServedKickstartHoldsNoSecretsFromARealSiteFile(t *testing.T) {
+	root := copyTree(t)
+	writeFile(t, root, "templates/site.json", `{"root_pass": "`+testPassword+`", "root_salt": "abcdefgh", "registry": "registry.example.com/gold", "timezone": "Europe/Berlin"}`)
+	if err := chmod600(root + "/templates/site.json"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, root, "keys/packer", "-----BEGIN OPENSSH PRIVATE KEY-----\nprivate\n-----END OPENSSH PRIVATE KEY-----\n")
+	k, _, err := LoadAll(root, func(string) string { return "" }, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := k.Handler()
+	for _, b := range k.Builds() {
+		for _, o := range k.OSNames() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/ks?build="+b+"&os="+o, nil))
+			if rec.Code != 200 {
+				t.Fatalf("%s %s: status %d: %s", b, o, rec.Code, rec.Body)
+			}
+			if !strings.Contains(rec.Body.String(), "timezone Europe/Berlin --isUtc") || !strings.Contains(rec.Body.String(), "rootpw --iscrypted $6$abcdefgh$") {
+				t.Errorf("%s %s: the site's timezone or password hash is missing:\n%s", b, o, rec.Body)
+			}
+			assertNoSecrets(t, rec.Body.Bytes())
+		}
+	}
+}
+
+func TestBootLineUsesTheHostTheClientNamedOrAPlaceholder(t *testing.T) {
+	h := loadShipped(t).Handler()
+	for host, want := range map[string]string{
+		"ks.example.com:8080":   "inst.ks=http://ks.example.com:8080/ks?build=metal/example&os=CentOS-7.9.2009 ip=192.0.2.10",
+		"evil\"host rootpw --x": "inst.ks=http://<kickstart-server>/ks?build=metal/example",
+	} {
+		req := httptest.NewRequest("GET", "/ks?build=metal/example&os=CentOS-7.9.2009", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if !strings.Contains(rec.Body.String(), "# Boot line: "+want) {
+			t.Errorf("Host %q: boot line lacks %q:\n%s", host, want, rec.Body)
+		}
+	}
+}
+
+func TestGuestBaseURLPerBuilder(t *testing.T) {
+	cases := map[providers.Builder]string{
+		providers.QEMU:       "http://10.0.2.2:8123",
+		providers.VirtualBox: "http://10.0.2.2:8123",
+		providers.VMware:     "", // the template's {{ .HTTPIP }}
+	}
+	for b, want := range cases {
+		if got := GuestBaseURL(b, 8123); got != want {
+			t.Errorf("GuestBaseURL(%s) = %q, want %q", b, got, want)
+		}
+	}
+	vmware, _ := providers.Lookup("vmware")
+	aws, _ := providers.Lookup("aws")
+	if got := ListenAddr([]providers.Provider{aws}); got != "127.0.0.1:0" {
+		t.Errorf("ListenAddr(aws) = %q", got)
+	}
+	if got := ListenAddr([]providers.Provider{aws, vmware}); got != "0.0.0.0:0" {
+		t.Errorf("ListenAddr(aws, vmware) = %q", got)
+	}
+}
+
+func TestStartServesUntilStopped(t *testing.T) {
+	port, stop, err := Start(t.Context(), "127.0.0.1:0", loadShipped(t).Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://127.0.0.1:" + itoa(port) + "/ks?build=virtual/vmware&os=CentOS-7.9.2009"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	stop()
+	stop() // twice is harmless
+	if _, err := http.Get(url); err == nil {
+		t.Error("the server still answers after stop")
+	}
+}
+
+func TestServeLogsOneLinePerRequestAndStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var log syncBuffer
+	addrc := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Serve(ctx, "127.0.0.1:0", loadShipped(t).Handler(), &log, func(a string) { addrc <- a })
+	}()
+	addr := <-addrc
+	for _, q := range []string{"build=virtual/aws&os=CentOS-7.9.2009", "build=metal/nohost&os=CentOS-7.9.2009"} {
+		resp, err := http.Get("http://" + addr + "/ks?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Serve after cancel: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], `200 GET "/ks?build=virtual/aws&os=CentOS-7.9.2009" `) || !strings.HasPrefix(lines[1], `404 GET "/ks?build=metal/nohost`) {
+		t.Errorf("log lines:\n%s", log.String())
+	}
+}
+
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{"build=virtual/aws&os=CentOS-7.9.2009", "build=metal/../x&os=a", "build=virtual/%2e%2e&os=a", "os=%00&build=virtual/a", "build=virtual/a;b&os=c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		r, err := ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		for _, v := range []string{r.Build, r.OS} {
+			if strings.Contains(v, "..") || strings.ContainsAny(v, "\x00\\%\r\n\t ;&?#\"'") || strings.HasPrefix(v, "/") || v == "" {
+				t.Fatalf("ParseQuery(%q) accepted %q", raw, v)
+			}
+		}
+		if !strings.HasPrefix(r.Build, "virtual/") && !strings.HasPrefix(r.Build, "metal/") || strings.Count(r.Build, "/") != 1 {
+			t.Fatalf("ParseQuery(%q) accepted build %q", raw, r.Build)
+		}
+		if strings.Contains(r.OS, "/") {
+			t.Fatalf("ParseQuery(%q) accepted os %q", raw, r.OS)
+		}
+	})
+}
+
+func TestStartForBuildServesThatBuildsOSWithItsOwnPasswordHash(t *testing.T) {
+	root := copyTree(t)
+	cfg, err := config.Load(root, "CentOS-7.9.2009", func(string) string { return "" }, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, stop, err := StartForBuild(t.Context(), cfg, providers.All[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	get := func(q string) (int, string) {
+		resp, err := http.Get("http://127.0.0.1:" + itoa(port) + "/ks?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("build=virtual/aws&os=CentOS-7.9.2009")
+	if code != 200 || !strings.Contains(body, "rootpw --iscrypted "+cfg.RootPasswordHash()+"\n") {
+		t.Errorf("status %d; the build's random password hash %q is not served:\n%s", code, cfg.RootPasswordHash(), body)
+	}
+	if code, _ := get("build=virtual/aws&os=CentOS-7.6.1810"); code != 400 {
+		t.Errorf("another OS: status %d, want 400", code)
+	}
+}

@@ -1,0 +1,261 @@
+package kickstart
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gold-standard-images/internal/config"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// repoRoot is the repository: the shipped definitions and templates.
+const repoRoot = "../.."
+
+// testKey is root's authorized key in the tests (a fixed public key).
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl packer@gold-standard-images"
+
+// testPassword is the root password of the test targets: it must never
+// appear in anything rendered or served.
+const testPassword = "s3cret-Root-Pass"
+
+// shippedTargets are the shipped OS definitions with the default site
+// settings and a fixed root password hash, so the golden files are stable.
+func shippedTargets(t testing.TB) []Target {
+	t.Helper()
+	names, err := config.Available(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := config.Defaults()
+	var ts []Target
+	for _, n := range names {
+		def, err := config.LoadOS(repoRoot, n, site, config.Options{AllowMissingISO: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, Target{
+			VMName: def.VMName, Family: def.Family, RepoURL: def.RepoURL(),
+			Lang: site.Lang, Keyboard: site.Keyboard, Timezone: site.Timezone,
+			RootPasswordHash: config.SHA512Crypt(testPassword, "goldenSALTgolden"),
+		})
+	}
+	return ts
+}
+
+func loadShipped(t testing.TB) *Kickstarts {
+	t.Helper()
+	k, err := Load(repoRoot, shippedTargets(t), Options{AuthorizedKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", t.Name(), name+".golden")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file %s (run go test -update if intended):\n%s", name, path, got)
+	}
+}
+
+// copyTree copies the parts of the repository the kickstarts read into a
+// temporary root that a test may change.
+func copyTree(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, dir := range []string{"http", "templates/os"} {
+		err := filepath.WalkDir(filepath.Join(repoRoot, dir), func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(repoRoot, p)
+			if d.IsDir() {
+				return os.MkdirAll(filepath.Join(root, rel), 0o755)
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(root, rel), data, 0o644)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(root, "keys"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, KeyFile), []byte(testKey+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func writeFile(t *testing.T, root, rel, content string) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEveryBuildAndOSRendersAValidKickstartMatchingItsGoldenFile(t *testing.T) {
+	k := loadShipped(t)
+	builds := k.Builds()
+	wantBuilds := []string{"metal/example", "virtual/aws", "virtual/azure", "virtual/docker", "virtual/gcp", "virtual/openstack", "virtual/virtualbox", "virtual/vmware"}
+	if strings.Join(builds, ",") != strings.Join(wantBuilds, ",") {
+		t.Fatalf("builds = %v, want %v", builds, wantBuilds)
+	}
+	for _, b := range builds {
+		for _, o := range k.OSNames() {
+			var buf bytes.Buffer
+			if err := k.Render(&buf, b, o, "http://192.0.2.1:8080"); err != nil {
+				t.Fatalf("render %s %s: %v", b, o, err)
+			}
+			if err := Check(buf.String()); err != nil {
+				t.Errorf("%s %s: %v", b, o, err)
+			}
+			golden(t, strings.ReplaceAll(b, "/", "_")+"_"+o, buf.Bytes())
+		}
+	}
+}
+
+func TestLayersApplyInOrderAndMetalNamesComeFromTheFQDN(t *testing.T) {
+	builds, err := LoadBuilds(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		build                  string
+		boot                   int
+		lvm, swapRec, static   bool
+		swapSize, rootSize     int
+		disk, vg, host, domain string
+	}{
+		{"virtual/aws", 400, true, true, false, 0, 0, "sda", "rootvg", "", ""},
+		{"virtual/virtualbox", 400, true, true, false, 0, 0, "sda", "rootvg", "", ""},
+		{"virtual/vmware", 400, true, true, false, 0, 0, "sda", "rootvg", "", ""},
+		{"virtual/openstack", 400, true, true, false, 0, 0, "vda", "rootvg", "", ""},
+		{"virtual/azure", 400, true, false, false, 0, 0, "vda", "rootvg", "", ""},
+		{"virtual/docker", 0, false, false, false, 0, 0, "vda", "rootvg", "", ""},
+		{"virtual/gcp", 0, false, false, false, 0, 0, "vda", "rootvg", "", ""},
+		{"metal/example", 1024, true, true, true, 0, 51200, "sda", "web01_rootvg", "web01", "example.com"},
+	}
+	for _, c := range cases {
+		t.Run(c.build, func(t *testing.T) {
+			b, ok := builds[c.build]
+			if !ok {
+				t.Fatalf("no build %q", c.build)
+			}
+			got := []any{b.Boot, b.LVM, b.SwapRecommended, b.Static, b.SwapSize, b.RootSize, b.Disk, b.VG, b.Hostname, b.Domain, b.FSType}
+			want := []any{c.boot, c.lvm, c.swapRec, c.static, c.swapSize, c.rootSize, c.disk, c.vg, c.host, c.domain, "xfs"}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Errorf("field %d = %v, want %v (build %+v)", i, got[i], want[i], b)
+				}
+			}
+		})
+	}
+}
+
+func TestBadDefinitionsAreAllReportedWithFileAndLine(t *testing.T) {
+	root := copyTree(t)
+	writeFile(t, root, "http/builds/virtual/broken", "swap = lots\nlvm = maybe\ncolour = blue\nnot a pair\nipaddr = 10.0.0.1\n")
+	writeFile(t, root, "http/builds/metal/half", "fqdn = nodomain\nipaddr = 10.0.0.300\nnameserver = 10.0.0.1,bad\n")
+	_, err := LoadBuilds(root)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{
+		`http/builds/virtual/broken:1: swap "lots": want recommended, none or a size in MiB`,
+		`http/builds/virtual/broken:2: lvm "maybe": want yes or no`,
+		`http/builds/virtual/broken:3: unknown key "colour"`,
+		`http/builds/virtual/broken:4: want "key = value", got "not a pair"`,
+		`http/builds/virtual/broken:5: ipaddr "10.0.0.1": virtual builds get their network by DHCP`,
+		`http/builds/metal/half:1: fqdn "nodomain": want a host name with its domain`,
+		`http/builds/metal/half:2: ipaddr "10.0.0.300": want an IPv4 address`,
+		`http/builds/metal/half:3: nameserver "10.0.0.1,bad": want IPv4 addresses`,
+		`http/builds/metal/half: key "device": a metal host must set it`,
+		`http/builds/metal/half: key "gateway": a metal host must set it`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestLoadRefusesAPrivateKeyAndAnOSWithoutATemplate(t *testing.T) {
+	root := copyTree(t)
+	ts := shippedTargets(t)
+	if _, err := Load(root, ts, Options{AuthorizedKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----"}); err == nil || !strings.Contains(err.Error(), "holds a private key") {
+		t.Errorf("private key: err = %v", err)
+	}
+	os.Remove(filepath.Join(root, KeyFile))
+	if _, err := Load(root, ts, Options{}); err == nil || !strings.Contains(err.Error(), "run `mage keys`") {
+		t.Errorf("missing key: err = %v", err)
+	}
+	ts[0].Family = "rhel9"
+	if _, err := Load(root, ts, Options{AuthorizedKey: testKey}); err == nil || !strings.Contains(err.Error(), `kickstart template of family "rhel9"`) {
+		t.Errorf("missing family: err = %v", err)
+	}
+	ts[0].Family, ts[0].Lang = "rhel7", "en_US.UTF-8\nrootpw --plaintext x"
+	if _, err := Load(root, ts, Options{AuthorizedKey: testKey}); err == nil || !strings.Contains(err.Error(), "lang") {
+		t.Errorf("injected lang: err = %v", err)
+	}
+}
+
+func TestANewFamilyIsOneTemplateFile(t *testing.T) {
+	root := copyTree(t)
+	writeFile(t, root, "http/templates/rhel9.ks.tmpl", "# {{ .OS.VMName }} {{ .Build.Name }} family rhel9\n")
+	ts := shippedTargets(t)[:1]
+	ts[0].Family = "rhel9"
+	k, err := Load(root, ts, Options{AuthorizedKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := k.Render(&buf, "virtual/aws", ts[0].VMName, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := buf.String(), "# "+ts[0].VMName+" virtual/aws family rhel9\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestRenderAllPassesForTheShippedFilesAndReportsABrokenTemplate(t *testing.T) {
+	root := copyTree(t)
+	getenv := func(string) string { return "" }
+	if err := RenderAll(t.Context(), root, getenv); err != nil {
+		t.Fatalf("shipped files: %v", err)
+	}
+	tmpl := filepath.Join(root, TemplatesDir, "rhel7.ks.tmpl")
+	data, _ := os.ReadFile(tmpl)
+	broken := strings.Replace(string(data), "authconfig --enableshadow", "authconfig --enablefancy", 1)
+	writeFile(t, root, "http/templates/rhel7.ks.tmpl", broken)
+	err := RenderAll(t.Context(), root, getenv)
+	if err == nil || !strings.Contains(err.Error(), "authconfig: unknown option --enablefancy") || !strings.Contains(err.Error(), "kickstart virtual/gcp for CentOS-7.9.2009") {
+		t.Errorf("broken template: err = %v", err)
+	}
+}

@@ -1,0 +1,244 @@
+package kickstart
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"text/template"
+
+	"golang.org/x/crypto/ssh"
+
+	"gold-standard-images/internal/config"
+)
+
+// Target is what a kickstart needs of one OS definition and the site
+// settings: nothing else of the configuration (no plain password, no cloud
+// settings) ever reaches the renderer or the kickstart server.
+type Target struct {
+	VMName           string `json:"vm_name"`
+	Family           string `json:"family"`   // template http/templates/<family>.ks.tmpl
+	RepoURL          string `json:"repo_url"` // package tree; empty installs from the ISO (cdrom)
+	Lang             string `json:"lang"`
+	Keyboard         string `json:"keyboard"`
+	Timezone         string `json:"timezone"`
+	RootPasswordHash string `json:"root_password_hash"` // "$6$..." crypt hash
+}
+
+// FromConfig takes the target of a loaded configuration, with its root
+// password hash (a build's random password stays that build's).
+func FromConfig(c *config.Config) Target {
+	return Target{
+		VMName: c.OS.VMName, Family: c.OS.Family, RepoURL: c.OS.RepoURL(),
+		Lang: c.Site.Lang, Keyboard: c.Site.Keyboard, Timezone: c.Site.Timezone,
+		RootPasswordHash: c.RootPasswordHash(),
+	}
+}
+
+var (
+	hashRE     = regexp.MustCompile(`^\$6\$[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}$`)
+	langRE     = regexp.MustCompile(`^[A-Za-z]{2,3}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]+)?$`)
+	timezoneRE = regexp.MustCompile(`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`)
+)
+
+func (t Target) check() error {
+	var p []string
+	if !nameRE.MatchString(t.VMName) {
+		p = append(p, fmt.Sprintf("vm_name %q: want letters, digits, '.', '_' or '-'", t.VMName))
+	}
+	if !tokenRE.MatchString(t.Family) {
+		p = append(p, fmt.Sprintf("family %q: want a template family such as rhel7", t.Family))
+	}
+	if t.RepoURL != "" {
+		u, err := url.Parse(t.RepoURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ftp" && u.Scheme != "nfs") || strings.ContainsAny(t.RepoURL, " \t\r\n\"'") {
+			p = append(p, fmt.Sprintf("repo URL %q: want an http(s), ftp or nfs URL without spaces", t.RepoURL))
+		}
+	}
+	if !langRE.MatchString(t.Lang) {
+		p = append(p, fmt.Sprintf("lang %q: want a locale such as en_US.UTF-8", t.Lang))
+	}
+	if !tokenRE.MatchString(t.Keyboard) {
+		p = append(p, fmt.Sprintf("keyboard %q: want a layout such as us", t.Keyboard))
+	}
+	if !timezoneRE.MatchString(t.Timezone) {
+		p = append(p, fmt.Sprintf("timezone %q: want a zone such as UTC or Europe/Berlin", t.Timezone))
+	}
+	if !hashRE.MatchString(t.RootPasswordHash) {
+		p = append(p, "root password hash: want a SHA-512 crypt hash ($6$...)")
+	}
+	if len(p) > 0 {
+		return fmt.Errorf("kickstart target %q: %s", t.VMName, strings.Join(p, "; "))
+	}
+	return nil
+}
+
+// Data is what a template sees.
+type Data struct {
+	Build         Build
+	OS            Target
+	AuthorizedKey string // root's authorized key, one line
+	BootLine      string // metal hosts: the kernel arguments that start the install
+}
+
+// Kickstarts holds everything needed to render: build definitions,
+// templates per family, the authorized key and the OS targets. It is loaded
+// once; rendering never reads files.
+type Kickstarts struct {
+	builds    Builds
+	templates map[string]*template.Template
+	targets   map[string]Target
+	key       string
+}
+
+// Options says where Load finds what the files do not give.
+type Options struct {
+	// AuthorizedKey is root's authorized key; empty reads root/keys/packer.pub.
+	AuthorizedKey string
+}
+
+// Load reads the build definitions and templates below root and checks that
+// every target has a template for its family.
+func Load(root string, targets []Target, opts Options) (*Kickstarts, error) {
+	builds, err := LoadBuilds(root)
+	if err != nil {
+		return nil, err
+	}
+	key := opts.AuthorizedKey
+	if key == "" {
+		data, err := os.ReadFile(filepath.Join(root, KeyFile))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("reading root's authorized key %q: the file is missing: run `mage keys`", KeyFile)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading root's authorized key %q: %w", KeyFile, err)
+		}
+		key = string(data)
+	}
+	if key, err = checkAuthorizedKey(key); err != nil {
+		return nil, fmt.Errorf("reading root's authorized key %q: %w", KeyFile, err)
+	}
+	k := &Kickstarts{builds: builds, templates: map[string]*template.Template{}, targets: map[string]Target{}, key: key}
+	var problems []error
+	for _, t := range targets {
+		if err := t.check(); err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		if _, ok := k.templates[t.Family]; !ok {
+			tmpl, err := loadTemplate(root, t.Family)
+			if err != nil {
+				problems = append(problems, fmt.Errorf("OS definition %q: %w", t.VMName, err))
+				continue
+			}
+			k.templates[t.Family] = tmpl
+		}
+		k.targets[t.VMName] = t
+	}
+	if err := errors.Join(problems...); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func loadTemplate(root, family string) (*template.Template, error) {
+	rel := TemplatesDir + "/" + family + ".ks.tmpl"
+	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		return nil, fmt.Errorf("loading the kickstart template of family %q: %w", family, err)
+	}
+	tmpl, err := template.New(rel).Option("missingkey=error").Funcs(template.FuncMap{"join": strings.Join}).Parse(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("parsing kickstart template %q: %w", rel, err)
+	}
+	return tmpl, nil
+}
+
+// checkAuthorizedKey accepts exactly one public key line.
+func checkAuthorizedKey(key string) (string, error) {
+	key = strings.TrimSpace(key)
+	if strings.Contains(key, "PRIVATE KEY") {
+		return "", errors.New("it holds a private key; want the public key (.pub)")
+	}
+	if strings.ContainsAny(key, "\r\n") {
+		return "", errors.New("want one public key on one line")
+	}
+	if _, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(key)); err != nil {
+		return "", fmt.Errorf("want an OpenSSH public key: %w", err)
+	} else if len(rest) > 0 {
+		return "", errors.New("want one public key on one line")
+	}
+	return key, nil
+}
+
+// Builds returns the build names, sorted.
+func (k *Kickstarts) Builds() []string { return k.builds.Names() }
+
+// OSNames returns the vm_names of the targets, sorted.
+func (k *Kickstarts) OSNames() []string {
+	names := make([]string, 0, len(k.targets))
+	for n := range k.targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ErrUnknownBuild and ErrUnknownOS say which of the two names was not found.
+var (
+	ErrUnknownBuild = errors.New("unknown build")
+	ErrUnknownOS    = errors.New("unknown OS")
+)
+
+// Render writes the kickstart of build for the OS vmName to w. baseURL
+// (e.g. "http://192.0.2.1:8080") is where the metal boot-line comment points
+// inst.ks at. Nothing is written when rendering fails.
+func (k *Kickstarts) Render(w io.Writer, build, vmName, baseURL string) error {
+	b, ok := k.builds[build]
+	if !ok {
+		return fmt.Errorf("rendering kickstart: %w %q; known: %s", ErrUnknownBuild, build, strings.Join(k.Builds(), ", "))
+	}
+	t, ok := k.targets[vmName]
+	if !ok {
+		return fmt.Errorf("rendering kickstart: %w %q; known: %s", ErrUnknownOS, vmName, strings.Join(k.OSNames(), ", "))
+	}
+	d := Data{Build: b, OS: t, AuthorizedKey: k.key}
+	if b.Static {
+		d.BootLine = BootLine(b, baseURL+"/ks?build="+b.Name+"&os="+t.VMName)
+	}
+	var buf bytes.Buffer
+	if err := k.templates[t.Family].Execute(&buf, d); err != nil {
+		return fmt.Errorf("rendering kickstart %s for %s: %w", build, vmName, err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// BootLine is the kernel arguments that install a metal host from ksURL.
+func BootLine(b Build, ksURL string) string {
+	ns := ""
+	if len(b.Nameservers) > 0 {
+		ns = b.Nameservers[0]
+	}
+	return fmt.Sprintf("inst.ks=%s ip=%s gateway=%s netmask=%s nameserver=%s", ksURL, b.IPAddr, b.Gateway, b.Netmask, ns)
+}
+
+// MarshalTargets and UnmarshalTargets carry the targets into the
+// container image (targets.json), so the server there needs no site file.
+func MarshalTargets(ts []Target) ([]byte, error) { return json.MarshalIndent(ts, "", "  ") }
+
+// UnmarshalTargets reads what MarshalTargets wrote.
+func UnmarshalTargets(data []byte) ([]Target, error) {
+	var ts []Target
+	if err := json.Unmarshal(data, &ts); err != nil {
+		return nil, fmt.Errorf("reading kickstart targets: %w", err)
+	}
+	return ts, nil
+}

@@ -1,0 +1,202 @@
+package kickstart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/providers"
+)
+
+// Start serves h on addr (port 0 picks a free one) in the background and
+// returns the port. stop shuts the server down gracefully; it is also shut
+// down when ctx ends. Build targets use it for Packer's guests.
+func Start(ctx context.Context, addr string, h http.Handler) (port int, stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return 0, nil, fmt.Errorf("starting the kickstart server on %q: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	stopped := make(chan struct{})
+	var once bool
+	stop = func() {
+		if once {
+			return
+		}
+		once = true
+		close(stopped)
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+		<-done
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			srv.Shutdown(sctx)
+		case <-stopped:
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, stop, nil
+}
+
+// Serve serves h on addr in the foreground, logging one line per request
+// (status, path, duration) to log, until ctx ends; then it shuts down
+// gracefully and returns nil. ready, if not nil, gets the address listened on.
+func Serve(ctx context.Context, addr string, h http.Handler, log io.Writer, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("starting the kickstart server on %q: %w", addr, err)
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	srv := &http.Server{Handler: LogRequests(h, log), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving kickstarts on %q: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("stopping the kickstart server: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// LogRequests wraps h to write one line per request to log:
+// "<status> <path?query> <duration>". The query holds only build and os.
+func LogRequests(h http.Handler, log io.Writer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		fmt.Fprintf(log, "%d %s %q %s\n", sw.status, r.Method, r.URL.RequestURI(), time.Since(start).Round(time.Microsecond))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// GuestBaseURL is the kickstart base URL a guest of builder reaches the
+// in-process server at: QEMU's and VirtualBox's user-mode NAT map 10.0.2.2
+// to the host. For VMware it is "": the Packer template then uses
+// {{ .HTTPIP }}, the host's address on the VM's network, with ks_port.
+func GuestBaseURL(b providers.Builder, port int) string {
+	switch b {
+	case providers.QEMU, providers.VirtualBox:
+		return fmt.Sprintf("http://10.0.2.2:%d", port)
+	}
+	return ""
+}
+
+// ListenAddr is the address the in-process server of a build listens on:
+// loopback (where QEMU's and VirtualBox's NAT 10.0.2.2 arrives) unless a
+// VMware guest must reach it over its virtual network; then every interface.
+func ListenAddr(selected []providers.Provider) string {
+	for _, p := range selected {
+		if p.Builder == providers.VMware {
+			return "0.0.0.0:0"
+		}
+	}
+	return "127.0.0.1:0"
+}
+
+// StartForBuild starts the in-process kickstart server of one build: it
+// serves that build's OS only, with that build's root password hash.
+func StartForBuild(ctx context.Context, cfg *config.Config, selected []providers.Provider) (port int, stop func(), err error) {
+	k, err := Load(cfg.Root, []Target{FromConfig(cfg)}, Options{})
+	if err != nil {
+		return 0, nil, err
+	}
+	return Start(ctx, ListenAddr(selected), k.Handler())
+}
+
+// LoadAll loads every OS definition below root (the site's settings, each
+// OS's own root password hash; site-supplied ISOs need not be configured)
+// and the kickstarts for them: what ks:serve, ks:render and ks:up serve.
+func LoadAll(root string, getenv func(string) string, opts Options) (*Kickstarts, []Target, error) {
+	names, err := config.Available(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	var targets []Target
+	var problems []error
+	for _, n := range names {
+		cfg, err := config.Load(root, n, getenv, config.Options{AllowMissingISO: true})
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		targets = append(targets, FromConfig(cfg))
+	}
+	if err := errors.Join(problems...); err != nil {
+		return nil, nil, err
+	}
+	k, err := Load(root, targets, opts)
+	return k, targets, err
+}
+
+// RenderAll renders and checks (Check) the kickstart of every build for
+// every OS definition below root, reporting every problem. Without
+// keys/packer.pub it renders with a placeholder key, since it checks the
+// templates, not the keys.
+func RenderAll(ctx context.Context, root string, getenv func(string) string) error {
+	opts := Options{}
+	if _, err := checkKeyFile(root); errors.Is(err, os.ErrNotExist) {
+		opts.AuthorizedKey = placeholderKey
+	}
+	k, _, err := LoadAll(root, getenv, opts)
+	if err != nil {
+		return err
+	}
+	var problems []string
+	for _, b := range k.Builds() {
+		for _, o := range k.OSNames() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var buf strings.Builder
+			if err := k.Render(&buf, b, o, "http://127.0.0.1:8080"); err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+			if err := Check(buf.String()); err != nil {
+				problems = append(problems, fmt.Sprintf("kickstart %s for %s: %v", b, o, err))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("rendering every kickstart:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}

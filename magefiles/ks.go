@@ -1,0 +1,111 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/magefile/mage/mg"
+
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/kickstart"
+	"gold-standard-images/internal/kickstart/kscontainer"
+)
+
+// Ks renders and serves the kickstart files (http/builds, http/templates).
+type Ks mg.Namespace
+
+// Render prints the kickstart of one build for one OS to stdout: mage ks:render virtual/aws CentOS-7.9.2009
+//
+// Only the kickstart goes to stdout. The metal boot-line comment points at
+// the site's ks_server, else http://127.0.0.1:8080. Reads templates/site.json,
+// VERSION and keys/packer.pub (run `mage keys` first).
+func (Ks) Render(build, vmName string) error {
+	k, _, err := kickstart.LoadAll(repoRoot(), os.Getenv, kickstart.Options{})
+	if err != nil {
+		return err
+	}
+	base := "http://127.0.0.1:8080"
+	if site, _, err := config.LoadSite(repoRoot(), os.Getenv); err == nil && site.KSServer != "" {
+		base = strings.TrimRight(site.KSServer, "/")
+	}
+	return k.Render(os.Stdout, build, vmName, base)
+}
+
+// Serve runs the kickstart server in the foreground until Ctrl-C, logging one line per request.
+//
+// Environment: KS_ADDR is the address to listen on (default 127.0.0.1:8080;
+// 0.0.0.0:8080 to serve other machines).
+func (Ks) Serve(ctx context.Context) error {
+	k, _, err := kickstart.LoadAll(repoRoot(), os.Getenv, kickstart.Options{})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	return kickstart.Serve(ctx, envOr("KS_ADDR", "127.0.0.1:8080"), k.Handler(), os.Stderr, func(a string) {
+		say("ks: serving %d builds for %v on http://%s/ks (Ctrl-C stops)", len(k.Builds()), k.OSNames(), a)
+	})
+}
+
+// Up builds the kickstart server image and runs it as a long-lived container for bare-metal installs.
+//
+// Running it again replaces the container. Environment: KS_PORT is the host
+// port (default 8080); CONTAINER_ENGINE is docker or podman (default: docker
+// if installed); CONTAINER_ENGINE_FLAGS are global engine flags (podman on
+// some hosts: --runtime runc); CONTAINER_RUN_FLAGS are flags of `run` (e.g.
+// --ulimit nofile=1024:1024 --ulimit nproc=1024:1024).
+func (Ks) Up(ctx context.Context) error {
+	root := repoRoot()
+	port, err := strconv.Atoi(envOr("KS_PORT", "8080"))
+	if err != nil {
+		return err
+	}
+	eng, err := kscontainer.EngineFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	_, targets, err := kickstart.LoadAll(root, os.Getenv, kickstart.Options{})
+	if err != nil {
+		return err
+	}
+	bin, tar := filepath.Join(root, ".cache", "ks", "ksserver"), filepath.Join(root, ".cache", "ks", "ks-image.tar")
+	if err := kscontainer.BuildServer(ctx, root, bin); err != nil {
+		return err
+	}
+	img, err := kscontainer.Image(bin, root, targets)
+	if err != nil {
+		return err
+	}
+	if err := kscontainer.WriteTarball(img, tar); err != nil {
+		return err
+	}
+	if err := eng.Up(ctx, tar, port); err != nil {
+		return err
+	}
+	say("ks: container %s (%s) serves http://<this host>:%d/ks", kscontainer.ContainerName, eng.Name, port)
+	return nil
+}
+
+// Down stops and removes the kickstart server container; with none running it does nothing.
+//
+// Environment: CONTAINER_ENGINE and CONTAINER_ENGINE_FLAGS as for ks:up.
+func (Ks) Down(ctx context.Context) error {
+	eng, err := kscontainer.EngineFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	return eng.Down(ctx)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
