@@ -1,0 +1,370 @@
+// Package dockerpush publishes the docker artifact (a gzip rootfs tarball)
+// as a container image without a Docker daemon: one layer that is the
+// .tar.gz file byte for byte, pushed to a registry or written as an OCI
+// image layout for air-gapped sites.
+package dockerpush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/run"
+)
+
+// OCI label keys the image carries.
+const (
+	LabelTitle    = "org.opencontainers.image.title"
+	LabelVersion  = "org.opencontainers.image.version"
+	LabelCreated  = "org.opencontainers.image.created"
+	LabelRevision = "org.opencontainers.image.revision"
+	LabelSource   = "org.opencontainers.image.source"
+	refNameKey    = "org.opencontainers.image.ref.name"
+)
+
+// Meta describes the image built from a rootfs tarball.
+type Meta struct {
+	Title    string    // image title, the vm_name
+	Version  string    // image version, also its tag
+	Created  time.Time // creation time; the artifact's modification time keeps re-pushes identical
+	Revision string    // source revision (git commit); empty leaves the label out
+	Source   string    // source repository URL; empty leaves the label out
+}
+
+// Image builds the image of the gzip rootfs tarball at path: one OCI layer
+// whose bytes (and so digest) are the file's own, config os linux,
+// architecture amd64, Cmd /bin/bash and the OCI labels of m.
+func Image(path string, m Meta) (v1.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("building image from %q: %w", path, err)
+	}
+	var magic [2]byte
+	_, err = io.ReadFull(f, magic[:])
+	f.Close()
+	if err != nil || magic != [2]byte{0x1f, 0x8b} {
+		return nil, fmt.Errorf("building image from %q: want a gzip-compressed tar (.tar.gz), the file does not start with the gzip magic bytes", path)
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(path) }, tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return nil, fmt.Errorf("building image layer from %q: %w", path, err)
+	}
+	labels := map[string]string{
+		LabelTitle:   m.Title,
+		LabelVersion: m.Version,
+		LabelCreated: m.Created.UTC().Format(time.RFC3339),
+	}
+	if m.Revision != "" {
+		labels[LabelRevision] = m.Revision
+	}
+	if m.Source != "" {
+		labels[LabelSource] = m.Source
+	}
+	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
+	img, err := mutate.Append(base, mutate.Addendum{
+		Layer:     layer,
+		History:   v1.History{Created: v1.Time{Time: m.Created.UTC()}, CreatedBy: "gold-standard-images upload:docker", Comment: filepath.Base(path)},
+		MediaType: types.OCILayer,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("building image from %q: %w", path, err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("building image from %q: %w", path, err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS = "linux"
+	cf.Architecture = "amd64"
+	cf.Created = v1.Time{Time: m.Created.UTC()}
+	cf.Config.Cmd = []string{"/bin/bash"}
+	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cf.Config.Labels = labels
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return nil, fmt.Errorf("building image from %q: %w", path, err)
+	}
+	return img, nil
+}
+
+// Options says where and how to push.
+type Options struct {
+	// Insecure allows plain HTTP to a registry that is not on the loopback
+	// interface (REGISTRY_INSECURE=1). Loopback registries may always use it.
+	Insecure bool
+	// Keychain finds credentials; nil is authn.DefaultKeychain (the docker
+	// config file, $DOCKER_CONFIG, and its credential helpers).
+	Keychain authn.Keychain
+	// Transport is the HTTP transport; nil is http.DefaultTransport.
+	Transport http.RoundTripper
+	// Backoff is how transient errors (network, 408/429/5xx) are retried;
+	// zero is 5 tries starting at one second, tripling.
+	Backoff remote.Backoff
+	// Out receives progress lines; nil is silent.
+	Out io.Writer
+}
+
+// retryCodes are the HTTP statuses retried as transient.
+var retryCodes = []int{
+	http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+	http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout,
+}
+
+// Repository is <registry>/<namespace>/<vmName in lower case>.
+func Repository(registry, namespace, vmName string) string {
+	parts := []string{strings.TrimRight(strings.TrimPrefix(strings.TrimPrefix(registry, "https://"), "http://"), "/")}
+	if namespace != "" {
+		parts = append(parts, strings.Trim(namespace, "/"))
+	}
+	return strings.ToLower(strings.Join(append(parts, vmName), "/"))
+}
+
+// IsLoopback reports whether a registry host[:port] is on this machine
+// (localhost, 127.0.0.1, ::1), where plain HTTP is allowed.
+func IsLoopback(host string) bool {
+	h := host
+	if u, err := url.Parse("//" + host); err == nil && u.Hostname() != "" {
+		h = u.Hostname()
+	}
+	h = strings.ToLower(h)
+	return h == "localhost" || strings.HasSuffix(h, ".localhost") || h == "::1" || strings.HasPrefix(h, "127.")
+}
+
+// Push pushes img to repo (host/path) under every tag in tags. Blobs the
+// registry already has are not uploaded again; transient errors are retried.
+func Push(ctx context.Context, img v1.Image, repo string, tags []string, o Options) error {
+	if len(tags) == 0 {
+		return fmt.Errorf("pushing to %q: no tags given", repo)
+	}
+	var nameOpts []name.Option
+	if o.Insecure {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	refs := make([]name.Tag, len(tags))
+	for i, t := range tags {
+		ref, err := name.NewTag(repo+":"+t, append(nameOpts, name.StrictValidation)...)
+		if err != nil {
+			return fmt.Errorf("pushing image: reference %q: %w", repo+":"+t, err)
+		}
+		refs[i] = ref
+	}
+	host := refs[0].RegistryStr()
+	tr := o.Transport
+	if tr == nil {
+		tr = http.DefaultTransport
+	}
+	tr = httpGuard{next: tr, allow: o.Insecure || IsLoopback(host), host: host}
+	keychain := o.Keychain
+	if keychain == nil {
+		keychain = authn.DefaultKeychain
+	}
+	backoff := o.Backoff
+	if backoff.Steps == 0 {
+		backoff = remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 5}
+	}
+	var total int64
+	if layers, err := img.Layers(); err == nil {
+		for _, l := range layers {
+			if n, err := l.Size(); err == nil {
+				total += n
+			}
+		}
+	}
+	updates := make(chan v1.Update, 16)
+	meter := progress.New(o.Out, "docker: "+refs[0].String(), total, 0)
+	relayed := make(chan struct{})
+	go func() {
+		defer close(relayed)
+		var last int64
+		for u := range updates {
+			if u.Complete > last {
+				meter.Add(u.Complete - last)
+				last = u.Complete
+			}
+		}
+	}()
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(keychain),
+		remote.WithTransport(tr),
+		remote.WithRetryBackoff(backoff),
+		remote.WithRetryStatusCodes(retryCodes...),
+		remote.WithUserAgent("gold-standard-images"),
+	}
+	err := remote.Write(refs[0], img, append(opts, remote.WithProgress(updates))...)
+	<-relayed
+	meter.Done()
+	if err != nil {
+		return pushError(refs[0], err)
+	}
+	for _, ref := range refs[1:] {
+		if err := remote.Tag(ref, img, opts...); err != nil {
+			return pushError(ref, err)
+		}
+	}
+	return nil
+}
+
+func pushError(ref name.Tag, err error) error {
+	var terr *errHTTP
+	if errors.As(err, &terr) {
+		return fmt.Errorf("pushing %q: %w", ref.String(), err)
+	}
+	var rerr *transport.Error
+	if errors.As(err, &rerr) && (rerr.StatusCode == http.StatusUnauthorized || rerr.StatusCode == http.StatusForbidden) {
+		return fmt.Errorf("pushing %q: the registry refused the credentials (docker login %s, or a credential helper in $DOCKER_CONFIG/config.json): %w", ref.String(), ref.RegistryStr(), err)
+	}
+	return fmt.Errorf("pushing %q: %w", ref.String(), err)
+}
+
+// errHTTP is the refusal of plain HTTP to a registry that is not loopback.
+type errHTTP struct{ host string }
+
+func (e *errHTTP) Error() string {
+	return fmt.Sprintf("registry %q would be reached over plain HTTP; that is allowed only for localhost/127.0.0.1 or with REGISTRY_INSECURE=1 (registry_insecure in %s)", e.host, config.SiteFile)
+}
+
+// httpGuard refuses plain-HTTP requests unless allowed: go-containerregistry
+// on its own also falls back to HTTP for private (RFC 1918) addresses.
+type httpGuard struct {
+	next  http.RoundTripper
+	allow bool
+	host  string
+}
+
+func (g httpGuard) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme == "http" && !g.allow {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, &errHTTP{host: g.host}
+	}
+	return g.next.RoundTrip(r)
+}
+
+// WriteLayout writes img into the OCI image layout at dir (created when
+// absent), once per tag with the tag as its org.opencontainers.image.ref.name.
+// Entries with the same tag are replaced; blobs already there are kept.
+func WriteLayout(dir string, img v1.Image, tags []string) error {
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		if p, err = layout.Write(dir, empty.Index); err != nil {
+			return fmt.Errorf("writing OCI layout %q: %w", dir, err)
+		}
+	}
+	for _, t := range tags {
+		ann := map[string]string{refNameKey: t}
+		if err := p.ReplaceImage(img, match.Annotation(refNameKey, t), layout.WithAnnotations(ann)); err != nil {
+			return fmt.Errorf("writing OCI layout %q: tag %q: %w", dir, t, err)
+		}
+	}
+	return nil
+}
+
+// Artifact is the docker artifact of cfg, relative to cfg.Root:
+// artifacts/<version>/<vm_name>/docker/<vm_name>-<version>_docker.tar.gz.
+func Artifact(cfg *config.Config) string {
+	return filepath.Join(cfg.ArtifactDir("docker"), cfg.ArtifactName("docker", "tar.gz"))
+}
+
+// Settings are the environment-dependent choices of Publish.
+type Settings struct {
+	Registry  string // host[:port]; empty is an error unless OutDir is set
+	Namespace string // path below the registry
+	OutDir    string // write an OCI layout here instead of pushing
+	Options
+}
+
+// SettingsFromEnv picks the registry, namespace, insecure flag and layout
+// folder from the environment (REGISTRY, REGISTRY_NAMESPACE,
+// REGISTRY_INSECURE, DOCKER_OUT) over the site settings.
+func SettingsFromEnv(site config.Site, getenv func(string) string) Settings {
+	s := Settings{Registry: site.Registry, Namespace: site.Namespace, OutDir: getenv("DOCKER_OUT")}
+	s.Insecure = site.RegistryInsecure
+	if v := getenv("REGISTRY"); v != "" {
+		s.Registry = v
+	}
+	if v := getenv("REGISTRY_NAMESPACE"); v != "" {
+		s.Namespace = v
+	}
+	if v := getenv("REGISTRY_INSECURE"); v != "" {
+		s.Insecure = v == "1" || strings.EqualFold(v, "true")
+	}
+	return s
+}
+
+// Publish builds the image of cfg's docker artifact and pushes it as
+// <registry>/<namespace>/<vm_name>:<version> and :latest, or writes it to the
+// OCI layout s.OutDir. It returns where it went.
+func Publish(ctx context.Context, cfg *config.Config, s Settings) (string, error) {
+	rel := Artifact(cfg)
+	path := filepath.Join(cfg.Root, rel)
+	info, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("publishing docker image: artifact %q not found; build it first (mage build:os %s with ONLY=docker)", rel, cfg.OS.VMName)
+	}
+	if err != nil {
+		return "", fmt.Errorf("publishing docker image: %w", err)
+	}
+	if s.OutDir == "" && s.Registry == "" {
+		return "", fmt.Errorf("publishing docker image: no registry: set REGISTRY=host[:port] or \"registry\" in %s (or DOCKER_OUT=<folder> for an OCI layout)", config.SiteFile)
+	}
+	meta := Meta{Title: cfg.OS.VMName, Version: cfg.Site.Version, Created: info.ModTime().UTC().Truncate(time.Second)}
+	meta.Revision, meta.Source = gitInfo(ctx, cfg.Root)
+	img, err := Image(path, meta)
+	if err != nil {
+		return "", err
+	}
+	tags := []string{cfg.Site.Version, "latest"}
+	if s.OutDir != "" {
+		return s.OutDir, WriteLayout(s.OutDir, img, tags)
+	}
+	repo := Repository(s.Registry, s.Namespace, cfg.OS.VMName)
+	return repo, Push(ctx, img, repo, tags, s.Options)
+}
+
+// gitInfo returns the commit checked out in root and its origin URL with
+// any credentials removed; both are empty outside a git checkout.
+func gitInfo(ctx context.Context, root string) (rev, source string) {
+	out, err := run.Output(ctx, run.Cmd{Name: "git", Args: []string{"rev-parse", "HEAD"}, Dir: root})
+	if err == nil {
+		rev = strings.TrimSpace(string(out))
+	}
+	out, err = run.Output(ctx, run.Cmd{Name: "git", Args: []string{"remote", "get-url", "origin"}, Dir: root})
+	if err == nil {
+		source = redactURL(strings.TrimSpace(string(out)))
+	}
+	return rev, source
+}
+
+// redactURL drops user:password from an http(s) URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return s
+	}
+	u.User = nil
+	return u.String()
+}

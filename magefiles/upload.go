@@ -1,0 +1,64 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"os"
+
+	"gold-standard-images/internal/awsimport"
+	"gold-standard-images/internal/dockerpush"
+)
+
+// Docker pushes the docker image of a vm_name to a container registry, no Docker daemon needed.
+//
+// Reads artifacts/<version>/<vm_name>/docker/<vm_name>-<version>_docker.tar.gz
+// and pushes <registry>/<namespace>/<vm_name lower case>:<version> and :latest.
+// Environment: REGISTRY (host[:port]; else "registry" in templates/site.json),
+// REGISTRY_NAMESPACE (else the site's "namespace"), REGISTRY_INSECURE=1
+// allows plain HTTP to a registry that is not localhost, DOCKER_OUT=<folder>
+// writes an OCI image layout there instead of pushing, DOCKER_CONFIG the
+// docker config folder with credentials (docker login), VERSION.
+func (Upload) Docker(ctx context.Context, vmName string) error {
+	cfg, err := loadConfig(vmName)
+	if err != nil {
+		return err
+	}
+	s := dockerpush.SettingsFromEnv(cfg.Site, os.Getenv)
+	s.Out = os.Stderr
+	where, err := dockerpush.Publish(ctx, cfg, s)
+	if err == nil {
+		say("docker: %s:%s and :latest written to %s", vmName, cfg.Site.Version, where)
+	}
+	return err
+}
+
+// Aws uploads the aws OVA of a vm_name to S3 and imports it as a tagged AMI with VM Import.
+//
+// Reads artifacts/<version>/<vm_name>/aws/<vm_name>-<version>_aws.ova; the
+// upload is skipped when the object already holds the same sha256.
+// Environment: AWS_S3_BUCKET (else aws.bucket in templates/site.json),
+// AWS_IMPORT_TIMEOUT (Go duration, else aws.import_timeout, default 2h),
+// the AWS SDK's usual AWS_PROFILE, AWS_REGION (else aws.region),
+// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and AWS_ENDPOINT_URL for an
+// S3-compatible server; VERSION. The import uses the service role aws.import_role (vmimport).
+func (Upload) Aws(ctx context.Context, vmName string) error {
+	cfg, err := loadConfig(vmName)
+	if err != nil {
+		return err
+	}
+	o, err := awsimport.SettingsFromEnv(cfg.Site, os.Getenv)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := awsimport.LoadAWS(ctx, cfg.Site.AWS.Region)
+	if err != nil {
+		return err
+	}
+	o.Out = os.Stderr
+	res, err := awsimport.Publish(ctx, cfg, awsCfg, o)
+	if err == nil {
+		say("aws: %s (import %s) from s3://%s/%s, upload skipped: %v", res.AMI, res.ImportTask, res.Bucket, res.Key, res.Skipped)
+	}
+	return err
+}
