@@ -107,14 +107,10 @@ func CheckSignedChecksum(ctx context.Context, asc []byte, keyFile, wantFP, isoFi
 	gpg := func(stdout io.Writer, args ...string) error {
 		return run.Run(ctx, run.Cmd{Name: "gpg", Args: append([]string{"--batch", "--no-tty", "--homedir", home}, args...), Stdout: stdout})
 	}
-	if err := gpg(nil, "--import", keyFile); err != nil {
-		return fmt.Errorf("%w: importing %q: %v", errKey, keyFile, err)
+	fps, err := importKeys(ctx, home, keyFile)
+	if err != nil {
+		return err
 	}
-	var colons bytes.Buffer
-	if err := gpg(&colons, "--with-colons", "--fingerprint", "--list-keys"); err != nil {
-		return fmt.Errorf("%w: listing %q: %v", errKey, keyFile, err)
-	}
-	fps := primaryFingerprints(colons.String())
 	found := false
 	for _, fp := range fps {
 		found = found || fp == wantFP
@@ -155,6 +151,33 @@ func CheckSignedChecksum(ctx context.Context, asc []byte, keyFile, wantFP, isoFi
 		return fmt.Errorf("the signed checksum file says sha256 %s for %q, but iso_checksum is %s", got, isoFile, want)
 	}
 	return nil
+}
+
+// KeyFingerprints returns the primary key fingerprints (upper-case hex, no
+// spaces) of the armored or binary OpenPGP key file keyFile.
+func KeyFingerprints(ctx context.Context, keyFile string) ([]string, error) {
+	home, err := os.MkdirTemp("", "iso-gnupg-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(home)
+	return importKeys(ctx, home, keyFile)
+}
+
+// importKeys imports keyFile into the GNUPGHOME home and lists the primary
+// fingerprints now there.
+func importKeys(ctx context.Context, home, keyFile string) ([]string, error) {
+	gpg := func(stdout io.Writer, args ...string) error {
+		return run.Run(ctx, run.Cmd{Name: "gpg", Args: append([]string{"--batch", "--no-tty", "--homedir", home}, args...), Stdout: stdout})
+	}
+	if err := gpg(nil, "--import", keyFile); err != nil {
+		return nil, fmt.Errorf("%w: importing %q: %v", errKey, keyFile, err)
+	}
+	var colons bytes.Buffer
+	if err := gpg(&colons, "--with-colons", "--fingerprint", "--list-keys"); err != nil {
+		return nil, fmt.Errorf("%w: listing %q: %v", errKey, keyFile, err)
+	}
+	return primaryFingerprints(colons.String()), nil
 }
 
 // primaryFingerprints reads the fingerprints of primary keys from gpg
