@@ -103,7 +103,7 @@ func CheckSignedChecksum(ctx context.Context, asc []byte, keyFile, wantFP, isoFi
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(home)
+	defer cleanHome(home)
 	gpg := func(stdout io.Writer, args ...string) error {
 		return run.Run(ctx, run.Cmd{Name: "gpg", Args: append([]string{"--batch", "--no-tty", "--homedir", home}, args...), Stdout: stdout})
 	}
@@ -160,7 +160,7 @@ func KeyFingerprints(ctx context.Context, keyFile string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(home)
+	defer cleanHome(home)
 	return importKeys(ctx, home, keyFile)
 }
 
@@ -223,4 +223,10 @@ func sumFor(text []byte, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// cleanHome stops any gpg-agent gpg started for home and removes it.
+func cleanHome(home string) {
+	run.Run(context.Background(), run.Cmd{Name: "gpgconf", Args: []string{"--homedir", home, "--kill", "all"}})
+	os.RemoveAll(home)
 }
