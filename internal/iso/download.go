@@ -47,6 +47,7 @@ type fetcher struct {
 
 	h       hash.Hash // sha256 of the first hashed bytes of the .part file
 	hashed  int64
+	pipe    *hashPipe // feeds h while a body is read; nil otherwise
 	meter   *progress.Meter
 	lastAct atomic.Int64 // unix nanoseconds of the last body read; 0 when no body is being read
 }
@@ -104,6 +105,7 @@ func (f *fetcher) Do(req *http.Request) (*http.Response, error) {
 		resp.Body.Close()
 		return nil, errRangeIgnored
 	}
+	f.flush()
 	var offset int64
 	if resp.StatusCode == http.StatusPartialContent {
 		offset, err = contentRangeStart(resp.Header.Get("Content-Range"))
@@ -125,6 +127,7 @@ func (f *fetcher) Do(req *http.Request) (*http.Response, error) {
 		f.meter = progress.New(f.opts.Out, f.label(), total, offset)
 	}
 	f.lastAct.Store(time.Now().UnixNano())
+	f.pipe = startPipe(f.h)
 	resp.Body = &hashingBody{ReadCloser: resp.Body, f: f}
 	return resp, nil
 }
@@ -168,6 +171,53 @@ func contentRangeStart(v string) (int64, error) {
 	return n, nil
 }
 
+// flush waits until the hash has taken every byte read so far.
+func (f *fetcher) flush() {
+	if f.pipe != nil {
+		f.pipe.close()
+		f.pipe = nil
+	}
+}
+
+// hashPipe hashes in a goroutine of its own, so hashing overlaps with the
+// network reads and file writes instead of adding to them.
+type hashPipe struct {
+	full chan []byte
+	free chan []byte
+	done chan struct{}
+}
+
+func startPipe(h hash.Hash) *hashPipe {
+	const bufs = 8
+	p := &hashPipe{full: make(chan []byte, bufs), free: make(chan []byte, bufs), done: make(chan struct{})}
+	for range bufs {
+		p.free <- make([]byte, 0, 256<<10)
+	}
+	go func() {
+		defer close(p.done)
+		for b := range p.full {
+			h.Write(b)
+			p.free <- b[:0]
+		}
+	}()
+	return p
+}
+
+// write queues a copy of b for hashing.
+func (p *hashPipe) write(b []byte) {
+	for len(b) > 0 {
+		buf := <-p.free
+		n := min(len(b), cap(buf))
+		p.full <- append(buf, b[:n]...)
+		b = b[n:]
+	}
+}
+
+func (p *hashPipe) close() {
+	close(p.full)
+	<-p.done
+}
+
 // hashingBody feeds what grab reads to the fetcher's hash and meter.
 type hashingBody struct {
 	io.ReadCloser
@@ -177,7 +227,7 @@ type hashingBody struct {
 func (b *hashingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 {
-		b.f.h.Write(p[:n])
+		b.f.pipe.write(p[:n])
 		b.f.hashed += int64(n)
 		b.f.meter.Add(int64(n))
 		b.f.lastAct.Store(time.Now().UnixNano())
@@ -208,6 +258,7 @@ func (f *fetcher) once(ctx context.Context, noResume bool) error {
 	c := &grab.Client{HTTPClient: f, UserAgent: "gold-standard-images", BufferSize: 256 << 10}
 	resp := c.Do(req)
 	err = resp.Err()
+	f.flush()
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errStalled) {
 		return fmt.Errorf("%w for %s", errStalled, f.opts.StallTimeout)
 	}
@@ -246,6 +297,8 @@ func download(ctx context.Context, rawURL, final, want string, opts Options) (Re
 	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("creating ISO cache %q: %w", opts.CacheDir, err)
 	}
+	stopWriteback := startWriteback(part)
+	defer stopWriteback()
 	noResume := false
 	stuck := 0
 	for {
