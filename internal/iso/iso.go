@@ -341,3 +341,12 @@ func hasRemote(srcs []source) bool {
 	}
 	return false
 }
+
+// FetchFunc adapts Fetch to pipeline.Deps.FetchISO: it returns the verified
+// ISO's path and sha256.
+func FetchFunc(cfg *config.Config, opts Options) func(ctx context.Context) (isoPath, sha256 string, err error) {
+	return func(ctx context.Context) (string, string, error) {
+		res, err := Fetch(ctx, cfg, opts)
+		return res.Path, res.SHA256, err
+	}
+}
