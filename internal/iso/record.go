@@ -79,7 +79,7 @@ func hashFile(ctx context.Context, path string, opts Options, label string) (str
 	if info, err := f.Stat(); err == nil {
 		size = info.Size()
 	}
-	m := progress.New(opts.Out, label, size, 0)
+	m := progress.New(opts.Out, "iso: "+label, size, 0)
 	defer m.Done()
 	h := sha256.New()
 	if err := hashInto(ctx, h, f, 0, m); err != nil {
