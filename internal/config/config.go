@@ -49,11 +49,12 @@ type OS struct {
 	ISOServer   StringList `json:"iso_server"`   // mirror(s): <server>/<os_version>/isos/x86_64/<iso>.iso
 	RepoServer  string     `json:"repo_server"`  // package tree: <server>/<os_version>/os/x86_64; empty installs from the ISO
 
-	ISOURL          StringList `json:"iso_url,omitempty"`           // full URL(s) or local path of the ISO, instead of iso_server
-	ISOChecksumFile string     `json:"iso_checksum_file,omitempty"` // clear-signed checksum file beside the ISO, e.g. "sha256sum.txt.asc"
-	ISOSigningKey   string     `json:"iso_signing_key,omitempty"`   // armored public key (path in the repository) that signs it
-	Family          string     `json:"os_family,omitempty"`         // kickstart template family, e.g. "rhel7"; derived from os_version when empty
-	SiteSuppliedISO bool       `json:"site_supplied_iso,omitempty"` // the ISO comes from the site (customer portal), not from a public mirror
+	ISOURL          StringList `json:"iso_url,omitempty"`                     // full URL(s) or local path of the ISO, instead of iso_server
+	ISOChecksumFile string     `json:"iso_checksum_file,omitempty"`           // clear-signed checksum file beside the ISO, e.g. "sha256sum.txt.asc"
+	ISOSigningKey   string     `json:"iso_signing_key,omitempty"`             // armored public key (path in the repository) that signs it
+	ISOSigningKeyFP string     `json:"iso_signing_key_fingerprint,omitempty"` // that key's fingerprint (40 hex, spaces allowed), checked before the key is trusted
+	Family          string     `json:"os_family,omitempty"`                   // kickstart template family, e.g. "rhel7"; derived from os_version when empty
+	SiteSuppliedISO bool       `json:"site_supplied_iso,omitempty"`           // the ISO comes from the site (customer portal), not from a public mirror
 }
 
 // OSOverride lets templates/site.json set an OS definition's ISO and

@@ -9,6 +9,7 @@ import (
 
 var (
 	hex64       = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	hex40       = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 	vmNameRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	namespaceRe = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 	versionRe   = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*([-+][0-9A-Za-z.-]+)?$`)
@@ -126,6 +127,11 @@ func validateOS(o OS, fileName string, lines map[string]int, opts Options) []Pro
 	}
 	if (o.ISOChecksumFile == "") != (o.ISOSigningKey == "") {
 		add("iso_checksum_file", "iso_checksum_file and iso_signing_key go together: give both or neither")
+	}
+	if (o.ISOSigningKey == "") != (o.ISOSigningKeyFP == "") {
+		add("iso_signing_key_fingerprint", "iso_signing_key and iso_signing_key_fingerprint go together: give both or neither")
+	} else if fp := strings.ReplaceAll(o.ISOSigningKeyFP, " ", ""); fp != "" && !hex40.MatchString(fp) {
+		add("iso_signing_key_fingerprint", "want the key's 40 hex character fingerprint (spaces allowed), got %q", o.ISOSigningKeyFP)
 	}
 	if o.Family != "" && !familyRe.MatchString(o.Family) {
 		add("os_family", "want a kickstart family such as rhel7, got %q", o.Family)
