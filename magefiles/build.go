@@ -4,13 +4,19 @@ package main
 
 import (
 	"context"
-	"errors"
+	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/magefile/mage/mg"
 
 	"gold-standard-images/internal/artifact"
+	"gold-standard-images/internal/catalog"
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/convert"
+	"gold-standard-images/internal/iso"
+	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/packerbin"
 	"gold-standard-images/internal/pipeline"
 	"gold-standard-images/internal/providers"
@@ -49,30 +55,40 @@ func buildOS(ctx context.Context, vmName string) error {
 	return err
 }
 
-// errNotWired marks the steps whose packages are merged separately.
-var errNotWired = errors.New("not wired yet")
-
 // buildDeps connects the pipeline to the packages that do each step.
 func buildDeps(cfg *config.Config) pipeline.Deps {
 	return pipeline.Deps{
 		PackerPath: func(ctx context.Context) (string, string, error) {
 			return packerbin.Find(ctx, cfg.Root, os.Getenv, os.Stderr)
 		},
-		FetchISO: func(ctx context.Context) (string, string, error) {
-			return "", "", errNotWired // iso.Fetch(ctx, cfg, opts) -> Result.Path, Result.SHA256
-		},
+		FetchISO: iso.FetchFunc(cfg, iso.Options{Out: os.Stderr}),
 		StartKickstart: func(ctx context.Context) (int, func(), error) {
-			return 0, nil, errNotWired // kickstart.Start(ctx, addr, handler)
+			selected, err := providers.SelectFromEnv(os.Getenv)
+			if err != nil {
+				return 0, nil, err
+			}
+			return kickstart.StartForBuild(ctx, cfg, selected)
 		},
-		GuestKickstartURL: nil, // kickstart's guest base URL per builder
+		GuestKickstartURL: kickstart.GuestBaseURL,
 		Convert: func(ctx context.Context, selected []providers.Provider) ([]artifact.Artifact, error) {
-			return nil, errNotWired // convert.Run(ctx, cfg, selected, opts)
+			return convert.Run(ctx, cfg, selected, convert.Options{Log: os.Stderr, ToolOutput: toolOutput()})
 		},
 		Checksum: func(ctx context.Context, arts []artifact.Artifact) error {
-			return errNotWired // checksum
+			_, err := checksum.WriteFor(ctx, arts)
+			return err
 		},
 		Catalog: func(ctx context.Context, arts []artifact.Artifact) error {
-			return errNotWired // catalog
+			_, err := catalog.Write(ctx, filepath.Join(cfg.Root, "artifacts"), catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
+			return err
 		},
 	}
+}
+
+// toolOutput is where the output of external tools goes: the terminal with
+// mage -v, nowhere otherwise.
+func toolOutput() io.Writer {
+	if mg.Verbose() {
+		return os.Stderr
+	}
+	return io.Discard
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/packerbin"
 	"gold-standard-images/internal/validate"
 )
@@ -33,8 +34,7 @@ func Validate(ctx context.Context) error {
 	say("validate: packer v%s (%s)", version, packer)
 	return validate.Run(ctx, validate.Options{
 		Root: root, Packer: packer, Getenv: os.Getenv, Log: log,
-		Say: func(f string, a ...any) { say("validate: "+f, a...) },
-		// TODO(lead): RenderAll: kickstart render of every build and OS (internal/kickstart).
-		RenderAll: nil,
+		Say:       func(f string, a ...any) { say("validate: "+f, a...) },
+		RenderAll: func(ctx context.Context) error { return kickstart.RenderAll(ctx, root, os.Getenv) },
 	})
 }
