@@ -20,6 +20,7 @@ import (
 	"gold-standard-images/internal/packerbin"
 	"gold-standard-images/internal/pipeline"
 	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/sshkeys"
 )
 
 // Build makes the images: ISO, kickstart, Packer, conversions, checksums, catalog.
@@ -49,6 +50,10 @@ func (Build) Os(ctx context.Context, vmName string) error { return buildOS(ctx, 
 func buildOS(ctx context.Context, vmName string) error {
 	cfg, err := loadConfig(vmName)
 	if err != nil {
+		return err
+	}
+	// Packer logs in with keys/packer; the vagrant user gets keys/vagrant.pub.
+	if _, err := sshkeys.Ensure(filepath.Join(cfg.Root, "keys"), "packer", "vagrant"); err != nil {
 		return err
 	}
 	_, err = pipeline.Build(ctx, cfg, buildDeps(cfg), pipeline.Options{Out: os.Stderr, Verbose: mg.Verbose()})
