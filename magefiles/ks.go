@@ -20,7 +20,9 @@ import (
 // Ks renders and serves the kickstart files (http/builds, http/templates).
 type Ks mg.Namespace
 
-// Render prints the kickstart of one build for one OS to stdout, e.g. for virtual/aws and CentOS-7.9.2009.
+// Render prints the kickstart of one build for one OS definition to stdout.
+//
+// Example: mage ks:render virtual/aws CentOS-7.9.2009
 //
 // Only the kickstart goes to stdout. The metal boot-line comment points at
 // the site's ks_server, else http://127.0.0.1:8080. Reads templates/site.json,
