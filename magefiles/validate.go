@@ -9,7 +9,6 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/packerbin"
 	"gold-standard-images/internal/validate"
 )
@@ -34,7 +33,6 @@ func Validate(ctx context.Context) error {
 	say("validate: packer v%s (%s)", version, packer)
 	return validate.Run(ctx, validate.Options{
 		Root: root, Packer: packer, Getenv: os.Getenv, Log: log,
-		Say:       func(f string, a ...any) { say("validate: "+f, a...) },
-		RenderAll: func(ctx context.Context) error { return kickstart.RenderAll(ctx, root, os.Getenv) },
+		Say: func(f string, a ...any) { say("validate: "+f, a...) },
 	})
 }

@@ -33,6 +33,8 @@ const (
 type Vars struct {
 	VMName               string `json:"vm_name"`
 	Version              string `json:"version"`
+	OSVersion            string `json:"os_version"`   // release, e.g. 7.9.2009: Ansible's package tree
+	RepoServer           string `json:"repo_server"`  // package server Ansible points yum at; empty keeps the default
 	ISOPath              string `json:"iso_path"`     // local, verified ISO
 	ISOChecksum          string `json:"iso_checksum"` // "sha256:<hex>"
 	KSPort               int    `json:"ks_port"`      // port of the in-process kickstart server; 0 with the site's ks_server
@@ -57,6 +59,8 @@ func ForConfig(cfg *config.Config, isoPath string, ksPort int) Vars {
 	return Vars{
 		VMName:               cfg.OS.VMName,
 		Version:              cfg.Site.Version,
+		OSVersion:            cfg.OS.OSVersion,
+		RepoServer:           cfg.OS.RepoServer,
 		ISOPath:              isoPath,
 		ISOChecksum:          "sha256:" + strings.ToLower(cfg.OS.ISOChecksum),
 		KSPort:               ksPort,
@@ -76,6 +80,8 @@ func (v Vars) Args() []string {
 	pairs := [][2]string{
 		{"vm_name", v.VMName},
 		{"version", v.Version},
+		{"os_version", v.OSVersion},
+		{"repo_server", v.RepoServer},
 		{"iso_path", v.ISOPath},
 		{"iso_checksum", v.ISOChecksum},
 		{"ks_port", strconv.Itoa(v.KSPort)},

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -241,6 +243,8 @@ func TestVariableValidationRejectsBadValues(t *testing.T) {
 		{"negative port", func(v *Vars) { v.KSPort = -1 }, "The ks_port must be a whole number from 0 to 65535"},
 		{"port too big", func(v *Vars) { v.KSPort = 70000 }, "The ks_port must be a whole number from 0 to 65535"},
 		{"unknown accelerator", func(v *Vars) { v.Accelerator = "hax" }, `The accelerator must be "kvm", "tcg" or empty.`},
+		{"os_version with letters", func(v *Vars) { v.OSVersion = "7-latest" }, "The os_version must be empty or digits and dots"},
+		{"ftp repo_server", func(v *Vars) { v.RepoServer = "ftp://mirror/centos" }, "The repo_server must be empty or an http:// or https:// URL"},
 		{"ftp kickstart", func(v *Vars) { v.KSBaseURL = "ftp://host/ks" }, "The ks_base_url must be empty or an http:// or https:// URL"},
 		{"vm_name with space", func(v *Vars) { v.VMName = "CentOS 7" }, "The vm_name must start with a letter or digit"},
 		{"version with slash", func(v *Vars) { v.Version = "1.0/2" }, "The version must start with a letter or digit"},
@@ -303,6 +307,46 @@ func TestBootCommands(t *testing.T) {
 	}
 	if got.String() != string(want) {
 		t.Errorf("boot commands differ from %s (go test -update rewrites it):\n%s", golden, got.String())
+	}
+}
+
+// TestAnsibleVarsCarryTheOSDefinition evaluates, with the real `packer
+// console`, the extra variables every build's Ansible provisioner gets:
+// the OS definition's repo_server and os_version reach the playbook.
+func TestAnsibleVarsCarryTheOSDefinition(t *testing.T) {
+	packer := realPacker(t)
+	root := repoRoot(t)
+	f := newFixture(t)
+	for _, tc := range []struct{ vmName, repoServer, osVersion string }{
+		{"CentOS-7.9.2009", "https://vault.centos.org", "7.9.2009"},
+		{"CentOS-7.6.1810", "https://vault.centos.org", "7.6.1810"},
+		{"RedHat-7.9", "", "7.9"},
+	} {
+		t.Run(tc.vmName, func(t *testing.T) {
+			v := f.vars(t, tc.vmName)
+			args := append([]string{"console"}, v.Args()...)
+			cmd := exec.Command(packer, append(args, filepath.Join(root, Dir))...)
+			cmd.Env = append(os.Environ(), Env...)
+			cmd.Stdin = strings.NewReader("jsonencode(local.ansible_vars)\n")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("packer console: %v", err)
+			}
+			var got map[string]string
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("packer console printed %q: %v", out, err)
+			}
+			want := map[string]string{
+				"vm_name":                 tc.vmName,
+				"version":                 v.Version,
+				"vagrant_public_key_file": v.VagrantPublicKeyFile,
+				"repo_server":             tc.repoServer,
+				"os_version":              tc.osVersion,
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("ansible_vars = %v, want %v", got, want)
+			}
+		})
 	}
 }
 

@@ -276,6 +276,8 @@ func TestBuildPassesTheVariablesAndArgumentsToPacker(t *testing.T) {
 		want := map[string]any{
 			"vm_name":                 vmName,
 			"version":                 "1.0.0",
+			"os_version":              "7.9.2009",
+			"repo_server":             "https://vault.centos.org",
 			"iso_path":                filepath.Join(f.root, "isos", "CentOS-7-x86_64-Minimal-2009.iso"),
 			"iso_checksum":            "sha256:07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a",
 			"ks_port":                 float64(8123),

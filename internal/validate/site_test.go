@@ -3,6 +3,8 @@ package validate
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -45,6 +47,60 @@ func TestSitePlaybookRefusesMissingOrUnknownBuilds(t *testing.T) {
 			}
 			if strings.Contains(out.String(), "TASK [repos") {
 				t.Errorf("a role ran after the failed check:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestReposRoleDefaults evaluates the repos role's defaults with the real
+// ansible-playbook for the extra variables the Packer templates pass: a
+// given repo_server and os_version win; empty ones fall back to the CentOS
+// vault for CentOS and to no change elsewhere.
+func TestReposRoleDefaults(t *testing.T) {
+	root := realRoot(t)
+	play := filepath.Join(t.TempDir(), "defaults.yml")
+	body := `---
+- name: Show the repos defaults
+  hosts: localhost
+  gather_facts: false
+  vars_files:
+    - ` + filepath.Join(root, "ansible/roles/repos/defaults/main.yml") + `
+  tasks:
+    - name: Print them
+      ansible.builtin.debug:
+        msg: "server=[{{ repos_server }}] version=[{{ repos_os_version }}]"
+`
+	if err := os.WriteFile(play, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, extraVars, want string
+	}{
+		{"CentOSGiven", `{"ansible_distribution": "CentOS", "repo_server": "http://mirror.example/centos", "os_version": "7.9.2009"}`,
+			"server=[http://mirror.example/centos] version=[7.9.2009]"},
+		{"CentOSEmpty", `{"ansible_distribution": "CentOS", "repo_server": "", "os_version": ""}`,
+			"server=[https://vault.centos.org] version=[]"},
+		{"CentOSMissing", `{"ansible_distribution": "CentOS"}`,
+			"server=[https://vault.centos.org] version=[]"},
+		{"RedHatEmpty", `{"ansible_distribution": "RedHat", "repo_server": "", "os_version": "7.9"}`,
+			"server=[] version=[7.9]"},
+		{"RedHatGiven", `{"ansible_distribution": "RedHat", "repo_server": "https://satellite.example/rhel", "os_version": "7.9"}`,
+			"server=[https://satellite.example/rhel] version=[7.9]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := run.Run(context.Background(), run.Cmd{
+				Name:   "ansible-playbook",
+				Args:   []string{"-i", "localhost,", "-c", "local", "--extra-vars", tc.extraVars, play},
+				Dir:    root,
+				Env:    []string{"ANSIBLE_NOCOLOR=1"},
+				Output: &out,
+			})
+			if err != nil {
+				t.Fatalf("ansible-playbook: %v\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out.String())
 			}
 		})
 	}

@@ -1,9 +1,8 @@
 // Package validate checks everything a build reads before any build starts:
 // the Packer templates for every OS definition and provider, the Ansible
 // playbooks (syntax check and lint), the shell scripts (shellcheck) and the
-// kickstarts (rendered by a
-// function the caller supplies). Every check runs; all failures are reported
-// together.
+// kickstarts of every build and OS definition (kickstart.RenderAll). Every
+// check runs; all failures are reported together.
 package validate
 
 import (
@@ -19,6 +18,7 @@ import (
 	"strings"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/packertmpl"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/sshkeys"
@@ -33,11 +33,6 @@ type Options struct {
 	// Say receives one short line per check ("packer CentOS-7.9.2009: ok");
 	// nil is silent.
 	Say func(format string, args ...any)
-	// RenderAll renders the kickstart of every build and OS definition and
-	// returns every problem. It belongs to internal/kickstart; Run reports a
-	// failure when it is nil, so an unwired renderer is never mistaken for
-	// a passing check.
-	RenderAll func(ctx context.Context) error
 }
 
 // ksPort is the kickstart port given to `packer validate`; builds pass the
@@ -71,11 +66,7 @@ func Run(ctx context.Context, o Options) error {
 	check("ansible syntax check", AnsibleSyntax(ctx, o.Root, o.Log))
 	check("ansible-lint", AnsibleLint(ctx, o.Root, o.Log))
 	check("shellcheck", Shellcheck(ctx, o.Root, o.Log))
-	if o.RenderAll == nil {
-		check("kickstart render", errors.New("not wired: validate.Options.RenderAll is nil"))
-	} else {
-		check("kickstart render", o.RenderAll(ctx))
-	}
+	check("kickstart render", kickstart.RenderAll(ctx, o.Root, o.Getenv))
 	return errors.Join(errs...)
 }
 

@@ -70,12 +70,7 @@ build {
     sftp_command  = "/usr/libexec/openssh/sftp-server -e"
     # JSON so that paths with spaces survive; site.yml reads these variables.
     extra_arguments = [
-      "--extra-vars", jsonencode({
-        build                   = source.name
-        vm_name                 = var.vm_name
-        version                 = var.version
-        vagrant_public_key_file = var.vagrant_public_key_file
-      }),
+      "--extra-vars", jsonencode(merge(local.ansible_vars, { build = source.name })),
     ]
     ansible_env_vars = ["ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_NOCOLOR=True"]
   }

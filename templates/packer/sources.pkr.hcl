@@ -3,6 +3,16 @@
 # output folder, file name, kickstart URL and the provider's extras.
 
 locals {
+  # Extra variables of ansible/site.yml common to every build; the
+  # provisioner adds the build's own name.
+  ansible_vars = {
+    vm_name                 = var.vm_name
+    version                 = var.version
+    vagrant_public_key_file = var.vagrant_public_key_file
+    repo_server             = var.repo_server
+    os_version              = var.os_version
+  }
+
   # Kickstart server as the guests see it. QEMU and VirtualBox user-mode NAT
   # maps 10.0.2.2 to the host's loopback; VMware NAT guests reach the host at
   # the address Packer finds for its vmnet ({{ .HTTPIP }}, filled in at boot).

@@ -22,6 +22,26 @@ variable "version" {
   }
 }
 
+variable "os_version" {
+  type        = string
+  default     = ""
+  description = "Release of the OS definition, e.g. 7.9.2009: Ansible points yum at <repo_server>/<os_version>. Empty: Ansible reads it from the installed system."
+  validation {
+    condition     = var.os_version == "" || can(regex("^[0-9]+(\\.[0-9]+)*$", var.os_version))
+    error_message = "The os_version must be empty or digits and dots, e.g. \"7.9.2009\"."
+  }
+}
+
+variable "repo_server" {
+  type        = string
+  default     = ""
+  description = "Package server of the OS definition (repo_server), e.g. https://vault.centos.org: Ansible points the image's yum at <repo_server>/<os_version>/{os,updates,extras}. Empty: CentOS uses the CentOS vault, other systems keep their repositories as installed."
+  validation {
+    condition     = var.repo_server == "" || can(regex("^https?://[^/?#\\s]+(/[^?#\\s]*)?$", var.repo_server))
+    error_message = "The repo_server must be empty or an http:// or https:// URL without query, e.g. \"https://vault.centos.org\"."
+  }
+}
+
 variable "iso_path" {
   type        = string
   description = "Local path of the verified installation ISO (mage iso fetches it into isos/). Packer never downloads."
