@@ -21,6 +21,7 @@ type Mismatch struct {
 	Problem string // what is wrong, for people
 }
 
+// String is "<folder>/<name>: <problem>".
 func (m Mismatch) String() string {
 	return filepath.Join(m.Dir, filepath.FromSlash(m.Name)) + ": " + m.Problem
 }

@@ -88,7 +88,7 @@ type Site struct {
 	RootPass   string `json:"root_pass"`   // root password; empty makes a random one per build (secret)
 	RootSalt   string `json:"root_salt"`   // salt for the root password hash; empty makes a random one
 	SSHTimeout string `json:"ssh_timeout"` // how long Packer waits for SSH, Go duration
-	VMwareSHA  string `json:"vmware_sha"`  // sha256 of the VMware Tools ISO the site supplies, if any
+	VMwareSHA  string `json:"vmware_sha"`  // kept from the original site files and checked; unused: the vmware build installs open-vm-tools
 
 	Registry         string                `json:"registry,omitempty"`          // container registry of upload:docker (REGISTRY overrides)
 	RegistryInsecure bool                  `json:"registry_insecure,omitempty"` // allow plain HTTP to a registry that is not localhost
@@ -327,6 +327,9 @@ func (c *Config) Redacted() any {
 		site.RootPass = "(set in " + SiteFile + ", redacted)"
 	default:
 		site.RootPass = "(random for each build, never shown)"
+	}
+	if site.RootSalt != "" {
+		site.RootSalt = "(set in " + SiteFile + ", redacted)"
 	}
 	return struct {
 		Site     Site     `json:"site"`

@@ -274,7 +274,7 @@ func TestSitePasswordIsHashedWithSiteSaltAndNeverShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"s3cret-Pa55", cfg.RootPasswordHash()} {
+	for _, secret := range []string{"s3cret-Pa55", cfg.RootPasswordHash(), "abcdefgh12345678"} {
 		if strings.Contains(string(printed), secret) {
 			t.Errorf("redacted configuration contains %q: %s", secret, printed)
 		}

@@ -17,6 +17,7 @@ type Problem struct {
 	Msg   string
 }
 
+// String formats the problem as "line N: field "f": message".
 func (p Problem) String() string {
 	var b strings.Builder
 	if p.Line > 0 {
@@ -36,6 +37,7 @@ type FileError struct {
 	Problems []Problem
 }
 
+// Error names the file and lists every problem.
 func (e *FileError) Error() string {
 	if len(e.Problems) == 1 {
 		return fmt.Sprintf("%s %q: %s", e.What, e.File, e.Problems[0])

@@ -14,7 +14,8 @@ import (
 
 // Run installs the test tools (scripts/host/install-test-tools.sh), finds or
 // builds the pinned Packer (given to the tests as $PACKER), then runs gofmt,
-// go vet (with and without the mage tag) and go test in root. Output
+// go vet (with and without the mage tag), go mod tidy -diff and go test in
+// root. Output
 // goes to stdout so CI sees go test's summary lines.
 func Run(ctx context.Context, root string) error {
 	var env []string
@@ -47,6 +48,9 @@ func Run(ctx context.Context, root string) error {
 	}
 	if err := step("go", "vet", "-tags", "mage", "./magefiles/"); err != nil {
 		return err
+	}
+	if err := step("go", "mod", "tidy", "-diff"); err != nil {
+		return fmt.Errorf("go.mod or go.sum is not tidy (run go mod tidy): %w", err)
 	}
 	pkgs := os.Getenv("TEST_PKGS")
 	if pkgs == "" {

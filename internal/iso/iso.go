@@ -314,6 +314,7 @@ type MismatchError struct {
 	Got    string
 }
 
+// Error names the file, the source and both sums.
 func (e *MismatchError) Error() string {
 	return fmt.Sprintf("checksum mismatch for %q from %s: expected sha256 %s, got %s", filepath.Base(e.Path), e.Source, e.Want, e.Got)
 }

@@ -52,6 +52,7 @@ type Error struct {
 	Tail string
 }
 
+// Error names the command and its failure, then its last output lines.
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("running %s: %v", e.Cmd, e.Err)
 	if e.Tail != "" {
@@ -60,6 +61,7 @@ func (e *Error) Error() string {
 	return msg
 }
 
+// Unwrap returns the process error.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Run runs c and waits for it. When ctx is cancelled the process gets SIGINT,
