@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -257,5 +258,45 @@ func TestDamagedDiskFailsNamingItAndLeavesNothing(t *testing.T) {
 	}
 	if len(arts) != 0 {
 		t.Errorf("artifacts from damaged inputs: %+v", arts)
+	}
+}
+
+// TestLeftoversOfAKilledRunAreRemoved: a run killed before its clean-up
+// leaves its temporary folder in the artifact folder; the next run removes
+// it, but keeps the folder of a conversion whose process still runs.
+func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
+	cfg := testConfig(t)
+	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.BaseName("aws"))
+	outDir := filepath.Join(cfg.Root, cfg.ArtifactDir("aws"))
+	must(t, os.MkdirAll(outDir, 0o755))
+
+	gone := exec.Command("true")
+	must(t, gone.Run())
+	running := exec.Command("sleep", "60")
+	must(t, running.Start())
+	defer func() { running.Process.Kill(); running.Wait() }()
+
+	final := cfg.ArtifactName("aws", "ova")
+	dead := filepath.Join(outDir, fmt.Sprintf(".convert-%s-%d-123", final, gone.Process.Pid))
+	alive := filepath.Join(outDir, fmt.Sprintf(".convert-%s-%d-456", final, running.Process.Pid))
+	for _, d := range []string{dead, alive} {
+		must(t, os.MkdirAll(d, 0o755))
+		must(t, os.WriteFile(filepath.Join(d, final), []byte("half"), 0o644))
+	}
+
+	var log bytes.Buffer
+	_, err := Run(context.Background(), cfg, selectOnly(t, "aws"), Options{Log: &log})
+	must(t, err)
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("the killed run's folder %s is still there (%v); log:\n%s", dead, err, log.String())
+	}
+	if _, err := os.Stat(alive); err != nil {
+		t.Errorf("the running conversion's folder was removed: %v", err)
+	}
+	if !strings.Contains(log.String(), "left by an interrupted run") {
+		t.Errorf("the removal is not logged:\n%s", log.String())
+	}
+	if _, err := os.Stat(filepath.Join(outDir, final)); err != nil {
+		t.Errorf("the conversion itself did not happen: %v", err)
 	}
 }

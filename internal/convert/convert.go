@@ -15,8 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"gold-standard-images/internal/artifact"
@@ -156,6 +158,7 @@ func (j *job) run(ctx context.Context, r row) ([]artifact.Artifact, error) {
 	if err := os.MkdirAll(j.outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %q: %w", j.outDir, err)
 	}
+	removeLeftovers(j.outDir, j.log)
 	var arts []artifact.Artifact
 	checked := false
 	for _, o := range r.outputs {
@@ -187,7 +190,7 @@ func (j *job) run(ctx context.Context, r row) ([]artifact.Artifact, error) {
 // hidden, so checksums and catalogs never see it) and moves the result into
 // place. A failure leaves nothing behind.
 func (j *job) make(ctx context.Context, o output, final string) ([]string, error) {
-	tmpDir, err := os.MkdirTemp(j.outDir, ".convert-"+filepath.Base(final)+"-")
+	tmpDir, err := os.MkdirTemp(j.outDir, fmt.Sprintf("%s%s-%d-", tempPrefix, filepath.Base(final), os.Getpid()))
 	if err != nil {
 		return nil, fmt.Errorf("creating a temporary folder in %q: %w", j.outDir, err)
 	}
@@ -206,6 +209,55 @@ func (j *job) make(ctx context.Context, o output, final string) ([]string, error
 	}
 	j.log.printf("%s: %s made in %s", j.provider, filepath.Base(final), time.Since(start).Round(time.Second))
 	return []string{filepath.Base(final)}, nil
+}
+
+// tempPrefix starts the names of the conversions' temporary folders:
+// .convert-<final name>-<pid>-<random>.
+const tempPrefix = ".convert-"
+
+// removeLeftovers deletes the temporary folders in dir left by conversions
+// whose process is gone (a run killed before its clean-up, e.g. by mage's
+// five-second limit after Ctrl-C). Folders of a running process stay.
+func removeLeftovers(dir string, log *lineLog) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, ok := leftoverPID(e.Name())
+		if !ok || !e.IsDir() || processAlive(pid) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if err := os.RemoveAll(path); err != nil {
+			log.printf("removing %q, left by an interrupted run: %v", path, err)
+			continue
+		}
+		log.printf("removed %q, left by an interrupted run", path)
+	}
+}
+
+// leftoverPID reads the process id of a temporary folder's name.
+func leftoverPID(name string) (int, bool) {
+	if !strings.HasPrefix(name, tempPrefix) {
+		return 0, false
+	}
+	parts := strings.Split(name, "-")
+	if len(parts) < 4 {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(parts[len(parts)-2])
+	return pid, err == nil && pid > 0
+}
+
+// processAlive says whether a process with this id exists.
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // fresh says whether path exists and is not older than the newest Packer
