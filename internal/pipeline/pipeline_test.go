@@ -77,7 +77,7 @@ func newFixture(t *testing.T) *fixture {
 	f.write("scripts/zero.sh", "#!/bin/sh\n")
 	f.write("templates/packer/build.pkr.hcl", "build {}\n")
 	bin := t.TempDir()
-	for _, tool := range []string{"ansible-playbook", "qemu-system-x86_64", "qemu-img", "VBoxManage", "vmrun", "ovftool"} {
+	for _, tool := range []string{"ansible-playbook", "qemu-system-x86_64", "qemu-img", "VBoxManage", "vmrun", "ovftool", "guestfish", "gpg", "gpgv"} {
 		if err := os.WriteFile(filepath.Join(bin, tool), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -495,6 +495,9 @@ func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T
 		"vmrun (needed by vmware)",
 		"qemu-system-x86_64 (needed by azure, docker, gcp, openstack): apt-get install qemu-system-x86",
 		"qemu-img (needed by azure, docker, gcp, openstack): apt-get install qemu-utils",
+		"guestfish (needed by docker): apt-get install libguestfs-tools",
+		"gpg (needed to check the ISO's signed sha256sum.txt.asc): apt-get install gnupg",
+		"gpgv (needed to check the ISO's signed sha256sum.txt.asc)",
 		"keys/vagrant.pub is missing: run `mage keys`",
 		"EXCEPT=aws,virtualbox,azure,docker,gcp,openstack,vmware",
 	} {
@@ -516,15 +519,15 @@ func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T
 func TestPreflightOnlyChecksTheToolsOfTheChosenProviders(t *testing.T) {
 	f := newFixture(t)
 	bin := t.TempDir()
-	for _, tool := range []string{"ansible-playbook", "qemu-system-x86_64", "qemu-img"} {
+	for _, tool := range []string{"ansible-playbook", "qemu-system-x86_64", "qemu-img", "gpg", "gpgv"} {
 		if err := os.WriteFile(filepath.Join(bin, tool), []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	f.env["PATH"] = bin
-	f.env["EXCEPT"] = "aws,virtualbox,vmware"
+	f.env["EXCEPT"] = "aws,virtualbox,vmware,docker"
 	if _, err := f.build(context.Background()); err != nil {
-		t.Fatalf("Build without VirtualBox and VMware tools but without those providers: %v", err)
+		t.Fatalf("Build without VirtualBox, VMware and libguestfs tools but without those providers: %v", err)
 	}
 }
 

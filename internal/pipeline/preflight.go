@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gold-standard-images/internal/providers"
@@ -14,19 +15,26 @@ import (
 
 // HostTool is a program a build needs on the host.
 type HostTool struct {
-	Name     string              // program looked up in PATH
-	Builders []providers.Builder // builders that need it; nil: every build
-	Install  string              // how to get it
+	Name      string              // program looked up in PATH
+	Builders  []providers.Builder // builders that need it
+	Providers []string            // providers that need it whatever their builder (a conversion's tool)
+	Install   string              // how to get it
 }
 
-// HostTools lists the programs the builds need, per Packer builder.
+// HostTools lists the programs the builds need, per Packer builder or
+// provider; a tool with neither is needed by every build.
 var HostTools = []HostTool{
 	{Name: "ansible-playbook", Install: "apt-get install ansible"},
 	{Name: "qemu-system-x86_64", Builders: []providers.Builder{providers.QEMU}, Install: "apt-get install qemu-system-x86"},
 	{Name: "qemu-img", Builders: []providers.Builder{providers.QEMU}, Install: "apt-get install qemu-utils"},
+	{Name: "guestfish", Providers: []string{"docker"}, Install: "apt-get install libguestfs-tools (extracts the docker rootfs from the disk)"},
 	{Name: "VBoxManage", Builders: []providers.Builder{providers.VirtualBox}, Install: "install VirtualBox 7 (Debian 12 has no package in main: https://www.virtualbox.org/wiki/Linux_Downloads)"},
 	{Name: "vmrun", Builders: []providers.Builder{providers.VMware}, Install: "install VMware Workstation (no Debian package)"},
 }
+
+// SignatureTools check an OS definition's clear-signed checksum file
+// (iso_checksum_file) when the ISO is downloaded.
+var SignatureTools = []string{"gpg", "gpgv"}
 
 // OptionalTools are reported when absent but do not stop a build.
 var OptionalTools = []HostTool{
@@ -37,9 +45,19 @@ var OptionalTools = []HostTool{
 // selected providers need and the SSH keys the templates use. It reports all
 // problems at once. getenv supplies PATH. It also returns the QEMU
 // accelerator: "kvm" when kvmDevice can be opened for writing, else "tcg".
-func Preflight(root string, selected []providers.Provider, getenv func(string) string, kvmDevice string) (accelerator string, notes []string, err error) {
+//
+// checksumFile is the OS definition's iso_checksum_file: when set, gpg and
+// gpgv are needed too.
+func Preflight(root string, selected []providers.Provider, checksumFile string, getenv func(string) string, kvmDevice string) (accelerator string, notes []string, err error) {
 	path := getenv("PATH")
 	var problems []string
+	if checksumFile != "" {
+		for _, name := range SignatureTools {
+			if !lookPath(name, path) {
+				problems = append(problems, fmt.Sprintf("%s (needed to check the ISO's signed %s): apt-get install gnupg", name, checksumFile))
+			}
+		}
+	}
 	for _, t := range HostTools {
 		users := needing(t, selected)
 		if len(users) == 0 || lookPath(t.Name, path) {
@@ -84,27 +102,22 @@ func Preflight(root string, selected []providers.Provider, getenv func(string) s
 func needing(t HostTool, selected []providers.Provider) []string {
 	var names []string
 	for _, p := range selected {
-		if t.Builders == nil {
+		every := t.Builders == nil && t.Providers == nil
+		if every || slices.Contains(t.Builders, p.Builder) || slices.Contains(t.Providers, p.Name) {
 			names = append(names, p.Name)
-			continue
-		}
-		for _, b := range t.Builders {
-			if p.Builder == b {
-				names = append(names, p.Name)
-				break
-			}
 		}
 	}
 	return names
 }
 
-// providersMissingTools lists the selected providers that lack a
-// builder-specific tool (leaving them out helps; a tool all need does not).
+// providersMissingTools lists the selected providers that lack a tool of
+// their own (leaving them out helps; a tool all need does not).
 func providersMissingTools(selected []providers.Provider, path string) []string {
 	var out []string
 	for _, p := range selected {
 		for _, t := range HostTools {
-			if t.Builders != nil && len(needing(t, []providers.Provider{p})) > 0 && !lookPath(t.Name, path) {
+			own := t.Builders != nil || t.Providers != nil
+			if own && len(needing(t, []providers.Provider{p})) > 0 && !lookPath(t.Name, path) {
 				out = append(out, p.Name)
 				break
 			}
@@ -144,7 +157,7 @@ func (s preflightStep) String() string {
 }
 
 func (s preflightStep) Run(ctx context.Context) error {
-	acc, notes, err := Preflight(s.b.cfg.Root, s.b.selected, s.b.opts.Getenv, s.b.opts.KVMDevice)
+	acc, notes, err := Preflight(s.b.cfg.Root, s.b.selected, s.b.cfg.OS.ISOChecksumFile, s.b.opts.Getenv, s.b.opts.KVMDevice)
 	for _, n := range notes {
 		fmt.Fprintf(s.b.opts.Out, "   note: %s\n", n)
 	}
