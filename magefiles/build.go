@@ -30,21 +30,28 @@ type Build mg.Namespace
 //
 // Environment: ONLY=aws,gcp or EXCEPT=virtualbox choose providers; FORCE=1
 // rebuilds up-to-date builds; VERSION overrides the site's version; PACKER
-// names the Packer binary; ISO_CACHE the folder the ISO is kept in. Logs go
-// to logs/<version>/CentOS-7.9.2009/<provider>.log; mage -v shows Packer's
+// names the Packer binary (else a 1.9.x packer on PATH, else v1.9.4 built
+// into PACKER_CACHE, default the user cache folder); ISO_CACHE is the folder
+// the ISO is kept in (default isos/); CATALOG_BASE_URL is the web address of
+// artifacts/ for the Vagrant catalog (default file:// URLs);
+// LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS tune the docker
+// conversion (default direct). Logs go to
+// logs/<version>/CentOS-7.9.2009/<provider>.log; mage -v shows Packer's
 // output as well.
 func (Build) Centos7(ctx context.Context) error { return buildOS(ctx, "CentOS-7.9.2009") }
 
 // Rhel7 builds the Red Hat Enterprise Linux 7.9 images; the site supplies the ISO (see templates/site.json).
 //
-// Environment: ONLY, EXCEPT, FORCE, VERSION, PACKER and ISO_CACHE as for
-// build:centos7.
+// Environment: ONLY, EXCEPT, FORCE, VERSION, PACKER, PACKER_CACHE,
+// ISO_CACHE, CATALOG_BASE_URL, LIBGUESTFS_BACKEND and
+// LIBGUESTFS_BACKEND_SETTINGS as for build:centos7.
 func (Build) Rhel7(ctx context.Context) error { return buildOS(ctx, "RedHat-7.9") }
 
 // Os builds the images of any OS definition, named by its vm_name (templates/os/<vm_name>.json).
 //
-// Environment: ONLY, EXCEPT, FORCE, VERSION, PACKER and ISO_CACHE as for
-// build:centos7.
+// Environment: ONLY, EXCEPT, FORCE, VERSION, PACKER, PACKER_CACHE,
+// ISO_CACHE, CATALOG_BASE_URL, LIBGUESTFS_BACKEND and
+// LIBGUESTFS_BACKEND_SETTINGS as for build:centos7.
 func (Build) Os(ctx context.Context, vmName string) error { return buildOS(ctx, vmName) }
 
 func buildOS(ctx context.Context, vmName string) error {

@@ -20,8 +20,9 @@ import (
 // openstack: the disk as built; boxes for virtualbox, vmware_desktop and
 // libvirt. Outputs go to artifacts/<version>/<vm_name>/<provider>/; ones
 // newer than their Packer output are kept. Environment: VERSION overrides
-// the site's version; ONLY=aws,gcp or EXCEPT=docker choose providers.
-// mage -v shows the tools' output.
+// the site's version; ONLY=aws,gcp or EXCEPT=docker choose providers;
+// LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS tune libguestfs for the
+// docker rootfs (default backend direct). mage -v shows the tools' output.
 func (Artifacts) Convert(ctx context.Context, vmName string) error {
 	cfg, err := loadConfig(vmName)
 	if err != nil {

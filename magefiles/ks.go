@@ -42,7 +42,8 @@ func (Ks) Render(build, vmName string) error {
 // Serve runs the kickstart server in the foreground until Ctrl-C, logging one line per request.
 //
 // Environment: KS_ADDR is the address to listen on (default 127.0.0.1:8080;
-// 0.0.0.0:8080 to serve other machines).
+// 0.0.0.0:8080 to serve other machines); VERSION overrides the site's
+// version.
 func (Ks) Serve(ctx context.Context) error {
 	k, _, err := kickstart.LoadAll(repoRoot(), os.Getenv, kickstart.Options{})
 	if err != nil {
@@ -61,7 +62,8 @@ func (Ks) Serve(ctx context.Context) error {
 // port (default 8080); CONTAINER_ENGINE is docker or podman (default: docker
 // if installed); CONTAINER_ENGINE_FLAGS are global engine flags (podman on
 // some hosts: --runtime runc); CONTAINER_RUN_FLAGS are flags of `run` (e.g.
-// --ulimit nofile=1024:1024 --ulimit nproc=1024:1024).
+// --ulimit nofile=1024:1024 --ulimit nproc=1024:1024); VERSION overrides
+// the site's version.
 func (Ks) Up(ctx context.Context) error {
 	root := repoRoot()
 	port, err := strconv.Atoi(envOr("KS_PORT", "8080"))

@@ -61,6 +61,43 @@ func TestEveryListedTargetHasADocSentence(t *testing.T) {
 	}
 }
 
+// targetEnv lists, per target, the environment variables its code reads
+// (directly or through the packages it calls); each must be named in the
+// target's help (mage -h <target>), so a newcomer finds every knob there.
+var targetEnv = map[string][]string{
+	"artifacts:convert": {"VERSION", "ONLY", "EXCEPT", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
+	"build:centos7":     {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
+	"build:rhel7":       {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
+	"build:os":          {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
+	"catalog":           {"CATALOG_BASE_URL"},
+	"config":            {"VERSION"},
+	"iso:fetch":         {"ISO_CACHE"},
+	"iso:verify":        {"ISO_CACHE"},
+	"ks:down":           {"CONTAINER_ENGINE", "CONTAINER_ENGINE_FLAGS"},
+	"ks:render":         {"VERSION"},
+	"ks:serve":          {"KS_ADDR", "VERSION"},
+	"ks:up":             {"KS_PORT", "CONTAINER_ENGINE", "CONTAINER_ENGINE_FLAGS", "CONTAINER_RUN_FLAGS", "VERSION"},
+	"test":              {"TEST_RUN", "TEST_PKGS", "PACKER", "PACKER_CACHE"},
+	"upload:aws":        {"AWS_S3_BUCKET", "AWS_ENDPOINT_URL", "AWS_IMPORT_TIMEOUT", "VERSION"},
+	"upload:docker":     {"REGISTRY", "REGISTRY_INSECURE", "REGISTRY_NAMESPACE", "DOCKER_OUT", "VERSION"},
+	"validate":          {"PACKER", "PACKER_CACHE", "VERSION"},
+}
+
+func TestEveryTargetsHelpNamesTheEnvironmentItReads(t *testing.T) {
+	for target, vars := range targetEnv {
+		out, stderr, err := mage(t, repoRoot(t), nil, "-h", target)
+		if err != nil {
+			t.Errorf("mage -h %s: %v\n%s", target, err, stderr)
+			continue
+		}
+		for _, v := range vars {
+			if !regexp.MustCompile(`\b` + v + `\b`).MatchString(out) {
+				t.Errorf("mage -h %s does not name %s:\n%s", target, v, out)
+			}
+		}
+	}
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
