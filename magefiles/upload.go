@@ -41,7 +41,8 @@ func (Upload) Docker(ctx context.Context, vmName string) error {
 // AWS_IMPORT_TIMEOUT (Go duration, else aws.import_timeout, default 2h),
 // the AWS SDK's usual AWS_PROFILE, AWS_REGION (else aws.region),
 // AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and AWS_ENDPOINT_URL for an
-// S3-compatible server; VERSION. The import uses the service role aws.import_role (vmimport).
+// S3-compatible server; VERSION. The import uses the service role
+// aws.import_role (vmimport), checked with iam:GetRole before the upload.
 func (Upload) Aws(ctx context.Context, vmName string) error {
 	cfg, err := loadConfig(vmName)
 	if err != nil {

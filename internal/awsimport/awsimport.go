@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
@@ -127,6 +129,9 @@ func Publish(ctx context.Context, cfg *config.Config, awsCfg aws.Config, o Optio
 	if err := CheckCredentials(ctx, awsCfg); err != nil {
 		return Result{}, err
 	}
+	if err := CheckRole(ctx, iam.NewFromConfig(awsCfg), o); err != nil {
+		return Result{}, err
+	}
 	if o.Key == "" {
 		o.Key = path.Join(cfg.OS.VMName, cfg.Site.Version, filepath.Base(file))
 	}
@@ -153,6 +158,52 @@ func Publish(ctx context.Context, cfg *config.Config, awsCfg aws.Config, o Optio
 		return res, fmt.Errorf("tagging AMI %s: %w", res.AMI, err)
 	}
 	return res, nil
+}
+
+// vmImportPrincipal is the service VM Import assumes its role as.
+const vmImportPrincipal = "vmie.amazonaws.com"
+
+// roleDocs explains how to create the VM Import service role.
+const roleDocs = "https://docs.aws.amazon.com/vm-import/latest/userguide/required-permissions.html#vmimport-role"
+
+// CheckRole fails before the upload when the VM Import service role
+// (o.Role, default vmimport) does not exist or does not trust
+// vmie.amazonaws.com. Credentials that may not call iam:GetRole get a note
+// on o.Out and the check is left to ImportImage.
+func CheckRole(ctx context.Context, client *iam.Client, o Options) error {
+	role := roleName(o)
+	out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
+	var api smithy.APIError
+	switch {
+	case err == nil:
+	case errors.As(err, &api) && api.ErrorCode() == "NoSuchEntity":
+		return fmt.Errorf("publishing to AWS: the VM Import service role %q does not exist; create it as described in %s (or name another with aws.import_role in %s)", role, roleDocs, config.SiteFile)
+	case errors.As(err, &api) && (api.ErrorCode() == "AccessDenied" || api.ErrorCode() == "AccessDeniedException"):
+		if o.Out != nil {
+			fmt.Fprintf(o.Out, "note: these credentials may not call iam:GetRole, so the service role %q is checked only when the import starts\n", role)
+		}
+		return nil
+	default:
+		return fmt.Errorf("publishing to AWS: checking the VM Import service role %q: %w", role, err)
+	}
+	policy := ""
+	if out.Role != nil && out.Role.AssumeRolePolicyDocument != nil {
+		// IAM returns the trust policy URL-encoded.
+		if policy, err = url.QueryUnescape(*out.Role.AssumeRolePolicyDocument); err != nil {
+			policy = *out.Role.AssumeRolePolicyDocument
+		}
+	}
+	if !strings.Contains(policy, vmImportPrincipal) {
+		return fmt.Errorf("publishing to AWS: the service role %q does not let %s assume it (its trust policy: %s); fix it as described in %s", role, vmImportPrincipal, policy, roleDocs)
+	}
+	return nil
+}
+
+func roleName(o Options) string {
+	if o.Role == "" {
+		return "vmimport"
+	}
+	return o.Role
 }
 
 // CheckCredentials fails early, with advice, when the default chain finds
@@ -289,10 +340,7 @@ func (c *countingFile) count(off int64, n int) {
 // task is an error carrying AWS's status message; so is running out of
 // o.Timeout (the task goes on in AWS).
 func Import(ctx context.Context, client *ec2.Client, description string, o Options) (task, ami string, err error) {
-	role := o.Role
-	if role == "" {
-		role = "vmimport"
-	}
+	role := roleName(o)
 	out, err := client.ImportImage(ctx, &ec2.ImportImageInput{
 		Description: aws.String(description),
 		RoleName:    aws.String(role),
