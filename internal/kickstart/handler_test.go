@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -147,16 +148,47 @@ func TestGuestBaseURLPerBuilder(t *testing.T) {
 	}
 	vmware, _ := providers.Lookup("vmware")
 	aws, _ := providers.Lookup("aws")
-	if got := ListenAddr([]providers.Provider{aws}); got != "127.0.0.1:0" {
-		t.Errorf("ListenAddr(aws) = %q", got)
+	gcp, _ := providers.Lookup("gcp")
+	for _, tc := range []struct {
+		selected []providers.Provider
+		vmnet    []string
+		want     []string
+	}{
+		{[]providers.Provider{aws, gcp}, []string{"172.16.5.1"}, []string{"127.0.0.1"}},
+		{[]providers.Provider{gcp, vmware}, []string{"172.16.5.1", "192.168.44.1"}, []string{"127.0.0.1", "172.16.5.1", "192.168.44.1"}},
+		{[]providers.Provider{vmware}, nil, []string{"0.0.0.0"}},
+	} {
+		if got := ListenHosts(tc.selected, tc.vmnet); !slices.Equal(got, tc.want) {
+			t.Errorf("ListenHosts(%v, %v) = %v, want %v", providers.Names(tc.selected), tc.vmnet, got, tc.want)
+		}
 	}
-	if got := ListenAddr([]providers.Provider{aws, vmware}); got != "0.0.0.0:0" {
-		t.Errorf("ListenAddr(aws, vmware) = %q", got)
+}
+
+// TestStartListensOnEveryHostOnOnePort: loopback has all of 127.0.0.0/8,
+// so two of its addresses stand for loopback and a vmnet address.
+func TestStartListensOnEveryHostOnOnePort(t *testing.T) {
+	port, stop, err := Start(t.Context(), []string{"127.0.0.1", "127.0.0.2"}, loadShipped(t).Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for _, host := range []string{"127.0.0.1", "127.0.0.2"} {
+		resp, err := http.Get("http://" + host + ":" + itoa(port) + "/ks?build=virtual/vmware&os=CentOS-7.9.2009")
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: status %d", host, resp.StatusCode)
+		}
+	}
+	if _, err := http.Get("http://127.0.0.3:" + itoa(port) + "/ks"); err == nil {
+		t.Error("an address not asked for answers")
 	}
 }
 
 func TestStartServesUntilStopped(t *testing.T) {
-	port, stop, err := Start(t.Context(), "127.0.0.1:0", loadShipped(t).Handler())
+	port, stop, err := Start(t.Context(), []string{"127.0.0.1"}, loadShipped(t).Handler())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,41 +8,57 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
 )
 
-// Start serves h on addr (port 0 picks a free one) in the background and
-// returns the port. stop shuts the server down gracefully; it is also shut
-// down when ctx ends. Build targets use it for Packer's guests.
-func Start(ctx context.Context, addr string, h http.Handler) (port int, stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return 0, nil, fmt.Errorf("starting the kickstart server on %q: %w", addr, err)
+// Start serves h on port 0 of every host in hosts (the first picks a free
+// port, the others listen on the same one) in the background and returns
+// the port. stop shuts the server down gracefully; it is also shut down when
+// ctx ends. Build targets use it for Packer's guests.
+func Start(ctx context.Context, hosts []string, h http.Handler) (port int, stop func(), err error) {
+	if len(hosts) == 0 {
+		return 0, nil, errors.New("starting the kickstart server: no address to listen on")
+	}
+	var lns []net.Listener
+	for _, host := range hosts {
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return 0, nil, fmt.Errorf("starting the kickstart server on %q: %w", addr, err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		lns = append(lns, ln)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln)
-	}()
+	var serving sync.WaitGroup
+	for _, ln := range lns {
+		serving.Add(1)
+		go func() {
+			defer serving.Done()
+			srv.Serve(ln)
+		}()
+	}
 	stopped := make(chan struct{})
-	var once bool
+	var once sync.Once
 	stop = func() {
-		if once {
-			return
-		}
-		once = true
-		close(stopped)
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if srv.Shutdown(sctx) != nil {
-			srv.Close()
-		}
-		<-done
+		once.Do(func() {
+			close(stopped)
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if srv.Shutdown(sctx) != nil {
+				srv.Close()
+			}
+			serving.Wait()
+		})
 	}
 	go func() {
 		select {
@@ -53,7 +69,7 @@ func Start(ctx context.Context, addr string, h http.Handler) (port int, stop fun
 		case <-stopped:
 		}
 	}()
-	return ln.Addr().(*net.TCPAddr).Port, stop, nil
+	return port, stop, nil
 }
 
 // Serve serves h on addr in the foreground, logging one line per request
@@ -119,16 +135,49 @@ func GuestBaseURL(b providers.Builder, port int) string {
 	return ""
 }
 
-// ListenAddr is the address the in-process server of a build listens on:
-// loopback (where QEMU's and VirtualBox's NAT 10.0.2.2 arrives) unless a
-// VMware guest must reach it over its virtual network; then every interface.
-func ListenAddr(selected []providers.Provider) string {
+// ListenHosts are the addresses the in-process server of a build listens
+// on: loopback, where QEMU's and VirtualBox's NAT 10.0.2.2 arrives; with a
+// VMware build also vmnet, the host's addresses on VMware's virtual
+// networks (VMwareHostAddrs), so the kickstart, which holds the root
+// password hash, is not offered to other networks. Without any, VMware's
+// guest can only be reached on every interface: "0.0.0.0".
+func ListenHosts(selected []providers.Provider, vmnet []string) []string {
 	for _, p := range selected {
-		if p.Builder == providers.VMware {
-			return "0.0.0.0:0"
+		if p.Builder != providers.VMware {
+			continue
+		}
+		if len(vmnet) == 0 {
+			return []string{"0.0.0.0"}
+		}
+		return append([]string{"127.0.0.1"}, vmnet...)
+	}
+	return []string{"127.0.0.1"}
+}
+
+// VMwareHostAddrs returns the host's IPv4 addresses on VMware's virtual
+// network interfaces (vmnet1, vmnet8, ... on Linux), where Packer's
+// {{ .HTTPIP }} points VMware guests.
+func VMwareHostAddrs() []string {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, ifc := range ifaces {
+		if !strings.HasPrefix(ifc.Name, "vmnet") || ifc.Flags&net.FlagUp == 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+				out = append(out, ipn.IP.String())
+			}
 		}
 	}
-	return "127.0.0.1:0"
+	return out
 }
 
 // StartForBuild starts the in-process kickstart server of one build: it
@@ -138,7 +187,7 @@ func StartForBuild(ctx context.Context, cfg *config.Config, selected []providers
 	if err != nil {
 		return 0, nil, err
 	}
-	return Start(ctx, ListenAddr(selected), k.Handler())
+	return Start(ctx, ListenHosts(selected, VMwareHostAddrs()), k.Handler())
 }
 
 // LoadAll loads every OS definition below root (the site's settings, each
