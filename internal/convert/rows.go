@@ -28,24 +28,20 @@ func asBuilt(ctx context.Context, j *job, tmp string) ([]string, error) {
 }
 
 // fixedVHD is Azure's format: a fixed VHD whose virtual size is a whole
-// number of MiB (file size = N MiB + the 512-byte footer).
+// number of MiB (file size = N MiB + the 512-byte footer). The VHD is
+// created at the rounded size and the disk converted into it in one pass,
+// with no raw copy in between.
 func fixedVHD(ctx context.Context, j *job, tmp string) ([]string, error) {
 	size, err := virtualSize(ctx, j, j.input, "qcow2")
 	if err != nil {
 		return nil, err
 	}
-	raw := tmp + ".raw"
-	defer os.Remove(raw)
-	if err := j.qemuImg(ctx, "convert", "-f", "qcow2", "-O", "raw", j.input, raw); err != nil {
-		return nil, fmt.Errorf("reading %q: %w", j.input, err)
-	}
-	if rounded := (size + mib - 1) / mib * mib; rounded != size {
-		if err := j.qemuImg(ctx, "resize", "-f", "raw", raw, fmt.Sprint(rounded)); err != nil {
-			return nil, err
-		}
-	}
-	if err := j.qemuImg(ctx, "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size", raw, tmp); err != nil {
+	rounded := (size + mib - 1) / mib * mib
+	if err := j.qemuImg(ctx, "create", "-q", "-f", "vpc", "-o", "subformat=fixed,force_size", tmp, fmt.Sprint(rounded)); err != nil {
 		return nil, err
+	}
+	if err := j.qemuImg(ctx, "convert", "-n", "-f", "qcow2", "-O", "vpc", j.input, tmp); err != nil {
+		return nil, fmt.Errorf("reading %q: %w", j.input, err)
 	}
 	return nil, nil
 }
