@@ -17,9 +17,9 @@ import (
 	"gold-standard-images/internal/providers"
 )
 
-// Start serves h on port 0 of every host in hosts (the first picks a free
-// port, the others listen on the same one) in the background and returns
-// the port. stop shuts the server down gracefully; it is also shut down when
+// Start serves h in the background on every host in hosts, all on one
+// port: the first listener picks a free port, the others take the same. It
+// returns the port. stop shuts the server down gracefully; it is also shut down when
 // ctx ends. Build targets use it for Packer's guests.
 func Start(ctx context.Context, hosts []string, h http.Handler) (port int, stop func(), err error) {
 	if len(hosts) == 0 {
