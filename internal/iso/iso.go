@@ -150,11 +150,7 @@ func wantSum(cfg *config.Config) (string, error) {
 // once without network or hashing.
 func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error) {
 	opts = opts.withDefaults(cfg)
-	want, err := wantSum(cfg)
-	if err != nil {
-		return Result{}, err
-	}
-	srcs, err := sources(cfg)
+	want, srcs, err := plan(cfg)
 	if err != nil {
 		return Result{}, err
 	}
@@ -253,6 +249,16 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 	return Result{}, fmt.Errorf("fetching the ISO %q of %q: every source failed:\n%w", cfg.OS.ISOFile(), cfg.OS.VMName, errors.Join(problems...))
 }
 
+// plan reads what Fetch and Verify need from cfg: the sha256 the ISO must
+// have and the sources it may come from, in order.
+func plan(cfg *config.Config) (want string, srcs []source, err error) {
+	if want, err = wantSum(cfg); err != nil {
+		return "", nil, err
+	}
+	srcs, err = sources(cfg)
+	return want, srcs, err
+}
+
 // Verify re-hashes the ISO (the cached download, else the first local source
 // that exists) and checks it against iso_checksum and, where configured, the
 // signed checksum file. It never uses the cache record's shortcut, but
@@ -260,11 +266,7 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 // removed; a bad local file is left where it is.
 func Verify(ctx context.Context, cfg *config.Config, opts Options) (Result, error) {
 	opts = opts.withDefaults(cfg)
-	want, err := wantSum(cfg)
-	if err != nil {
-		return Result{}, err
-	}
-	srcs, err := sources(cfg)
+	want, srcs, err := plan(cfg)
 	if err != nil {
 		return Result{}, err
 	}
