@@ -370,6 +370,16 @@ func WriteFor(ctx context.Context, arts []artifact.Artifact) ([]artifact.Artifac
 // artifacts folder). The tree is checked first (see layout.Scan); on any
 // problem nothing is written.
 func WriteTree(ctx context.Context, root string) ([]Folder, error) {
+	dirs, err := providerDirs(root)
+	if err != nil {
+		return nil, err
+	}
+	return WriteFolders(ctx, dirs)
+}
+
+// providerDirs lists the provider folders under root, the artifacts folder,
+// after checking its layout (layout.Scan).
+func providerDirs(root string) ([]string, error) {
 	folders, err := layout.Scan(root)
 	if err != nil {
 		return nil, err
@@ -378,5 +388,5 @@ func WriteTree(ctx context.Context, root string) ([]Folder, error) {
 	for i, f := range folders {
 		dirs[i] = f.Dir
 	}
-	return WriteFolders(ctx, dirs)
+	return dirs, nil
 }

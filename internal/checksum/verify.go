@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"gold-standard-images/internal/layout"
 )
 
 // Mismatch is one file of a folder that does not match its SHA256SUM.
@@ -109,13 +107,9 @@ func VerifyFolders(ctx context.Context, dirs []string) ([]Mismatch, error) {
 // folder); see VerifyFolders. A tree that is not laid out as expected is an
 // error (see layout.Scan).
 func VerifyTree(ctx context.Context, root string) ([]Mismatch, error) {
-	folders, err := layout.Scan(root)
+	dirs, err := providerDirs(root)
 	if err != nil {
 		return nil, err
-	}
-	dirs := make([]string, len(folders))
-	for i, f := range folders {
-		dirs[i] = f.Dir
 	}
 	return VerifyFolders(ctx, dirs)
 }
