@@ -61,7 +61,7 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 		t.Fatalf("packer build: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"vm_name=" + vmName + " version=1.0.0",
+		"vm_name=" + vmName + " version=1.0.0 os=7.9.2009 repo=https://vault.centos.org",
 		"iso=/isos/CentOS 7.iso sha256:" + strings.Repeat("ab", 32),
 		"ks=8123 http://ks.example.org/$path headless=true disk=20480",
 		"ssh=60m " + filepath.Join(f.root, "keys", "packer") + " " + filepath.Join(f.root, "keys", "vagrant.pub"),
@@ -71,8 +71,16 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 			t.Errorf("Packer's output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(string(out), "Warning") {
-		t.Errorf("Packer warned about the variables:\n%s", out)
+	// packer build says nothing of a var-file variable the templates do
+	// not declare; packer validate warns.
+	validated, err := run.Output(context.Background(), run.Cmd{
+		Name: packer,
+		Args: []string{"validate", "-only=" + p.PackerSource(), "-var-file=" + varFile, TemplatesDir},
+		Dir:  f.root,
+		Env:  []string{"CHECKPOINT_DISABLE=1"},
+	})
+	if err != nil || strings.Contains(string(validated), "Warning") {
+		t.Errorf("packer validate of the var-file: %v\n%s", err, validated)
 	}
 }
 

@@ -4,6 +4,8 @@
 
 variable "vm_name" { type = string }
 variable "version" { type = string }
+variable "os_version" { type = string }
+variable "repo_server" { type = string }
 variable "iso_path" { type = string }
 variable "iso_checksum" { type = string }
 variable "ks_port" { type = number }
@@ -26,7 +28,7 @@ build {
 
   provisioner "shell-local" {
     inline = [
-      "echo vm_name=${var.vm_name} version=${var.version}",
+      "echo vm_name=${var.vm_name} version=${var.version} os=${var.os_version} repo=${var.repo_server}",
       "echo iso=${var.iso_path} ${var.iso_checksum}",
       "echo ks=${var.ks_port} '${var.ks_base_url}' headless=${var.headless} disk=${var.disk_size}",
       "echo ssh=${var.ssh_timeout} ${var.ssh_private_key_file} ${var.vagrant_public_key_file}",
