@@ -18,7 +18,7 @@ import (
 	"testing"
 
 	"gold-standard-images/internal/config"
-	"gold-standard-images/internal/packerbin"
+	"gold-standard-images/internal/packerbin/packertest"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/sshkeys"
@@ -35,20 +35,8 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// realPacker returns the real Packer (PACKER, 1.9.x on PATH, or the pinned
-// build): these tests check the templates with it and fail without it.
-func realPacker(t *testing.T) string {
-	t.Helper()
-	var log bytes.Buffer
-	path, version, err := packerbin.Find(context.Background(), repoRoot(t), os.Getenv, &log)
-	if err != nil {
-		t.Fatalf("the real Packer is needed to test the templates: %v\n%s", err, log.String())
-	}
-	if !packerbin.Supported(version) {
-		t.Fatalf("Packer %s at %s is not a supported version (want %sx)", version, path, packerbin.SupportedSeries)
-	}
-	return path
-}
+// realPacker is the real Packer: these tests check the templates with it.
+func realPacker(t *testing.T) string { return packertest.Real(t, repoRoot(t)) }
 
 // fixture makes what the templates read besides themselves: an (empty)
 // ISO, both key pairs, the playbook and the guest scripts. The playbook and
@@ -274,6 +262,21 @@ func TestVariableValidationRejectsBadValues(t *testing.T) {
 
 func fold(s string) string { return strings.Join(strings.Fields(s), " ") }
 
+// console evaluates expr with the real `packer console` over the templates
+// below root with the variables v, and returns what it printed.
+func console(t *testing.T, packer, root string, v Vars, expr string) []byte {
+	t.Helper()
+	args := append([]string{"console"}, v.Args()...)
+	cmd := exec.Command(packer, append(args, filepath.Join(root, Dir))...)
+	cmd.Env = append(os.Environ(), Env...)
+	cmd.Stdin = strings.NewReader(expr + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("packer console %s: %v", expr, err)
+	}
+	return out
+}
+
 // TestBootCommands evaluates the boot lines with the real `packer console`
 // and compares them with testdata/TestBootCommands.golden.
 func TestBootCommands(t *testing.T) {
@@ -284,14 +287,7 @@ func TestBootCommands(t *testing.T) {
 	for _, base := range []string{"", "http://192.0.2.7:8088/"} {
 		v := f.vars(t, "CentOS-7.9.2009")
 		v.KSBaseURL = base
-		args := append([]string{"console"}, v.Args()...)
-		cmd := exec.Command(packer, append(args, filepath.Join(root, Dir))...)
-		cmd.Env = append(os.Environ(), Env...)
-		cmd.Stdin = strings.NewReader("local.boot_command\n")
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("packer console: %v", err)
-		}
+		out := console(t, packer, root, v, "local.boot_command")
 		got.WriteString("# ks_base_url = \"" + base + "\"\n")
 		got.Write(out)
 	}
@@ -324,14 +320,7 @@ func TestAnsibleVarsCarryTheOSDefinition(t *testing.T) {
 	} {
 		t.Run(tc.vmName, func(t *testing.T) {
 			v := f.vars(t, tc.vmName)
-			args := append([]string{"console"}, v.Args()...)
-			cmd := exec.Command(packer, append(args, filepath.Join(root, Dir))...)
-			cmd.Env = append(os.Environ(), Env...)
-			cmd.Stdin = strings.NewReader("jsonencode(local.ansible_vars)\n")
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("packer console: %v", err)
-			}
+			out := console(t, packer, root, v, "jsonencode(local.ansible_vars)")
 			var got map[string]string
 			if err := json.Unmarshal(out, &got); err != nil {
 				t.Fatalf("packer console printed %q: %v", out, err)

@@ -4,34 +4,23 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"gold-standard-images/internal/packerbin/packertest"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
 )
 
-// realPacker finds the real Packer the contract test needs: $PACKER, a
-// packer on PATH, or the pinned build's cache. It fails the test when none
-// is there (CI builds the pinned one).
+// realPacker is the real Packer the contract tests run.
 func realPacker(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("PACKER"); p != "" {
-		return p
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if p, err := exec.LookPath("packer"); err == nil {
-		return p
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		if p := filepath.Join(home, ".cache", "gsi-packer-v1.9.4"); lookPath(filepath.Base(p), filepath.Dir(p)) {
-			return p
-		}
-	}
-	t.Fatal("this test needs the real Packer v1.9.4: set PACKER, put packer on PATH, or build the pinned one")
-	return ""
+	return packertest.Real(t, root)
 }
 
 func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"gold-standard-images/internal/packerbin"
+	"gold-standard-images/internal/packerbin/packertest"
 )
 
 func realRoot(t *testing.T) string {
@@ -23,15 +23,7 @@ func realRoot(t *testing.T) string {
 	return root
 }
 
-func realPacker(t *testing.T) string {
-	t.Helper()
-	var log bytes.Buffer
-	path, _, err := packerbin.Find(context.Background(), realRoot(t), os.Getenv, &log)
-	if err != nil {
-		t.Fatalf("the real Packer is needed: %v\n%s", err, log.String())
-	}
-	return path
-}
+func realPacker(t *testing.T) string { return packertest.Real(t, realRoot(t)) }
 
 // repo makes a repository root holding this repository's OS definitions,
 // Packer templates and kickstart files (http/) plus the given files (path ->
