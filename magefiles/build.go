@@ -34,6 +34,9 @@ type Build mg.Namespace
 // into PACKER_CACHE, default the user cache folder); ISO_CACHE is the folder
 // the ISO is kept in (default isos/); CATALOG_BASE_URL is the web address of
 // artifacts/ for the Vagrant catalog (default file:// URLs);
+// QEMU_ACCELERATOR=kvm|tcg overrides the KVM probe (a tiny guest run on
+// /dev/kvm; TCG where it runs none); PACKER_TIMEOUT bounds each packer
+// build (default ssh_timeout plus 1h with KVM, 3h with TCG);
 // LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS tune the docker
 // conversion (default direct). Logs go to
 // logs/<version>/CentOS-7.9.2009/<provider>.log; mage -v shows Packer's
@@ -43,15 +46,15 @@ func (Build) Centos7(ctx context.Context) error { return buildOS(ctx, "CentOS-7.
 // Rhel7 builds the Red Hat Enterprise Linux 7.9 images; the site supplies the ISO (see templates/site.json).
 //
 // Environment: ONLY, EXCEPT, FORCE, VERSION, PACKER, PACKER_CACHE,
-// ISO_CACHE, CATALOG_BASE_URL, LIBGUESTFS_BACKEND and
-// LIBGUESTFS_BACKEND_SETTINGS as for build:centos7.
+// ISO_CACHE, CATALOG_BASE_URL, QEMU_ACCELERATOR, PACKER_TIMEOUT,
+// LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS as for build:centos7.
 func (Build) Rhel7(ctx context.Context) error { return buildOS(ctx, "RedHat-7.9") }
 
 // Os builds the images of any OS definition, named by its vm_name (templates/os/<vm_name>.json).
 //
 // Environment: ONLY, EXCEPT, FORCE, VERSION, PACKER, PACKER_CACHE,
-// ISO_CACHE, CATALOG_BASE_URL, LIBGUESTFS_BACKEND and
-// LIBGUESTFS_BACKEND_SETTINGS as for build:centos7.
+// ISO_CACHE, CATALOG_BASE_URL, QEMU_ACCELERATOR, PACKER_TIMEOUT,
+// LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS as for build:centos7.
 func (Build) Os(ctx context.Context, vmName string) error { return buildOS(ctx, vmName) }
 
 func buildOS(ctx context.Context, vmName string) error {

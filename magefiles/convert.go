@@ -21,8 +21,11 @@ import (
 // libvirt. Outputs go to artifacts/<version>/<vm_name>/<provider>/; ones
 // newer than their Packer output are kept. Environment: VERSION overrides
 // the site's version; ONLY=aws,gcp or EXCEPT=docker choose providers;
-// LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS tune libguestfs for the
-// docker rootfs (default backend direct). mage -v shows the tools' output.
+// QEMU_ACCELERATOR=kvm|tcg overrides the KVM probe (which picks TCG where
+// /dev/kvm runs no guest); LIBGUESTFS_BACKEND and
+// LIBGUESTFS_BACKEND_SETTINGS tune libguestfs for the docker rootfs
+// (default backend direct). Tools' output goes to
+// logs/<version>/<vm_name>/<provider>.convert.log; mage -v shows it too.
 func (Artifacts) Convert(ctx context.Context, vmName string) error {
 	cfg, err := loadConfig(vmName)
 	if err != nil {

@@ -4,6 +4,9 @@
 # default, as well as ext2/3/4) with zeros and deletes the fill, and zeroes
 # every active swap area keeping its UUID and label, so that the exported
 # disk images compress and convert to small sparse files.
+#
+# Usage: zero.sh [MOUNTPOINT...]: with mount points, only their free space is
+# zeroed (no swap).
 set -euo pipefail
 
 say() { printf '>> zero: %s\n' "$*"; }
@@ -13,20 +16,19 @@ trap 'if [ -n "$fill" ]; then rm -f "$fill"; fi' EXIT
 
 # zero_free_space MOUNTPOINT: write zeros into a file there until the file
 # system is full (dd ends with "No space left on device"), then delete it.
+# dd's messages are kept in memory: a temporary file could sit on the very
+# file system being filled, and then the message could not be written.
 zero_free_space() {
   local mnt=$1 err
   fill="${mnt%/}/.zero.fill"
-  err=$(mktemp)
   say "free space of $mnt"
-  if LC_ALL=C dd if=/dev/zero of="$fill" bs=1M 2>"$err"; then
+  if err=$(LC_ALL=C dd if=/dev/zero of="$fill" bs=1M 2>&1); then
     : # dd stopping without an error means the file system never filled
-  elif ! grep -q 'No space left on device' "$err"; then
-    cat "$err" >&2
-    rm -f "$err"
+  elif [[ $err != *'No space left on device'* ]]; then
+    printf '%s\n' "$err" >&2
     echo "zero: writing zeros to $fill failed" >&2
     exit 1
   fi
-  rm -f "$err"
   sync
   rm -f "$fill"
   fill=""
@@ -53,6 +55,14 @@ zero_swap() {
   mkswap ${args[@]+"${args[@]}"} "$dev" >/dev/null
   swapon "$dev"
 }
+
+if [ $# -gt 0 ]; then
+  for mnt in "$@"; do
+    zero_free_space "$mnt"
+  done
+  say "done"
+  exit 0
+fi
 
 # Each local file system once, even when it is mounted more than once.
 # findmnt --raw writes a space in a path as \x20, /proc/swaps as \040; the

@@ -65,10 +65,10 @@ func TestEveryListedTargetHasADocSentence(t *testing.T) {
 // (directly or through the packages it calls); each must be named in the
 // target's help (mage -h <target>), so a newcomer finds every knob there.
 var targetEnv = map[string][]string{
-	"artifacts:convert": {"VERSION", "ONLY", "EXCEPT", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
-	"build:centos7":     {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
-	"build:rhel7":       {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
-	"build:os":          {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
+	"artifacts:convert": {"VERSION", "ONLY", "EXCEPT", "QEMU_ACCELERATOR", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
+	"build:centos7":     {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "QEMU_ACCELERATOR", "PACKER_TIMEOUT", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
+	"build:rhel7":       {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "QEMU_ACCELERATOR", "PACKER_TIMEOUT", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
+	"build:os":          {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "QEMU_ACCELERATOR", "PACKER_TIMEOUT", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
 	"catalog":           {"CATALOG_BASE_URL"},
 	"config":            {"VERSION"},
 	"iso:fetch":         {"ISO_CACHE"},

@@ -35,8 +35,13 @@ type Options struct {
 	// discards it.
 	Log io.Writer
 	// ToolOutput receives the output of qemu-img, guestfish and ovftool as
-	// they run (mage -v); nil discards it (errors still quote its end).
+	// they run (mage -v); nil discards it. It always goes to the provider's
+	// conversion log too, logs/<version>/<vm_name>/<provider>.convert.log,
+	// and errors quote its end.
 	ToolOutput io.Writer
+	// Getenv reads QEMU_ACCELERATOR, LIBGUESTFS_BACKEND and
+	// LIBGUESTFS_BACKEND_SETTINGS; nil is os.Getenv.
+	Getenv func(string) string
 }
 
 // row is one provider's conversion: the Packer output it reads and the
@@ -78,7 +83,9 @@ type job struct {
 	outDir   string // artifact folder (absolute)
 	newest   time.Time
 	log      *lineLog
-	tools    io.Writer
+	tools    io.Writer // the conversion log, and ToolOutput
+	toolLog  string    // the conversion log's path, relative to the root
+	getenv   func(string) string
 }
 
 // Run converts the Packer output of the selected providers into their
@@ -99,6 +106,12 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 		return nil, fmt.Errorf("converting artifacts: %w", err)
 	}
 	log := &lineLog{w: opts.Log}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.ToolOutput == nil {
+		opts.ToolOutput = io.Discard
+	}
 	var (
 		mu     sync.Mutex
 		arts   []artifact.Artifact
@@ -119,16 +132,24 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 			inDir:    filepath.Join(root, cfg.BuildOutputDir(r.provider)),
 			outDir:   filepath.Join(root, cfg.ArtifactDir(r.provider)),
 			log:      log,
-			tools:    opts.ToolOutput,
+			toolLog:  filepath.Join("logs", cfg.Site.Version, cfg.OS.VMName, r.provider+".convert.log"),
+			getenv:   opts.Getenv,
 		}
 		j.input = filepath.Join(j.inDir, j.stem+"."+r.input)
 		if _, err := os.Stat(j.input); errors.Is(err, fs.ErrNotExist) {
 			log.printf("%s: no Packer output %s, skipped", r.provider, rel(root, j.input))
 			continue
 		}
+		logFile, err := createLog(filepath.Join(root, j.toolLog))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("converting %s: %w", r.provider, err))
+			continue
+		}
+		j.tools = io.MultiWriter(logFile, opts.ToolOutput)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer logFile.Close()
 			made, err := j.run(ctx, r)
 			mu.Lock()
 			defer mu.Unlock()
@@ -145,6 +166,18 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 	sort.SliceStable(arts, func(a, b int) bool { return arts[a].Path < arts[b].Path })
 	sort.Slice(errs, func(a, b int) bool { return errs[a].Error() < errs[b].Error() })
 	return arts, errors.Join(errs...)
+}
+
+// createLog creates (or empties) the conversion log at path.
+func createLog(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("creating the conversion log: %w", err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating the conversion log: %w", err)
+	}
+	return f, nil
 }
 
 // run makes the outputs of one row, one after the other (they read the

@@ -14,9 +14,12 @@ import (
 	"strings"
 	"testing"
 
+	"errors"
 	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/run"
+	"time"
 )
 
 // need fails the test loudly when a tool is missing (CI installs it).
@@ -257,4 +260,64 @@ func equalArtifacts(a, b []artifact.Artifact) bool {
 		}
 	}
 	return true
+}
+
+// TestAGuestfishPastItsBoundIsStoppedNamingItsLogAndLeavesNoProcess gives
+// the real guestfish a bound it cannot meet (its appliance takes far longer
+// to boot under TCG), as a hung appliance would reach it: the conversion
+// must end with an error naming guestfish, the log and the likely causes,
+// and leave neither guestfish nor its QEMU behind.
+func TestAGuestfishPastItsBoundIsStoppedNamingItsLogAndLeavesNoProcess(t *testing.T) {
+	need(t, "guestfish")
+	defer func(d time.Duration) { guestfishStartup = d }(guestfishStartup)
+	guestfishStartup = 3 * time.Second
+	cfg := testConfig(t)
+	in := packerOutput(t, cfg, "docker", "qcow2")
+	guestDisk(t, in)
+	env := map[string]string{"QEMU_ACCELERATOR": "tcg"}
+	_, err := Run(context.Background(), cfg, selectOnly(t, "docker"), Options{Getenv: func(k string) string { return env[k] }})
+	var timeout *run.TimeoutError
+	if !errors.As(err, &timeout) {
+		t.Fatalf("error %v, want a timeout", err)
+	}
+	for _, want := range []string{"guestfish did not finish within", "logs/1.2.3/CentOS-7.9.2009/docker.convert.log", "LIBGUESTFS_BACKEND_SETTINGS=force_tcg", "df -h"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Root, "logs/1.2.3/CentOS-7.9.2009/docker.convert.log")); err != nil {
+		t.Errorf("the conversion log is missing: %v", err)
+	}
+	if _, err := os.Stat(artifactPath(cfg, "docker", "tar.gz")); !os.IsNotExist(err) {
+		t.Errorf("a docker artifact exists after the timeout (%v)", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := processesUsing(in)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes still use %s after the timeout: %v", in, left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// processesUsing lists the running processes whose command line names path.
+func processesUsing(path string) []string {
+	var found []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !strings.Contains(string(cmdline), path) {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if _, rest, _ := strings.Cut(string(stat), ") "); strings.HasPrefix(rest, "Z") {
+			continue
+		}
+		found = append(found, e.Name()+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+	}
+	return found
 }

@@ -13,9 +13,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"gold-standard-images/internal/atomicfile"
+	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/run"
 )
 
@@ -85,51 +87,42 @@ func tarballRaw(ctx context.Context, raw, out string, mtime time.Time) error {
 // tarball, read from the disk with libguestfs (which inspects the disk to
 // find and mount its file systems), keeping numeric owners, modes, setuid
 // bits, extended attributes, SELinux labels and ACLs. libguestfs boots a
-// small appliance: with KVM in seconds, without it (plain TCG) in a minute
-// or so. When the appliance does not start (KVM present but unusable), the
-// run is retried with LIBGUESTFS_BACKEND_SETTINGS=force_tcg.
+// small appliance: with KVM in seconds, without it (TCG) in a minute or so.
+// Where KVM is present but runs no guest (kvm.Probe), libguestfs is told to
+// use TCG, since its own choice would wait forever.
 func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
-	err := guestfishTarOut(ctx, j, tmp, nil)
-	var runErr *run.Error
-	if err != nil && errors.As(err, &runErr) && launchFailed(runErr.Tail) && os.Getenv("LIBGUESTFS_BACKEND_SETTINGS") == "" {
-		j.log.printf("%s: the libguestfs appliance did not start (KVM present but unusable?), retrying with software emulation (slow)", j.provider)
-		err = guestfishTarOut(ctx, j, tmp, []string{"LIBGUESTFS_BACKEND_SETTINGS=force_tcg"})
+	accel, err := kvm.Choose(ctx, j.getenv, "")
+	if err != nil {
+		return nil, err
 	}
-	return nil, err
-}
-
-// launchFailed says whether guestfish's output shows the appliance did not
-// start, which on hosts with a broken /dev/kvm (nested virtualisation) is
-// cured by forcing TCG.
-func launchFailed(out string) bool {
-	return strings.Contains(out, "guestfs_launch failed") || strings.Contains(strings.ToLower(out), "kvm")
-}
-
-func guestfishTarOut(ctx context.Context, j *job, tmp string, env []string) error {
+	env := accel.LibguestfsEnv(j.getenv)
+	if j.getenv("LIBGUESTFS_BACKEND") == "" {
+		env = append(env, "LIBGUESTFS_BACKEND=direct")
+	}
 	f, err := atomicfile.Create(tmp, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Abort()
 	z := newParallelGzip(f, gzip.DefaultCompression)
-	if os.Getenv("LIBGUESTFS_BACKEND") == "" {
-		env = append(env, "LIBGUESTFS_BACKEND=direct")
-	}
 	err = run.Run(ctx, run.Cmd{
 		Name: "guestfish",
 		Args: []string{"--ro", "--format=qcow2", "-a", j.input, "-i",
 			"tar-out", "/", "-", "numericowner:true", "xattrs:true", "selinux:true", "acls:true"},
-		Env:    env,
-		Output: j.tools,
-		Stdout: z,
+		Env:     env,
+		Output:  j.tools,
+		Stdout:  z,
+		Timeout: boundFor(j.input, guestfishStartup, guestfishRate),
+		Log:     j.toolLog,
+		Hint:    fmt.Sprintf("the libguestfs appliance did not start or stalled (%s; QEMU_ACCELERATOR=tcg or LIBGUESTFS_BACKEND_SETTINGS=force_tcg forces TCG, LIBGUESTFS_DEBUG=1 shows where it stops), or a full disk (df -h %s)", accel.Line, j.outDir),
 	})
 	if cerr := z.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("extracting the root file system of %q: %w", j.input, err)
+		return nil, fmt.Errorf("extracting the root file system of %q: %w", j.input, err)
 	}
-	return f.Commit()
+	return nil, f.Commit()
 }
 
 // ovftoolHelp says how to get an OVA for VMware.
@@ -449,7 +442,8 @@ func checkOVA(path string) error {
 
 // virtualSize is the disk size the guest sees, from `qemu-img info`.
 func virtualSize(ctx context.Context, j *job, path, format string) (int64, error) {
-	out, err := run.Output(ctx, run.Cmd{Name: "qemu-img", Args: []string{"info", "-f", format, "--output=json", path}, Output: j.tools})
+	out, err := run.Output(ctx, run.Cmd{Name: "qemu-img", Args: []string{"info", "-f", format, "--output=json", path}, Output: j.tools,
+		Timeout: qemuImgStartup, Log: j.toolLog, Hint: "a stalled disk or a locked image (another qemu using it?)"})
 	if err != nil {
 		return 0, fmt.Errorf("reading the disk image %q: %w", path, err)
 	}
@@ -463,5 +457,36 @@ func virtualSize(ctx context.Context, j *job, path, format string) (int64, error
 }
 
 func (j *job) qemuImg(ctx context.Context, args ...string) error {
-	return run.Run(ctx, run.Cmd{Name: "qemu-img", Args: args, Output: j.tools})
+	return run.Run(ctx, run.Cmd{Name: "qemu-img", Args: args, Output: j.tools,
+		Timeout: boundFor(j.input, qemuImgStartup, qemuImgRate), Log: j.toolLog,
+		Hint: fmt.Sprintf("a full or stalled disk (df -h %s)", j.outDir)})
+}
+
+// Bounds of the external tools: a start-up allowance plus the input's
+// allocated size at a rate far below what they do even under TCG, so only a
+// hang reaches it. Variables for the tests.
+var (
+	qemuImgStartup   = 2 * time.Minute
+	qemuImgRate      = int64(10 * mib) // bytes per second
+	guestfishStartup = 10 * time.Minute
+	guestfishRate    = int64(4 * mib)
+)
+
+// boundFor is startup plus the time to read path's allocated bytes at rate
+// bytes per second.
+func boundFor(path string, startup time.Duration, rate int64) time.Duration {
+	return startup + time.Duration(allocated(path)/rate)*time.Second
+}
+
+// allocated is the number of bytes path takes on disk (its size when that
+// cannot be told), so a sparse disk counts for its data only.
+func allocated(path string) int64 {
+	info, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return info.Size()
 }

@@ -137,6 +137,11 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		Direct: true,
 		Grace:  b.opts.Grace,
 		Group:  true, // SIGINT must reach the real Packer process, not only its wrapper
+		// Packer waits for SSH up to ssh_timeout on its own; this bounds the
+		// rest (a provisioner or shutdown that hangs, a stuck VM).
+		Timeout: b.packerBound(),
+		Log:     b.logPath(p),
+		Hint:    packerHangHint,
 	})
 	if err != nil {
 		fmt.Fprintf(logFile, "# failed: %v\n", firstLine(err))
@@ -150,6 +155,33 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		return fmt.Errorf("recording the build of %s: %w", p.Name, err)
 	}
 	return nil
+}
+
+// packerHangHint is the likely cause of a `packer build` that never ends.
+const packerHangHint = "the guest stopped answering (see the log's last lines: waiting for SSH means the install never finished), /dev/kvm that runs no guest (set QEMU_ACCELERATOR=tcg), or a full disk (df -h); PACKER_TIMEOUT sets the bound"
+
+// Time a build may take after its SSH wait (provisioning, clean-up, zeroing
+// the disk, shutdown, export), with KVM and under TCG emulation.
+const (
+	afterSSHWithKVM = time.Hour
+	afterSSHWithTCG = 3 * time.Hour
+)
+
+// packerBound is how long one `packer build` may run: PACKER_TIMEOUT, else
+// the site's ssh_timeout (which covers the boot and the install) plus the
+// time after it, three times as long under TCG.
+func (b *build) packerBound() time.Duration {
+	if b.packerTimeout > 0 {
+		return b.packerTimeout
+	}
+	ssh, err := time.ParseDuration(b.cfg.Site.SSHTimeout)
+	if err != nil { // config validates it; stay bounded anyway
+		ssh = time.Hour
+	}
+	if b.accelerator == "kvm" {
+		return ssh + afterSSHWithKVM
+	}
+	return ssh + afterSSHWithTCG
 }
 
 // packerArgs are the arguments of one provider's build.

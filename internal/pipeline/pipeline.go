@@ -108,15 +108,16 @@ type Options struct {
 	Out io.Writer
 	// Verbose also copies Packer's output to Out (it always goes to the logs).
 	Verbose bool
-	// Getenv reads ONLY, EXCEPT, FORCE and PATH (for the preflight); nil is os.Getenv.
+	// Getenv reads ONLY, EXCEPT, FORCE, PACKER_TIMEOUT, PATH and
+	// QEMU_ACCELERATOR (for the preflight); nil is os.Getenv.
 	Getenv func(string) string
 	// Env is extra KEY=value environment for Packer.
 	Env []string
 	// Grace is how long Packer may take to clean up after SIGINT before it
 	// is killed; 0 is 2 minutes.
 	Grace time.Duration
-	// KVMDevice is the device whose access decides the QEMU accelerator;
-	// empty is /dev/kvm.
+	// KVMDevice is the device the preflight probes (kvm.Probe) to choose
+	// the QEMU accelerator unless QEMU_ACCELERATOR is set; empty is /dev/kvm.
 	KVMDevice string
 }
 
@@ -157,7 +158,11 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	if err != nil {
 		return nil, err
 	}
-	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force}
+	packerTimeout, err := parsePackerTimeout(opts.Getenv("PACKER_TIMEOUT"))
+	if err != nil {
+		return nil, err
+	}
+	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout}
 	b.results = make([]Result, len(selected))
 	for i, p := range selected {
 		b.results[i] = Result{Provider: p.Name, Status: NotRun, Log: b.logPath(p)}
@@ -197,6 +202,19 @@ func parseForce(v string) (bool, error) {
 	return force, nil
 }
 
+// parsePackerTimeout reads PACKER_TIMEOUT: a Go duration, or empty for the
+// bound derived from ssh_timeout (see packerBound).
+func parsePackerTimeout(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("reading environment variable PACKER_TIMEOUT=%q: want a duration such as 4h", v)
+	}
+	return d, nil
+}
+
 // build is the state the steps of one Build share.
 type build struct {
 	cfg      *config.Config
@@ -204,6 +222,8 @@ type build struct {
 	opts     Options
 	selected []providers.Provider
 	force    bool
+	// packerTimeout bounds each `packer build`; 0 derives it (packerBound).
+	packerTimeout time.Duration
 
 	accelerator   string // "kvm" or "tcg"
 	packer        string

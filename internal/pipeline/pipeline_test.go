@@ -305,10 +305,12 @@ func TestBuildPassesTheVariablesAndArgumentsToPacker(t *testing.T) {
 	}
 }
 
-func TestBuildUsesTheSitesKickstartServerAndKVMWhenAvailable(t *testing.T) {
+func TestBuildUsesTheSitesKickstartServerAndTheAcceleratorTheUserChose(t *testing.T) {
 	f := newFixture(t)
 	f.env["ONLY"] = "openstack"
+	f.env["QEMU_ACCELERATOR"] = "kvm"
 	f.write("templates/site.json", `{"ks_server": "http://ks.example.org:8080"}`)
+	// A file that is no KVM device: only QEMU_ACCELERATOR can choose kvm.
 	kvm := filepath.Join(f.root, "kvm")
 	f.write("kvm", "")
 	opts := Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec}, KVMDevice: kvm}
@@ -323,6 +325,39 @@ func TestBuildUsesTheSitesKickstartServerAndKVMWhenAvailable(t *testing.T) {
 		if !strings.Contains(vars, want) {
 			t.Errorf("variables lack %s:\n%s", want, vars)
 		}
+	}
+	if want := "note: KVM: not probed, QEMU_ACCELERATOR=kvm"; !strings.Contains(f.out.String(), want) {
+		t.Errorf("the preflight does not say %q:\n%s", want, f.out.String())
+	}
+}
+
+func TestBuildWithoutUsableKVMUsesTCGAndSaysWhy(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	kvm := filepath.Join(f.root, "kvm")
+	f.write("kvm", "") // opens, but is no KVM device: the probe must not take it
+	opts := Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec}, KVMDevice: kvm}
+	if _, err := Build(context.Background(), f.config(), f.deps(), opts); err != nil {
+		t.Fatalf("Build: %v\n%s", err, f.out.String())
+	}
+	if vars := f.recorded("gcp", "vars.json"); !strings.Contains(vars, `"accelerator": "tcg"`) {
+		t.Errorf("variables lack the tcg accelerator:\n%s", vars)
+	}
+	if want := "note: KVM: " + kvm + " present but not a KVM device"; !strings.Contains(f.out.String(), want) {
+		t.Errorf("the preflight does not say %q:\n%s", want, f.out.String())
+	}
+}
+
+func TestBuildRejectsAnUnknownAcceleratorNamingTheVariable(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	f.env["QEMU_ACCELERATOR"] = "whpx"
+	_, err := f.build(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `QEMU_ACCELERATOR="whpx": want kvm or tcg`) {
+		t.Fatalf("error %v, want one naming QEMU_ACCELERATOR", err)
+	}
+	if ran := f.ran(); len(ran) != 0 {
+		t.Errorf("Packer ran for %v", ran)
 	}
 }
 
@@ -508,7 +543,7 @@ func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T
 	if strings.Contains(err.Error(), "ansible-playbook") {
 		t.Errorf("error names ansible-playbook, which is on PATH:\n%v", err)
 	}
-	if !strings.Contains(f.out.String(), "QEMU builds run without KVM (TCG emulation) and will be slow") {
+	if !strings.Contains(f.out.String(), "absent; using TCG, builds are slower") {
 		t.Errorf("output does not warn that there is no KVM")
 	}
 	if len(f.ran()) != 0 || f.fetched != 0 {
@@ -639,5 +674,51 @@ func BenchmarkFingerprints(b *testing.B) {
 		if _, err := fingerprints(cfg, providers.All, "1.9.4"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestAPackerBuildPastItsBoundIsStoppedNamingItsLogAndRemovesItsOutput(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	f.env["PACKER_TIMEOUT"] = "3s"
+	results, err := f.build(context.Background(), "FAKE_PACKER_SLEEP=10m")
+	if err == nil {
+		t.Fatal("Build succeeded, want the hung build to fail")
+	}
+	if s := statuses(results)["gcp"]; s != Failed {
+		t.Errorf("gcp status %v, want Failed", s)
+	}
+	log := filepath.Join("logs", "1.0.0", vmName, "gcp.log")
+	for _, want := range []string{"did not finish within 3s", log, "QEMU_ACCELERATOR=tcg"} {
+		if !strings.Contains(results[0].Err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, results[0].Err)
+		}
+	}
+	if sig := f.recorded("gcp", "signal"); sig != "interrupt" {
+		t.Errorf("Packer got signal %q, want interrupt", sig)
+	}
+	if _, err := os.Stat(f.outputDir("gcp")); !os.IsNotExist(err) {
+		t.Errorf("the output folder is still there after the timeout (%v)", err)
+	}
+}
+
+func TestPackerBoundFollowsSSHTimeoutAndTheAccelerator(t *testing.T) {
+	cfg := &config.Config{Site: config.Site{SSHTimeout: "60m"}}
+	for _, tc := range []struct {
+		accel string
+		set   time.Duration
+		want  time.Duration
+	}{
+		{"kvm", 0, 2 * time.Hour},
+		{"tcg", 0, 4 * time.Hour},
+		{"tcg", 90 * time.Minute, 90 * time.Minute},
+	} {
+		b := &build{cfg: cfg, accelerator: tc.accel, packerTimeout: tc.set}
+		if got := b.packerBound(); got != tc.want {
+			t.Errorf("%s with PACKER_TIMEOUT %v: bound %v, want %v", tc.accel, tc.set, got, tc.want)
+		}
+	}
+	if _, err := parsePackerTimeout("soon"); err == nil || !strings.Contains(err.Error(), `PACKER_TIMEOUT="soon"`) {
+		t.Errorf("error %v, want one naming PACKER_TIMEOUT", err)
 	}
 }

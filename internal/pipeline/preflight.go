@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/providers"
 )
 
@@ -43,12 +43,14 @@ var OptionalTools = []HostTool{
 
 // Preflight checks, before anything starts, that the host has every tool the
 // selected providers need and the SSH keys the templates use. It reports all
-// problems at once. getenv supplies PATH. It also returns the QEMU
-// accelerator: "kvm" when kvmDevice can be opened for writing, else "tcg".
+// problems at once. getenv supplies PATH and QEMU_ACCELERATOR. It also
+// returns the QEMU accelerator: QEMU_ACCELERATOR when set, else "kvm" when
+// kvmDevice runs a guest (kvm.Probe), else "tcg"; with QEMU builds, a note
+// says which and why.
 //
 // checksumFile is the OS definition's iso_checksum_file: when set, gpg and
 // gpgv are needed too.
-func Preflight(root string, selected []providers.Provider, checksumFile string, getenv func(string) string, kvmDevice string) (accelerator string, notes []string, err error) {
+func Preflight(ctx context.Context, root string, selected []providers.Provider, checksumFile string, getenv func(string) string, kvmDevice string) (accelerator string, notes []string, err error) {
 	path := getenv("PATH")
 	var problems []string
 	if checksumFile != "" {
@@ -77,15 +79,14 @@ func Preflight(root string, selected []providers.Provider, checksumFile string, 
 	}
 
 	accelerator = "tcg"
-	if f, err := os.OpenFile(kvmDevice, os.O_RDWR, 0); err == nil {
-		f.Close()
-		accelerator = "kvm"
-	} else if usesBuilder(selected, providers.QEMU) {
-		why := "absent"
-		if !errors.Is(err, fs.ErrNotExist) {
-			why = "not accessible: " + err.Error()
+	if usesBuilder(selected, providers.QEMU) {
+		choice, err := kvm.Choose(ctx, getenv, kvmDevice)
+		if err != nil {
+			problems = append(problems, err.Error())
+		} else {
+			accelerator = choice.Accelerator
+			notes = append(notes, choice.Line)
 		}
-		notes = append(notes, fmt.Sprintf("%s is %s: QEMU builds run without KVM (TCG emulation) and will be slow", kvmDevice, why))
 	}
 
 	if len(problems) > 0 {
@@ -157,7 +158,7 @@ func (s preflightStep) String() string {
 }
 
 func (s preflightStep) Run(ctx context.Context) error {
-	acc, notes, err := Preflight(s.b.cfg.Root, s.b.selected, s.b.cfg.OS.ISOChecksumFile, s.b.opts.Getenv, s.b.opts.KVMDevice)
+	acc, notes, err := Preflight(ctx, s.b.cfg.Root, s.b.selected, s.b.cfg.OS.ISOChecksumFile, s.b.opts.Getenv, s.b.opts.KVMDevice)
 	for _, n := range notes {
 		fmt.Fprintf(s.b.opts.Out, "   note: %s\n", n)
 	}

@@ -92,3 +92,50 @@ func TestDirectOutputGoesStraightToTheFileAndKeepsTheTailForErrors(t *testing.T)
 		t.Errorf("log %q, want %q", data, want)
 	}
 }
+
+func TestTimeoutStopsAHungCommandAndLeavesNoProcessBehind(t *testing.T) {
+	// The parent and its child both ignore SIGINT, as a hung tool may: only
+	// the kill of the whole group after the grace period ends them.
+	started := filepath.Join(t.TempDir(), "started")
+	script := `trap '' INT
+python3 -c 'import os, sys, time; open(sys.argv[1], "w").write(str(os.getpid())); time.sleep(600)' "$1" &
+wait`
+	err := Run(context.Background(), Cmd{Name: "bash", Args: []string{"-c", script, "hung", started},
+		Timeout: time.Second, Grace: time.Second, Log: "logs/hung.log", Hint: "a test that hangs on purpose"})
+	var timeout *TimeoutError
+	if !errors.As(err, &timeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want a *TimeoutError that is a context.DeadlineExceeded", err)
+	}
+	for _, want := range []string{"bash did not finish within 1s", "logs/hung.log", "a test that hangs on purpose"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	pid, err := os.ReadFile(started)
+	if err != nil {
+		t.Fatalf("the child never started: %v", err)
+	}
+	n, err := strconv.Atoi(string(pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Killed processes may linger briefly as zombies until reaped by init.
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(n) {
+		if time.Now().After(deadline) {
+			syscall.Kill(n, syscall.SIGKILL)
+			t.Fatalf("the child %d of the timed-out command is still running", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// alive reports whether pid is a running (not zombie) process.
+func alive(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}

@@ -43,6 +43,14 @@ type Cmd struct {
 	// needs it: its outer (panicwrap) process ignores SIGINT and relies on
 	// the terminal delivering it to the real Packer process and children.
 	Group bool
+	// Timeout bounds the command; 0 is no bound. Past it the command (with
+	// its whole process group: a Timeout implies Group) is interrupted, then
+	// killed, and Run returns a *TimeoutError naming Log and Hint.
+	Timeout time.Duration
+	// Log names where the command's output is kept, for the timeout error.
+	Log string
+	// Hint is the likely cause of a timeout, said in its error.
+	Hint string
 }
 
 // Error is a failed command, with the tail of its output.
@@ -64,9 +72,43 @@ func (e *Error) Error() string {
 // Unwrap returns the process error.
 func (e *Error) Unwrap() error { return e.Err }
 
+// TimeoutError is a command that ran past its Cmd.Timeout and was stopped.
+type TimeoutError struct {
+	Cmd     string
+	Timeout time.Duration
+	Log     string // where its output is kept; may be empty
+	Hint    string // likely cause; may be empty
+	Tail    string // its last output lines
+}
+
+// Error names the command, its bound, its log and the likely cause.
+func (e *TimeoutError) Error() string {
+	msg := fmt.Sprintf("%s did not finish within %s and was stopped", e.Cmd, e.Timeout)
+	if e.Log != "" {
+		msg += "; its output is in " + e.Log
+	}
+	if e.Hint != "" {
+		msg += "; likely cause: " + e.Hint
+	}
+	if e.Tail != "" {
+		msg += "\n" + e.Tail
+	}
+	return msg
+}
+
+// Unwrap makes a TimeoutError a context.DeadlineExceeded.
+func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
+
 // Run runs c and waits for it. When ctx is cancelled the process gets SIGINT,
 // then SIGKILL after the grace period, and Run returns ctx's error.
 func Run(ctx context.Context, c Cmd) error {
+	parent := ctx
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+		c.Group = true
+	}
 	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), c.Env...)
@@ -102,6 +144,9 @@ func Run(ctx context.Context, c Cmd) error {
 	}
 	if c.Group && cmd.Process != nil && ctx.Err() != nil {
 		killGroup(cmd.Process.Pid)
+	}
+	if ctx.Err() != nil && parent.Err() == nil {
+		return &TimeoutError{Cmd: c.Name, Timeout: c.Timeout, Log: c.Log, Hint: c.Hint, Tail: tail.String()}
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("running %s: %w", c.Name, ctx.Err())

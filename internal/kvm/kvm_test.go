@@ -1,0 +1,144 @@
+package kvm
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProbeOfAMissingDeviceSaysAbsentAndChoosesTCG(t *testing.T) {
+	r := Probe(context.Background(), filepath.Join(t.TempDir(), "kvm"))
+	if r.Usable || r.Accelerator() != "tcg" || r.Reason != "absent" {
+		t.Errorf("got %+v (accelerator %s), want absent and tcg", r, r.Accelerator())
+	}
+	if !strings.HasSuffix(r.String(), "absent; using TCG, builds are slower") {
+		t.Errorf("preflight line %q", r.String())
+	}
+}
+
+func TestProbeOfADeviceThatIsNotKVMSaysSo(t *testing.T) {
+	r := Probe(context.Background(), os.DevNull)
+	if r.Usable || !strings.Contains(r.Reason, "not a KVM device") {
+		t.Errorf("got %+v, want not a KVM device", r)
+	}
+}
+
+func qemu(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath(QEMU)
+	if err != nil {
+		t.Fatalf("%s is needed (apt-get install qemu-system-x86; scripts/host/install-test-tools.sh does it)", QEMU)
+	}
+	return p
+}
+
+func TestTheTestGuestBootsUnderTCG(t *testing.T) {
+	// Without this, a KVM verdict could come from a broken test disk.
+	if reason := bootsWithQEMU(context.Background(), qemu(t), "tcg", time.Minute); reason != "" {
+		t.Fatalf("the one-sector guest did not run under TCG: %s", reason)
+	}
+}
+
+func TestQEMUCheckReportsAnAcceleratorQEMURefuses(t *testing.T) {
+	reason := bootsWithQEMU(context.Background(), qemu(t), "no-such-accel", 30*time.Second)
+	if !strings.Contains(reason, "accel=no-such-accel") {
+		t.Errorf("reason %q does not name the accelerator", reason)
+	}
+}
+
+// TestProbeAgreesWithAGuestThatPrintsOverSerial checks the probe's verdict on
+// this machine's /dev/kvm against an independent witness: QEMU with
+// accel=kvm booting a guest that prints "OK" on its serial port through
+// the firmware, given 30 seconds.
+func TestProbeAgreesWithAGuestThatPrintsOverSerial(t *testing.T) {
+	q := qemu(t)
+	r := Probe(context.Background(), "")
+	t.Logf("probe: %s", r)
+	if _, err := os.Stat(DefaultDevice); err != nil {
+		if r.Usable {
+			t.Fatalf("probe says usable without %s", DefaultDevice)
+		}
+		return
+	}
+	code := []byte{0xBA, 0xF8, 0x03, 0xB0, 'O', 0xEE, 0xB0, 'K', 0xEE, 0xFA, 0xF4, 0xEB, 0xFD} // mov dx,0x3f8; out 'O','K'; cli; hlt
+	disk := make([]byte, 512)
+	copy(disk, code)
+	disk[510], disk[511] = 0x55, 0xAA
+	path := filepath.Join(t.TempDir(), "serial.img")
+	if err := os.WriteFile(path, disk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, q, "-accel", "kvm", "-nodefaults", "-no-user-config", "-display", "none", "-m", "16",
+		"-serial", "stdio", "-drive", "file="+path+",format=raw,if=floppy", "-no-reboot")
+	out := &lineWatcher{want: "OK", found: make(chan struct{})}
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-out.found:
+	case <-ctx.Done():
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	witness := ctx.Err() == nil
+	if witness != r.Usable {
+		t.Errorf("probe says usable=%v (%s), but QEMU with accel=kvm printing over serial says %v", r.Usable, r.Reason, witness)
+	}
+}
+
+type lineWatcher struct {
+	want  string
+	buf   strings.Builder
+	found chan struct{}
+	done  bool
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	w.buf.Write(p)
+	if !w.done && strings.Contains(w.buf.String(), w.want) {
+		w.done = true
+		close(w.found)
+	}
+	return len(p), nil
+}
+
+func TestChooseLetsTheUserSettingWinAndRejectsOthers(t *testing.T) {
+	absent := filepath.Join(t.TempDir(), "kvm")
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, tc := range []struct {
+		name      string
+		env       map[string]string
+		wantAccel string
+		wantLine  string
+		wantErr   string
+		wantGuest []string
+	}{
+		{name: "the probe decides when nothing is set", env: map[string]string{}, wantAccel: "tcg", wantLine: "absent; using TCG", wantGuest: []string{"LIBGUESTFS_BACKEND_SETTINGS=force_tcg"}},
+		{name: "QEMU_ACCELERATOR=kvm wins over the probe", env: map[string]string{"QEMU_ACCELERATOR": "kvm"}, wantAccel: "kvm", wantLine: "QEMU_ACCELERATOR=kvm"},
+		{name: "the user's libguestfs settings win", env: map[string]string{"QEMU_ACCELERATOR": "tcg", "LIBGUESTFS_BACKEND_SETTINGS": "force_kvm"}, wantAccel: "tcg", wantLine: "QEMU_ACCELERATOR=tcg"},
+		{name: "anything else is an error naming the variable", env: map[string]string{"QEMU_ACCELERATOR": "hvf"}, wantErr: `QEMU_ACCELERATOR="hvf": want kvm or tcg`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Choose(context.Background(), env(tc.env), absent)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || c.Accelerator != tc.wantAccel || !strings.Contains(c.Line, tc.wantLine) {
+				t.Fatalf("got %+v, %v; want %s and a line with %q", c, err, tc.wantAccel, tc.wantLine)
+			}
+			if got := c.LibguestfsEnv(env(tc.env)); strings.Join(got, " ") != strings.Join(tc.wantGuest, " ") {
+				t.Errorf("libguestfs environment %q, want %q", got, tc.wantGuest)
+			}
+		})
+	}
+}
