@@ -1,15 +1,10 @@
 package kickstart
 
 import (
-	"crypto/ed25519"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
-
-	"golang.org/x/crypto/ssh"
 )
 
 // rhel7Commands lists the RHEL 7 kickstart commands the templates may use
@@ -223,21 +218,3 @@ func splitArgs(line string) ([]string, error) {
 	}
 	return out, nil
 }
-
-func checkKeyFile(root string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(root, KeyFile))
-	if err != nil {
-		return "", err
-	}
-	return checkAuthorizedKey(string(data))
-}
-
-// placeholderKey is a well-formed public key with no private half anyone
-// holds, for RenderAll on a checkout without keys/.
-var placeholderKey = func() string {
-	pub, err := ssh.NewPublicKey(ed25519.PublicKey(make([]byte, ed25519.PublicKeySize)))
-	if err != nil {
-		panic(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub))) + " placeholder@render-all"
-}()
