@@ -1,0 +1,56 @@
+package golden
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestUpdateWritesTheFileThatTheNextRunMatches(t *testing.T) {
+	t.Chdir(t.TempDir())
+	defer func(was bool) { *update = was }(*update)
+	*update = true
+	Check(t, []byte("one\n"))
+	CheckNamed(t, "part", []byte("two\n"))
+	for path, want := range map[string]string{
+		"testdata/" + t.Name() + ".golden":      "one\n",
+		"testdata/" + t.Name() + "/part.golden": "two\n",
+	} {
+		if got, err := os.ReadFile(path); err != nil || string(got) != want {
+			t.Errorf("%s = %q, %v; want %q", path, got, err, want)
+		}
+	}
+	*update = false
+	Check(t, []byte("one\n"))
+	CheckNamed(t, "part", []byte("two\n"))
+}
+
+// recorder is a testing.TB that keeps what Errorf says.
+type recorder struct {
+	testing.TB
+	errors []string
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+func TestADifferenceNamesTheFileAndItsFirstDifferingLine(t *testing.T) {
+	t.Chdir(t.TempDir())
+	path := filepath.Join("testdata", t.Name()+".golden")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("a\nb\nc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{TB: t}
+	Check(r, []byte("a\nB\nc\n"))
+	if len(r.errors) != 1 || !strings.Contains(r.errors[0], path+" at line 2") || !strings.Contains(r.errors[0], `got: "B"`) {
+		t.Errorf("errors = %q, want one naming %s at line 2", r.errors, path)
+	}
+}
