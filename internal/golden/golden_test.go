@@ -3,6 +3,7 @@ package golden
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,5 +53,25 @@ func TestADifferenceNamesTheFileAndItsFirstDifferingLine(t *testing.T) {
 	Check(r, []byte("a\nB\nc\n"))
 	if len(r.errors) != 1 || !strings.Contains(r.errors[0], path+" at line 2") || !strings.Contains(r.errors[0], `got: "B"`) {
 		t.Errorf("errors = %q, want one naming %s at line 2", r.errors, path)
+	}
+}
+
+// TestEveryPackageWithTestsTakesUpdate holds `go test ./... -update` to
+// working: go test passes -update to every test binary, and one that does
+// not import this package fails on the unknown flag.
+func TestEveryPackageWithTestsTakesUpdate(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}`, "gold-standard-images/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const self = "gold-standard-images/internal/golden"
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 1 || fields[0] == self {
+			continue // no tests, or this package
+		}
+		if !strings.Contains(" "+line+" ", " "+self+" ") {
+			t.Errorf("%s has tests but does not import %s: add an update_test.go", fields[0], self)
+		}
 	}
 }
