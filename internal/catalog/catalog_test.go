@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,9 +16,8 @@ import (
 	"time"
 
 	"gold-standard-images/internal/checksum"
+	"gold-standard-images/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const vm = "CentOS-7.9.2009"
 
@@ -129,19 +127,7 @@ func TestWriteMatchesGoldenCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", t.Name()+".golden")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("catalog differs from %s (rerun with -update if intended)\ngot:\n%s", golden, got)
-	}
+	golden.Check(t, got)
 }
 
 func TestWriteUsesFileURLsByDefault(t *testing.T) {

@@ -2,15 +2,14 @@ package config
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"gold-standard-images/internal/golden"
+)
 
 // testRoot makes a repository root holding the shipped OS definitions, an
 // optional site.json and extra OS definitions.
@@ -61,25 +60,6 @@ func envOf(kv ...string) func(string) string {
 			}
 		}
 		return ""
-	}
-}
-
-// golden compares got with testdata/<name>.golden, rewriting it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, path, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test -update if the change is intended)\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 
@@ -238,7 +218,7 @@ func TestLoadReportsBadInput(t *testing.T) {
 			if err == nil {
 				t.Fatal("Load accepted bad input")
 			}
-			golden(t, "TestLoadReportsBadInput/"+tc.name, err.Error()+"\n")
+			golden.Check(t, []byte(err.Error()+"\n"))
 		})
 	}
 }

@@ -2,16 +2,14 @@ package kickstart
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // repoRoot is the repository: the shipped definitions and templates.
 const repoRoot = "../.."
@@ -54,27 +52,6 @@ func loadShipped(t testing.TB) *Kickstarts {
 		t.Fatal(err)
 	}
 	return k
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", t.Name(), name+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file %s (run go test -update if intended):\n%s", name, path, got)
-	}
 }
 
 // copyTree copies the parts of the repository the kickstarts read into a
@@ -137,7 +114,7 @@ func TestEveryBuildAndOSRendersAValidKickstartMatchingItsGoldenFile(t *testing.T
 			if err := Check(buf.String()); err != nil {
 				t.Errorf("%s %s: %v", b, o, err)
 			}
-			golden(t, strings.ReplaceAll(b, "/", "_")+"_"+o, buf.Bytes())
+			golden.CheckNamed(t, strings.ReplaceAll(b, "/", "_")+"_"+o, buf.Bytes())
 		}
 	}
 }

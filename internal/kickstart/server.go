@@ -7,9 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -154,32 +152,6 @@ func ListenHosts(selected []providers.Provider, vmnet []string) []string {
 	return []string{"127.0.0.1"}
 }
 
-// VMwareHostAddrs returns the host's IPv4 addresses on VMware's virtual
-// network interfaces (vmnet1, vmnet8, ... on Linux), where Packer's
-// {{ .HTTPIP }} points VMware guests.
-func VMwareHostAddrs() []string {
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, ifc := range ifaces {
-		if !strings.HasPrefix(ifc.Name, "vmnet") || ifc.Flags&net.FlagUp == 0 {
-			continue
-		}
-		addrs, err := ifc.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range addrs {
-			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
-				out = append(out, ipn.IP.String())
-			}
-		}
-	}
-	return out
-}
-
 // StartForBuild starts the in-process kickstart server of one build: it
 // serves that build's OS only, with that build's root password hash.
 func StartForBuild(ctx context.Context, cfg *config.Config, selected []providers.Provider) (port int, stop func(), err error) {
@@ -188,64 +160,4 @@ func StartForBuild(ctx context.Context, cfg *config.Config, selected []providers
 		return 0, nil, err
 	}
 	return Start(ctx, ListenHosts(selected, VMwareHostAddrs()), k.Handler())
-}
-
-// LoadAll loads every OS definition below root (the site's settings, each
-// OS's own root password hash; site-supplied ISOs need not be configured)
-// and the kickstarts for them: what ks:serve, ks:render and ks:up serve.
-func LoadAll(root string, getenv func(string) string, opts Options) (*Kickstarts, []Target, error) {
-	names, err := config.Available(root)
-	if err != nil {
-		return nil, nil, err
-	}
-	var targets []Target
-	var problems []error
-	for _, n := range names {
-		cfg, err := config.Load(root, n, getenv, config.Options{AllowMissingISO: true})
-		if err != nil {
-			problems = append(problems, err)
-			continue
-		}
-		targets = append(targets, FromConfig(cfg))
-	}
-	if err := errors.Join(problems...); err != nil {
-		return nil, nil, err
-	}
-	k, err := Load(root, targets, opts)
-	return k, targets, err
-}
-
-// RenderAll renders and checks (Check) the kickstart of every build for
-// every OS definition below root, reporting every problem. Without
-// keys/packer.pub it renders with a placeholder key, since it checks the
-// templates, not the keys.
-func RenderAll(ctx context.Context, root string, getenv func(string) string) error {
-	opts := Options{}
-	if _, err := checkKeyFile(root); errors.Is(err, os.ErrNotExist) {
-		opts.AuthorizedKey = placeholderKey
-	}
-	k, _, err := LoadAll(root, getenv, opts)
-	if err != nil {
-		return err
-	}
-	var problems []string
-	for _, b := range k.Builds() {
-		for _, o := range k.OSNames() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			var buf strings.Builder
-			if err := k.Render(&buf, b, o, "http://127.0.0.1:8080"); err != nil {
-				problems = append(problems, err.Error())
-				continue
-			}
-			if err := Check(buf.String()); err != nil {
-				problems = append(problems, fmt.Sprintf("kickstart %s for %s: %v", b, o, err))
-			}
-		}
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("rendering every kickstart:\n  %s", strings.Join(problems, "\n  "))
-	}
-	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"maps"
 	"os"
 	"os/exec"
@@ -18,13 +17,12 @@ import (
 	"testing"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/golden"
 	"gold-standard-images/internal/packerbin/packertest"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/sshkeys"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
@@ -291,19 +289,7 @@ func TestBootCommands(t *testing.T) {
 		got.WriteString("# ks_base_url = \"" + base + "\"\n")
 		got.Write(out)
 	}
-	golden := filepath.Join("testdata", t.Name()+".golden")
-	if *update {
-		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got.String() != string(want) {
-		t.Errorf("boot commands differ from %s (go test -update rewrites it):\n%s", golden, got.String())
-	}
+	golden.Check(t, got.Bytes())
 }
 
 // TestAnsibleVarsCarryTheOSDefinition evaluates, with the real `packer
