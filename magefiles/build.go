@@ -10,7 +10,6 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/catalog"
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
@@ -21,6 +20,7 @@ import (
 	"gold-standard-images/internal/pipeline"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/sshkeys"
+	"gold-standard-images/internal/tree"
 )
 
 // Build makes the images: ISO, kickstart, Packer, conversions, checksums, catalog.
@@ -82,15 +82,15 @@ func buildDeps(cfg *config.Config) pipeline.Deps {
 			return kickstart.StartForBuild(ctx, cfg, selected)
 		},
 		GuestKickstartURL: kickstart.GuestBaseURL,
-		Convert: func(ctx context.Context, selected []providers.Provider) ([]artifact.Artifact, error) {
+		Convert: func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error) {
 			return convert.Run(ctx, cfg, selected, convert.Options{Log: os.Stderr, ToolOutput: toolOutput()})
 		},
-		Checksum: func(ctx context.Context, arts []artifact.Artifact) error {
+		Checksum: func(ctx context.Context, arts []tree.Artifact) error {
 			_, err := checksum.WriteFor(ctx, arts)
 			return err
 		},
-		Catalog: func(ctx context.Context, arts []artifact.Artifact) error {
-			_, err := catalog.Write(ctx, filepath.Join(cfg.Root, "artifacts"), catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
+		Catalog: func(ctx context.Context, arts []tree.Artifact) error {
+			_, err := catalog.Write(ctx, filepath.Join(cfg.Root, tree.ArtifactsDir), catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
 			return err
 		},
 	}

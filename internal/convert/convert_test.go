@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/tree"
 )
 
 // need fails the test loudly when a tool is missing (CI installs it).
@@ -51,15 +51,15 @@ func testConfig(t *testing.T) *config.Config {
 
 // packerOutput is the path of a Packer output file of provider.
 func packerOutput(t *testing.T, cfg *config.Config, provider, ext string) string {
-	dir := filepath.Join(cfg.Root, cfg.BuildOutputDir(provider))
+	dir := filepath.Join(cfg.Root, cfg.Tree().PackerOutput(provider))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(dir, cfg.ArtifactName(provider, ext))
+	return filepath.Join(dir, cfg.Tree().ArtifactName(provider, ext))
 }
 
 func artifactPath(cfg *config.Config, provider, ext string) string {
-	return filepath.Join(cfg.Root, cfg.ArtifactDir(provider), cfg.ArtifactName(provider, ext))
+	return filepath.Join(cfg.Root, cfg.Tree().Artifact(provider, ext))
 }
 
 func selectOnly(t *testing.T, names string) []providers.Provider {
@@ -128,7 +128,7 @@ func TestAzureIsAFixedVHDRoundedUpToAWholeMiB(t *testing.T) {
 	arts, err := Run(context.Background(), cfg, selectOnly(t, "azure"), Options{})
 	must(t, err)
 	vhd := artifactPath(cfg, "azure", "vhd")
-	want := []artifact.Artifact{{Provider: "azure", Kind: artifact.Disk, Path: rel(cfg.Root, vhd)}}
+	want := []tree.Artifact{{Provider: "azure", Kind: tree.Disk, Path: rel(cfg.Root, vhd)}}
 	if !equalArtifacts(arts, want) {
 		t.Fatalf("artifacts = %+v, want %+v", arts, want)
 	}
@@ -247,7 +247,7 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-func equalArtifacts(a, b []artifact.Artifact) bool {
+func equalArtifacts(a, b []tree.Artifact) bool {
 	if len(a) != len(b) {
 		return false
 	}

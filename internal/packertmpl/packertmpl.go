@@ -53,8 +53,7 @@ type Vars struct {
 
 // ForConfig returns the variables of cfg's builds: the ISO at isoPath, the
 // kickstart server on ksPort, keys from <root>/keys and output into
-// <root>/.cache/packer-output/<version>/<vm_name>/<provider> (the parent of
-// cfg.BuildOutputDir).
+// <root>/.cache/packer-output/<version>/<vm_name>/<provider>.
 func ForConfig(cfg *config.Config, isoPath string, ksPort int) Vars {
 	return Vars{
 		VMName:               cfg.OS.VMName,
@@ -70,7 +69,7 @@ func ForConfig(cfg *config.Config, isoPath string, ksPort int) Vars {
 		SSHTimeout:           cfg.Site.SSHTimeout,
 		SSHPrivateKeyFile:    filepath.Join(cfg.Root, PackerKey),
 		VagrantPublicKeyFile: filepath.Join(cfg.Root, VagrantPublicKey),
-		OutputRoot:           filepath.Join(cfg.Root, filepath.Dir(cfg.BuildOutputDir("p"))),
+		OutputRoot:           filepath.Join(cfg.Root, cfg.Tree().PackerOutputRoot()),
 		RepoRoot:             cfg.Root,
 	}
 }

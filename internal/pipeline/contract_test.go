@@ -113,7 +113,7 @@ func TestRealPackerStopsOnCancellationAndLeavesNoOutput(t *testing.T) {
 	if _, err := os.Stat(f.outputDir("sleeper")); !os.IsNotExist(err) {
 		t.Errorf("the output folder is still there after cancellation (%v)", err)
 	}
-	log, _ := os.ReadFile(filepath.Join(f.root, b.logPath(p)))
+	log, _ := os.ReadFile(filepath.Join(f.root, b.cfg.Tree().Log(p.Name)))
 	if !strings.Contains(string(log), "Cancelling build after receiving interrupt") {
 		t.Errorf("the log does not show that Packer was interrupted:\n%s", log)
 	}

@@ -14,6 +14,7 @@ import (
 	"gold-standard-images/internal/packertmpl"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/tree"
 )
 
 // TemplatesDir is the folder of the Packer templates, relative to the root.
@@ -95,9 +96,9 @@ func (s groupStep) Run(ctx context.Context) error {
 // cancellation the output folder is removed again so nothing half-written
 // stays. The stamp is written only after success.
 func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
-	root := b.cfg.Root
-	outDir := filepath.Join(root, b.cfg.BuildOutputDir(p.Name))
-	stamp := filepath.Join(root, b.stampPath(p))
+	root, t := b.cfg.Root, b.cfg.Tree()
+	outDir := filepath.Join(root, t.PackerOutput(p.Name))
+	stamp := filepath.Join(root, t.Stamp(p.Name))
 	for _, path := range []string{stamp, outDir} {
 		if err := os.RemoveAll(path); err != nil {
 			return fmt.Errorf("removing the previous output of %s: %w", p.Name, err)
@@ -110,7 +111,7 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(root, b.logPath(p))
+	logPath := filepath.Join(root, t.Log(p.Name))
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return fmt.Errorf("creating the log folder of %s: %w", p.Name, err)
 	}
@@ -130,7 +131,7 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		Name:   b.packer,
 		Args:   args,
 		Dir:    root,
-		Env:    append([]string{"CHECKPOINT_DISABLE=1", "PACKER_CACHE_DIR=" + filepath.Join(root, ".cache", "packer_cache")}, b.opts.Env...),
+		Env:    append([]string{"CHECKPOINT_DISABLE=1", "PACKER_CACHE_DIR=" + filepath.Join(root, tree.PackerCache)}, b.opts.Env...),
 		Output: logFile,
 		// Packer writes to the log itself, not through a pipe: if mage exits
 		// during Packer's clean-up after Ctrl-C, Packer still finishes it.
@@ -146,7 +147,7 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		return err
 	}
 	fmt.Fprintf(logFile, "# finished %s\n", time.Now().Format(time.RFC3339))
-	if err := writeStamp(root, b.cfg.BuildOutputDir(p.Name), stamp, b.fingerprints[p.Name]); err != nil {
+	if err := writeStamp(root, t.PackerOutput(p.Name), stamp, b.fingerprints[p.Name]); err != nil {
 		return fmt.Errorf("recording the build of %s: %w", p.Name, err)
 	}
 	return nil
@@ -168,27 +169,14 @@ func (b *build) vars(p providers.Provider) packertmpl.Vars {
 	return v
 }
 
-// writeVarFile writes p's variables to
-// .cache/packer-vars/<version>/<vm_name>/<provider>.json and returns its
-// absolute path.
+// writeVarFile writes p's variables to its var-file (tree.Build.VarFile)
+// and returns its absolute path.
 func (b *build) writeVarFile(p providers.Provider) (string, error) {
-	path := filepath.Join(b.cfg.Root, ".cache", "packer-vars", b.cfg.Site.Version, b.cfg.OS.VMName, p.Name+".json")
+	path := filepath.Join(b.cfg.Root, b.cfg.Tree().VarFile(p.Name))
 	if err := b.vars(p).WriteVarFile(path); err != nil {
 		return "", fmt.Errorf("building %s: %w", p.Name, err)
 	}
 	return path, nil
-}
-
-// logPath is p's build log, relative to the root:
-// logs/<version>/<vm_name>/<provider>.log.
-func (b *build) logPath(p providers.Provider) string {
-	return filepath.Join("logs", b.cfg.Site.Version, b.cfg.OS.VMName, p.Name+".log")
-}
-
-// stampPath is p's record of its last successful build, relative to the
-// root: .cache/stamps/<version>/<vm_name>/<provider>.json.
-func (b *build) stampPath(p providers.Provider) string {
-	return filepath.Join(".cache", "stamps", b.cfg.Site.Version, b.cfg.OS.VMName, p.Name+".json")
 }
 
 // firstLine shortens err to one line; for a failed command, the last line

@@ -17,9 +17,9 @@ import (
 	"sync"
 	"time"
 
-	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/tree"
 )
 
 // Step is one stage of a build.
@@ -73,11 +73,11 @@ type Deps struct {
 	// so the templates use Packer's {{ .HTTPIP }} with ks_port.
 	GuestKickstartURL func(b providers.Builder, port int) string
 	// Convert turns the Packer output of the providers into artifacts.
-	Convert func(ctx context.Context, selected []providers.Provider) ([]artifact.Artifact, error)
+	Convert func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error)
 	// Checksum writes the SHA256SUM files of the artifacts.
-	Checksum func(ctx context.Context, arts []artifact.Artifact) error
+	Checksum func(ctx context.Context, arts []tree.Artifact) error
 	// Catalog writes the Vagrant catalog of the artifacts.
-	Catalog func(ctx context.Context, arts []artifact.Artifact) error
+	Catalog func(ctx context.Context, arts []tree.Artifact) error
 }
 
 func (d Deps) check() error {
@@ -160,7 +160,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force}
 	b.results = make([]Result, len(selected))
 	for i, p := range selected {
-		b.results[i] = Result{Provider: p.Name, Status: NotRun, Log: b.logPath(p)}
+		b.results[i] = Result{Provider: p.Name, Status: NotRun, Log: cfg.Tree().Log(p.Name)}
 	}
 	defer b.stopKickstart()
 
@@ -214,7 +214,7 @@ type build struct {
 	ksStop        func()
 	fingerprints  map[string]string // provider -> fingerprint of its inputs
 	results       []Result          // one per selected provider, in order
-	artifacts     []artifact.Artifact
+	artifacts     []tree.Artifact
 }
 
 func (b *build) stopKickstart() {
@@ -293,7 +293,7 @@ func (s planStep) Run(ctx context.Context) error {
 	b.fingerprints = fps
 	for _, p := range b.selected {
 		r := b.result(p)
-		switch ok, why := upToDate(b.cfg.Root, fps[p.Name], b.stampPath(p)); {
+		switch ok, why := upToDate(b.cfg.Root, fps[p.Name], b.cfg.Tree().Stamp(p.Name)); {
 		case b.force:
 			fmt.Fprintf(b.opts.Out, "   %s: FORCE=1, rebuilding\n", p.Name)
 		case ok:

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/tree"
 )
 
 // fakePacker is the stand-in Packer built from testdata/fakepacker.
@@ -124,18 +124,18 @@ func (f *fixture) deps() Deps {
 		GuestKickstartURL: func(b providers.Builder, port int) string {
 			return fmt.Sprintf("http://guest-of-%s:%d", b, port)
 		},
-		Convert: func(_ context.Context, ps []providers.Provider) ([]artifact.Artifact, error) {
+		Convert: func(_ context.Context, ps []providers.Provider) ([]tree.Artifact, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.converted = append(f.converted, providers.Names(ps))
-			var arts []artifact.Artifact
+			var arts []tree.Artifact
 			for _, p := range ps {
-				arts = append(arts, artifact.Artifact{Provider: p.Name, Kind: artifact.Disk, Path: "artifacts/" + p.Name})
+				arts = append(arts, tree.Artifact{Provider: p.Name, Kind: tree.Disk, Path: "artifacts/" + p.Name})
 			}
 			return arts, nil
 		},
-		Checksum: func(context.Context, []artifact.Artifact) error { f.checksummed++; return nil },
-		Catalog:  func(context.Context, []artifact.Artifact) error { f.catalogued++; return nil },
+		Checksum: func(context.Context, []tree.Artifact) error { f.checksummed++; return nil },
+		Catalog:  func(context.Context, []tree.Artifact) error { f.catalogued++; return nil },
 	}
 }
 
