@@ -16,7 +16,7 @@ import (
 	"gold-standard-images/internal/convert"
 	"gold-standard-images/internal/iso"
 	"gold-standard-images/internal/kickstart"
-	"gold-standard-images/internal/packerbin"
+	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/pipeline"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/sshkeys"
@@ -71,7 +71,7 @@ func buildOS(ctx context.Context, vmName string) error {
 func buildDeps(cfg *config.Config) pipeline.Deps {
 	return pipeline.Deps{
 		PackerPath: func(ctx context.Context) (string, string, error) {
-			return packerbin.Find(ctx, cfg.Root, os.Getenv, os.Stderr)
+			return packer.Find(ctx, cfg.Root, os.Getenv, os.Stderr)
 		},
 		FetchISO: iso.FetchFunc(cfg, iso.Options{Out: os.Stderr}),
 		StartKickstart: func(ctx context.Context) (int, func(), error) {

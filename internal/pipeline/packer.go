@@ -7,18 +7,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"gold-standard-images/internal/packertmpl"
+	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/tree"
 )
-
-// TemplatesDir is the folder of the Packer templates, relative to the root.
-const TemplatesDir = packertmpl.Dir
 
 // groupStep runs the Packer builds of one group in parallel.
 type groupStep struct {
@@ -107,7 +105,7 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 	if err := os.MkdirAll(filepath.Dir(outDir), 0o755); err != nil {
 		return fmt.Errorf("creating the Packer output folder of %s: %w", p.Name, err)
 	}
-	varFile, err := b.writeVarFile(p)
+	args, err := b.command(p)
 	if err != nil {
 		return err
 	}
@@ -120,7 +118,6 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		return fmt.Errorf("creating the build log of %s: %w", p.Name, err)
 	}
 	defer logFile.Close()
-	args := packerArgs(p, varFile)
 	fmt.Fprintf(logFile, "# %s %s\n# started %s\n", b.packer, strings.Join(args, " "), time.Now().Format(time.RFC3339))
 	if b.opts.Verbose {
 		stop := follow(logPath, &prefixWriter{w: b.opts.Out, prefix: p.Name + " | "})
@@ -131,7 +128,7 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		Name:   b.packer,
 		Args:   args,
 		Dir:    root,
-		Env:    append([]string{"CHECKPOINT_DISABLE=1", "PACKER_CACHE_DIR=" + filepath.Join(root, tree.PackerCache)}, b.opts.Env...),
+		Env:    slices.Concat(packer.Env, []string{"PACKER_CACHE_DIR=" + filepath.Join(root, tree.PackerCache)}, b.opts.Env),
 		Output: logFile,
 		// Packer writes to the log itself, not through a pipe: if mage exits
 		// during Packer's clean-up after Ctrl-C, Packer still finishes it.
@@ -153,14 +150,9 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 	return nil
 }
 
-// packerArgs are the arguments of one provider's build.
-func packerArgs(p providers.Provider, varFile string) []string {
-	return []string{"build", "-color=false", "-timestamp-ui", "-only=" + p.PackerSource(), "-var-file=" + varFile, TemplatesDir}
-}
-
-// vars returns the variables of p's build, written to a JSON var-file.
-func (b *build) vars(p providers.Provider) packertmpl.Vars {
-	v := packertmpl.ForConfig(b.cfg, b.isoPath, b.ksPort)
+// vars returns the variables of p's build.
+func (b *build) vars(p providers.Provider) packer.Vars {
+	v := packer.ForConfig(b.cfg, b.isoPath, b.ksPort)
 	v.ISOChecksum = "sha256:" + b.isoSHA256
 	if v.KSBaseURL == "" && b.deps.GuestKickstartURL != nil {
 		v.KSBaseURL = b.deps.GuestKickstartURL(p.Builder, b.ksPort)
@@ -169,14 +161,16 @@ func (b *build) vars(p providers.Provider) packertmpl.Vars {
 	return v
 }
 
-// writeVarFile writes p's variables to its var-file (tree.Build.VarFile)
-// and returns its absolute path.
-func (b *build) writeVarFile(p providers.Provider) (string, error) {
-	path := filepath.Join(b.cfg.Root, b.cfg.Tree().VarFile(p.Name))
-	if err := b.vars(p).WriteVarFile(path); err != nil {
-		return "", fmt.Errorf("building %s: %w", p.Name, err)
+// command writes p's variables to its var-file (tree.Build.VarFile) and
+// returns the arguments of its `packer build` (packer.Command, as `mage
+// validate` runs `packer validate`).
+func (b *build) command(p providers.Provider) ([]string, error) {
+	varFile := filepath.Join(b.cfg.Root, b.cfg.Tree().VarFile(p.Name))
+	args, err := packer.Command("build", varFile, b.vars(p), []providers.Provider{p}, "-color=false", "-timestamp-ui")
+	if err != nil {
+		return nil, fmt.Errorf("building %s: %w", p.Name, err)
 	}
-	return path, nil
+	return args, nil
 }
 
 // firstLine shortens err to one line; for a failed command, the last line
