@@ -74,11 +74,7 @@ func buildDeps(cfg *config.Config) pipeline.Deps {
 			return packer.Find(ctx, cfg.Root, os.Getenv, os.Stderr)
 		},
 		FetchISO: iso.FetchFunc(cfg, iso.Options{Out: os.Stderr}),
-		StartKickstart: func(ctx context.Context) (int, func(), error) {
-			selected, err := providers.SelectFromEnv(os.Getenv)
-			if err != nil {
-				return 0, nil, err
-			}
+		StartKickstart: func(ctx context.Context, selected []providers.Provider) (int, func(), error) {
 			return kickstart.StartForBuild(ctx, cfg, selected)
 		},
 		GuestKickstartURL: kickstart.GuestBaseURL,
@@ -89,8 +85,8 @@ func buildDeps(cfg *config.Config) pipeline.Deps {
 			_, err := checksum.WriteFor(ctx, arts)
 			return err
 		},
-		Catalog: func(ctx context.Context, arts []tree.Artifact) error {
-			_, err := catalog.Write(ctx, filepath.Join(cfg.Root, tree.ArtifactsDir), catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
+		Catalog: func(ctx context.Context, artifactsDir string) error {
+			_, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
 			return err
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,9 +66,11 @@ type Deps struct {
 	PackerPath func(ctx context.Context) (path, version string, err error)
 	// FetchISO makes the verified ISO available locally.
 	FetchISO func(ctx context.Context) (isoPath, sha256 string, err error)
-	// StartKickstart starts the in-process kickstart server; stop shuts it
-	// down. It is not called when the site names its own ks_server.
-	StartKickstart func(ctx context.Context) (port int, stop func(), err error)
+	// StartKickstart starts the in-process kickstart server for the guests
+	// of the selected providers (ONLY/EXCEPT, read through Options.Getenv);
+	// stop shuts it down. It is not called when the site names its own
+	// ks_server.
+	StartKickstart func(ctx context.Context, selected []providers.Provider) (port int, stop func(), err error)
 	// GuestKickstartURL, optional, is the kickstart base URL a guest of
 	// builder reaches the in-process server at; nil leaves ks_base_url empty
 	// so the templates use Packer's {{ .HTTPIP }} with ks_port.
@@ -76,8 +79,9 @@ type Deps struct {
 	Convert func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error)
 	// Checksum writes the SHA256SUM files of the artifacts.
 	Checksum func(ctx context.Context, arts []tree.Artifact) error
-	// Catalog writes the Vagrant catalog of the artifacts.
-	Catalog func(ctx context.Context, arts []tree.Artifact) error
+	// Catalog writes the Vagrant catalogs of the artifacts tree at
+	// artifactsDir (<root>/artifacts), which it scans itself.
+	Catalog func(ctx context.Context, artifactsDir string) error
 }
 
 func (d Deps) check() error {
@@ -334,7 +338,7 @@ func (s kickstartStep) Skip() (bool, string) {
 	return false, ""
 }
 func (s kickstartStep) Run(ctx context.Context) error {
-	port, stop, err := s.b.deps.StartKickstart(ctx)
+	port, stop, err := s.b.deps.StartKickstart(ctx, s.b.selected)
 	if err != nil {
 		return fmt.Errorf("starting the kickstart server: %w", err)
 	}
@@ -372,7 +376,7 @@ func (s catalogStep) Skip() (bool, string) {
 	return len(s.b.artifacts) == 0, "no artifacts"
 }
 func (s catalogStep) Run(ctx context.Context) error {
-	return s.b.deps.Catalog(ctx, s.b.artifacts)
+	return s.b.deps.Catalog(ctx, filepath.Join(s.b.cfg.Root, tree.ArtifactsDir))
 }
 
 func roundDuration(d time.Duration) time.Duration {
