@@ -6,10 +6,8 @@ import (
 	"context"
 
 	"gold-standard-images/internal/checksum"
+	"gold-standard-images/internal/tree"
 )
-
-// artifactsDir is the artifacts tree, artifacts/<version>/<vm_name>/<provider>/.
-const artifactsDir = "artifacts"
 
 // Checksum writes the SHA256SUM file of every provider folder under artifacts/ (coreutils format: `sha256sum -c SHA256SUM` passes there).
 //
@@ -17,7 +15,7 @@ const artifactsDir = "artifacts"
 // file in it is not hashed again. A badly laid out tree or an empty folder
 // is reported and nothing is written.
 func (Artifacts) Checksum(ctx context.Context) error {
-	folders, err := checksum.WriteTree(ctx, artifactsDir)
+	folders, err := checksum.WriteTree(ctx, tree.ArtifactsDir)
 	for _, f := range folders {
 		state := "up to date"
 		if f.Written {
@@ -35,7 +33,7 @@ func (Artifacts) Checksum(ctx context.Context) error {
 // Missing, extra and changed files and folders without SHA256SUM all count
 // as mismatches; any mismatch makes the target fail.
 func (Artifacts) Verify(ctx context.Context) error {
-	ms, err := checksum.VerifyTree(ctx, artifactsDir)
+	ms, err := checksum.VerifyTree(ctx, tree.ArtifactsDir)
 	if err != nil {
 		return err
 	}

@@ -10,17 +10,17 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/catalog"
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/convert"
 	"gold-standard-images/internal/iso"
 	"gold-standard-images/internal/kickstart"
-	"gold-standard-images/internal/packerbin"
+	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/pipeline"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/sshkeys"
+	"gold-standard-images/internal/tree"
 )
 
 // Build makes the images: ISO, kickstart, Packer, conversions, checksums, catalog.
@@ -74,26 +74,22 @@ func buildOS(ctx context.Context, vmName string) error {
 func buildDeps(cfg *config.Config) pipeline.Deps {
 	return pipeline.Deps{
 		PackerPath: func(ctx context.Context) (string, string, error) {
-			return packerbin.Find(ctx, cfg.Root, os.Getenv, os.Stderr)
+			return packer.Find(ctx, cfg.Root, os.Getenv, os.Stderr)
 		},
 		FetchISO: iso.FetchFunc(cfg, iso.Options{Out: os.Stderr}),
-		StartKickstart: func(ctx context.Context) (int, func(), error) {
-			selected, err := providers.SelectFromEnv(os.Getenv)
-			if err != nil {
-				return 0, nil, err
-			}
+		StartKickstart: func(ctx context.Context, selected []providers.Provider) (int, func(), error) {
 			return kickstart.StartForBuild(ctx, cfg, selected)
 		},
 		GuestKickstartURL: kickstart.GuestBaseURL,
-		Convert: func(ctx context.Context, selected []providers.Provider) ([]artifact.Artifact, error) {
+		Convert: func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error) {
 			return convert.Run(ctx, cfg, selected, convert.Options{Log: os.Stderr, ToolOutput: toolOutput()})
 		},
-		Checksum: func(ctx context.Context, arts []artifact.Artifact) error {
+		Checksum: func(ctx context.Context, arts []tree.Artifact) error {
 			_, err := checksum.WriteFor(ctx, arts)
 			return err
 		},
-		Catalog: func(ctx context.Context, arts []artifact.Artifact) error {
-			_, err := catalog.Write(ctx, filepath.Join(cfg.Root, "artifacts"), catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
+		Catalog: func(ctx context.Context, artifactsDir string) error {
+			_, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
 			return err
 		},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"gold-standard-images/internal/catalog"
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/tree"
 )
 
 // Catalog writes the Vagrant catalog artifacts/<vm_name>.json of every vm_name under artifacts/, for `vagrant box add artifacts/<vm_name>.json`.
@@ -21,12 +22,12 @@ func Catalog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
+	res, err := catalog.Write(ctx, tree.ArtifactsDir, catalog.Options{Namespace: site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
 	for _, r := range res {
 		say("catalog: %s: %d box(es), %s", r.Path, r.Boxes, map[bool]string{true: "written", false: "up to date"}[r.Written])
 	}
 	if err == nil && len(res) == 0 {
-		say("catalog: no Vagrant box under %s/, nothing written", artifactsDir)
+		say("catalog: no Vagrant box under %s/, nothing written", tree.ArtifactsDir)
 	}
 	return err
 }

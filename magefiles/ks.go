@@ -15,6 +15,7 @@ import (
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/kickstart/kscontainer"
+	"gold-standard-images/internal/tree"
 )
 
 // Ks renders and serves the kickstart files (http/builds, http/templates).
@@ -78,7 +79,7 @@ func (Ks) Up(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	bin, tar := filepath.Join(root, ".cache", "ks", "ksserver"), filepath.Join(root, ".cache", "ks", "ks-image.tar")
+	bin, tar := filepath.Join(root, tree.KSServerBinary), filepath.Join(root, tree.KSImageTarball)
 	if err := kscontainer.BuildServer(ctx, root, bin); err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"gold-standard-images/internal/packerbin"
+	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/validate"
 )
 
@@ -26,13 +26,13 @@ func Validate(ctx context.Context) error {
 	if mg.Verbose() {
 		log = os.Stderr
 	}
-	packer, version, err := packerbin.Find(ctx, root, os.Getenv, os.Stderr)
+	bin, version, err := packer.Find(ctx, root, os.Getenv, os.Stderr)
 	if err != nil {
 		return err
 	}
-	say("validate: packer v%s (%s)", version, packer)
+	say("validate: packer v%s (%s)", version, bin)
 	return validate.Run(ctx, validate.Options{
-		Root: root, Packer: packer, Getenv: os.Getenv, Log: log,
+		Root: root, Packer: bin, Getenv: os.Getenv, Log: log,
 		Say: func(f string, a ...any) { say("validate: "+f, a...) },
 	})
 }

@@ -102,7 +102,7 @@ func NewS3(cfg aws.Config) *s3.Client {
 // Artifact is the aws artifact of cfg, relative to cfg.Root:
 // artifacts/<version>/<vm_name>/aws/<vm_name>-<version>_aws.ova.
 func Artifact(cfg *config.Config) string {
-	return filepath.Join(cfg.ArtifactDir("aws"), cfg.ArtifactName("aws", "ova"))
+	return cfg.Tree().Artifact("aws", "ova")
 }
 
 // Result is what Publish did.
@@ -150,7 +150,7 @@ func Publish(ctx context.Context, cfg *config.Config, awsCfg aws.Config, o Optio
 	_, err = client.CreateTags(ctx, &ec2.CreateTagsInput{
 		Resources: []string{res.AMI},
 		Tags: []ec2types.Tag{
-			{Key: aws.String("Name"), Value: aws.String(cfg.BaseName("aws"))},
+			{Key: aws.String("Name"), Value: aws.String(cfg.Tree().BaseName("aws"))},
 			{Key: aws.String("Version"), Value: aws.String(cfg.Site.Version)},
 		},
 	})

@@ -22,7 +22,7 @@ import (
 
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/checksum"
-	"gold-standard-images/internal/layout"
+	"gold-standard-images/internal/tree"
 )
 
 // boxProviders maps the provider folders that hold a Vagrant box to the
@@ -92,13 +92,13 @@ type Result struct {
 // BoxName is the file name of a provider folder's box:
 // <vm_name>-<version>_<provider folder>.box.
 func BoxName(vmName, version, providerFolder string) string {
-	return vmName + "-" + version + "_" + providerFolder + ".box"
+	return tree.Build{Version: version, VMName: vmName}.ArtifactName(providerFolder, "box")
 }
 
 // Write writes root/<vm_name>.json for every vm_name under root (the
 // artifacts folder) that has at least one box. The whole tree is checked
 // first, and every problem is reported at once, each naming its path: a
-// version folder that is not a version (see layout.Scan), a provider folder
+// version folder that is not a version (see tree.Scan), a provider folder
 // with no artifact, a box provider folder without its box, a box without
 // metadata.json or made for another provider. On any problem no catalog is
 // written. A box's digest comes from its folder's SHA256SUM when that is
@@ -116,7 +116,7 @@ func Write(ctx context.Context, root string, opts Options) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		path := filepath.Join(root, vmName+".json")
+		path := tree.CatalogFile(root, vmName)
 		written, err := writeIfChanged(path, data)
 		if err != nil {
 			return out, err
@@ -154,7 +154,7 @@ func Build(ctx context.Context, root string, opts Options) ([]Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writing the Vagrant catalog: %w", err)
 	}
-	folders, err := layout.Scan(root)
+	folders, err := tree.Scan(root)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func Build(ctx context.Context, root string, opts Options) ([]Catalog, error) {
 	out := make([]Catalog, 0, len(vmNames))
 	for _, name := range vmNames {
 		c := byVM[name]
-		// layout.Scan sorts versions as versions; providers by Vagrant name.
+		// tree.Scan sorts versions as versions; providers by Vagrant name.
 		for i := range c.Versions {
 			ps := c.Versions[i].Providers
 			sort.Slice(ps, func(a, b int) bool { return ps[a].Name < ps[b].Name })
@@ -201,14 +201,14 @@ func Build(ctx context.Context, root string, opts Options) ([]Catalog, error) {
 
 // folderBox checks one provider folder and, for a box provider, returns its
 // catalog entry (ok false for folders that hold no box by design).
-func folderBox(ctx context.Context, f layout.Folder, absRoot, root, baseURL string) (Provider, bool, error) {
+func folderBox(ctx context.Context, f tree.Folder, absRoot, root, baseURL string) (Provider, bool, error) {
 	entries, err := os.ReadDir(f.Dir)
 	if err != nil {
 		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: reading %q: %w", f.Dir, err)
 	}
 	var names []string
 	for _, e := range entries {
-		if !layout.Hidden(e.Name()) && e.Name() != checksum.FileName {
+		if !tree.Hidden(e.Name()) && e.Name() != checksum.FileName {
 			names = append(names, e.Name())
 		}
 	}
@@ -219,7 +219,7 @@ func folderBox(ctx context.Context, f layout.Folder, absRoot, root, baseURL stri
 	if !isBox {
 		return Provider{}, false, nil
 	}
-	boxFile := BoxName(f.VMName, f.Version, f.Provider)
+	boxFile := f.Build().ArtifactName(f.Provider, "box")
 	path := filepath.Join(f.Dir, boxFile)
 	info, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -250,7 +250,7 @@ func folderBox(ctx context.Context, f layout.Folder, absRoot, root, baseURL stri
 
 // boxURL is the URL of a box: baseURL plus its path under the artifacts
 // folder, or a file:// URL of its absolute path.
-func boxURL(absRoot string, f layout.Folder, boxFile, baseURL string) string {
+func boxURL(absRoot string, f tree.Folder, boxFile, baseURL string) string {
 	parts := []string{f.Version, f.VMName, f.Provider, boxFile}
 	if baseURL != "" {
 		esc := make([]string, len(parts))

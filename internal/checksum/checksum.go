@@ -18,9 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/atomicfile"
-	"gold-standard-images/internal/layout"
+	"gold-standard-images/internal/tree"
 )
 
 // FileName is the name of the checksum file in each provider folder.
@@ -110,7 +109,7 @@ func listFolder(dir string) ([]file, error) {
 		if path == dir {
 			return nil
 		}
-		if layout.Hidden(d.Name()) {
+		if tree.Hidden(d.Name()) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -187,9 +186,9 @@ func readCurrent(dir string, files []file) ([]Entry, bool, error) {
 // Folder is the outcome of writing one folder's SHA256SUM.
 type Folder struct {
 	Dir       string
-	Artifacts []artifact.Artifact // every file covered, then SHA256SUM itself (kind Checksum)
-	Hashed    bool                // files were hashed (false: the SHA256SUM was current)
-	Written   bool                // SHA256SUM was created or its content changed
+	Artifacts []tree.Artifact // every file covered, then SHA256SUM itself (kind Checksum)
+	Hashed    bool            // files were hashed (false: the SHA256SUM was current)
+	Written   bool            // SHA256SUM was created or its content changed
 }
 
 // WriteFolder writes dir's SHA256SUM covering every artifact file in it.
@@ -295,22 +294,22 @@ func writeIfChanged(path string, data []byte, stamp time.Time) (bool, error) {
 
 // folderArtifacts turns a folder's entries into artifacts, followed by the
 // SHA256SUM file itself with its own digest.
-func folderArtifacts(dir string, entries []Entry) ([]artifact.Artifact, error) {
+func folderArtifacts(dir string, entries []Entry) ([]tree.Artifact, error) {
 	provider := filepath.Base(dir)
-	var arts []artifact.Artifact
+	var arts []tree.Artifact
 	for _, e := range entries {
-		kind := artifact.Disk
+		kind := tree.Disk
 		if strings.HasSuffix(e.Name, ".box") {
-			kind = artifact.Box
+			kind = tree.Box
 		}
-		arts = append(arts, artifact.Artifact{Provider: provider, Kind: kind, Path: filepath.Join(dir, filepath.FromSlash(e.Name)), SHA256: e.SHA256})
+		arts = append(arts, tree.Artifact{Provider: provider, Kind: kind, Path: filepath.Join(dir, filepath.FromSlash(e.Name)), SHA256: e.SHA256})
 	}
 	sumPath := filepath.Join(dir, FileName)
 	data, err := os.ReadFile(sumPath)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", sumPath, err)
 	}
-	arts = append(arts, artifact.Artifact{Provider: provider, Kind: artifact.Checksum, Path: sumPath, SHA256: sha256Hex(data)})
+	arts = append(arts, tree.Artifact{Provider: provider, Kind: tree.Checksum, Path: sumPath, SHA256: sha256Hex(data)})
 	return arts, nil
 }
 
@@ -318,11 +317,11 @@ func folderArtifacts(dir string, entries []Entry) ([]artifact.Artifact, error) {
 // returns arts with SHA256 filled in, followed by one Checksum artifact per
 // folder. Each SHA256SUM covers every artifact file of its folder, listed or
 // not; an artifact missing from its folder is an error naming it.
-func WriteFor(ctx context.Context, arts []artifact.Artifact) ([]artifact.Artifact, error) {
+func WriteFor(ctx context.Context, arts []tree.Artifact) ([]tree.Artifact, error) {
 	var dirs []string
 	seen := map[string]bool{}
 	for _, a := range arts {
-		if a.Kind == artifact.Checksum {
+		if a.Kind == tree.Checksum {
 			continue
 		}
 		d := filepath.Dir(a.Path)
@@ -336,20 +335,20 @@ func WriteFor(ctx context.Context, arts []artifact.Artifact) ([]artifact.Artifac
 		return nil, err
 	}
 	digests := map[string]string{}
-	var checksums []artifact.Artifact
+	var checksums []tree.Artifact
 	for _, f := range folders {
 		for _, a := range f.Artifacts {
-			if a.Kind == artifact.Checksum {
+			if a.Kind == tree.Checksum {
 				checksums = append(checksums, a)
 				continue
 			}
 			digests[filepath.Clean(a.Path)] = a.SHA256
 		}
 	}
-	var out []artifact.Artifact
+	var out []tree.Artifact
 	var problems []error
 	for _, a := range arts {
-		if a.Kind == artifact.Checksum {
+		if a.Kind == tree.Checksum {
 			continue
 		}
 		sum, ok := digests[filepath.Clean(a.Path)]
@@ -367,7 +366,7 @@ func WriteFor(ctx context.Context, arts []artifact.Artifact) ([]artifact.Artifac
 }
 
 // WriteTree writes the SHA256SUM of every provider folder under root (the
-// artifacts folder). The tree is checked first (see layout.Scan); on any
+// artifacts folder). The tree is checked first (see tree.Scan); on any
 // problem nothing is written.
 func WriteTree(ctx context.Context, root string) ([]Folder, error) {
 	dirs, err := providerDirs(root)
@@ -378,9 +377,9 @@ func WriteTree(ctx context.Context, root string) ([]Folder, error) {
 }
 
 // providerDirs lists the provider folders under root, the artifacts folder,
-// after checking its layout (layout.Scan).
+// after checking its layout (tree.Scan).
 func providerDirs(root string) ([]string, error) {
-	folders, err := layout.Scan(root)
+	folders, err := tree.Scan(root)
 	if err != nil {
 		return nil, err
 	}

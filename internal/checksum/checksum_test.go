@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"gold-standard-images/internal/artifact"
+	"gold-standard-images/internal/tree"
 )
 
 // tool returns the path of a program the test needs; it fails loudly when the
@@ -93,14 +93,14 @@ func TestWriteFolderIsAcceptedByRealSha256sum(t *testing.T) {
 	if string(got) != string(want) {
 		t.Errorf("SHA256SUM differs from sha256sum's output\ngot:\n%s\nwant:\n%s", got, want)
 	}
-	var kinds []artifact.Kind
+	var kinds []tree.Kind
 	for _, a := range res.Artifacts {
 		kinds = append(kinds, a.Kind)
 		if a.Provider != "vmware" || a.SHA256 == "" {
 			t.Errorf("artifact %+v: want provider vmware and a digest", a)
 		}
 	}
-	wantKinds := []artifact.Kind{artifact.Disk, artifact.Box, artifact.Disk, artifact.Disk, artifact.Disk, artifact.Checksum}
+	wantKinds := []tree.Kind{tree.Disk, tree.Box, tree.Disk, tree.Disk, tree.Disk, tree.Checksum}
 	if !reflect.DeepEqual(kinds, wantKinds) {
 		t.Errorf("kinds = %v, want %v", kinds, wantKinds)
 	}
@@ -262,9 +262,9 @@ func TestVerifyTreeNamesEachMismatch(t *testing.T) {
 func TestWriteForFillsDigestsAndAddsChecksumFiles(t *testing.T) {
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{"gcp/a.tar.gz": "a", "gcp/b.box": "b", "azure/c.vhd": "c"})
-	arts := []artifact.Artifact{
-		{Provider: "gcp", Kind: artifact.Disk, Path: filepath.Join(root, "gcp/a.tar.gz")},
-		{Provider: "azure", Kind: artifact.Disk, Path: filepath.Join(root, "azure/c.vhd")},
+	arts := []tree.Artifact{
+		{Provider: "gcp", Kind: tree.Disk, Path: filepath.Join(root, "gcp/a.tar.gz")},
+		{Provider: "azure", Kind: tree.Disk, Path: filepath.Join(root, "azure/c.vhd")},
 	}
 	got, err := WriteFor(context.Background(), arts)
 	if err != nil {
@@ -278,7 +278,7 @@ func TestWriteForFillsDigestsAndAddsChecksumFiles(t *testing.T) {
 	}
 	for _, a := range got[2:] {
 		data, err := os.ReadFile(a.Path)
-		if err != nil || a.Kind != artifact.Checksum || a.SHA256 != sha256Hex(data) {
+		if err != nil || a.Kind != tree.Checksum || a.SHA256 != sha256Hex(data) {
 			t.Errorf("checksum artifact %+v: want kind checksum and the digest of the file (err %v)", a, err)
 		}
 	}
@@ -288,7 +288,7 @@ func TestWriteForFillsDigestsAndAddsChecksumFiles(t *testing.T) {
 		t.Errorf("SHA256SUM does not cover b.box:\n%s", data)
 	}
 
-	_, err = WriteFor(context.Background(), []artifact.Artifact{{Provider: "gcp", Path: filepath.Join(root, "gcp/missing.tar.gz")}})
+	_, err = WriteFor(context.Background(), []tree.Artifact{{Provider: "gcp", Path: filepath.Join(root, "gcp/missing.tar.gz")}})
 	if err == nil || !strings.Contains(err.Error(), "missing.tar.gz") {
 		t.Errorf("missing artifact: error = %v, want one naming it", err)
 	}

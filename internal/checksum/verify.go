@@ -105,7 +105,7 @@ func VerifyFolders(ctx context.Context, dirs []string) ([]Mismatch, error) {
 
 // VerifyTree verifies every provider folder under root (the artifacts
 // folder); see VerifyFolders. A tree that is not laid out as expected is an
-// error (see layout.Scan).
+// error (see tree.Scan).
 func VerifyTree(ctx context.Context, root string) ([]Mismatch, error) {
 	dirs, err := providerDirs(root)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"gold-standard-images/internal/tree"
 )
 
 // Paths of the configuration files, relative to the repository root.
@@ -292,30 +294,10 @@ func (o OS) RepoURL() string {
 	return strings.TrimRight(o.RepoServer, "/") + "/" + o.OSVersion + "/os/x86_64"
 }
 
-// ArtifactDir is the folder of one provider's artifacts, relative to the
-// repository root: artifacts/<version>/<vm_name>/<provider>.
-func (c *Config) ArtifactDir(provider string) string {
-	return filepath.Join("artifacts", c.Site.Version, c.OS.VMName, provider)
-}
-
-// BuildOutputDir is where Packer writes one provider's output, relative to
-// the repository root: .cache/packer-output/<version>/<vm_name>/<provider>.
-// It is staging, outside artifacts/: conversion reads it and writes the
-// final files into ArtifactDir.
-func (c *Config) BuildOutputDir(provider string) string {
-	return filepath.Join(".cache", "packer-output", c.Site.Version, c.OS.VMName, provider)
-}
-
-// BaseName is the stem every file of a provider's build is named after:
-// <vm_name>-<version>_<provider>.
-func (c *Config) BaseName(provider string) string {
-	return fmt.Sprintf("%s-%s_%s", c.OS.VMName, c.Site.Version, provider)
-}
-
-// ArtifactName is the file name of a provider's artifact:
-// <vm_name>-<version>_<provider>.<ext>.
-func (c *Config) ArtifactName(provider, ext string) string {
-	return c.BaseName(provider) + "." + ext
+// Tree is the part of the on-disk tree this configuration's build writes:
+// its artifacts, Packer output, logs and stamps.
+func (c *Config) Tree() tree.Build {
+	return tree.Build{Version: c.Site.Version, VMName: c.OS.VMName}
 }
 
 // Redacted returns the configuration as printed by `mage config`: secrets

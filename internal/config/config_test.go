@@ -89,10 +89,10 @@ func TestLoadWithoutSiteFileUsesDefaults(t *testing.T) {
 	if got, want := cfg.OS.RepoURL(), "https://vault.centos.org/7.9.2009/os/x86_64"; got != want {
 		t.Errorf("RepoURL() = %q, want %q", got, want)
 	}
-	if got, want := cfg.ArtifactDir("gcp"), filepath.Join("artifacts", "1.0.0", "CentOS-7.9.2009", "gcp"); got != want {
+	if got, want := cfg.Tree().ArtifactDir("gcp"), filepath.Join("artifacts", "1.0.0", "CentOS-7.9.2009", "gcp"); got != want {
 		t.Errorf("ArtifactDir = %q, want %q", got, want)
 	}
-	if got, want := cfg.ArtifactName("gcp", "tar.gz"), "CentOS-7.9.2009-1.0.0_gcp.tar.gz"; got != want {
+	if got, want := cfg.Tree().ArtifactName("gcp", "tar.gz"), "CentOS-7.9.2009-1.0.0_gcp.tar.gz"; got != want {
 		t.Errorf("ArtifactName = %q, want %q", got, want)
 	}
 	if !strings.HasPrefix(cfg.RootPasswordHash(), "$6$") {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"gold-standard-images/internal/artifact"
+	"gold-standard-images/internal/tree"
 )
 
 // makeOVA writes an OVA like VirtualBox's at path: descriptor, a
@@ -68,7 +68,7 @@ func boxMembers(t *testing.T, path string) map[string][]byte {
 func TestAsBuiltDisksAreLinkedAndVagrantBoxesMade(t *testing.T) {
 	cfg := testConfig(t)
 	for _, p := range []string{"aws", "virtualbox"} {
-		makeOVA(t, packerOutput(t, cfg, p, "ova"), cfg.BaseName(p))
+		makeOVA(t, packerOutput(t, cfg, p, "ova"), cfg.Tree().BaseName(p))
 	}
 	qcow := packerOutput(t, cfg, "openstack", "qcow2")
 	sh(t, "", "qemu-img", "create", "-f", "qcow2", qcow, "2148M") // 2 GiB + 100 MiB: virtual_size 3
@@ -167,7 +167,7 @@ func withoutOvftool(t *testing.T) string {
 func TestRerunKeepsUpToDateOutputsAndRedoesStaleOnes(t *testing.T) {
 	cfg := testConfig(t)
 	in := packerOutput(t, cfg, "aws", "ova")
-	makeOVA(t, in, cfg.BaseName("aws"))
+	makeOVA(t, in, cfg.Tree().BaseName("aws"))
 	ctx := context.Background()
 	_, err := Run(ctx, cfg, selectOnly(t, "aws"), Options{})
 	must(t, err)
@@ -178,7 +178,7 @@ func TestRerunKeepsUpToDateOutputsAndRedoesStaleOnes(t *testing.T) {
 	var log bytes.Buffer
 	arts, err := Run(ctx, cfg, selectOnly(t, "aws"), Options{Log: &log})
 	must(t, err)
-	if !strings.Contains(log.String(), "up to date") || len(arts) != 1 || arts[0].Kind != artifact.Disk {
+	if !strings.Contains(log.String(), "up to date") || len(arts) != 1 || arts[0].Kind != tree.Disk {
 		t.Errorf("second run: log %q, artifacts %+v", log.String(), arts)
 	}
 	after, _ := os.Stat(out)
@@ -188,7 +188,7 @@ func TestRerunKeepsUpToDateOutputsAndRedoesStaleOnes(t *testing.T) {
 
 	// A new Packer build (a new file, newer) makes the output stale.
 	must(t, os.Remove(in))
-	makeOVA(t, in, cfg.BaseName("aws"))
+	makeOVA(t, in, cfg.Tree().BaseName("aws"))
 	log.Reset()
 	_, err = Run(ctx, cfg, selectOnly(t, "aws"), Options{Log: &log})
 	must(t, err)
@@ -199,7 +199,7 @@ func TestRerunKeepsUpToDateOutputsAndRedoesStaleOnes(t *testing.T) {
 
 func TestProviderWithoutPackerOutputIsSkippedWithANote(t *testing.T) {
 	cfg := testConfig(t)
-	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.BaseName("aws"))
+	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.Tree().BaseName("aws"))
 	var log bytes.Buffer
 	arts, err := Run(context.Background(), cfg, selectOnly(t, "aws,gcp"), Options{Log: &log})
 	must(t, err)
@@ -213,8 +213,8 @@ func TestProviderWithoutPackerOutputIsSkippedWithANote(t *testing.T) {
 
 func TestOnlySelectedProvidersAreConverted(t *testing.T) {
 	cfg := testConfig(t)
-	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.BaseName("aws"))
-	makeOVA(t, packerOutput(t, cfg, "virtualbox", "ova"), cfg.BaseName("virtualbox"))
+	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.Tree().BaseName("aws"))
+	makeOVA(t, packerOutput(t, cfg, "virtualbox", "ova"), cfg.Tree().BaseName("virtualbox"))
 	arts, err := Run(context.Background(), cfg, selectOnly(t, "virtualbox"), Options{})
 	must(t, err)
 	for _, a := range arts {
@@ -222,7 +222,7 @@ func TestOnlySelectedProvidersAreConverted(t *testing.T) {
 			t.Errorf("converted %s, not selected", a.Path)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(cfg.Root, cfg.ArtifactDir("aws"))); err == nil {
+	if _, err := os.Stat(filepath.Join(cfg.Root, cfg.Tree().ArtifactDir("aws"))); err == nil {
 		t.Error("aws artifact folder created although aws was not selected")
 	}
 }
@@ -231,7 +231,7 @@ func TestDamagedDiskFailsNamingItAndLeavesNothing(t *testing.T) {
 	cfg := testConfig(t)
 	// aws: an OVA cut in the middle of its disk.
 	ova := packerOutput(t, cfg, "aws", "ova")
-	makeOVA(t, ova, cfg.BaseName("aws"))
+	makeOVA(t, ova, cfg.Tree().BaseName("aws"))
 	st, _ := os.Stat(ova)
 	must(t, os.Truncate(ova, st.Size()/2))
 	// azure, gcp, openstack: qcow2 files that are not whole.
@@ -251,7 +251,7 @@ func TestDamagedDiskFailsNamingItAndLeavesNothing(t *testing.T) {
 		if !strings.Contains(err.Error(), packerOutput(t, cfg, p.provider, p.ext)) {
 			t.Errorf("error does not name the %s input:\n%v", p.provider, err)
 		}
-		entries, _ := os.ReadDir(filepath.Join(cfg.Root, cfg.ArtifactDir(p.provider)))
+		entries, _ := os.ReadDir(filepath.Join(cfg.Root, cfg.Tree().ArtifactDir(p.provider)))
 		for _, e := range entries {
 			t.Errorf("%s: left %s behind", p.provider, e.Name())
 		}
@@ -266,8 +266,8 @@ func TestDamagedDiskFailsNamingItAndLeavesNothing(t *testing.T) {
 // it, but keeps the folder of a conversion whose process still runs.
 func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
 	cfg := testConfig(t)
-	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.BaseName("aws"))
-	outDir := filepath.Join(cfg.Root, cfg.ArtifactDir("aws"))
+	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.Tree().BaseName("aws"))
+	outDir := filepath.Join(cfg.Root, cfg.Tree().ArtifactDir("aws"))
 	must(t, os.MkdirAll(outDir, 0o755))
 
 	gone := exec.Command("true")
@@ -276,7 +276,7 @@ func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
 	must(t, running.Start())
 	defer func() { running.Process.Kill(); running.Wait() }()
 
-	final := cfg.ArtifactName("aws", "ova")
+	final := cfg.Tree().ArtifactName("aws", "ova")
 	dead := filepath.Join(outDir, fmt.Sprintf(".convert-%s-%d-123", final, gone.Process.Pid))
 	alive := filepath.Join(outDir, fmt.Sprintf(".convert-%s-%d-456", final, running.Process.Pid))
 	for _, d := range []string{dead, alive} {

@@ -21,9 +21,9 @@ import (
 	"syscall"
 	"time"
 
-	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/tree"
 )
 
 // Options tune Run.
@@ -55,7 +55,7 @@ type row struct {
 // output is one artifact of a row.
 type output struct {
 	ext  string // artifact extension: <vm_name>-<version>_<provider>.<ext>
-	kind artifact.Kind
+	kind tree.Kind
 	// make writes the artifact to tmp (a path in a private temporary folder
 	// beside the final file) and returns the files it made, relative to the
 	// artifact folder (usually just the final name), or nil to mean the
@@ -65,13 +65,13 @@ type output struct {
 
 // table is the one conversion table.
 var table = []row{
-	{"aws", "ova", []output{{"ova", artifact.Disk, asBuilt}}},
-	{"virtualbox", "ova", []output{{"ova", artifact.Disk, asBuilt}, {"box", artifact.Box, virtualboxBox}}},
-	{"azure", "qcow2", []output{{"vhd", artifact.Disk, fixedVHD}}},
-	{"docker", "qcow2", []output{{"tar.gz", artifact.Disk, rootfsTarball}}},
-	{"gcp", "qcow2", []output{{"tar.gz", artifact.Disk, gcpTarball}}},
-	{"openstack", "qcow2", []output{{"qcow2", artifact.Disk, asBuilt}, {"box", artifact.Box, libvirtBox}}},
-	{"vmware", "vmx", []output{{"ova", artifact.Disk, vmwareOVA}, {"box", artifact.Box, vmwareBox}}},
+	{"aws", "ova", []output{{"ova", tree.Disk, asBuilt}}},
+	{"virtualbox", "ova", []output{{"ova", tree.Disk, asBuilt}, {"box", tree.Box, virtualboxBox}}},
+	{"azure", "qcow2", []output{{"vhd", tree.Disk, fixedVHD}}},
+	{"docker", "qcow2", []output{{"tar.gz", tree.Disk, rootfsTarball}}},
+	{"gcp", "qcow2", []output{{"tar.gz", tree.Disk, gcpTarball}}},
+	{"openstack", "qcow2", []output{{"qcow2", tree.Disk, asBuilt}, {"box", tree.Box, libvirtBox}}},
+	{"vmware", "vmx", []output{{"ova", tree.Disk, vmwareOVA}, {"box", tree.Box, vmwareBox}}},
 }
 
 // job is one row at work.
@@ -93,7 +93,7 @@ type job struct {
 // root). A provider without Packer output is skipped with a note. The
 // errors of every failed conversion are returned together; the artifacts
 // of the others are still returned.
-func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider, opts Options) ([]artifact.Artifact, error) {
+func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider, opts Options) ([]tree.Artifact, error) {
 	root := opts.Root
 	if root == "" {
 		root = cfg.Root
@@ -114,7 +114,7 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 	}
 	var (
 		mu     sync.Mutex
-		arts   []artifact.Artifact
+		arts   []tree.Artifact
 		errs   []error
 		wg     sync.WaitGroup
 		chosen = map[string]bool{}
@@ -128,11 +128,11 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 		}
 		j := &job{
 			provider: r.provider,
-			stem:     cfg.BaseName(r.provider),
-			inDir:    filepath.Join(root, cfg.BuildOutputDir(r.provider)),
-			outDir:   filepath.Join(root, cfg.ArtifactDir(r.provider)),
+			stem:     cfg.Tree().BaseName(r.provider),
+			inDir:    filepath.Join(root, cfg.Tree().PackerOutput(r.provider)),
+			outDir:   filepath.Join(root, cfg.Tree().ArtifactDir(r.provider)),
 			log:      log,
-			toolLog:  filepath.Join("logs", cfg.Site.Version, cfg.OS.VMName, r.provider+".convert.log"),
+			toolLog:  cfg.Tree().ConvertLog(r.provider),
 			getenv:   opts.Getenv,
 		}
 		j.input = filepath.Join(j.inDir, j.stem+"."+r.input)
@@ -182,7 +182,7 @@ func createLog(path string) (*os.File, error) {
 
 // run makes the outputs of one row, one after the other (they read the
 // same input), skipping those newer than every input file.
-func (j *job) run(ctx context.Context, r row) ([]artifact.Artifact, error) {
+func (j *job) run(ctx context.Context, r row) ([]tree.Artifact, error) {
 	newest, err := newestFile(j.inDir)
 	if err != nil {
 		return nil, err
@@ -192,13 +192,13 @@ func (j *job) run(ctx context.Context, r row) ([]artifact.Artifact, error) {
 		return nil, fmt.Errorf("creating %q: %w", j.outDir, err)
 	}
 	removeLeftovers(j.outDir, j.log)
-	var arts []artifact.Artifact
+	var arts []tree.Artifact
 	checked := false
 	for _, o := range r.outputs {
 		final := filepath.Join(j.outDir, j.stem+"."+o.ext)
 		if j.fresh(final) {
 			j.log.printf("%s: %s up to date", j.provider, filepath.Base(final))
-			arts = append(arts, artifact.Artifact{Provider: j.provider, Kind: o.kind, Path: final})
+			arts = append(arts, tree.Artifact{Provider: j.provider, Kind: o.kind, Path: final})
 			continue
 		}
 		if !checked {
@@ -212,7 +212,7 @@ func (j *job) run(ctx context.Context, r row) ([]artifact.Artifact, error) {
 			return arts, err
 		}
 		for _, f := range files {
-			arts = append(arts, artifact.Artifact{Provider: j.provider, Kind: o.kind, Path: filepath.Join(j.outDir, f)})
+			arts = append(arts, tree.Artifact{Provider: j.provider, Kind: o.kind, Path: filepath.Join(j.outDir, f)})
 		}
 	}
 	return arts, nil

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -13,13 +14,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
-	"errors"
-	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
-	"time"
+	"gold-standard-images/internal/tree"
 )
 
 // need fails the test loudly when a tool is missing (CI installs it).
@@ -54,15 +54,15 @@ func testConfig(t *testing.T) *config.Config {
 
 // packerOutput is the path of a Packer output file of provider.
 func packerOutput(t *testing.T, cfg *config.Config, provider, ext string) string {
-	dir := filepath.Join(cfg.Root, cfg.BuildOutputDir(provider))
+	dir := filepath.Join(cfg.Root, cfg.Tree().PackerOutput(provider))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(dir, cfg.ArtifactName(provider, ext))
+	return filepath.Join(dir, cfg.Tree().ArtifactName(provider, ext))
 }
 
 func artifactPath(cfg *config.Config, provider, ext string) string {
-	return filepath.Join(cfg.Root, cfg.ArtifactDir(provider), cfg.ArtifactName(provider, ext))
+	return filepath.Join(cfg.Root, cfg.Tree().Artifact(provider, ext))
 }
 
 func selectOnly(t *testing.T, names string) []providers.Provider {
@@ -131,7 +131,7 @@ func TestAzureIsAFixedVHDRoundedUpToAWholeMiB(t *testing.T) {
 	arts, err := Run(context.Background(), cfg, selectOnly(t, "azure"), Options{})
 	must(t, err)
 	vhd := artifactPath(cfg, "azure", "vhd")
-	want := []artifact.Artifact{{Provider: "azure", Kind: artifact.Disk, Path: rel(cfg.Root, vhd)}}
+	want := []tree.Artifact{{Provider: "azure", Kind: tree.Disk, Path: rel(cfg.Root, vhd)}}
 	if !equalArtifacts(arts, want) {
 		t.Fatalf("artifacts = %+v, want %+v", arts, want)
 	}
@@ -250,7 +250,7 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-func equalArtifacts(a, b []artifact.Artifact) bool {
+func equalArtifacts(a, b []tree.Artifact) bool {
 	if len(a) != len(b) {
 		return false
 	}

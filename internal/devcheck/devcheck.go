@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"gold-standard-images/internal/packerbin"
+	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/run"
 )
 
@@ -30,12 +30,12 @@ func Run(ctx context.Context, root string) error {
 		return err
 	}
 	// The tests run the real Packer: the pinned one, built once if needed.
-	packer, version, err := packerbin.Find(ctx, root, os.Getenv, os.Stderr)
+	bin, version, err := packer.Find(ctx, root, os.Getenv, os.Stderr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, ">> test: packer v%s (%s)\n", version, packer)
-	env = append(env, "PACKER="+packer)
+	fmt.Fprintf(os.Stderr, ">> test: packer v%s (%s)\n", version, bin)
+	env = append(env, "PACKER="+bin)
 	unformatted, err := run.Output(ctx, run.Cmd{Name: "gofmt", Args: []string{"-l", "."}, Dir: root, Output: os.Stderr})
 	if err != nil {
 		return err

@@ -286,7 +286,7 @@ func WriteLayout(dir string, img v1.Image, tags []string) error {
 // Artifact is the docker artifact of cfg, relative to cfg.Root:
 // artifacts/<version>/<vm_name>/docker/<vm_name>-<version>_docker.tar.gz.
 func Artifact(cfg *config.Config) string {
-	return filepath.Join(cfg.ArtifactDir("docker"), cfg.ArtifactName("docker", "tar.gz"))
+	return cfg.Tree().Artifact("docker", "tar.gz")
 }
 
 // Settings are the environment-dependent choices of Publish.

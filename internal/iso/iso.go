@@ -20,15 +20,12 @@ import (
 	"time"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/tree"
 )
-
-// DefaultCacheDir is the ISO cache below the repository root; ISO_CACHE
-// overrides it.
-const DefaultCacheDir = "isos"
 
 // Options tunes Fetch and Verify; the zero value is fine for builds.
 type Options struct {
-	CacheDir string    // where downloads go; empty uses CacheDir(cfg.Root, os.Getenv)
+	CacheDir string    // where downloads go; empty uses tree.ISOCache(cfg.Root, os.Getenv)
 	Out      io.Writer // progress and retry lines; nil is silent
 
 	RetryMax     int           // retries of one request on connection errors, 429 and 5xx; 0 means 5, -1 none
@@ -44,19 +41,6 @@ type Result struct {
 	SHA256 string // lower-case hex digest, equal to iso_checksum
 	Source string // URL or path it came from; "cache" for a cached hit
 	Cached bool   // the cache record matched: neither network nor hashing
-}
-
-// CacheDir is the ISO cache folder: $ISO_CACHE if set (relative to root
-// when not absolute), else <root>/isos.
-func CacheDir(root string, getenv func(string) string) string {
-	dir := DefaultCacheDir
-	if v := getenv("ISO_CACHE"); v != "" {
-		dir = v
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(root, dir)
-	}
-	return dir
 }
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -104,7 +88,7 @@ func sources(cfg *config.Config) ([]source, error) {
 
 func (o Options) withDefaults(cfg *config.Config) Options {
 	if o.CacheDir == "" {
-		o.CacheDir = CacheDir(cfg.Root, os.Getenv)
+		o.CacheDir = tree.ISOCache(cfg.Root, os.Getenv)
 	}
 	if o.RetryMax == 0 {
 		o.RetryMax = 5

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"gold-standard-images/internal/packerbin/packertest"
+	"gold-standard-images/internal/packer"
+	"gold-standard-images/internal/packer/packertest"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
 )
@@ -24,25 +25,25 @@ func realPacker(t *testing.T) string {
 }
 
 func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
-	packer := realPacker(t)
+	bin := realPacker(t)
 	f := newFixture(t)
 	tmpl, err := os.ReadFile(filepath.Join("testdata", "packer-contract", "contract.pkr.hcl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(f.root, TemplatesDir, "build.pkr.hcl"))
-	f.write(filepath.Join(TemplatesDir, "contract.pkr.hcl"), string(tmpl))
+	os.Remove(filepath.Join(f.root, packer.TemplatesDir, "build.pkr.hcl"))
+	f.write(filepath.Join(packer.TemplatesDir, "contract.pkr.hcl"), string(tmpl))
 
 	p := providers.Provider{Name: "contract", Builder: "null", Group: 1}
 	b := &build{cfg: f.config(), accelerator: "kvm", isoPath: "/isos/CentOS 7.iso", isoSHA256: strings.Repeat("ab", 32), ksPort: 8123}
 	b.cfg.Site.KSServer = "http://ks.example.org/$path"
-	varFile, err := b.writeVarFile(p)
+	args, err := b.command(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out, err := run.Output(context.Background(), run.Cmd{
-		Name: packer,
-		Args: packerArgs(p, varFile),
+		Name: bin,
+		Args: args,
 		Dir:  f.root,
 		Env:  []string{"CHECKPOINT_DISABLE=1", "PACKER_CACHE_DIR=" + filepath.Join(f.root, ".cache", "packer_cache")},
 	})
@@ -62,11 +63,12 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 	}
 	// packer build says nothing of a var-file variable the templates do
 	// not declare; packer validate warns.
+	varFile := filepath.Join(f.root, b.cfg.Tree().VarFile(p.Name))
 	validated, err := run.Output(context.Background(), run.Cmd{
-		Name: packer,
-		Args: []string{"validate", "-only=" + p.PackerSource(), "-var-file=" + varFile, TemplatesDir},
+		Name: bin,
+		Args: []string{"validate", "-only=" + p.PackerSource(), "-var-file=" + varFile, packer.TemplatesDir},
 		Dir:  f.root,
-		Env:  []string{"CHECKPOINT_DISABLE=1"},
+		Env:  packer.Env,
 	})
 	if err != nil || strings.Contains(string(validated), "Warning") {
 		t.Errorf("packer validate of the var-file: %v\n%s", err, validated)
@@ -74,18 +76,18 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 }
 
 func TestRealPackerStopsOnCancellationAndLeavesNoOutput(t *testing.T) {
-	packer := realPacker(t)
+	bin := realPacker(t)
 	f := newFixture(t)
 	tmpl, err := os.ReadFile(filepath.Join("testdata", "packer-contract", "contract.pkr.hcl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(f.root, TemplatesDir, "build.pkr.hcl"))
-	f.write(filepath.Join(TemplatesDir, "contract.pkr.hcl"), string(tmpl))
-	f.write(filepath.Join(TemplatesDir, "sleep.auto.pkrvars.hcl"), "sleep_seconds = 600\n")
+	os.Remove(filepath.Join(f.root, packer.TemplatesDir, "build.pkr.hcl"))
+	f.write(filepath.Join(packer.TemplatesDir, "contract.pkr.hcl"), string(tmpl))
+	f.write(filepath.Join(packer.TemplatesDir, "sleep.auto.pkrvars.hcl"), "sleep_seconds = 600\n")
 
 	p := providers.Provider{Name: "sleeper", Builder: "null", Group: 1}
-	b := &build{cfg: f.config(), packer: packer, opts: Options{Out: &f.out, Grace: 30 * time.Second}.withDefaults()}
+	b := &build{cfg: f.config(), packer: bin, opts: Options{Out: &f.out, Grace: 30 * time.Second}.withDefaults()}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -113,7 +115,7 @@ func TestRealPackerStopsOnCancellationAndLeavesNoOutput(t *testing.T) {
 	if _, err := os.Stat(f.outputDir("sleeper")); !os.IsNotExist(err) {
 		t.Errorf("the output folder is still there after cancellation (%v)", err)
 	}
-	log, _ := os.ReadFile(filepath.Join(f.root, b.logPath(p)))
+	log, _ := os.ReadFile(filepath.Join(f.root, b.cfg.Tree().Log(p.Name)))
 	if !strings.Contains(string(log), "Cancelling build after receiving interrupt") {
 		t.Errorf("the log does not show that Packer was interrupted:\n%s", log)
 	}

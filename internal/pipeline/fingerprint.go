@@ -17,6 +17,7 @@ import (
 
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/providers"
 )
 
@@ -25,7 +26,7 @@ import (
 // (the rendered kickstart holds a random root password hash, so the
 // templates stand for it), the Ansible files, the guest scripts and the
 // Packer templates.
-var InputDirs = []string{"http", "ansible", "scripts", TemplatesDir}
+var InputDirs = []string{"http", "ansible", "scripts", packer.TemplatesDir}
 
 // InputFiles are single files (relative to the root) in the fingerprint
 // besides the OS definition; the public keys end up in the image.

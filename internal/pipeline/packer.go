@@ -7,17 +7,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"gold-standard-images/internal/packertmpl"
+	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/tree"
 )
-
-// TemplatesDir is the folder of the Packer templates, relative to the root.
-const TemplatesDir = packertmpl.Dir
 
 // groupStep runs the Packer builds of one group in parallel.
 type groupStep struct {
@@ -95,9 +94,9 @@ func (s groupStep) Run(ctx context.Context) error {
 // cancellation the output folder is removed again so nothing half-written
 // stays. The stamp is written only after success.
 func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
-	root := b.cfg.Root
-	outDir := filepath.Join(root, b.cfg.BuildOutputDir(p.Name))
-	stamp := filepath.Join(root, b.stampPath(p))
+	root, t := b.cfg.Root, b.cfg.Tree()
+	outDir := filepath.Join(root, t.PackerOutput(p.Name))
+	stamp := filepath.Join(root, t.Stamp(p.Name))
 	for _, path := range []string{stamp, outDir} {
 		if err := os.RemoveAll(path); err != nil {
 			return fmt.Errorf("removing the previous output of %s: %w", p.Name, err)
@@ -106,11 +105,11 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 	if err := os.MkdirAll(filepath.Dir(outDir), 0o755); err != nil {
 		return fmt.Errorf("creating the Packer output folder of %s: %w", p.Name, err)
 	}
-	varFile, err := b.writeVarFile(p)
+	args, err := b.command(p)
 	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(root, b.logPath(p))
+	logPath := filepath.Join(root, t.Log(p.Name))
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return fmt.Errorf("creating the log folder of %s: %w", p.Name, err)
 	}
@@ -119,7 +118,6 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		return fmt.Errorf("creating the build log of %s: %w", p.Name, err)
 	}
 	defer logFile.Close()
-	args := packerArgs(p, varFile)
 	fmt.Fprintf(logFile, "# %s %s\n# started %s\n", b.packer, strings.Join(args, " "), time.Now().Format(time.RFC3339))
 	if b.opts.Verbose {
 		stop := follow(logPath, &prefixWriter{w: b.opts.Out, prefix: p.Name + " | "})
@@ -130,7 +128,7 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		Name:   b.packer,
 		Args:   args,
 		Dir:    root,
-		Env:    append([]string{"CHECKPOINT_DISABLE=1", "PACKER_CACHE_DIR=" + filepath.Join(root, ".cache", "packer_cache")}, b.opts.Env...),
+		Env:    slices.Concat(packer.Env, []string{"PACKER_CACHE_DIR=" + filepath.Join(root, tree.PackerCache)}, b.opts.Env),
 		Output: logFile,
 		// Packer writes to the log itself, not through a pipe: if mage exits
 		// during Packer's clean-up after Ctrl-C, Packer still finishes it.
@@ -140,7 +138,7 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		// Packer waits for SSH up to ssh_timeout on its own; this bounds the
 		// rest (a provisioner or shutdown that hangs, a stuck VM).
 		Timeout: b.packerBound(),
-		Log:     b.logPath(p),
+		Log:     t.Log(p.Name),
 		Hint:    packerHangHint,
 	})
 	if err != nil {
@@ -151,7 +149,7 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		return err
 	}
 	fmt.Fprintf(logFile, "# finished %s\n", time.Now().Format(time.RFC3339))
-	if err := writeStamp(root, b.cfg.BuildOutputDir(p.Name), stamp, b.fingerprints[p.Name]); err != nil {
+	if err := writeStamp(root, t.PackerOutput(p.Name), stamp, b.fingerprints[p.Name]); err != nil {
 		return fmt.Errorf("recording the build of %s: %w", p.Name, err)
 	}
 	return nil
@@ -184,14 +182,9 @@ func (b *build) packerBound() time.Duration {
 	return ssh + afterSSHWithTCG
 }
 
-// packerArgs are the arguments of one provider's build.
-func packerArgs(p providers.Provider, varFile string) []string {
-	return []string{"build", "-color=false", "-timestamp-ui", "-only=" + p.PackerSource(), "-var-file=" + varFile, TemplatesDir}
-}
-
-// vars returns the variables of p's build, written to a JSON var-file.
-func (b *build) vars(p providers.Provider) packertmpl.Vars {
-	v := packertmpl.ForConfig(b.cfg, b.isoPath, b.ksPort)
+// vars returns the variables of p's build.
+func (b *build) vars(p providers.Provider) packer.Vars {
+	v := packer.ForConfig(b.cfg, b.isoPath, b.ksPort)
 	v.ISOChecksum = "sha256:" + b.isoSHA256
 	if v.KSBaseURL == "" && b.deps.GuestKickstartURL != nil {
 		v.KSBaseURL = b.deps.GuestKickstartURL(p.Builder, b.ksPort)
@@ -200,27 +193,16 @@ func (b *build) vars(p providers.Provider) packertmpl.Vars {
 	return v
 }
 
-// writeVarFile writes p's variables to
-// .cache/packer-vars/<version>/<vm_name>/<provider>.json and returns its
-// absolute path.
-func (b *build) writeVarFile(p providers.Provider) (string, error) {
-	path := filepath.Join(b.cfg.Root, ".cache", "packer-vars", b.cfg.Site.Version, b.cfg.OS.VMName, p.Name+".json")
-	if err := b.vars(p).WriteVarFile(path); err != nil {
-		return "", fmt.Errorf("building %s: %w", p.Name, err)
+// command writes p's variables to its var-file (tree.Build.VarFile) and
+// returns the arguments of its `packer build` (packer.Command, as `mage
+// validate` runs `packer validate`).
+func (b *build) command(p providers.Provider) ([]string, error) {
+	varFile := filepath.Join(b.cfg.Root, b.cfg.Tree().VarFile(p.Name))
+	args, err := packer.Command("build", varFile, b.vars(p), []providers.Provider{p}, "-color=false", "-timestamp-ui")
+	if err != nil {
+		return nil, fmt.Errorf("building %s: %w", p.Name, err)
 	}
-	return path, nil
-}
-
-// logPath is p's build log, relative to the root:
-// logs/<version>/<vm_name>/<provider>.log.
-func (b *build) logPath(p providers.Provider) string {
-	return filepath.Join("logs", b.cfg.Site.Version, b.cfg.OS.VMName, p.Name+".log")
-}
-
-// stampPath is p's record of its last successful build, relative to the
-// root: .cache/stamps/<version>/<vm_name>/<provider>.json.
-func (b *build) stampPath(p providers.Provider) string {
-	return filepath.Join(".cache", "stamps", b.cfg.Site.Version, b.cfg.OS.VMName, p.Name+".json")
+	return args, nil
 }
 
 // firstLine shortens err to one line; for a failed command, the last line

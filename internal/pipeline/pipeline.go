@@ -11,15 +11,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/tree"
 )
 
 // Step is one stage of a build.
@@ -65,19 +66,22 @@ type Deps struct {
 	PackerPath func(ctx context.Context) (path, version string, err error)
 	// FetchISO makes the verified ISO available locally.
 	FetchISO func(ctx context.Context) (isoPath, sha256 string, err error)
-	// StartKickstart starts the in-process kickstart server; stop shuts it
-	// down. It is not called when the site names its own ks_server.
-	StartKickstart func(ctx context.Context) (port int, stop func(), err error)
+	// StartKickstart starts the in-process kickstart server for the guests
+	// of the selected providers (ONLY/EXCEPT, read through Options.Getenv);
+	// stop shuts it down. It is not called when the site names its own
+	// ks_server.
+	StartKickstart func(ctx context.Context, selected []providers.Provider) (port int, stop func(), err error)
 	// GuestKickstartURL, optional, is the kickstart base URL a guest of
 	// builder reaches the in-process server at; nil leaves ks_base_url empty
 	// so the templates use Packer's {{ .HTTPIP }} with ks_port.
 	GuestKickstartURL func(b providers.Builder, port int) string
 	// Convert turns the Packer output of the providers into artifacts.
-	Convert func(ctx context.Context, selected []providers.Provider) ([]artifact.Artifact, error)
+	Convert func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error)
 	// Checksum writes the SHA256SUM files of the artifacts.
-	Checksum func(ctx context.Context, arts []artifact.Artifact) error
-	// Catalog writes the Vagrant catalog of the artifacts.
-	Catalog func(ctx context.Context, arts []artifact.Artifact) error
+	Checksum func(ctx context.Context, arts []tree.Artifact) error
+	// Catalog writes the Vagrant catalogs of the artifacts tree at
+	// artifactsDir (<root>/artifacts), which it scans itself.
+	Catalog func(ctx context.Context, artifactsDir string) error
 }
 
 func (d Deps) check() error {
@@ -165,7 +169,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout}
 	b.results = make([]Result, len(selected))
 	for i, p := range selected {
-		b.results[i] = Result{Provider: p.Name, Status: NotRun, Log: b.logPath(p)}
+		b.results[i] = Result{Provider: p.Name, Status: NotRun, Log: cfg.Tree().Log(p.Name)}
 	}
 	defer b.stopKickstart()
 
@@ -234,7 +238,7 @@ type build struct {
 	ksStop        func()
 	fingerprints  map[string]string // provider -> fingerprint of its inputs
 	results       []Result          // one per selected provider, in order
-	artifacts     []artifact.Artifact
+	artifacts     []tree.Artifact
 }
 
 func (b *build) stopKickstart() {
@@ -313,7 +317,7 @@ func (s planStep) Run(ctx context.Context) error {
 	b.fingerprints = fps
 	for _, p := range b.selected {
 		r := b.result(p)
-		switch ok, why := upToDate(b.cfg.Root, fps[p.Name], b.stampPath(p)); {
+		switch ok, why := upToDate(b.cfg.Root, fps[p.Name], b.cfg.Tree().Stamp(p.Name)); {
 		case b.force:
 			fmt.Fprintf(b.opts.Out, "   %s: FORCE=1, rebuilding\n", p.Name)
 		case ok:
@@ -354,7 +358,7 @@ func (s kickstartStep) Skip() (bool, string) {
 	return false, ""
 }
 func (s kickstartStep) Run(ctx context.Context) error {
-	port, stop, err := s.b.deps.StartKickstart(ctx)
+	port, stop, err := s.b.deps.StartKickstart(ctx, s.b.selected)
 	if err != nil {
 		return fmt.Errorf("starting the kickstart server: %w", err)
 	}
@@ -392,7 +396,7 @@ func (s catalogStep) Skip() (bool, string) {
 	return len(s.b.artifacts) == 0, "no artifacts"
 }
 func (s catalogStep) Run(ctx context.Context) error {
-	return s.b.deps.Catalog(ctx, s.b.artifacts)
+	return s.b.deps.Catalog(ctx, filepath.Join(s.b.cfg.Root, tree.ArtifactsDir))
 }
 
 func roundDuration(d time.Duration) time.Duration {

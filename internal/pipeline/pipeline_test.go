@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"gold-standard-images/internal/artifact"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/tree"
 )
 
 // fakePacker is the stand-in Packer built from testdata/fakepacker.
@@ -56,9 +56,10 @@ type fixture struct {
 	fetched     int
 	ksStarted   int
 	ksStopped   int
+	ksFor       [][]string // providers each kickstart server start was for
 	converted   [][]string
 	checksummed int
-	catalogued  int
+	catalogued  []string // artifacts folder of each catalog run
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -115,27 +116,28 @@ func (f *fixture) deps() Deps {
 			f.fetched++
 			return filepath.Join(f.root, "isos", "CentOS-7-x86_64-Minimal-2009.iso"), "07B94E6B1A0B0260B94C83D6BB76B26BF7A310DC78D7A9C7432809FB9BC6194A", nil
 		},
-		StartKickstart: func(context.Context) (int, func(), error) {
+		StartKickstart: func(_ context.Context, ps []providers.Provider) (int, func(), error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.ksStarted++
+			f.ksFor = append(f.ksFor, providers.Names(ps))
 			return 8123, func() { f.mu.Lock(); f.ksStopped++; f.mu.Unlock() }, nil
 		},
 		GuestKickstartURL: func(b providers.Builder, port int) string {
 			return fmt.Sprintf("http://guest-of-%s:%d", b, port)
 		},
-		Convert: func(_ context.Context, ps []providers.Provider) ([]artifact.Artifact, error) {
+		Convert: func(_ context.Context, ps []providers.Provider) ([]tree.Artifact, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.converted = append(f.converted, providers.Names(ps))
-			var arts []artifact.Artifact
+			var arts []tree.Artifact
 			for _, p := range ps {
-				arts = append(arts, artifact.Artifact{Provider: p.Name, Kind: artifact.Disk, Path: "artifacts/" + p.Name})
+				arts = append(arts, tree.Artifact{Provider: p.Name, Kind: tree.Disk, Path: "artifacts/" + p.Name})
 			}
 			return arts, nil
 		},
-		Checksum: func(context.Context, []artifact.Artifact) error { f.checksummed++; return nil },
-		Catalog:  func(context.Context, []artifact.Artifact) error { f.catalogued++; return nil },
+		Checksum: func(context.Context, []tree.Artifact) error { f.checksummed++; return nil },
+		Catalog:  func(_ context.Context, dir string) error { f.catalogued = append(f.catalogued, dir); return nil },
 	}
 }
 
@@ -229,9 +231,15 @@ func TestBuildRunsTheGroupsOneAfterTheOtherAndTheBuildsOfAGroupTogether(t *testi
 	if want := [][]string{providers.Names(providers.All)}; !equalLists(f.converted, want) {
 		t.Errorf("converted %v, want %v", f.converted, want)
 	}
-	if f.fetched != 1 || f.ksStarted != 1 || f.ksStopped != 1 || f.checksummed != 1 || f.catalogued != 1 {
+	if f.fetched != 1 || f.ksStarted != 1 || f.ksStopped != 1 || f.checksummed != 1 || len(f.catalogued) != 1 {
 		t.Errorf("iso fetched %d, kickstart started %d stopped %d, checksums %d, catalog %d times; want 1 each",
-			f.fetched, f.ksStarted, f.ksStopped, f.checksummed, f.catalogued)
+			f.fetched, f.ksStarted, f.ksStopped, f.checksummed, len(f.catalogued))
+	}
+	if want := [][]string{providers.Names(providers.All)}; !equalLists(f.ksFor, want) {
+		t.Errorf("kickstart server started for %v, want %v", f.ksFor, want)
+	}
+	if want := []string{filepath.Join(f.root, "artifacts")}; !slices.Equal(f.catalogued, want) {
+		t.Errorf("catalog written for %v, want %v", f.catalogued, want)
 	}
 	for _, want := range []string{">> packer group 1 (aws, virtualbox)", ">> packer group 2 (azure, docker, gcp, openstack, vmware)", ">> summary", "logs/1.0.0/" + vmName + "/gcp.log"} {
 		if !strings.Contains(f.out.String(), want) {
@@ -392,6 +400,9 @@ func TestOnlyAndExceptChooseTheBuilds(t *testing.T) {
 			}
 			if got := f.ran(); !slices.Equal(got, tc.want) {
 				t.Errorf("Packer ran for %v, want %v", got, tc.want)
+			}
+			if len(f.ksFor) != 1 || !slices.Equal(slices.Sorted(slices.Values(f.ksFor[0])), tc.want) {
+				t.Errorf("kickstart server started for %v, want once for %v", f.ksFor, tc.want)
 			}
 			if len(results) != len(tc.want) {
 				t.Errorf("%d results, want %d", len(results), len(tc.want))

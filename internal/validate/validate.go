@@ -19,7 +19,7 @@ import (
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/kickstart"
-	"gold-standard-images/internal/packertmpl"
+	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/sshkeys"
 )
@@ -27,7 +27,7 @@ import (
 // Options says what Run checks and with which tools.
 type Options struct {
 	Root   string              // repository root
-	Packer string              // Packer binary (packerbin.Find)
+	Packer string              // Packer binary (packer.Find)
 	Getenv func(string) string // environment (VERSION), usually os.Getenv
 	Log    io.Writer           // the tools' full output; nil discards it
 	// Say receives one short line per check ("packer CentOS-7.9.2009: ok");
@@ -71,10 +71,13 @@ func Run(ctx context.Context, o Options) error {
 }
 
 // Templates runs `packer validate` over templates/packer for every OS
-// definition (all providers at once), reporting each through check. The ISO
-// is an empty placeholder (Packer's validate never reads it; the template
-// only checks that it exists), and when keys/ has no key pairs yet
-// throwaway ones stand in. It returns an error only when it cannot start.
+// definition (all providers at once), reporting each through check. Packer
+// gets the variables the way builds pass them, in a var-file
+// (packer.Validate). The ISO is an empty placeholder (Packer's validate
+// never reads it; the template only checks that it exists), the output root
+// is a throwaway folder (a build's Packer output may be there), and when
+// keys/ has no key pairs yet throwaway ones stand in. It returns an error
+// only when it cannot start.
 func Templates(ctx context.Context, o Options, check func(name string, err error)) error {
 	names, err := config.Available(o.Root)
 	if err != nil {
@@ -93,7 +96,7 @@ func Templates(ctx context.Context, o Options, check func(name string, err error
 	placeholderSum := "sha256:" + hex.EncodeToString(empty[:])
 
 	keyDir := filepath.Join(o.Root, "keys")
-	if !exists(filepath.Join(o.Root, packertmpl.PackerKey)) || !exists(filepath.Join(o.Root, packertmpl.VagrantPublicKey)) {
+	if !exists(filepath.Join(o.Root, packer.PackerKey)) || !exists(filepath.Join(o.Root, packer.VagrantPublicKey)) {
 		keyDir = filepath.Join(tmp, "keys")
 		if _, err := sshkeys.Ensure(keyDir, "packer", "vagrant"); err != nil {
 			return fmt.Errorf("packer templates: making throwaway keys: %w", err)
@@ -108,13 +111,14 @@ func Templates(ctx context.Context, o Options, check func(name string, err error
 			check(name, err)
 			continue
 		}
-		v := packertmpl.ForConfig(cfg, iso, ksPort)
+		v := packer.ForConfig(cfg, iso, ksPort)
 		if cfg.OS.ISOChecksum == "" { // a site-supplied ISO the site has not configured yet
 			v.ISOChecksum = placeholderSum
 		}
 		v.SSHPrivateKeyFile = filepath.Join(keyDir, "packer")
 		v.VagrantPublicKeyFile = filepath.Join(keyDir, "vagrant.pub")
-		check(name, packertmpl.Validate(ctx, o.Packer, o.Root, v, nil, o.Log))
+		v.OutputRoot = filepath.Join(tmp, "packer-output", vm)
+		check(name, packer.Validate(ctx, o.Packer, o.Root, v, nil, o.Log))
 	}
 	return nil
 }

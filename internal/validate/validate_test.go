@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"gold-standard-images/internal/packerbin/packertest"
+	"gold-standard-images/internal/packer/packertest"
 )
 
 func realRoot(t *testing.T) string {

@@ -4,7 +4,7 @@
 
 packer {
   # 1.9.4 is the last release that bundles the qemu, virtualbox, vmware and
-  # ansible plugins (no `packer init`); internal/packerbin builds it.
+  # ansible plugins (no `packer init`); internal/packer builds it.
   required_version = ">= 1.9.0, < 1.10.0"
 }
 

@@ -1,8 +1,9 @@
-# Input variables of the image builds. internal/packertmpl passes every one
-# of them with -var from the validated configuration (templates/site.json and
-# templates/os/<vm_name>.json); the defaults only serve `packer validate` and
-# hand runs. No secret passes through Packer: it logs in with the key pair
-# keys/packer, and the root password lives only in the kickstart.
+# Input variables of the image builds. internal/packer passes every one
+# of them in a var-file written from the validated configuration
+# (templates/site.json and templates/os/<vm_name>.json), to `packer build`
+# and `mage validate` alike; the defaults only serve hand runs. No secret
+# passes through Packer: it logs in with the key pair keys/packer, and the
+# root password lives only in the kickstart.
 
 variable "vm_name" {
   type        = string

@@ -1,6 +1,6 @@
 // Module tools/packer pins the Packer release the templates target. It is a
 // separate module so Packer's large dependency graph never enters the main
-// go.mod. internal/packerbin builds it with `go build` into a cache.
+// go.mod. internal/packer builds it with `go build` into a cache.
 module gold-standard-images/tools/packer
 
 go 1.24

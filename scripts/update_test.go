@@ -1,4 +1,4 @@
-package packerbin
+package scripts_test
 
 // The golden files' -update flag, so that `go test ./... -update` runs
 // this package's tests too instead of failing on an unknown flag.

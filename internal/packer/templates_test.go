@@ -1,4 +1,4 @@
-package packertmpl
+package packer_test
 
 import (
 	"bytes"
@@ -18,20 +18,12 @@ import (
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/golden"
-	"gold-standard-images/internal/packerbin/packertest"
+	"gold-standard-images/internal/packer"
+	"gold-standard-images/internal/packer/packertest"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/sshkeys"
 )
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
 
 // realPacker is the real Packer: these tests check the templates with it.
 func realPacker(t *testing.T) string { return packertest.Real(t, repoRoot(t)) }
@@ -79,13 +71,13 @@ func newFixture(t *testing.T) fixture {
 }
 
 // vars are valid variables for the OS definition vmName, pointing at f.
-func (f fixture) vars(t *testing.T, vmName string) Vars {
+func (f fixture) vars(t *testing.T, vmName string) packer.Vars {
 	t.Helper()
 	cfg, err := config.Load(repoRoot(t), vmName, func(string) string { return "" }, config.Options{AllowMissingISO: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := ForConfig(cfg, f.iso, 8080)
+	v := packer.ForConfig(cfg, f.iso, 8080)
 	if cfg.OS.ISOChecksum == "" { // site-supplied ISO not configured yet
 		v.ISOChecksum = f.isoSum
 	}
@@ -97,7 +89,7 @@ func (f fixture) vars(t *testing.T, vmName string) Vars {
 }
 
 func TestTemplatesValidateForEveryOSAndProvider(t *testing.T) {
-	packer := realPacker(t)
+	bin := realPacker(t)
 	root := repoRoot(t)
 	f := newFixture(t)
 	names, err := config.Available(root)
@@ -109,7 +101,7 @@ func TestTemplatesValidateForEveryOSAndProvider(t *testing.T) {
 		for _, p := range providers.All {
 			t.Run(vm+"/"+p.Name, func(t *testing.T) {
 				var log bytes.Buffer
-				if err := Validate(context.Background(), packer, root, v, []providers.Provider{p}, &log); err != nil {
+				if err := packer.Validate(context.Background(), bin, root, v, []providers.Provider{p}, &log); err != nil {
 					t.Fatalf("%v\n%s", err, log.String())
 				}
 				if !strings.Contains(log.String(), "The configuration is valid.") {
@@ -121,23 +113,25 @@ func TestTemplatesValidateForEveryOSAndProvider(t *testing.T) {
 }
 
 func TestVarFileIsAcceptedWithoutWarnings(t *testing.T) {
-	packer := realPacker(t)
+	bin := realPacker(t)
 	root := repoRoot(t)
 	f := newFixture(t)
 	v := f.vars(t, "CentOS-7.9.2009")
 	v.Accelerator = "tcg"
 	v.CPUs = 4
 	varFile := filepath.Join(f.out, "vars", "aws.json")
-	if err := v.WriteVarFile(varFile); err != nil {
+	args, err := packer.Command("validate", varFile, v, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(varFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("var-file mode: %v %v, want 0600", fi, err)
 	}
 	out, err := run.Output(context.Background(), run.Cmd{
-		Name: packer,
-		Args: []string{"validate", "-var-file=" + varFile, filepath.Join(root, Dir)},
-		Env:  Env,
+		Name: bin,
+		Args: args,
+		Dir:  root,
+		Env:  packer.Env,
 	})
 	if err != nil {
 		t.Fatalf("packer validate -var-file: %v\n%s", err, out)
@@ -155,7 +149,7 @@ var buildErrorRE = regexp.MustCompile(`(?m)^\d+,([^,]+),error,`)
 // placeholder ISO: every selected build stops at the ISO checksum (or at a
 // missing hypervisor) before any VM starts, and names itself in its error.
 func TestOnlySelectsExactlyTheNamedBuilds(t *testing.T) {
-	packer := realPacker(t)
+	bin := realPacker(t)
 	root := repoRoot(t)
 	f := newFixture(t)
 	v := f.vars(t, "CentOS-7.9.2009")
@@ -182,11 +176,15 @@ func TestOnlySelectsExactlyTheNamedBuilds(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
-			args := Command("build", root, v, ps, "-machine-readable")
-			err := run.Run(context.Background(), run.Cmd{
-				Name:   packer,
+			args, err := packer.Command("build", filepath.Join(t.TempDir(), "vars.json"), v, ps, "-machine-readable")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = run.Run(context.Background(), run.Cmd{
+				Name:   bin,
 				Args:   args,
-				Env:    append([]string{"PACKER_CACHE_DIR=" + t.TempDir()}, Env...),
+				Dir:    root,
+				Env:    append([]string{"PACKER_CACHE_DIR=" + t.TempDir()}, packer.Env...),
 				Output: &out,
 			})
 			if err == nil {
@@ -215,38 +213,38 @@ func TestOnlySelectsExactlyTheNamedBuilds(t *testing.T) {
 }
 
 func TestVariableValidationRejectsBadValues(t *testing.T) {
-	packer := realPacker(t)
+	bin := realPacker(t)
 	root := repoRoot(t)
 	f := newFixture(t)
 	tests := []struct {
 		name   string
-		change func(*Vars)
+		change func(*packer.Vars)
 		want   string
 	}{
-		{"md5 checksum", func(v *Vars) { v.ISOChecksum = "md5:d41d8cd98f00b204e9800998ecf8427e" }, `The iso_checksum must be "sha256:" followed by 64 hex characters`},
-		{"short sha256", func(v *Vars) { v.ISOChecksum = "sha256:abc" }, `The iso_checksum must be "sha256:"`},
-		{"missing ISO", func(v *Vars) { v.ISOPath = filepath.Join(f.out, "nope.iso") }, "The iso_path must name an existing local ISO file"},
-		{"negative port", func(v *Vars) { v.KSPort = -1 }, "The ks_port must be a whole number from 0 to 65535"},
-		{"port too big", func(v *Vars) { v.KSPort = 70000 }, "The ks_port must be a whole number from 0 to 65535"},
-		{"unknown accelerator", func(v *Vars) { v.Accelerator = "hax" }, `The accelerator must be "kvm", "tcg" or empty.`},
-		{"os_version with letters", func(v *Vars) { v.OSVersion = "7-latest" }, "The os_version must be empty or digits and dots"},
-		{"ftp repo_server", func(v *Vars) { v.RepoServer = "ftp://mirror/centos" }, "The repo_server must be empty or an http:// or https:// URL"},
-		{"ftp kickstart", func(v *Vars) { v.KSBaseURL = "ftp://host/ks" }, "The ks_base_url must be empty or an http:// or https:// URL"},
-		{"vm_name with space", func(v *Vars) { v.VMName = "CentOS 7" }, "The vm_name must start with a letter or digit"},
-		{"version with slash", func(v *Vars) { v.Version = "1.0/2" }, "The version must start with a letter or digit"},
-		{"tiny disk", func(v *Vars) { v.DiskSize = 100 }, "The disk_size must be a whole number of MiB, at least 4096."},
-		{"little memory", func(v *Vars) { v.Memory = 512 }, "The memory must be a whole number of MiB, at least 1024."},
-		{"bad timeout", func(v *Vars) { v.SSHTimeout = "soon" }, "The ssh_timeout must be a Go duration"},
-		{"missing key", func(v *Vars) { v.SSHPrivateKeyFile = filepath.Join(f.out, "nokey") }, "run `mage keys` to create keys/packer"},
-		{"relative output", func(v *Vars) { v.OutputRoot = "out" }, "The output_root must be an absolute path."},
-		{"missing playbook", func(v *Vars) { v.RepoRoot = f.out }, "site.yml"},
+		{"md5 checksum", func(v *packer.Vars) { v.ISOChecksum = "md5:d41d8cd98f00b204e9800998ecf8427e" }, `The iso_checksum must be "sha256:" followed by 64 hex characters`},
+		{"short sha256", func(v *packer.Vars) { v.ISOChecksum = "sha256:abc" }, `The iso_checksum must be "sha256:"`},
+		{"missing ISO", func(v *packer.Vars) { v.ISOPath = filepath.Join(f.out, "nope.iso") }, "The iso_path must name an existing local ISO file"},
+		{"negative port", func(v *packer.Vars) { v.KSPort = -1 }, "The ks_port must be a whole number from 0 to 65535"},
+		{"port too big", func(v *packer.Vars) { v.KSPort = 70000 }, "The ks_port must be a whole number from 0 to 65535"},
+		{"unknown accelerator", func(v *packer.Vars) { v.Accelerator = "hax" }, `The accelerator must be "kvm", "tcg" or empty.`},
+		{"os_version with letters", func(v *packer.Vars) { v.OSVersion = "7-latest" }, "The os_version must be empty or digits and dots"},
+		{"ftp repo_server", func(v *packer.Vars) { v.RepoServer = "ftp://mirror/centos" }, "The repo_server must be empty or an http:// or https:// URL"},
+		{"ftp kickstart", func(v *packer.Vars) { v.KSBaseURL = "ftp://host/ks" }, "The ks_base_url must be empty or an http:// or https:// URL"},
+		{"vm_name with space", func(v *packer.Vars) { v.VMName = "CentOS 7" }, "The vm_name must start with a letter or digit"},
+		{"version with slash", func(v *packer.Vars) { v.Version = "1.0/2" }, "The version must start with a letter or digit"},
+		{"tiny disk", func(v *packer.Vars) { v.DiskSize = 100 }, "The disk_size must be a whole number of MiB, at least 4096."},
+		{"little memory", func(v *packer.Vars) { v.Memory = 512 }, "The memory must be a whole number of MiB, at least 1024."},
+		{"bad timeout", func(v *packer.Vars) { v.SSHTimeout = "soon" }, "The ssh_timeout must be a Go duration"},
+		{"missing key", func(v *packer.Vars) { v.SSHPrivateKeyFile = filepath.Join(f.out, "nokey") }, "run `mage keys` to create keys/packer"},
+		{"relative output", func(v *packer.Vars) { v.OutputRoot = "out" }, "The output_root must be an absolute path."},
+		{"missing playbook", func(v *packer.Vars) { v.RepoRoot = f.out }, "site.yml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := f.vars(t, "CentOS-7.9.2009")
 			tt.change(&v)
 			var log bytes.Buffer
-			err := Validate(context.Background(), packer, root, v, nil, &log)
+			err := packer.Validate(context.Background(), bin, root, v, nil, &log)
 			if err == nil {
 				t.Fatalf("packer validate accepted the bad value:\n%s", log.String())
 			}
@@ -262,11 +260,15 @@ func fold(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // console evaluates expr with the real `packer console` over the templates
 // below root with the variables v, and returns what it printed.
-func console(t *testing.T, packer, root string, v Vars, expr string) []byte {
+func console(t *testing.T, bin, root string, v packer.Vars, expr string) []byte {
 	t.Helper()
-	args := append([]string{"console"}, v.Args()...)
-	cmd := exec.Command(packer, append(args, filepath.Join(root, Dir))...)
-	cmd.Env = append(os.Environ(), Env...)
+	args, err := packer.Command("console", filepath.Join(t.TempDir(), "vars.json"), v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), packer.Env...)
 	cmd.Stdin = strings.NewReader(expr + "\n")
 	out, err := cmd.Output()
 	if err != nil {
@@ -278,14 +280,14 @@ func console(t *testing.T, packer, root string, v Vars, expr string) []byte {
 // TestBootCommands evaluates the boot lines with the real `packer console`
 // and compares them with testdata/TestBootCommands.golden.
 func TestBootCommands(t *testing.T) {
-	packer := realPacker(t)
+	bin := realPacker(t)
 	root := repoRoot(t)
 	f := newFixture(t)
 	var got bytes.Buffer
 	for _, base := range []string{"", "http://192.0.2.7:8088/"} {
 		v := f.vars(t, "CentOS-7.9.2009")
 		v.KSBaseURL = base
-		out := console(t, packer, root, v, "local.boot_command")
+		out := console(t, bin, root, v, "local.boot_command")
 		got.WriteString("# ks_base_url = \"" + base + "\"\n")
 		got.Write(out)
 	}
@@ -296,7 +298,7 @@ func TestBootCommands(t *testing.T) {
 // console`, the extra variables every build's Ansible provisioner gets:
 // the OS definition's repo_server and os_version reach the playbook.
 func TestAnsibleVarsCarryTheOSDefinition(t *testing.T) {
-	packer := realPacker(t)
+	bin := realPacker(t)
 	root := repoRoot(t)
 	f := newFixture(t)
 	for _, tc := range []struct{ vmName, repoServer, osVersion string }{
@@ -306,7 +308,7 @@ func TestAnsibleVarsCarryTheOSDefinition(t *testing.T) {
 	} {
 		t.Run(tc.vmName, func(t *testing.T) {
 			v := f.vars(t, tc.vmName)
-			out := console(t, packer, root, v, "jsonencode(local.ansible_vars)")
+			out := console(t, bin, root, v, "jsonencode(local.ansible_vars)")
 			var got map[string]string
 			if err := json.Unmarshal(out, &got); err != nil {
 				t.Fatalf("packer console printed %q: %v", out, err)
@@ -325,27 +327,36 @@ func TestAnsibleVarsCarryTheOSDefinition(t *testing.T) {
 	}
 }
 
-func TestCommandPutsOnlyAndVariablesBeforeTheTemplateFolder(t *testing.T) {
+func TestCommandWritesTheVarFileAndPutsItBeforeTheTemplateFolder(t *testing.T) {
 	gcp, _ := providers.Lookup("gcp")
 	aws, _ := providers.Lookup("aws")
-	v := Vars{VMName: "CentOS-7.9.2009", Version: "1.0.0", ISOPath: "/isos/a b.iso", KSPort: 8080, CPUs: 4}
-	args := Command("build", "/repo", v, []providers.Provider{aws, gcp}, "-force")
-	if args[0] != "build" || args[1] != "-only=virtualbox-iso.aws,qemu.gcp" || args[2] != "-force" {
-		t.Errorf("args start %q, want build -only=virtualbox-iso.aws,qemu.gcp -force", args[:3])
+	v := packer.Vars{VMName: "CentOS-7.9.2009", Version: "1.0.0", ISOPath: "/isos/a b.iso", KSPort: 8080, CPUs: 4}
+	varFile := filepath.Join(t.TempDir(), "vars", "build.json")
+	args, err := packer.Command("build", varFile, v, []providers.Provider{aws, gcp}, "-force")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if last := args[len(args)-1]; last != "/repo/templates/packer" {
-		t.Errorf("last argument %q, want the template folder", last)
+	want := []string{"build", "-force", "-only=virtualbox-iso.aws,qemu.gcp", "-var-file=" + varFile, "templates/packer"}
+	if !slices.Equal(args, want) {
+		t.Errorf("args %q, want %q", args, want)
 	}
-	joined := strings.Join(args, "\x00")
-	for _, want := range []string{"-var\x00iso_path=/isos/a b.iso", "-var\x00ks_port=8080", "-var\x00cpus=4", "-var\x00ks_base_url="} {
-		if !strings.Contains(joined, want) {
-			t.Errorf("args lack %q: %q", want, args)
+	data, err := os.ReadFile(varFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vars map[string]any
+	if err := json.Unmarshal(data, &vars); err != nil {
+		t.Fatal(err)
+	}
+	for k, w := range map[string]any{"iso_path": "/isos/a b.iso", "ks_port": float64(8080), "cpus": float64(4), "ks_base_url": ""} {
+		if vars[k] != w {
+			t.Errorf("var-file: %s = %#v, want %#v", k, vars[k], w)
 		}
 	}
-	if strings.Contains(joined, "memory=") {
-		t.Errorf("zero Memory must leave the template default: %q", args)
+	if _, ok := vars["memory"]; ok {
+		t.Errorf("zero Memory must leave the template default: %s", data)
 	}
-	if Only(nil) != "" {
-		t.Errorf("Only(nil) = %q, want empty (all builds)", Only(nil))
+	if packer.Only(nil) != "" {
+		t.Errorf("Only(nil) = %q, want empty (all builds)", packer.Only(nil))
 	}
 }

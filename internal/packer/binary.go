@@ -1,9 +1,10 @@
-// Package packerbin finds the Packer binary the builds run: $PACKER, else a
+package packer
+
+// This file finds the Packer binary the builds run: $PACKER, else a
 // supported `packer` on PATH, else the pinned release built from the Go
 // module proxy (module tools/packer) into a cache. Nothing is downloaded
 // from anywhere but the Go module proxy, and no `packer init` is needed:
 // Packer 1.9 bundles every plugin the templates use.
-package packerbin
 
 import (
 	"context"
@@ -108,7 +109,7 @@ func Supported(version string) bool { return strings.HasPrefix(version, Supporte
 func Version(ctx context.Context, path string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, versionTimeout)
 	defer cancel()
-	out, err := run.Output(ctx, run.Cmd{Name: path, Args: []string{"version"}, Env: []string{"CHECKPOINT_DISABLE=1"}, Grace: time.Second})
+	out, err := run.Output(ctx, run.Cmd{Name: path, Args: []string{"version"}, Env: Env, Grace: time.Second})
 	if err != nil {
 		return "", fmt.Errorf("asking %q for its version: %w", path, err)
 	}

@@ -1,4 +1,4 @@
-package packerbin
+package packer_test
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gold-standard-images/internal/packer"
 )
 
 // repoRoot is the repository root, two levels up from this package.
@@ -44,7 +46,7 @@ func env(m map[string]string) func(string) string {
 
 func TestFindRejectsPACKERThatDoesNotExist(t *testing.T) {
 	bogus := filepath.Join(t.TempDir(), "no-such-packer")
-	_, _, err := Find(context.Background(), repoRoot(t), env(map[string]string{"PACKER": bogus}), nil)
+	_, _, err := packer.Find(context.Background(), repoRoot(t), env(map[string]string{"PACKER": bogus}), nil)
 	if err == nil {
 		t.Fatal("Find succeeded with PACKER naming a missing file")
 	}
@@ -57,7 +59,7 @@ func TestFindRejectsPACKERThatDoesNotExist(t *testing.T) {
 
 func TestFindRejectsPACKERThatDoesNotRun(t *testing.T) {
 	broken := fakePacker(t, t.TempDir(), "packer", "")
-	_, _, err := Find(context.Background(), repoRoot(t), env(map[string]string{"PACKER": broken}), nil)
+	_, _, err := packer.Find(context.Background(), repoRoot(t), env(map[string]string{"PACKER": broken}), nil)
 	if err == nil || !strings.Contains(err.Error(), "PACKER=") || !strings.Contains(err.Error(), "segmentation fault") {
 		t.Fatalf("want an error naming PACKER and the program's output, got %v", err)
 	}
@@ -75,7 +77,7 @@ func TestFindUsesPACKERAndReportsItsVersion(t *testing.T) {
 		t.Run(tt.version, func(t *testing.T) {
 			p := fakePacker(t, t.TempDir(), "my-packer", tt.version)
 			var log bytes.Buffer
-			path, v, err := Find(context.Background(), repoRoot(t), env(map[string]string{"PACKER": p}), &log)
+			path, v, err := packer.Find(context.Background(), repoRoot(t), env(map[string]string{"PACKER": p}), &log)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +94,7 @@ func TestFindUsesPACKERAndReportsItsVersion(t *testing.T) {
 func TestFindLooksUpABarePACKERNameInPATH(t *testing.T) {
 	dir := t.TempDir()
 	p := fakePacker(t, dir, "packer-1.9", "1.9.1")
-	path, _, err := Find(context.Background(), repoRoot(t), env(map[string]string{"PACKER": "packer-1.9", "PATH": dir}), nil)
+	path, _, err := packer.Find(context.Background(), repoRoot(t), env(map[string]string{"PACKER": "packer-1.9", "PATH": dir}), nil)
 	if err != nil || path != p {
 		t.Fatalf("Find = %q, %v; want %q", path, err, p)
 	}
@@ -102,7 +104,7 @@ func TestFindUsesASupportedPackerOnPATH(t *testing.T) {
 	bin := t.TempDir()
 	p := fakePacker(t, bin, "packer", "1.9.2")
 	cache := t.TempDir()
-	path, v, err := Find(context.Background(), repoRoot(t), env(map[string]string{"PATH": bin, "PACKER_CACHE": cache}), nil)
+	path, v, err := packer.Find(context.Background(), repoRoot(t), env(map[string]string{"PATH": bin, "PACKER_CACHE": cache}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,16 +119,16 @@ func TestFindFallsBackToTheCacheWhenPATHPackerIsUnsupported(t *testing.T) {
 			bin := t.TempDir()
 			fakePacker(t, bin, "packer", onPath)
 			cache := t.TempDir()
-			cached := fakePacker(t, filepath.Dir(CachedPath(cache)), "packer", PinnedVersion)
+			cached := fakePacker(t, filepath.Dir(packer.CachedPath(cache)), "packer", packer.PinnedVersion)
 			var log bytes.Buffer
-			path, v, err := Find(context.Background(), repoRoot(t), env(map[string]string{"PATH": bin, "PACKER_CACHE": cache}), &log)
+			path, v, err := packer.Find(context.Background(), repoRoot(t), env(map[string]string{"PATH": bin, "PACKER_CACHE": cache}), &log)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if path != cached || v != PinnedVersion {
-				t.Errorf("Find = %q, %q; want the cached %q, %s", path, v, cached, PinnedVersion)
+			if path != cached || v != packer.PinnedVersion {
+				t.Errorf("Find = %q, %q; want the cached %q, %s", path, v, cached, packer.PinnedVersion)
 			}
-			if !strings.Contains(log.String(), "using the pinned v"+PinnedVersion) {
+			if !strings.Contains(log.String(), "using the pinned v"+packer.PinnedVersion) {
 				t.Errorf("log does not say why PATH's packer was passed over: %q", log.String())
 			}
 		})
@@ -135,7 +137,7 @@ func TestFindFallsBackToTheCacheWhenPATHPackerIsUnsupported(t *testing.T) {
 
 func TestFindReportsAMissingGoCommandWhenItMustBuild(t *testing.T) {
 	cache := t.TempDir()
-	_, _, err := Find(context.Background(), repoRoot(t), env(map[string]string{"PATH": t.TempDir(), "PACKER_CACHE": cache}), nil)
+	_, _, err := packer.Find(context.Background(), repoRoot(t), env(map[string]string{"PATH": t.TempDir(), "PACKER_CACHE": cache}), nil)
 	if err == nil || !strings.Contains(err.Error(), "go command") {
 		t.Fatalf("want an error about the go command, got %v", err)
 	}
@@ -149,21 +151,21 @@ func TestFindRebuildsAStaleCachedPacker(t *testing.T) {
 		t.Fatalf("the go command is needed to build Packer: %v", err)
 	}
 	cache := t.TempDir()
-	stale := fakePacker(t, filepath.Dir(CachedPath(cache)), "packer", "1.8.0")
+	stale := fakePacker(t, filepath.Dir(packer.CachedPath(cache)), "packer", "1.8.0")
 	getenv := env(map[string]string{
 		"PATH":         filepath.Dir(goCmd),
 		"PACKER_CACHE": cache,
 	})
 	var log bytes.Buffer
-	path, v, err := Find(context.Background(), repoRoot(t), getenv, &log)
+	path, v, err := packer.Find(context.Background(), repoRoot(t), getenv, &log)
 	if err != nil {
 		t.Fatalf("%v\nlog:\n%s", err, log.String())
 	}
-	if path != stale || v != PinnedVersion {
-		t.Errorf("Find = %q, %q; want %q, %s", path, v, stale, PinnedVersion)
+	if path != stale || v != packer.PinnedVersion {
+		t.Errorf("Find = %q, %q; want %q, %s", path, v, stale, packer.PinnedVersion)
 	}
-	if got, err := Version(context.Background(), path); err != nil || got != PinnedVersion {
-		t.Errorf("built binary reports %q, %v; want %s", got, err, PinnedVersion)
+	if got, err := packer.Version(context.Background(), path); err != nil || got != packer.PinnedVersion {
+		t.Errorf("built binary reports %q, %v; want %s", got, err, packer.PinnedVersion)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
@@ -171,7 +173,7 @@ func TestFindRebuildsAStaleCachedPacker(t *testing.T) {
 	}
 	// A second call finds the cached binary without building.
 	log.Reset()
-	if _, _, err := Find(context.Background(), repoRoot(t), getenv, &log); err != nil {
+	if _, _, err := packer.Find(context.Background(), repoRoot(t), getenv, &log); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(log.String(), "building") {
@@ -186,7 +188,7 @@ func TestVersionParsesPackerOutput(t *testing.T) {
 	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	v, err := Version(context.Background(), p)
+	v, err := packer.Version(context.Background(), p)
 	if err != nil || v != "1.9.4" {
 		t.Fatalf("Version = %q, %v; want 1.9.4", v, err)
 	}
@@ -194,7 +196,7 @@ func TestVersionParsesPackerOutput(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte("#!/bin/sh\necho hello\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Version(context.Background(), garbage); err == nil || !strings.Contains(err.Error(), `"hello"`) {
+	if _, err := packer.Version(context.Background(), garbage); err == nil || !strings.Contains(err.Error(), `"hello"`) {
 		t.Fatalf("want an error quoting the unexpected output, got %v", err)
 	}
 }

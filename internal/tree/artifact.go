@@ -1,6 +1,7 @@
-// Package artifact is the typed list of files a build produces, which the
-// later steps (checksums, catalog, uploads) read instead of globbing again.
-package artifact
+package tree
+
+// This file is the typed list of files a build produces, which the later
+// steps (checksums, catalog, uploads) read instead of globbing again.
 
 // Kind says what an artifact is.
 type Kind string

@@ -1,15 +1,17 @@
-// Package packertmpl knows the Packer templates in templates/packer: the
-// values of their variables for one OS definition, and the command lines of
-// `packer validate` and `packer build` over them.
-package packertmpl
+// Package packer runs Packer: it finds the binary (Find, building the
+// pinned release when needed) and knows the templates in templates/packer:
+// the values of their variables for one OS definition, written to a
+// var-file, and the one command line that `packer build` and `packer
+// validate` share over them (Command).
+package packer
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"gold-standard-images/internal/atomicfile"
@@ -18,8 +20,9 @@ import (
 	"gold-standard-images/internal/run"
 )
 
-// Dir is the folder of the Packer templates, relative to the repository root.
-const Dir = "templates/packer"
+// TemplatesDir is the folder of the Packer templates, relative to the
+// repository root.
+const TemplatesDir = "templates/packer"
 
 // Key files below the repository root that the templates read.
 const (
@@ -53,8 +56,7 @@ type Vars struct {
 
 // ForConfig returns the variables of cfg's builds: the ISO at isoPath, the
 // kickstart server on ksPort, keys from <root>/keys and output into
-// <root>/.cache/packer-output/<version>/<vm_name>/<provider> (the parent of
-// cfg.BuildOutputDir).
+// <root>/.cache/packer-output/<version>/<vm_name>/<provider>.
 func ForConfig(cfg *config.Config, isoPath string, ksPort int) Vars {
 	return Vars{
 		VMName:               cfg.OS.VMName,
@@ -70,44 +72,9 @@ func ForConfig(cfg *config.Config, isoPath string, ksPort int) Vars {
 		SSHTimeout:           cfg.Site.SSHTimeout,
 		SSHPrivateKeyFile:    filepath.Join(cfg.Root, PackerKey),
 		VagrantPublicKeyFile: filepath.Join(cfg.Root, VagrantPublicKey),
-		OutputRoot:           filepath.Join(cfg.Root, filepath.Dir(cfg.BuildOutputDir("p"))),
+		OutputRoot:           filepath.Join(cfg.Root, cfg.Tree().PackerOutputRoot()),
 		RepoRoot:             cfg.Root,
 	}
-}
-
-// Args returns the variables as `-var name=value` arguments, in a fixed order.
-func (v Vars) Args() []string {
-	pairs := [][2]string{
-		{"vm_name", v.VMName},
-		{"version", v.Version},
-		{"os_version", v.OSVersion},
-		{"repo_server", v.RepoServer},
-		{"iso_path", v.ISOPath},
-		{"iso_checksum", v.ISOChecksum},
-		{"ks_port", strconv.Itoa(v.KSPort)},
-		{"ks_base_url", v.KSBaseURL},
-		{"headless", strconv.FormatBool(v.Headless)},
-		{"disk_size", strconv.Itoa(v.DiskSize)},
-		{"ssh_timeout", v.SSHTimeout},
-		{"ssh_private_key_file", v.SSHPrivateKeyFile},
-		{"vagrant_public_key_file", v.VagrantPublicKeyFile},
-		{"output_root", v.OutputRoot},
-		{"repo_root", v.RepoRoot},
-	}
-	if v.Accelerator != "" {
-		pairs = append(pairs, [2]string{"accelerator", v.Accelerator})
-	}
-	if v.CPUs > 0 {
-		pairs = append(pairs, [2]string{"cpus", strconv.Itoa(v.CPUs)})
-	}
-	if v.Memory > 0 {
-		pairs = append(pairs, [2]string{"memory", strconv.Itoa(v.Memory)})
-	}
-	args := make([]string, 0, 2*len(pairs))
-	for _, p := range pairs {
-		args = append(args, "-var", p[0]+"="+p[1])
-	}
-	return args
 }
 
 // WriteVarFile writes v as a JSON var-file for `packer -var-file=` at path,
@@ -136,35 +103,43 @@ func Only(ps []providers.Provider) string {
 	return "-only=" + strings.Join(names, ",")
 }
 
-// Command returns the arguments of `packer <sub> [-only=...] [extra...]
-// -var ... <root>/templates/packer`. sub is "validate" or "build"; extra
-// holds the subcommand's own flags (e.g. "-force", "-color=false").
-func Command(sub string, root string, v Vars, ps []providers.Provider, extra ...string) []string {
-	args := []string{sub}
+// Command writes v to the var-file varFile (WriteVarFile) and returns the
+// arguments of `packer <sub> [flags...] [-only=...] -var-file=<varFile>
+// templates/packer`: builds and validation pass Packer the same variables
+// the same way. sub is "build", "validate" or "console"; flags are the
+// subcommand's own (e.g. "-color=false"); ps selects the builds (all when
+// empty). The template folder is relative: run Packer in the repository
+// root.
+func Command(sub, varFile string, v Vars, ps []providers.Provider, flags ...string) ([]string, error) {
+	if err := v.WriteVarFile(varFile); err != nil {
+		return nil, err
+	}
+	args := append([]string{sub}, flags...)
 	if o := Only(ps); o != "" {
 		args = append(args, o)
 	}
-	args = append(args, extra...)
-	args = append(args, v.Args()...)
-	return append(args, filepath.Join(root, Dir))
+	return append(args, "-var-file="+varFile, TemplatesDir), nil
 }
 
 // Env is what Packer's environment gets added: no update check.
 var Env = []string{"CHECKPOINT_DISABLE=1"}
 
 // Validate runs `packer validate` of the templates below root with v for the
-// providers ps (all when empty). Packer's output goes to log; on failure the
+// providers ps (all when empty), through a var-file in a temporary folder
+// that is removed afterwards. Packer's output goes to log; on failure the
 // error holds its last lines.
-func Validate(ctx context.Context, packer, root string, v Vars, ps []providers.Provider, log io.Writer) error {
-	err := run.Run(ctx, run.Cmd{
-		Name:   packer,
-		Args:   Command("validate", root, v, ps),
-		Dir:    root,
-		Env:    Env,
-		Output: log,
-	})
+func Validate(ctx context.Context, bin, root string, v Vars, ps []providers.Provider, log io.Writer) error {
+	tmp, err := os.MkdirTemp("", "packer-vars-")
 	if err != nil {
-		return fmt.Errorf("validating the Packer templates in %s for %q: %w", Dir, v.VMName, err)
+		return fmt.Errorf("validating the Packer templates in %s for %q: %w", TemplatesDir, v.VMName, err)
+	}
+	defer os.RemoveAll(tmp)
+	args, err := Command("validate", filepath.Join(tmp, "vars.json"), v, ps)
+	if err == nil {
+		err = run.Run(ctx, run.Cmd{Name: bin, Args: args, Dir: root, Env: Env, Output: log})
+	}
+	if err != nil {
+		return fmt.Errorf("validating the Packer templates in %s for %q: %w", TemplatesDir, v.VMName, err)
 	}
 	return nil
 }

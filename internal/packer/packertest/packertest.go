@@ -1,5 +1,5 @@
 // Package packertest gives tests the real Packer, found as the build
-// targets find it (packerbin.Find).
+// targets find it (packer.Find).
 package packertest
 
 import (
@@ -8,7 +8,7 @@ import (
 	"os"
 	"testing"
 
-	"gold-standard-images/internal/packerbin"
+	"gold-standard-images/internal/packer"
 )
 
 // Real returns the real Packer for the repository at root: $PACKER, a
@@ -17,12 +17,12 @@ import (
 func Real(t testing.TB, root string) string {
 	t.Helper()
 	var log bytes.Buffer
-	path, version, err := packerbin.Find(context.Background(), root, os.Getenv, &log)
+	path, version, err := packer.Find(context.Background(), root, os.Getenv, &log)
 	if err != nil {
 		t.Fatalf("the real Packer is needed: %v\n%s", err, log.String())
 	}
-	if !packerbin.Supported(version) {
-		t.Fatalf("Packer %s at %s is not a supported version (want %sx)", version, path, packerbin.SupportedSeries)
+	if !packer.Supported(version) {
+		t.Fatalf("Packer %s at %s is not a supported version (want %sx)", version, path, packer.SupportedSeries)
 	}
 	return path
 }

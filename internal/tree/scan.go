@@ -1,7 +1,4 @@
-// Package layout reads the artifacts tree,
-// artifacts/<version>/<vm_name>/<provider>/, into a typed list of provider
-// folders, and orders versions as versions (1.10.0 after 1.9.0).
-package layout
+package tree
 
 import (
 	"errors"
@@ -15,6 +12,10 @@ import (
 	"gold-standard-images/internal/providers"
 )
 
+// This file reads the artifacts tree, artifacts/<version>/<vm_name>/<provider>/,
+// into a typed list of provider folders, and orders versions as versions
+// (1.10.0 after 1.9.0).
+
 // Folder is one provider folder of the tree.
 type Folder struct {
 	Version  string // e.g. "1.0.0"
@@ -22,6 +23,9 @@ type Folder struct {
 	Provider string // e.g. "virtualbox"
 	Dir      string // root joined with version/vm_name/provider
 }
+
+// Build is the build whose artifacts the folder holds.
+func (f Folder) Build() Build { return Build{Version: f.Version, VMName: f.VMName} }
 
 // Hidden reports whether a file name is one the tree ignores: dot files,
 // which include the temporary files of internal/atomicfile.
@@ -65,7 +69,7 @@ func compareDigits(x, y string) int {
 	return strings.Compare(x, y)
 }
 
-// Scan lists every provider folder below root (usually "artifacts"), sorted
+// Scan lists every provider folder below root (usually ArtifactsDir), sorted
 // by vm_name, version (as versions) and provider. Files directly in root (the
 // catalogs) and hidden entries are skipped. Every problem found is reported
 // at once, each naming its path: a version folder that is not a version, a
