@@ -1,13 +1,19 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"gold-standard-images/internal/run"
 )
+
+// vagrantTimeout bounds one vagrant command on the tests' tiny boxes.
+const vagrantTimeout = 2 * time.Minute
 
 // vagrant runs the real vagrant with its own home folder; the test fails
 // (never skips) when vagrant is not installed: CI installs it.
@@ -17,14 +23,17 @@ func vagrant(t *testing.T, home string, args ...string) string {
 	if err != nil {
 		t.Fatalf("this test needs vagrant in PATH (apt-get install vagrant): %v", err)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = home
-	cmd.Env = append(os.Environ(), "VAGRANT_HOME="+home, "VAGRANT_CHECKPOINT_DISABLE=1", "VAGRANT_NO_COLOR=1")
-	out, err := cmd.CombinedOutput()
+	var out bytes.Buffer
+	err = run.Run(context.Background(), run.Cmd{
+		Name: bin, Args: args, Dir: home, Output: &out,
+		Env: []string{"VAGRANT_HOME=" + home, "VAGRANT_CHECKPOINT_DISABLE=1", "VAGRANT_NO_COLOR=1"},
+		// The boxes are a few KiB: vagrant's start-up is all the time it needs.
+		Timeout: vagrantTimeout, Hint: "vagrant stalled (a lock in VAGRANT_HOME, or a plugin reaching for the network)",
+	})
 	if err != nil {
-		t.Fatalf("vagrant %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("vagrant %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}
-	return string(out)
+	return out.String()
 }
 
 // TestRealVagrantAddsBoxesThroughTheCatalogAndSeesNewVersions adds tiny

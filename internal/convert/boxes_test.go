@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/tree"
 )
 
@@ -142,10 +144,14 @@ func TestAsBuiltDisksAreLinkedAndVagrantBoxesMade(t *testing.T) {
 	// vagrant takes the boxes.
 	if _, err := exec.LookPath("vagrant"); err == nil {
 		home := t.TempDir()
-		cmd := exec.Command("vagrant", "box", "add", "--name", "gold/test", artifactPath(cfg, "openstack", "box"))
-		cmd.Env = append(os.Environ(), "VAGRANT_HOME="+home, "VAGRANT_CHECKPOINT_DISABLE=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("vagrant box add: %v\n%s", err, out)
+		var out bytes.Buffer
+		err := run.Run(context.Background(), run.Cmd{
+			Name: "vagrant", Args: []string{"box", "add", "--name", "gold/test", artifactPath(cfg, "openstack", "box")},
+			Env: []string{"VAGRANT_HOME=" + home, "VAGRANT_CHECKPOINT_DISABLE=1"}, Output: &out,
+			Timeout: 2 * time.Minute, // a tiny box: vagrant's start-up is all it needs
+		})
+		if err != nil {
+			t.Errorf("vagrant box add: %v\n%s", err, out.String())
 		}
 	} else {
 		t.Errorf("vagrant not installed: %v", err)

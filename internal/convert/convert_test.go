@@ -321,3 +321,27 @@ func processesUsing(path string) []string {
 	}
 	return found
 }
+
+func TestToolBoundsGrowWithTheDataNotTheVirtualSize(t *testing.T) {
+	dir := t.TempDir()
+	sparse := filepath.Join(dir, "disk.raw")
+	f, err := os.Create(sparse)
+	must(t, err)
+	must(t, f.Truncate(8<<30)) // 8 GiB virtual
+	_, err = f.WriteAt(bytes.Repeat([]byte{1}, 8<<20), 1<<30)
+	must(t, err)
+	must(t, f.Close())
+	must(t, os.WriteFile(filepath.Join(dir, "disk.vmx"), bytes.Repeat([]byte{2}, 4<<20), 0o644))
+	for _, tc := range []struct {
+		path string
+		want time.Duration
+	}{
+		{sparse, time.Minute + 2*time.Second},        // 8 MiB of data at 4 MiB/s
+		{dir, time.Minute + 3*time.Second},           // and 4 MiB more beside it
+		{filepath.Join(dir, "missing"), time.Minute}, // nothing to read
+	} {
+		if got := boundFor(tc.path, time.Minute, 4<<20); got != tc.want {
+			t.Errorf("boundFor(%s) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}

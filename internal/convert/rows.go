@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,7 +133,8 @@ const ovftoolHelp = "install VMware OVF Tool (free download: https://developer.b
 // ovftool it keeps the VMX and its disks in the artifact folder.
 func vmwareOVA(ctx context.Context, j *job, tmp string) ([]string, error) {
 	if _, err := exec.LookPath("ovftool"); err == nil {
-		return nil, run.Run(ctx, run.Cmd{Name: "ovftool", Args: []string{"--acceptAllEulas", j.input, tmp}, Output: j.tools})
+		return nil, run.Run(ctx, run.Cmd{Name: "ovftool", Args: []string{"--acceptAllEulas", j.input, tmp}, Output: j.tools,
+			Timeout: boundFor(j.inDir, qemuImgStartup, qemuImgRate), Log: j.toolLog, Hint: fmt.Sprintf("a full or stalled disk (df -h %s)", j.outDir)})
 	}
 	files, err := vmwareFiles(j.inDir)
 	if err != nil {
@@ -472,21 +474,31 @@ var (
 	guestfishRate    = int64(4 * mib)
 )
 
-// boundFor is startup plus the time to read path's allocated bytes at rate
-// bytes per second.
+// boundFor is startup plus the time to read the allocated bytes of path (a
+// file, or every file of a folder) at rate bytes per second.
 func boundFor(path string, startup time.Duration, rate int64) time.Duration {
 	return startup + time.Duration(allocated(path)/rate)*time.Second
 }
 
-// allocated is the number of bytes path takes on disk (its size when that
-// cannot be told), so a sparse disk counts for its data only.
+// allocated is the number of bytes path (a file, or the files of a folder)
+// takes on disk (the size when that cannot be told), so a sparse disk
+// counts for its data only.
 func allocated(path string) int64 {
-	info, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		return st.Blocks * 512
-	}
-	return info.Size()
+	var n int64
+	filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			n += st.Blocks * 512
+		} else {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
 }

@@ -348,11 +348,11 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings) (string, error
 // gitInfo returns the commit checked out in root and its origin URL with
 // any credentials removed; both are empty outside a git checkout.
 func gitInfo(ctx context.Context, root string) (rev, source string) {
-	out, err := run.Output(ctx, run.Cmd{Name: "git", Args: []string{"rev-parse", "HEAD"}, Dir: root})
+	out, err := run.Output(ctx, run.Cmd{Name: "git", Args: []string{"rev-parse", "HEAD"}, Dir: root, Timeout: time.Minute})
 	if err == nil {
 		rev = strings.TrimSpace(string(out))
 	}
-	out, err = run.Output(ctx, run.Cmd{Name: "git", Args: []string{"remote", "get-url", "origin"}, Dir: root})
+	out, err = run.Output(ctx, run.Cmd{Name: "git", Args: []string{"remote", "get-url", "origin"}, Dir: root, Timeout: time.Minute})
 	if err == nil {
 		source = redactURL(strings.TrimSpace(string(out)))
 	}

@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/config"
@@ -97,6 +98,10 @@ var errKey = errors.New("signing key")
 // wantFP (40 hex characters, spaces allowed), and that the signed text lists
 // isoFile with sha256 want. It runs gpg and gpgv in a throwaway GNUPGHOME;
 // only the signed text, as gpgv outputs it, is read for the checksum.
+// gpgTimeout bounds each gpg, gpgv and gpgconf run: they work on a key and
+// a checksum file of a few KiB.
+const gpgTimeout = time.Minute
+
 func CheckSignedChecksum(ctx context.Context, asc []byte, keyFile, wantFP, isoFile, want string) error {
 	wantFP = strings.ToUpper(strings.ReplaceAll(wantFP, " ", ""))
 	home, err := os.MkdirTemp("", "iso-gnupg-*")
@@ -105,7 +110,7 @@ func CheckSignedChecksum(ctx context.Context, asc []byte, keyFile, wantFP, isoFi
 	}
 	defer cleanHome(home)
 	gpg := func(stdout io.Writer, args ...string) error {
-		return run.Run(ctx, run.Cmd{Name: "gpg", Args: append([]string{"--batch", "--no-tty", "--homedir", home}, args...), Stdout: stdout})
+		return run.Run(ctx, run.Cmd{Name: "gpg", Args: append([]string{"--batch", "--no-tty", "--homedir", home}, args...), Stdout: stdout, Timeout: gpgTimeout, Hint: "gpg stalled (its agent, or a keyserver it was told to reach)"})
 	}
 	fps, err := importKeys(ctx, home, keyFile)
 	if err != nil {
@@ -132,7 +137,7 @@ func CheckSignedChecksum(ctx context.Context, asc []byte, keyFile, wantFP, isoFi
 		return err
 	}
 	var status bytes.Buffer
-	err = run.Run(ctx, run.Cmd{Name: "gpgv", Args: []string{"--homedir", home, "--keyring", trusted, "--status-fd", "1", "--output", plainFile, ascFile}, Stdout: &status})
+	err = run.Run(ctx, run.Cmd{Name: "gpgv", Args: []string{"--homedir", home, "--keyring", trusted, "--status-fd", "1", "--output", plainFile, ascFile}, Stdout: &status, Timeout: gpgTimeout})
 	if err != nil {
 		return fmt.Errorf("checking the signature with key %s: %w", wantFP, err)
 	}
@@ -168,7 +173,7 @@ func KeyFingerprints(ctx context.Context, keyFile string) ([]string, error) {
 // fingerprints now there.
 func importKeys(ctx context.Context, home, keyFile string) ([]string, error) {
 	gpg := func(stdout io.Writer, args ...string) error {
-		return run.Run(ctx, run.Cmd{Name: "gpg", Args: append([]string{"--batch", "--no-tty", "--homedir", home}, args...), Stdout: stdout})
+		return run.Run(ctx, run.Cmd{Name: "gpg", Args: append([]string{"--batch", "--no-tty", "--homedir", home}, args...), Stdout: stdout, Timeout: gpgTimeout, Hint: "gpg stalled (its agent, or a keyserver it was told to reach)"})
 	}
 	if err := gpg(nil, "--import", keyFile); err != nil {
 		return nil, fmt.Errorf("%w: importing %q: %v", errKey, keyFile, err)
@@ -227,6 +232,6 @@ func sumFor(text []byte, name string) (string, bool) {
 
 // cleanHome stops any gpg-agent gpg started for home and removes it.
 func cleanHome(home string) {
-	run.Run(context.Background(), run.Cmd{Name: "gpgconf", Args: []string{"--homedir", home, "--kill", "all"}})
+	run.Run(context.Background(), run.Cmd{Name: "gpgconf", Args: []string{"--homedir", home, "--kill", "all"}, Timeout: gpgTimeout})
 	os.RemoveAll(home)
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/config"
@@ -136,7 +137,7 @@ func Validate(ctx context.Context, bin, root string, v Vars, ps []providers.Prov
 	defer os.RemoveAll(tmp)
 	args, err := Command("validate", filepath.Join(tmp, "vars.json"), v, ps)
 	if err == nil {
-		err = run.Run(ctx, run.Cmd{Name: bin, Args: args, Dir: root, Env: Env, Output: log})
+		err = run.Run(ctx, run.Cmd{Name: bin, Args: args, Dir: root, Env: Env, Output: log, Timeout: 5 * time.Minute, Hint: "Packer stalled reading the templates"})
 	}
 	if err != nil {
 		return fmt.Errorf("validating the Packer templates in %s for %q: %w", TemplatesDir, v.VMName, err)

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/kickstart"
@@ -161,15 +162,19 @@ func Shellcheck(ctx context.Context, root string, log io.Writer) error {
 	if len(scripts) == 0 {
 		return fmt.Errorf("no *.sh files below %q", filepath.Join(root, ScriptsDir))
 	}
-	err = run.Run(ctx, run.Cmd{Name: "shellcheck", Args: append([]string{"--format=gcc"}, scripts...), Dir: root, Output: log})
+	err = run.Run(ctx, run.Cmd{Name: "shellcheck", Args: append([]string{"--format=gcc"}, scripts...), Dir: root, Output: log, Timeout: toolTimeout})
 	if run.IsNotFound(err) {
 		return fmt.Errorf("shellcheck is not installed (Debian: apt-get install -y shellcheck): %w", err)
 	}
 	return err // run.Error names the command and holds shellcheck's findings
 }
 
+// toolTimeout bounds each checker (shellcheck, ansible-playbook
+// --syntax-check, ansible-lint) on the repository's few files.
+const toolTimeout = 10 * time.Minute
+
 func tool(ctx context.Context, root string, log io.Writer, name string, args ...string) error {
-	err := run.Run(ctx, run.Cmd{Name: name, Args: args, Dir: root, Env: []string{"ANSIBLE_NOCOLOR=1", "NO_COLOR=1"}, Output: log})
+	err := run.Run(ctx, run.Cmd{Name: name, Args: args, Dir: root, Env: []string{"ANSIBLE_NOCOLOR=1", "NO_COLOR=1"}, Output: log, Timeout: toolTimeout})
 	if run.IsNotFound(err) {
 		return fmt.Errorf("%s is not installed (Debian: apt-get install -y ansible ansible-lint): %w", name, err)
 	}

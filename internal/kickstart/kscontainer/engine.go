@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"time"
 
 	"gold-standard-images/internal/run"
 )
@@ -37,8 +38,13 @@ func EngineFromEnv(getenv func(string) string) (Engine, error) {
 	return e, errors.New("finding a container engine: neither docker nor podman is on PATH (set CONTAINER_ENGINE)")
 }
 
+// engineTimeout bounds each container engine command (load, run, rm, ps)
+// on the kickstart server's image of a few MiB.
+const engineTimeout = 5 * time.Minute
+
 func (e Engine) cmd(args ...string) run.Cmd {
-	return run.Cmd{Name: e.Name, Args: append(append([]string(nil), e.GlobalFlags...), args...)}
+	return run.Cmd{Name: e.Name, Args: append(append([]string(nil), e.GlobalFlags...), args...),
+		Timeout: engineTimeout, Hint: "the container engine stalled (podman: a stale lock or storage; try `" + e.Name + " ps`)"}
 }
 
 // Up loads the image tarball and (re)starts the container publishing

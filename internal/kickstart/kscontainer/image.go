@@ -51,6 +51,7 @@ func BuildServer(ctx context.Context, root, out string) error {
 	err := run.Run(ctx, run.Cmd{
 		Name: "go", Args: []string{"build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/ksserver"},
 		Dir: root, Env: []string{"CGO_ENABLED=0", "GOOS=linux"},
+		Timeout: 15 * time.Minute, Hint: "the go command stalled (a module download?)",
 	})
 	if err != nil {
 		return fmt.Errorf("building the kickstart server binary: %w", err)
