@@ -72,7 +72,7 @@ func Probe(ctx context.Context, device string) Result {
 	reason := probe(device, probeTimeout)
 	if reason == "" && device == DefaultDevice {
 		if qemu, err := exec.LookPath(QEMU); err == nil {
-			reason = bootsWithQEMU(ctx, qemu, "kvm", qemuTimeout)
+			reason = bootsWithQEMU(ctx, qemu, "kvm", qemuCPUs, qemuTimeout)
 		}
 	}
 	if reason != "" {
