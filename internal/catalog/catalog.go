@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,6 +33,10 @@ var boxProviders = map[string]string{
 	"vmware":     "vmware_desktop",
 	"openstack":  "libvirt",
 }
+
+// BoxProviders returns a copy of the map from the provider folders that hold
+// a Vagrant box to the Vagrant provider name of that box.
+func BoxProviders() map[string]string { return maps.Clone(boxProviders) }
 
 // Architecture is the architecture of every box (Vagrant 2.4 and later read
 // it; older versions ignore it).

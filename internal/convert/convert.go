@@ -74,6 +74,28 @@ var table = []row{
 	{"vmware", "vmx", []output{{"ova", tree.Disk, vmwareOVA}, {"box", tree.Box, vmwareBox}}},
 }
 
+// Providers lists the providers the conversion table has a row for, in
+// table order.
+func Providers() []string {
+	names := make([]string, len(table))
+	for i, r := range table {
+		names[i] = r.provider
+	}
+	return names
+}
+
+// MakesBox reports whether provider's row makes a Vagrant box.
+func MakesBox(provider string) bool {
+	for _, r := range table {
+		for _, o := range r.outputs {
+			if r.provider == provider && o.kind == tree.Box {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // job is one row at work.
 type job struct {
 	provider string
