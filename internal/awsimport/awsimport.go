@@ -28,8 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
-	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/progress"
 )
 
@@ -235,7 +235,7 @@ func Upload(ctx context.Context, client *s3.Client, file string, o Options) (ski
 		}
 		return false, fmt.Errorf("checking S3 bucket %q: %w", o.Bucket, err)
 	}
-	sum, err := checksum.HashFile(ctx, file)
+	sum, err := hashfile.File(ctx, file)
 	if err != nil {
 		return false, fmt.Errorf("uploading %q: %w", file, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/checksum"
+	"gold-standard-images/internal/hashfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -233,7 +234,7 @@ func TestWriteTakesTheDigestFromACurrentSHA256SUM(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := readCatalog(t, filepath.Join(root, vm+".json")).Versions[0].Providers[0].Checksum
-			real, err := checksum.HashFile(context.Background(), filepath.Join(dir, box))
+			real, err := hashfile.File(context.Background(), filepath.Join(dir, box))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -78,15 +78,3 @@ func BenchmarkSHA256SUMVsCoreutils(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkHashFile measures one file hashed alone: the read-ahead
-// goroutine overlaps reading with hashing.
-func BenchmarkHashFile(b *testing.B) {
-	dir, names := bigFiles(b, 1, 256<<20)
-	b.SetBytes(256 << 20)
-	for b.Loop() {
-		if _, err := HashFile(context.Background(), filepath.Join(dir, names[0])); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
