@@ -85,7 +85,7 @@ func buildDeps(cfg *config.Config) pipeline.Deps {
 			return convert.Run(ctx, cfg, selected, convert.Options{Log: os.Stderr, ToolOutput: toolOutput()})
 		},
 		Checksum: func(ctx context.Context, arts []tree.Artifact) error {
-			_, err := checksum.WriteFor(ctx, arts)
+			_, err := checksum.WriteArtifacts(ctx, arts)
 			return err
 		},
 		Catalog: func(ctx context.Context, artifactsDir string) error {

@@ -24,11 +24,13 @@ func (Upload) Docker(ctx context.Context, vmName string) error {
 	if err != nil {
 		return err
 	}
-	s := dockerpush.SettingsFromEnv(cfg.Site, os.Getenv)
-	s.Out = os.Stderr
-	where, err := dockerpush.Publish(ctx, cfg, s)
+	s, err := dockerpush.SettingsFromEnv(cfg.Site, os.Getenv)
+	if err != nil {
+		return err
+	}
+	res, err := dockerpush.Publish(ctx, cfg, s, dockerpush.Options{Out: os.Stderr})
 	if err == nil {
-		say("docker: %s:%s and :latest written to %s", vmName, cfg.Site.Version, where)
+		say("docker: %s", res)
 	}
 	return err
 }
@@ -48,18 +50,13 @@ func (Upload) Aws(ctx context.Context, vmName string) error {
 	if err != nil {
 		return err
 	}
-	o, err := awsimport.SettingsFromEnv(cfg.Site, os.Getenv)
+	s, err := awsimport.SettingsFromEnv(cfg.Site, os.Getenv)
 	if err != nil {
 		return err
 	}
-	awsCfg, err := awsimport.LoadAWS(ctx, cfg.Site.AWS.Region)
-	if err != nil {
-		return err
-	}
-	o.Out = os.Stderr
-	res, err := awsimport.Publish(ctx, cfg, awsCfg, o)
+	res, err := awsimport.Publish(ctx, cfg, s, awsimport.Options{Out: os.Stderr})
 	if err == nil {
-		say("aws: %s (import %s) from s3://%s/%s, upload skipped: %v", res.AMI, res.ImportTask, res.Bucket, res.Key, res.Skipped)
+		say("aws: %s", res)
 	}
 	return err
 }

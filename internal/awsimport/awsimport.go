@@ -1,7 +1,9 @@
 // Package awsimport publishes the aws artifact (an OVA) as an AMI: it
 // uploads the file to S3 (parallel multipart, skipped when the object is
 // already there with the same sha256), runs EC2 VM Import on it, waits for
-// the import within a time limit and tags the AMI.
+// the import within a time limit and tags the AMI. It has the shape of every
+// upload package (README, Layout): Settings, SettingsFromEnv, Options,
+// Source, Publish and Result.
 package awsimport
 
 import (
@@ -28,8 +30,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
-	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/progress"
 )
 
@@ -37,12 +39,18 @@ import (
 // object's sha256, which decides whether a re-run may skip the upload.
 const MetaSHA256 = "sha256"
 
-// Options are the settings of one upload and import.
+// Settings are the site's choices for Publish: templates/site.json under
+// the environment (SettingsFromEnv).
+type Settings struct {
+	Bucket  string        // S3 bucket the OVA goes to
+	Key     string        // object key; empty is <vm_name>/<version>/<file name>
+	Role    string        // VM Import service role; empty is "vmimport"
+	Timeout time.Duration // how long to wait for the import; 0 is 2h
+}
+
+// Options tune how Publish uploads and waits; the zero value is fine.
 type Options struct {
-	Bucket       string        // S3 bucket the OVA goes to
-	Key          string        // object key; empty is <vm_name>/<version>/<file name>
-	Role         string        // VM Import service role; empty is "vmimport"
-	Timeout      time.Duration // how long to wait for the import; 0 is 2h
+	AWS          *aws.Config   // SDK configuration; nil is LoadAWS with the site's aws.region
 	PollInterval time.Duration // how often to ask about the import; 0 is 30s
 	PartSize     int64         // multipart part size; 0 is 64 MiB
 	Concurrency  int           // parts uploaded at once; 0 is 4
@@ -51,10 +59,10 @@ type Options struct {
 
 // SettingsFromEnv picks the bucket (AWS_S3_BUCKET over aws.bucket), role and
 // import timeout (AWS_IMPORT_TIMEOUT over aws.import_timeout) of the site.
-func SettingsFromEnv(site config.Site, getenv func(string) string) (Options, error) {
-	o := Options{Bucket: site.AWS.Bucket, Role: site.AWS.ImportRole}
+func SettingsFromEnv(site config.Site, getenv func(string) string) (Settings, error) {
+	s := Settings{Bucket: site.AWS.Bucket, Role: site.AWS.ImportRole}
 	if v := getenv("AWS_S3_BUCKET"); v != "" {
-		o.Bucket = v
+		s.Bucket = v
 	}
 	timeout := site.AWS.ImportTimeout
 	what := "aws.import_timeout in " + config.SiteFile
@@ -64,11 +72,11 @@ func SettingsFromEnv(site config.Site, getenv func(string) string) (Options, err
 	if timeout != "" {
 		d, err := time.ParseDuration(timeout)
 		if err != nil || d <= 0 {
-			return o, fmt.Errorf("reading %s=%q: want a Go duration such as 90m", what, timeout)
+			return s, fmt.Errorf("reading %s=%q: want a Go duration such as 90m", what, timeout)
 		}
-		o.Timeout = d
+		s.Timeout = d
 	}
-	return o, nil
+	return s, nil
 }
 
 // LoadAWS loads the SDK configuration with the default chain (environment,
@@ -99,9 +107,9 @@ func NewS3(cfg aws.Config) *s3.Client {
 	})
 }
 
-// Artifact is the aws artifact of cfg, relative to cfg.Root:
+// Source is the file Publish reads, relative to cfg.Root:
 // artifacts/<version>/<vm_name>/aws/<vm_name>-<version>_aws.ova.
-func Artifact(cfg *config.Config) string {
+func Source(cfg *config.Config) string {
 	return cfg.Tree().Artifact("aws", "ova")
 }
 
@@ -113,37 +121,51 @@ type Result struct {
 	AMI         string // ami-...
 }
 
-// Publish uploads cfg's OVA and imports it as an AMI tagged Name
+// String is the line upload:aws prints:
+// "<ami> (import <task>) from s3://<bucket>/<key>, upload skipped: <bool>".
+func (r Result) String() string {
+	return fmt.Sprintf("%s (import %s) from s3://%s/%s, upload skipped: %v", r.AMI, r.ImportTask, r.Bucket, r.Key, r.Skipped)
+}
+
+// Publish uploads cfg's OVA (Source) and imports it as an AMI tagged Name
 // <vm_name>-<version> and Version <version>.
-func Publish(ctx context.Context, cfg *config.Config, awsCfg aws.Config, o Options) (Result, error) {
-	rel := Artifact(cfg)
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+	if o.AWS == nil {
+		loaded, err := LoadAWS(ctx, cfg.Site.AWS.Region)
+		if err != nil {
+			return Result{}, err
+		}
+		o.AWS = &loaded
+	}
+	awsCfg := *o.AWS
+	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
 	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
 		return Result{}, fmt.Errorf("publishing to AWS: artifact %q not found; build it first (mage build:os %s with ONLY=aws)", rel, cfg.OS.VMName)
 	} else if err != nil {
 		return Result{}, fmt.Errorf("publishing to AWS: %w", err)
 	}
-	if o.Bucket == "" {
+	if s.Bucket == "" {
 		return Result{}, fmt.Errorf("publishing to AWS: no S3 bucket: set AWS_S3_BUCKET or aws.bucket in %s", config.SiteFile)
 	}
 	if err := CheckCredentials(ctx, awsCfg); err != nil {
 		return Result{}, err
 	}
-	if err := CheckRole(ctx, iam.NewFromConfig(awsCfg), o); err != nil {
+	if err := CheckRole(ctx, iam.NewFromConfig(awsCfg), s, o); err != nil {
 		return Result{}, err
 	}
-	if o.Key == "" {
-		o.Key = path.Join(cfg.OS.VMName, cfg.Site.Version, filepath.Base(file))
+	if s.Key == "" {
+		s.Key = path.Join(cfg.OS.VMName, cfg.Site.Version, filepath.Base(file))
 	}
-	res := Result{Bucket: o.Bucket, Key: o.Key}
+	res := Result{Bucket: s.Bucket, Key: s.Key}
 	var err error
-	res.Skipped, err = Upload(ctx, NewS3(awsCfg), file, o)
+	res.Skipped, err = Upload(ctx, NewS3(awsCfg), file, s, o)
 	if err != nil {
 		return res, err
 	}
 	client := ec2.NewFromConfig(awsCfg)
 	desc := fmt.Sprintf("%s %s", cfg.OS.VMName, cfg.Site.Version)
-	res.ImportTask, res.AMI, err = Import(ctx, client, desc, o)
+	res.ImportTask, res.AMI, err = Import(ctx, client, desc, s, o)
 	if err != nil {
 		return res, err
 	}
@@ -167,11 +189,11 @@ const vmImportPrincipal = "vmie.amazonaws.com"
 const roleDocs = "https://docs.aws.amazon.com/vm-import/latest/userguide/required-permissions.html#vmimport-role"
 
 // CheckRole fails before the upload when the VM Import service role
-// (o.Role, default vmimport) does not exist or does not trust
+// (s.Role, default vmimport) does not exist or does not trust
 // vmie.amazonaws.com. Credentials that may not call iam:GetRole get a note
 // on o.Out and the check is left to ImportImage.
-func CheckRole(ctx context.Context, client *iam.Client, o Options) error {
-	role := roleName(o)
+func CheckRole(ctx context.Context, client *iam.Client, s Settings, o Options) error {
+	role := roleName(s)
 	out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
 	var api smithy.APIError
 	switch {
@@ -199,11 +221,11 @@ func CheckRole(ctx context.Context, client *iam.Client, o Options) error {
 	return nil
 }
 
-func roleName(o Options) string {
-	if o.Role == "" {
+func roleName(s Settings) string {
+	if s.Role == "" {
 		return "vmimport"
 	}
-	return o.Role
+	return s.Role
 }
 
 // CheckCredentials fails early, with advice, when the default chain finds
@@ -222,20 +244,20 @@ func CheckCredentials(ctx context.Context, awsCfg aws.Config) error {
 	return nil
 }
 
-// Upload puts the file at path into o.Bucket/o.Key with parallel multipart
+// Upload puts the file at path into s.Bucket/s.Key with parallel multipart
 // and progress, storing its sha256 in the object's metadata. It skips the
 // upload, reporting true, when the object is there with that sha256 and size.
-func Upload(ctx context.Context, client *s3.Client, file string, o Options) (skipped bool, err error) {
-	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &o.Bucket}); err != nil {
+func Upload(ctx context.Context, client *s3.Client, file string, s Settings, o Options) (skipped bool, err error) {
+	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.Bucket}); err != nil {
 		switch httpStatus(err) {
 		case http.StatusNotFound:
-			return false, fmt.Errorf("checking S3 bucket %q: it does not exist (create it, or set AWS_S3_BUCKET / aws.bucket to an existing one)", o.Bucket)
+			return false, fmt.Errorf("checking S3 bucket %q: it does not exist (create it, or set AWS_S3_BUCKET / aws.bucket to an existing one)", s.Bucket)
 		case http.StatusForbidden:
-			return false, fmt.Errorf("checking S3 bucket %q: access denied to these credentials: %w", o.Bucket, err)
+			return false, fmt.Errorf("checking S3 bucket %q: access denied to these credentials: %w", s.Bucket, err)
 		}
-		return false, fmt.Errorf("checking S3 bucket %q: %w", o.Bucket, err)
+		return false, fmt.Errorf("checking S3 bucket %q: %w", s.Bucket, err)
 	}
-	sum, err := checksum.HashFile(ctx, file)
+	sum, err := hashfile.File(ctx, file)
 	if err != nil {
 		return false, fmt.Errorf("uploading %q: %w", file, err)
 	}
@@ -248,14 +270,14 @@ func Upload(ctx context.Context, client *s3.Client, file string, o Options) (ski
 	if err != nil {
 		return false, fmt.Errorf("uploading %q: %w", file, err)
 	}
-	head, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &o.Bucket, Key: &o.Key})
+	head, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.Bucket, Key: &s.Key})
 	switch {
 	case err == nil:
 		if head.Metadata[MetaSHA256] == sum && aws.ToInt64(head.ContentLength) == info.Size() {
 			return true, nil
 		}
 	case httpStatus(err) != http.StatusNotFound:
-		return false, fmt.Errorf("checking s3://%s/%s: %w", o.Bucket, o.Key, err)
+		return false, fmt.Errorf("checking s3://%s/%s: %w", s.Bucket, s.Key, err)
 	}
 	uploader := manager.NewUploader(client, func(u *manager.Uploader) {
 		u.PartSize = max(o.PartSize, manager.MinUploadPartSize)
@@ -267,11 +289,11 @@ func Upload(ctx context.Context, client *s3.Client, file string, o Options) (ski
 			u.Concurrency = 4
 		}
 	})
-	meter := progress.New(o.Out, "s3: s3://"+o.Bucket+"/"+o.Key, info.Size(), 0)
+	meter := progress.New(o.Out, "s3: s3://"+s.Bucket+"/"+s.Key, info.Size(), 0)
 	body := &countingFile{f: f, meter: meter, seen: map[int64]int64{}}
 	_, err = uploader.Upload(ctx, &s3.PutObjectInput{
-		Bucket:      &o.Bucket,
-		Key:         &o.Key,
+		Bucket:      &s.Bucket,
+		Key:         &s.Key,
 		Body:        body,
 		ContentType: aws.String("application/x-tar"), // an OVA is a tar
 		Metadata:    map[string]string{MetaSHA256: sum},
@@ -279,9 +301,9 @@ func Upload(ctx context.Context, client *s3.Client, file string, o Options) (ski
 	meter.Done()
 	if err != nil {
 		if httpStatus(err) == http.StatusForbidden {
-			return false, fmt.Errorf("uploading to s3://%s/%s: the bucket is not writable with these credentials: %w", o.Bucket, o.Key, err)
+			return false, fmt.Errorf("uploading to s3://%s/%s: the bucket is not writable with these credentials: %w", s.Bucket, s.Key, err)
 		}
-		return false, fmt.Errorf("uploading to s3://%s/%s: %w", o.Bucket, o.Key, err)
+		return false, fmt.Errorf("uploading to s3://%s/%s: %w", s.Bucket, s.Key, err)
 	}
 	return false, nil
 }
@@ -335,26 +357,26 @@ func (c *countingFile) count(off int64, n int) {
 	}
 }
 
-// Import starts VM Import of s3://o.Bucket/o.Key (format ova, role o.Role)
+// Import starts VM Import of s3://s.Bucket/s.Key (format ova, role s.Role)
 // and waits until it completes, returning the task and AMI ids. A deleted
 // task is an error carrying AWS's status message; so is running out of
-// o.Timeout (the task goes on in AWS).
-func Import(ctx context.Context, client *ec2.Client, description string, o Options) (task, ami string, err error) {
-	role := roleName(o)
+// s.Timeout (the task goes on in AWS).
+func Import(ctx context.Context, client *ec2.Client, description string, s Settings, o Options) (task, ami string, err error) {
+	role := roleName(s)
 	out, err := client.ImportImage(ctx, &ec2.ImportImageInput{
 		Description: aws.String(description),
 		RoleName:    aws.String(role),
 		DiskContainers: []ec2types.ImageDiskContainer{{
 			Description: aws.String(description),
 			Format:      aws.String("ova"),
-			UserBucket:  &ec2types.UserBucket{S3Bucket: aws.String(o.Bucket), S3Key: aws.String(o.Key)},
+			UserBucket:  &ec2types.UserBucket{S3Bucket: aws.String(s.Bucket), S3Key: aws.String(s.Key)},
 		}},
 	})
 	if err != nil {
-		return "", "", importError(role, o, err)
+		return "", "", importError(role, s, err)
 	}
 	task = aws.ToString(out.ImportTaskId)
-	timeout, interval := o.Timeout, o.PollInterval
+	timeout, interval := s.Timeout, o.PollInterval
 	if timeout == 0 {
 		timeout = 2 * time.Hour
 	}
@@ -411,16 +433,16 @@ func progressText(p *string) string {
 }
 
 // importError explains the usual ImportImage refusals.
-func importError(role string, o Options, err error) error {
+func importError(role string, s Settings, err error) error {
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		msg := strings.ToLower(api.ErrorMessage())
 		switch {
 		case api.ErrorCode() == "InvalidParameter" && strings.Contains(msg, "role"):
-			return fmt.Errorf("starting VM Import: the service role %q does not exist or lacks permissions on bucket %q; create it as described in https://docs.aws.amazon.com/vm-import/latest/userguide/required-permissions.html#vmimport-role: %w", role, o.Bucket, err)
+			return fmt.Errorf("starting VM Import: the service role %q does not exist or lacks permissions on bucket %q; create it as described in https://docs.aws.amazon.com/vm-import/latest/userguide/required-permissions.html#vmimport-role: %w", role, s.Bucket, err)
 		case api.ErrorCode() == "UnauthorizedOperation":
 			return fmt.Errorf("starting VM Import: these credentials may not call ec2:ImportImage: %w", err)
 		}
 	}
-	return fmt.Errorf("starting VM Import of s3://%s/%s: %w", o.Bucket, o.Key, err)
+	return fmt.Errorf("starting VM Import of s3://%s/%s: %w", s.Bucket, s.Key, err)
 }

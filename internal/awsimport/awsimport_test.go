@@ -155,7 +155,7 @@ func testConfig(t *testing.T, size int) (*config.Config, string) {
 
 func writeArtifact(t *testing.T, cfg *config.Config, data []byte) {
 	t.Helper()
-	path := filepath.Join(cfg.Root, Artifact(cfg))
+	path := filepath.Join(cfg.Root, Source(cfg))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -190,9 +190,10 @@ func TestPublishViaEnvEndpointUploadsMultipartImportsTagsAndRerunSkipsUpload(t *
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	o := Options{Bucket: bucket, PartSize: 5 << 20, PollInterval: time.Millisecond, Timeout: time.Minute, Out: &out}
+	s := Settings{Bucket: bucket, Timeout: time.Minute}
+	o := Options{AWS: &awsCfg, PartSize: 5 << 20, PollInterval: time.Millisecond, Out: &out}
 
-	res, err := Publish(context.Background(), cfg, awsCfg, o)
+	res, err := Publish(context.Background(), cfg, s, o)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -226,7 +227,7 @@ func TestPublishViaEnvEndpointUploadsMultipartImportsTagsAndRerunSkipsUpload(t *
 	}
 
 	writes := f.objectWrites.Load()
-	res, err = Publish(context.Background(), cfg, awsCfg, o)
+	res, err = Publish(context.Background(), cfg, s, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,17 +239,17 @@ func TestPublishViaEnvEndpointUploadsMultipartImportsTagsAndRerunSkipsUpload(t *
 func TestUploadReplacesObjectWhoseSHA256Differs(t *testing.T) {
 	f := newFakeAWS(t)
 	cfg, _ := testConfig(t, 1000)
-	o := Options{Bucket: bucket, Key: "k.ova"}
+	s := Settings{Bucket: bucket, Key: "k.ova"}
 	client := NewS3(f.awsConfig())
-	path := filepath.Join(cfg.Root, Artifact(cfg))
-	if skipped, err := Upload(context.Background(), client, path, o); err != nil || skipped {
+	path := filepath.Join(cfg.Root, Source(cfg))
+	if skipped, err := Upload(context.Background(), client, path, s, Options{}); err != nil || skipped {
 		t.Fatalf("first upload: skipped=%v err=%v", skipped, err)
 	}
 	writeArtifact(t, cfg, bytes.Repeat([]byte("x"), 1000)) // same size, other content
-	if skipped, err := Upload(context.Background(), client, path, o); err != nil || skipped {
+	if skipped, err := Upload(context.Background(), client, path, s, Options{}); err != nil || skipped {
 		t.Fatalf("upload of changed file: skipped=%v err=%v, want uploaded", skipped, err)
 	}
-	if skipped, err := Upload(context.Background(), client, path, o); err != nil || !skipped {
+	if skipped, err := Upload(context.Background(), client, path, s, Options{}); err != nil || !skipped {
 		t.Fatalf("third upload: skipped=%v err=%v, want skipped", skipped, err)
 	}
 }
@@ -270,7 +271,7 @@ func TestImportPolling(t *testing.T) {
 			f := newFakeAWS(t)
 			f.ec2.statuses = tt.statuses
 			client := ec2.NewFromConfig(f.awsConfig())
-			_, ami, err := Import(context.Background(), client, "test", Options{Bucket: bucket, Key: "k.ova", PollInterval: time.Millisecond, Timeout: tt.timeout})
+			_, ami, err := Import(context.Background(), client, "test", Settings{Bucket: bucket, Key: "k.ova", Timeout: tt.timeout}, Options{PollInterval: time.Millisecond})
 			if tt.wantErr == "" {
 				if err != nil || ami != tt.wantAMI {
 					t.Fatalf("ami=%q err=%v, want %q", ami, err, tt.wantAMI)
@@ -287,38 +288,38 @@ func TestImportPolling(t *testing.T) {
 func TestPublishErrors(t *testing.T) {
 	tests := []struct {
 		name    string
-		prepare func(t *testing.T, f *fakeAWS, cfg *config.Config, awsCfg *aws.Config, o *Options)
+		prepare func(t *testing.T, f *fakeAWS, cfg *config.Config, s *Settings, o *Options)
 		wantErr string
 	}{
-		{"artifact never built", func(t *testing.T, f *fakeAWS, cfg *config.Config, awsCfg *aws.Config, o *Options) {
-			os.Remove(filepath.Join(cfg.Root, Artifact(cfg)))
+		{"artifact never built", func(t *testing.T, f *fakeAWS, cfg *config.Config, s *Settings, o *Options) {
+			os.Remove(filepath.Join(cfg.Root, Source(cfg)))
 		}, `artifact "artifacts/1.0.0/CentOS-7.9.2009/aws/CentOS-7.9.2009-1.0.0_aws.ova" not found; build it first`},
-		{"no bucket configured", func(t *testing.T, f *fakeAWS, cfg *config.Config, awsCfg *aws.Config, o *Options) {
-			o.Bucket = ""
+		{"no bucket configured", func(t *testing.T, f *fakeAWS, cfg *config.Config, s *Settings, o *Options) {
+			s.Bucket = ""
 		}, "no S3 bucket: set AWS_S3_BUCKET"},
-		{"bucket missing", func(t *testing.T, f *fakeAWS, cfg *config.Config, awsCfg *aws.Config, o *Options) {
-			o.Bucket = "no-such-bucket"
+		{"bucket missing", func(t *testing.T, f *fakeAWS, cfg *config.Config, s *Settings, o *Options) {
+			s.Bucket = "no-such-bucket"
 		}, `S3 bucket "no-such-bucket": it does not exist`},
-		{"bucket not writable", func(t *testing.T, f *fakeAWS, cfg *config.Config, awsCfg *aws.Config, o *Options) {
+		{"bucket not writable", func(t *testing.T, f *fakeAWS, cfg *config.Config, s *Settings, o *Options) {
 			f.denyWrites.Store(true)
 		}, "the bucket is not writable"},
-		{"no credentials in the default chain", func(t *testing.T, f *fakeAWS, cfg *config.Config, awsCfg *aws.Config, o *Options) {
+		{"no credentials in the default chain", func(t *testing.T, f *fakeAWS, cfg *config.Config, s *Settings, o *Options) {
 			isolateAWSEnv(t)
 			t.Setenv("AWS_REGION", "us-east-1")
 			loaded, err := LoadAWS(context.Background(), "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			*awsCfg = loaded
+			o.AWS = &loaded
 		}, "no AWS credentials"},
-		{"vmimport role missing", func(t *testing.T, f *fakeAWS, cfg *config.Config, awsCfg *aws.Config, o *Options) {
+		{"vmimport role missing", func(t *testing.T, f *fakeAWS, cfg *config.Config, s *Settings, o *Options) {
 			f.ec2.roleError = "NoSuchEntity"
 		}, `the VM Import service role "vmimport" does not exist; create it`},
-		{"role does not trust VM Import", func(t *testing.T, f *fakeAWS, cfg *config.Config, awsCfg *aws.Config, o *Options) {
-			o.Role = "builder"
+		{"role does not trust VM Import", func(t *testing.T, f *fakeAWS, cfg *config.Config, s *Settings, o *Options) {
+			s.Role = "builder"
 			f.ec2.roleTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 		}, `the service role "builder" does not let vmie.amazonaws.com assume it`},
-		{"role lacks permissions on the bucket", func(t *testing.T, f *fakeAWS, cfg *config.Config, awsCfg *aws.Config, o *Options) {
+		{"role lacks permissions on the bucket", func(t *testing.T, f *fakeAWS, cfg *config.Config, s *Settings, o *Options) {
 			f.ec2.importErr = `<Code>InvalidParameter</Code><Message>The service role vmimport provided does not exist or does not have sufficient permissions</Message>`
 		}, `the service role "vmimport" does not exist or lacks permissions`},
 	}
@@ -327,9 +328,10 @@ func TestPublishErrors(t *testing.T) {
 			f := newFakeAWS(t)
 			cfg, _ := testConfig(t, 100)
 			awsCfg := f.awsConfig()
-			o := Options{Bucket: bucket, PollInterval: time.Millisecond, Timeout: time.Minute}
-			tt.prepare(t, f, cfg, &awsCfg, &o)
-			_, err := Publish(context.Background(), cfg, awsCfg, o)
+			s := Settings{Bucket: bucket, Timeout: time.Minute}
+			o := Options{AWS: &awsCfg, PollInterval: time.Millisecond}
+			tt.prepare(t, f, cfg, &s, &o)
+			_, err := Publish(context.Background(), cfg, s, o)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
 			}
@@ -346,8 +348,10 @@ func TestRoleCheckThatMayNotReadIAMLeavesItToTheImport(t *testing.T) {
 	f.ec2.roleError = "AccessDenied"
 	cfg, _ := testConfig(t, 100)
 	var out bytes.Buffer
-	o := Options{Bucket: bucket, Role: "importer", PollInterval: time.Millisecond, Timeout: time.Minute, Out: &out}
-	res, err := Publish(context.Background(), cfg, f.awsConfig(), o)
+	awsCfg := f.awsConfig()
+	s := Settings{Bucket: bucket, Role: "importer", Timeout: time.Minute}
+	o := Options{AWS: &awsCfg, PollInterval: time.Millisecond, Out: &out}
+	res, err := Publish(context.Background(), cfg, s, o)
 	if err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
@@ -362,14 +366,14 @@ func TestRoleCheckThatMayNotReadIAMLeavesItToTheImport(t *testing.T) {
 func TestSettingsFromEnv(t *testing.T) {
 	site := config.Defaults()
 	site.AWS.Bucket = "site-bucket"
-	o, err := SettingsFromEnv(site, func(string) string { return "" })
-	if err != nil || o.Bucket != "site-bucket" || o.Role != "vmimport" || o.Timeout != 2*time.Hour {
-		t.Errorf("from site: %+v, %v", o, err)
+	s, err := SettingsFromEnv(site, func(string) string { return "" })
+	if err != nil || s.Bucket != "site-bucket" || s.Role != "vmimport" || s.Timeout != 2*time.Hour {
+		t.Errorf("from site: %+v, %v", s, err)
 	}
 	env := map[string]string{"AWS_S3_BUCKET": "env-bucket", "AWS_IMPORT_TIMEOUT": "90m"}
-	o, err = SettingsFromEnv(site, func(k string) string { return env[k] })
-	if err != nil || o.Bucket != "env-bucket" || o.Timeout != 90*time.Minute {
-		t.Errorf("from env: %+v, %v", o, err)
+	s, err = SettingsFromEnv(site, func(k string) string { return env[k] })
+	if err != nil || s.Bucket != "env-bucket" || s.Timeout != 90*time.Minute {
+		t.Errorf("from env: %+v, %v", s, err)
 	}
 	env["AWS_IMPORT_TIMEOUT"] = "soon"
 	if _, err := SettingsFromEnv(site, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), `AWS_IMPORT_TIMEOUT="soon"`) {
@@ -379,7 +383,7 @@ func TestSettingsFromEnv(t *testing.T) {
 
 func TestUploadProgressCountsEachByteOnceWhenPartsAreReadTwice(t *testing.T) {
 	cfg, _ := testConfig(t, 3*block+100)
-	f, err := os.Open(filepath.Join(cfg.Root, Artifact(cfg)))
+	f, err := os.Open(filepath.Join(cfg.Root, Source(cfg)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,5 +399,12 @@ func TestUploadProgressCountsEachByteOnceWhenPartsAreReadTwice(t *testing.T) {
 	meter.Done()
 	if !strings.Contains(out.String(), progress.Bytes(3*block+100)+" in") {
 		t.Errorf("final line %q, want the file size %s counted once", out.String(), progress.Bytes(3*block+100))
+	}
+}
+
+func TestResultStringIsTheLineUploadAwsPrints(t *testing.T) {
+	r := Result{Bucket: bucket, Key: "k.ova", Skipped: true, ImportTask: "import-ami-0123", AMI: "ami-0abc"}
+	if got, want := r.String(), "ami-0abc (import import-ami-0123) from s3://gold-images/k.ova, upload skipped: true"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/checksum"
+	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/tree"
 )
 
@@ -279,7 +280,7 @@ func boxSum(ctx context.Context, dir, boxFile string) (string, error) {
 			}
 		}
 	}
-	return checksum.HashFile(ctx, filepath.Join(dir, boxFile))
+	return hashfile.File(ctx, filepath.Join(dir, boxFile))
 }
 
 // checkMetadata reads the box's metadata.json (the box is a tar archive,

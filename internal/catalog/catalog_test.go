@@ -17,6 +17,7 @@ import (
 
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/golden"
+	"gold-standard-images/internal/hashfile"
 )
 
 const vm = "CentOS-7.9.2009"
@@ -192,7 +193,7 @@ func TestWriteTakesTheDigestFromACurrentSHA256SUM(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "artifacts")
 			dir := addBuild(t, root, "1.0.0", "virtualbox")
-			if _, err := checksum.WriteFolder(context.Background(), dir); err != nil {
+			if _, err := checksum.WriteTree(context.Background(), root); err != nil {
 				t.Fatal(err)
 			}
 			// Plant a digest the box does not have: only a catalog that
@@ -219,7 +220,7 @@ func TestWriteTakesTheDigestFromACurrentSHA256SUM(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := readCatalog(t, filepath.Join(root, vm+".json")).Versions[0].Providers[0].Checksum
-			real, err := checksum.HashFile(context.Background(), filepath.Join(dir, box))
+			real, err := hashfile.File(context.Background(), filepath.Join(dir, box))
 			if err != nil {
 				t.Fatal(err)
 			}

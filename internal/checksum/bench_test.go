@@ -38,7 +38,7 @@ func bigFiles(b *testing.B, n int, size int64) (string, []string) {
 	return dir, names
 }
 
-// BenchmarkSHA256SUMVsCoreutils writes a folder's SHA256SUM with WriteFolder
+// BenchmarkSHA256SUMVsCoreutils writes a folder's SHA256SUM (writeFolder)
 // and, in the same iteration, runs `sha256sum <files>` (what `sha256sum *`
 // does) on the same files, then reports both times and their ratio (goal:
 // ratio <= 0.6). The files are in the page cache for both.
@@ -58,7 +58,7 @@ func BenchmarkSHA256SUMVsCoreutils(b *testing.B) {
 					b.Fatal(err)
 				}
 				start := time.Now()
-				if _, err := WriteFolder(ctx, dir); err != nil {
+				if _, err := writeFolder(ctx, dir); err != nil {
 					b.Fatal(err)
 				}
 				ours += time.Since(start)
@@ -76,17 +76,5 @@ func BenchmarkSHA256SUMVsCoreutils(b *testing.B) {
 			b.ReportMetric(theirs.Seconds()*1000/n, "sha256sum-ms")
 			b.ReportMetric(ours.Seconds()/theirs.Seconds(), "ratio")
 		})
-	}
-}
-
-// BenchmarkHashFile measures one file hashed alone: the read-ahead
-// goroutine overlaps reading with hashing.
-func BenchmarkHashFile(b *testing.B) {
-	dir, names := bigFiles(b, 1, 256<<20)
-	b.SetBytes(256 << 20)
-	for b.Loop() {
-		if _, err := HashFile(context.Background(), filepath.Join(dir, names[0])); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

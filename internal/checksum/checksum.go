@@ -191,23 +191,13 @@ type Folder struct {
 	Written   bool            // SHA256SUM was created or its content changed
 }
 
-// WriteFolder writes dir's SHA256SUM covering every artifact file in it.
-// See WriteFolders.
-func WriteFolder(ctx context.Context, dir string) (Folder, error) {
-	folders, err := WriteFolders(ctx, []string{dir})
-	if err != nil {
-		return Folder{}, err
-	}
-	return folders[0], nil
-}
-
-// WriteFolders writes the SHA256SUM of each folder, hashing the files of
-// all folders in one worker pool. A folder whose SHA256SUM is current is
-// not hashed again; an unchanged result leaves the file's content as it
-// was (only its time is renewed, see writeIfChanged).
-// A folder without any artifact file is an error naming it, and then no
-// folder is written.
-func WriteFolders(ctx context.Context, dirs []string) ([]Folder, error) {
+// writeFolders writes the SHA256SUM of each folder, covering every
+// artifact file of the folder, and hashes the files of all folders in one
+// worker pool. A folder whose SHA256SUM is current is not hashed again; an
+// unchanged result leaves the file's content as it was (only its time is
+// renewed, see writeIfChanged). A folder without any artifact file is an
+// error naming it, and then no folder is written.
+func writeFolders(ctx context.Context, dirs []string) ([]Folder, error) {
 	type job struct {
 		files   []file
 		entries []Entry
@@ -313,11 +303,11 @@ func folderArtifacts(dir string, entries []Entry) ([]tree.Artifact, error) {
 	return arts, nil
 }
 
-// WriteFor writes the SHA256SUM of every folder holding one of arts and
-// returns arts with SHA256 filled in, followed by one Checksum artifact per
-// folder. Each SHA256SUM covers every artifact file of its folder, listed or
+// WriteArtifacts writes the SHA256SUM of every folder holding one of arts
+// (what a build produced) and returns arts with SHA256 filled in, followed
+// by one Checksum artifact per folder. Each SHA256SUM covers every artifact file of its folder, listed or
 // not; an artifact missing from its folder is an error naming it.
-func WriteFor(ctx context.Context, arts []tree.Artifact) ([]tree.Artifact, error) {
+func WriteArtifacts(ctx context.Context, arts []tree.Artifact) ([]tree.Artifact, error) {
 	var dirs []string
 	seen := map[string]bool{}
 	for _, a := range arts {
@@ -330,7 +320,7 @@ func WriteFor(ctx context.Context, arts []tree.Artifact) ([]tree.Artifact, error
 			dirs = append(dirs, d)
 		}
 	}
-	folders, err := WriteFolders(ctx, dirs)
+	folders, err := writeFolders(ctx, dirs)
 	if err != nil {
 		return nil, err
 	}
@@ -366,14 +356,14 @@ func WriteFor(ctx context.Context, arts []tree.Artifact) ([]tree.Artifact, error
 }
 
 // WriteTree writes the SHA256SUM of every provider folder under root (the
-// artifacts folder). The tree is checked first (see tree.Scan); on any
-// problem nothing is written.
+// artifacts folder), see writeFolders. The tree is checked first (see
+// tree.Scan); on any problem nothing is written.
 func WriteTree(ctx context.Context, root string) ([]Folder, error) {
 	dirs, err := providerDirs(root)
 	if err != nil {
 		return nil, err
 	}
-	return WriteFolders(ctx, dirs)
+	return writeFolders(ctx, dirs)
 }
 
 // providerDirs lists the provider folders under root, the artifacts folder,

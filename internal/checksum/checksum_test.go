@@ -47,6 +47,16 @@ func inode(t *testing.T, path string) uint64 {
 	return info.Sys().(*syscall.Stat_t).Ino
 }
 
+// writeFolder writes the SHA256SUM of one folder, as WriteTree and
+// WriteArtifacts do for each of theirs.
+func writeFolder(ctx context.Context, dir string) (Folder, error) {
+	folders, err := writeFolders(ctx, []string{dir})
+	if err != nil {
+		return Folder{}, err
+	}
+	return folders[0], nil
+}
+
 func TestWriteFolderIsAcceptedByRealSha256sum(t *testing.T) {
 	sha256sum := tool(t, "sha256sum")
 	dir := filepath.Join(t.TempDir(), "vmware")
@@ -59,7 +69,7 @@ func TestWriteFolderIsAcceptedByRealSha256sum(t *testing.T) {
 		".CentOS-7.9.2009-1.0.0_vmware.ova.tmp-1": "half written",
 		".hidden/inside":                          "hidden",
 	})
-	res, err := WriteFolder(context.Background(), dir)
+	res, err := writeFolder(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,14 +120,14 @@ func TestWriteFolderRerunOnUnchangedFolderNeitherHashesNorRewrites(t *testing.T)
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "gcp")
 	writeFiles(t, dir, map[string]string{"a_gcp.tar.gz": "one", "b.txt": "two"})
-	if _, err := WriteFolder(ctx, dir); err != nil {
+	if _, err := writeFolder(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
 	sumPath := filepath.Join(dir, FileName)
 	before, _ := os.ReadFile(sumPath)
 	ino := inode(t, sumPath)
 
-	res, err := WriteFolder(ctx, dir)
+	res, err := writeFolder(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +142,7 @@ func TestWriteFolderRerunOnUnchangedFolderNeitherHashesNorRewrites(t *testing.T)
 	// SHA256SUM keeps its content and inode.
 	time.Sleep(10 * time.Millisecond)
 	writeFiles(t, dir, map[string]string{"a_gcp.tar.gz": "one"})
-	res, err = WriteFolder(ctx, dir)
+	res, err = writeFolder(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +156,7 @@ func TestWriteFolderRerunOnUnchangedFolderNeitherHashesNorRewrites(t *testing.T)
 	// New content: hashed and written.
 	time.Sleep(10 * time.Millisecond)
 	writeFiles(t, dir, map[string]string{"a_gcp.tar.gz": "changed"})
-	res, err = WriteFolder(ctx, dir)
+	res, err = writeFolder(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +177,7 @@ func TestWriteFolderRerunOnUnchangedFolderNeitherHashesNorRewrites(t *testing.T)
 func TestWriteFolderRejectsFolderWithoutArtifact(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "azure")
 	writeFiles(t, dir, map[string]string{".azure.vhd.tmp-123": "partial"})
-	_, err := WriteFolder(context.Background(), dir)
+	_, err := writeFolder(context.Background(), dir)
 	if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "no artifact") {
 		t.Fatalf("error = %v, want one naming %q and saying it has no artifact", err, dir)
 	}
@@ -259,14 +269,14 @@ func TestVerifyTreeNamesEachMismatch(t *testing.T) {
 	}
 }
 
-func TestWriteForFillsDigestsAndAddsChecksumFiles(t *testing.T) {
+func TestWriteArtifactsFillsDigestsAndAddsChecksumFiles(t *testing.T) {
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{"gcp/a.tar.gz": "a", "gcp/b.box": "b", "azure/c.vhd": "c"})
 	arts := []tree.Artifact{
 		{Provider: "gcp", Kind: tree.Disk, Path: filepath.Join(root, "gcp/a.tar.gz")},
 		{Provider: "azure", Kind: tree.Disk, Path: filepath.Join(root, "azure/c.vhd")},
 	}
-	got, err := WriteFor(context.Background(), arts)
+	got, err := WriteArtifacts(context.Background(), arts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +298,7 @@ func TestWriteForFillsDigestsAndAddsChecksumFiles(t *testing.T) {
 		t.Errorf("SHA256SUM does not cover b.box:\n%s", data)
 	}
 
-	_, err = WriteFor(context.Background(), []tree.Artifact{{Provider: "gcp", Path: filepath.Join(root, "gcp/missing.tar.gz")}})
+	_, err = WriteArtifacts(context.Background(), []tree.Artifact{{Provider: "gcp", Path: filepath.Join(root, "gcp/missing.tar.gz")}})
 	if err == nil || !strings.Contains(err.Error(), "missing.tar.gz") {
 		t.Errorf("missing artifact: error = %v, want one naming it", err)
 	}
@@ -321,19 +331,5 @@ func TestParse(t *testing.T) {
 				t.Errorf("got %v, %v; want %v", got, err, tt.want)
 			}
 		})
-	}
-}
-
-func TestHashFileStopsWhenCancelled(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"big": strings.Repeat("x", 8<<20)})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := HashFile(ctx, filepath.Join(dir, "big")); err == nil || !strings.Contains(err.Error(), "canceled") {
-		t.Errorf("error = %v, want a cancellation", err)
-	}
-	sum, err := HashFile(context.Background(), filepath.Join(dir, "big"))
-	if err != nil || sum != sha256Hex([]byte(strings.Repeat("x", 8<<20))) {
-		t.Errorf("HashFile = %s, %v; want the digest of the content", sum, err)
 	}
 }

@@ -24,12 +24,12 @@ func (m Mismatch) String() string {
 	return filepath.Join(m.Dir, filepath.FromSlash(m.Name)) + ": " + m.Problem
 }
 
-// VerifyFolders hashes every file listed in each folder's SHA256SUM again
+// verifyFolders hashes every file listed in each folder's SHA256SUM again
 // (all folders in one worker pool) and returns each mismatch: a digest that
 // differs, a listed file that is missing, an artifact file SHA256SUM does
 // not list, a folder without SHA256SUM or without any artifact. The error
 // is for failures to read, not for mismatches.
-func VerifyFolders(ctx context.Context, dirs []string) ([]Mismatch, error) {
+func verifyFolders(ctx context.Context, dirs []string) ([]Mismatch, error) {
 	var mismatches []Mismatch
 	type check struct {
 		dir  string
@@ -104,14 +104,14 @@ func VerifyFolders(ctx context.Context, dirs []string) ([]Mismatch, error) {
 }
 
 // VerifyTree verifies every provider folder under root (the artifacts
-// folder); see VerifyFolders. A tree that is not laid out as expected is an
+// folder); see verifyFolders. A tree that is not laid out as expected is an
 // error (see tree.Scan).
 func VerifyTree(ctx context.Context, root string) ([]Mismatch, error) {
 	dirs, err := providerDirs(root)
 	if err != nil {
 		return nil, err
 	}
-	return VerifyFolders(ctx, dirs)
+	return verifyFolders(ctx, dirs)
 }
 
 func sha256Hex(data []byte) string {

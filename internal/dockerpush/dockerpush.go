@@ -1,7 +1,9 @@
 // Package dockerpush publishes the docker artifact (a gzip rootfs tarball)
 // as a container image without a Docker daemon: one layer that is the
 // .tar.gz file byte for byte, pushed to a registry or written as an OCI
-// image layout for air-gapped sites.
+// image layout for air-gapped sites. It has the shape of every upload
+// package (README, Layout): Settings, SettingsFromEnv, Options, Source,
+// Publish and Result.
 package dockerpush
 
 import (
@@ -109,11 +111,8 @@ func Image(path string, m Meta) (v1.Image, error) {
 	return img, nil
 }
 
-// Options says where and how to push.
+// Options tune how Publish pushes; the zero value is fine.
 type Options struct {
-	// Insecure allows plain HTTP to a registry that is not on the loopback
-	// interface (REGISTRY_INSECURE=1). Loopback registries may always use it.
-	Insecure bool
 	// Keychain finds credentials; nil is authn.DefaultKeychain (the docker
 	// config file, $DOCKER_CONFIG, and its credential helpers).
 	Keychain authn.Keychain
@@ -154,12 +153,14 @@ func IsLoopback(host string) bool {
 
 // Push pushes img to repo (host/path) under every tag in tags. Blobs the
 // registry already has are not uploaded again; transient errors are retried.
-func Push(ctx context.Context, img v1.Image, repo string, tags []string, o Options) error {
+// insecure allows plain HTTP to a registry that is not on the loopback
+// interface; loopback registries may always use it.
+func Push(ctx context.Context, img v1.Image, repo string, tags []string, insecure bool, o Options) error {
 	if len(tags) == 0 {
 		return fmt.Errorf("pushing to %q: no tags given", repo)
 	}
 	var nameOpts []name.Option
-	if o.Insecure {
+	if insecure {
 		nameOpts = append(nameOpts, name.Insecure)
 	}
 	refs := make([]name.Tag, len(tags))
@@ -175,7 +176,7 @@ func Push(ctx context.Context, img v1.Image, repo string, tags []string, o Optio
 	if tr == nil {
 		tr = http.DefaultTransport
 	}
-	tr = httpGuard{next: tr, allow: o.Insecure || IsLoopback(host), host: host}
+	tr = httpGuard{next: tr, allow: insecure || IsLoopback(host), host: host}
 	keychain := o.Keychain
 	if keychain == nil {
 		keychain = authn.DefaultKeychain
@@ -283,26 +284,27 @@ func WriteLayout(dir string, img v1.Image, tags []string) error {
 	return nil
 }
 
-// Artifact is the docker artifact of cfg, relative to cfg.Root:
+// Source is the file Publish reads, relative to cfg.Root:
 // artifacts/<version>/<vm_name>/docker/<vm_name>-<version>_docker.tar.gz.
-func Artifact(cfg *config.Config) string {
+func Source(cfg *config.Config) string {
 	return cfg.Tree().Artifact("docker", "tar.gz")
 }
 
-// Settings are the environment-dependent choices of Publish.
+// Settings are the site's choices for Publish: templates/site.json under
+// the environment (SettingsFromEnv).
 type Settings struct {
 	Registry  string // host[:port]; empty is an error unless OutDir is set
 	Namespace string // path below the registry
+	Insecure  bool   // plain HTTP to a registry that is not on the loopback interface
 	OutDir    string // write an OCI layout here instead of pushing
-	Options
 }
 
 // SettingsFromEnv picks the registry, namespace, insecure flag and layout
 // folder from the environment (REGISTRY, REGISTRY_NAMESPACE,
-// REGISTRY_INSECURE, DOCKER_OUT) over the site settings.
-func SettingsFromEnv(site config.Site, getenv func(string) string) Settings {
-	s := Settings{Registry: site.Registry, Namespace: site.Namespace, OutDir: getenv("DOCKER_OUT")}
-	s.Insecure = site.RegistryInsecure
+// REGISTRY_INSECURE, DOCKER_OUT) over the site settings. It never fails;
+// the error keeps the shape of every upload package.
+func SettingsFromEnv(site config.Site, getenv func(string) string) (Settings, error) {
+	s := Settings{Registry: site.Registry, Namespace: site.Namespace, Insecure: site.RegistryInsecure, OutDir: getenv("DOCKER_OUT")}
 	if v := getenv("REGISTRY"); v != "" {
 		s.Registry = v
 	}
@@ -312,37 +314,51 @@ func SettingsFromEnv(site config.Site, getenv func(string) string) Settings {
 	if v := getenv("REGISTRY_INSECURE"); v != "" {
 		s.Insecure = v == "1" || strings.EqualFold(v, "true")
 	}
-	return s
+	return s, nil
 }
 
-// Publish builds the image of cfg's docker artifact and pushes it as
-// <registry>/<namespace>/<vm_name>:<version> and :latest, or writes it to the
-// OCI layout s.OutDir. It returns where it went.
-func Publish(ctx context.Context, cfg *config.Config, s Settings) (string, error) {
-	rel := Artifact(cfg)
+// Result is what Publish wrote.
+type Result struct {
+	Name  string   // the vm_name
+	Tags  []string // the version, then latest
+	Where string   // the repository pushed to, or the OCI layout folder
+}
+
+// String is the line upload:docker prints:
+// "<vm_name>:<version> and :latest written to <where>".
+func (r Result) String() string {
+	return fmt.Sprintf("%s:%s written to %s", r.Name, strings.Join(r.Tags, " and :"), r.Where)
+}
+
+// Publish builds the image of cfg's docker artifact (Source) and pushes it
+// as <registry>/<namespace>/<vm_name>:<version> and :latest, or writes it to
+// the OCI layout s.OutDir.
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+	rel := Source(cfg)
 	path := filepath.Join(cfg.Root, rel)
 	info, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("publishing docker image: artifact %q not found; build it first (mage build:os %s with ONLY=docker)", rel, cfg.OS.VMName)
+		return Result{}, fmt.Errorf("publishing docker image: artifact %q not found; build it first (mage build:os %s with ONLY=docker)", rel, cfg.OS.VMName)
 	}
 	if err != nil {
-		return "", fmt.Errorf("publishing docker image: %w", err)
+		return Result{}, fmt.Errorf("publishing docker image: %w", err)
 	}
 	if s.OutDir == "" && s.Registry == "" {
-		return "", fmt.Errorf("publishing docker image: no registry: set REGISTRY=host[:port] or \"registry\" in %s (or DOCKER_OUT=<folder> for an OCI layout)", config.SiteFile)
+		return Result{}, fmt.Errorf("publishing docker image: no registry: set REGISTRY=host[:port] or \"registry\" in %s (or DOCKER_OUT=<folder> for an OCI layout)", config.SiteFile)
 	}
 	meta := Meta{Title: cfg.OS.VMName, Version: cfg.Site.Version, Created: info.ModTime().UTC().Truncate(time.Second)}
 	meta.Revision, meta.Source = gitInfo(ctx, cfg.Root)
 	img, err := Image(path, meta)
 	if err != nil {
-		return "", err
+		return Result{}, err
 	}
-	tags := []string{cfg.Site.Version, "latest"}
+	res := Result{Name: cfg.OS.VMName, Tags: []string{cfg.Site.Version, "latest"}}
 	if s.OutDir != "" {
-		return s.OutDir, WriteLayout(s.OutDir, img, tags)
+		res.Where = s.OutDir
+		return res, WriteLayout(s.OutDir, img, res.Tags)
 	}
-	repo := Repository(s.Registry, s.Namespace, cfg.OS.VMName)
-	return repo, Push(ctx, img, repo, tags, s.Options)
+	res.Where = Repository(s.Registry, s.Namespace, cfg.OS.VMName)
+	return res, Push(ctx, img, res.Where, res.Tags, s.Insecure, o)
 }
 
 // gitInfo returns the commit checked out in root and its origin URL with

@@ -47,7 +47,7 @@ var fastRetry = remote.Backoff{Duration: 5 * time.Millisecond, Factor: 2, Steps:
 func testConfig(t *testing.T) (*config.Config, string) {
 	t.Helper()
 	cfg := &config.Config{Root: t.TempDir(), Site: config.Defaults(), OS: config.OS{VMName: vmName}}
-	path := filepath.Join(cfg.Root, Artifact(cfg))
+	path := filepath.Join(cfg.Root, Source(cfg))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -175,11 +175,12 @@ func TestPublishToRealRegistryIsReadBackBySkopeoAndGgcrAndSecondPushUploadsNoBlo
 	defer proxy.Close()
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 
-	s := Settings{Registry: hostOf(t, proxy), Namespace: "gold", Options: Options{Backoff: fastRetry}}
-	repo, err := Publish(context.Background(), cfg, s)
+	s, o := Settings{Registry: hostOf(t, proxy), Namespace: "gold"}, Options{Backoff: fastRetry}
+	res, err := Publish(context.Background(), cfg, s, o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	repo := res.Where
 	if want := hostOf(t, proxy) + "/gold/centos-7.9.2009"; repo != want {
 		t.Fatalf("repository = %q, want %q", repo, want)
 	}
@@ -245,13 +246,13 @@ func TestPublishToRealRegistryIsReadBackBySkopeoAndGgcrAndSecondPushUploadsNoBlo
 	}
 	pulled, _ := io.ReadAll(rc)
 	rc.Close()
-	local, _ := os.ReadFile(filepath.Join(cfg.Root, Artifact(cfg)))
+	local, _ := os.ReadFile(filepath.Join(cfg.Root, Source(cfg)))
 	if !bytes.Equal(pulled, local) {
 		t.Error("the pulled layer is not byte for byte the artifact")
 	}
 
 	before := counter.uploads.Load()
-	if _, err := Publish(context.Background(), cfg, s); err != nil {
+	if _, err := Publish(context.Background(), cfg, s, o); err != nil {
 		t.Fatalf("second push: %v", err)
 	}
 	if n := counter.uploads.Load() - before; n != 0 {
@@ -290,10 +291,11 @@ func TestPushRetriesTransient503s(t *testing.T) {
 	defer srv.Close()
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 
-	repo, err := Publish(context.Background(), cfg, Settings{Registry: hostOf(t, srv), Namespace: "gold", Options: Options{Backoff: fastRetry}})
+	res, err := Publish(context.Background(), cfg, Settings{Registry: hostOf(t, srv), Namespace: "gold"}, Options{Backoff: fastRetry})
 	if err != nil {
 		t.Fatalf("push through 503s: %v", err)
 	}
+	repo := res.Where
 	if f.served.Load() == 0 {
 		t.Fatal("the server injected no 503, the test proves nothing")
 	}
@@ -319,7 +321,7 @@ func TestPushGivesUpOnPersistent503WithError(t *testing.T) {
 	}))
 	defer srv.Close()
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	_, err := Publish(context.Background(), cfg, Settings{Registry: hostOf(t, srv), Namespace: "gold", Options: Options{Backoff: fastRetry}})
+	_, err := Publish(context.Background(), cfg, Settings{Registry: hostOf(t, srv), Namespace: "gold"}, Options{Backoff: fastRetry})
 	if err == nil || !strings.Contains(err.Error(), "pushing \""+hostOf(t, srv)+"/gold/centos-7.9.2009:1.0.0\"") {
 		t.Fatalf("error = %v, want one naming the reference pushed", err)
 	}
@@ -348,11 +350,11 @@ func TestPushUsesCredentialsFromDockerConfig(t *testing.T) {
 	srv := httptest.NewServer(basicAuth(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))))
 	defer srv.Close()
 	host := hostOf(t, srv)
-	settings := Settings{Registry: host, Namespace: "gold", Options: Options{Backoff: fastRetry}}
+	settings, opts := Settings{Registry: host, Namespace: "gold"}, Options{Backoff: fastRetry}
 
 	t.Run("without credentials the error says so", func(t *testing.T) {
 		t.Setenv("DOCKER_CONFIG", t.TempDir())
-		_, err := Publish(context.Background(), cfg, settings)
+		_, err := Publish(context.Background(), cfg, settings, opts)
 		if err == nil || !strings.Contains(err.Error(), "refused the credentials") {
 			t.Fatalf("error = %v, want a credentials error", err)
 		}
@@ -365,10 +367,11 @@ func TestPushUsesCredentialsFromDockerConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Setenv("DOCKER_CONFIG", dir)
-		repo, err := Publish(context.Background(), cfg, settings)
+		res, err := Publish(context.Background(), cfg, settings, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
+		repo := res.Where
 		img, err := remote.Image(mustRef(t, repo+":latest"), remote.WithAuth(&authn.Basic{Username: "user", Password: "secret"}))
 		if err != nil {
 			t.Fatal(err)
@@ -394,8 +397,8 @@ func TestPushRefusesPlainHTTPToNonLoopbackUnlessInsecure(t *testing.T) {
 		return nil, errors.New("no network in this test")
 	})
 	// 10.0.0.1 is RFC 1918: go-containerregistry alone would use plain HTTP.
-	s := Settings{Registry: "10.0.0.1:5000", Namespace: "gold", Options: Options{Transport: noNetwork, Backoff: remote.Backoff{Steps: 1}}}
-	_, err := Publish(context.Background(), cfg, s)
+	s, o := Settings{Registry: "10.0.0.1:5000", Namespace: "gold"}, Options{Transport: noNetwork, Backoff: remote.Backoff{Steps: 1}}
+	_, err := Publish(context.Background(), cfg, s, o)
 	if err == nil || !strings.Contains(err.Error(), "plain HTTP") {
 		t.Fatalf("error = %v, want the plain HTTP refusal", err)
 	}
@@ -403,7 +406,7 @@ func TestPushRefusesPlainHTTPToNonLoopbackUnlessInsecure(t *testing.T) {
 		t.Fatal("a plain HTTP request went out although not allowed")
 	}
 	s.Insecure = true
-	_, err = Publish(context.Background(), cfg, s)
+	_, err = Publish(context.Background(), cfg, s, o)
 	if err == nil || strings.Contains(err.Error(), "plain HTTP") || !httpSeen.Load() {
 		t.Fatalf("with Insecure: error = %v, http tried = %v; want HTTP tried and a network error", err, httpSeen.Load())
 	}
@@ -413,11 +416,11 @@ func TestDockerOutWritesOCILayoutThatSkopeoReadsAndRerunDoesNotDuplicate(t *test
 	cfg, fileDigest := testConfig(t)
 	out := filepath.Join(t.TempDir(), "oci")
 	for range 2 {
-		where, err := Publish(context.Background(), cfg, Settings{OutDir: out})
+		res, err := Publish(context.Background(), cfg, Settings{OutDir: out}, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if where != out {
+		if where := res.Where; where != out {
 			t.Fatalf("Publish returned %q, want %q", where, out)
 		}
 	}
@@ -454,18 +457,18 @@ func TestPublishErrors(t *testing.T) {
 		expect string
 	}{
 		{"missing artifact names the file and the build", func(cfg *config.Config) {
-			os.Remove(filepath.Join(cfg.Root, Artifact(cfg)))
+			os.Remove(filepath.Join(cfg.Root, Source(cfg)))
 		}, Settings{Registry: "localhost:5000"}, "artifacts/1.0.0/CentOS-7.9.2009/docker/CentOS-7.9.2009-1.0.0_docker.tar.gz\" not found; build it first"},
 		{"no registry says how to set one", func(*config.Config) {}, Settings{}, "set REGISTRY=host[:port]"},
 		{"not gzip is refused", func(cfg *config.Config) {
-			os.WriteFile(filepath.Join(cfg.Root, Artifact(cfg)), []byte("plain tar?"), 0o644)
+			os.WriteFile(filepath.Join(cfg.Root, Source(cfg)), []byte("plain tar?"), 0o644)
 		}, Settings{Registry: "localhost:5000"}, "want a gzip-compressed tar"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, _ := testConfig(t)
 			tt.setup(cfg)
-			_, err := Publish(context.Background(), cfg, tt.set)
+			_, err := Publish(context.Background(), cfg, tt.set, Options{})
 			if err == nil || !strings.Contains(err.Error(), tt.expect) {
 				t.Fatalf("error = %v, want it to contain %q", err, tt.expect)
 			}
@@ -477,11 +480,17 @@ func TestSettingsFromEnvPrefersEnvironmentOverSite(t *testing.T) {
 	site := config.Defaults()
 	site.Registry = "registry.example.com"
 	env := map[string]string{"REGISTRY": "localhost:5000", "REGISTRY_NAMESPACE": "team", "REGISTRY_INSECURE": "1", "DOCKER_OUT": "/tmp/x"}
-	s := SettingsFromEnv(site, func(k string) string { return env[k] })
+	s, err := SettingsFromEnv(site, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s.Registry != "localhost:5000" || s.Namespace != "team" || !s.Insecure || s.OutDir != "/tmp/x" {
 		t.Errorf("from env: %+v", s)
 	}
-	s = SettingsFromEnv(site, func(string) string { return "" })
+	s, err = SettingsFromEnv(site, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s.Registry != "registry.example.com" || s.Namespace != "gold" || s.Insecure || s.OutDir != "" {
 		t.Errorf("from site: %+v", s)
 	}
@@ -524,4 +533,11 @@ func layerDigest(t *testing.T, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return d.String()
+}
+
+func TestResultStringIsTheLineUploadDockerPrints(t *testing.T) {
+	r := Result{Name: vmName, Tags: []string{"1.0.0", "latest"}, Where: "localhost:5000/gold/centos-7.9.2009"}
+	if got, want := r.String(), "CentOS-7.9.2009:1.0.0 and :latest written to localhost:5000/gold/centos-7.9.2009"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
 }

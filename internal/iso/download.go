@@ -19,6 +19,7 @@ import (
 	"github.com/cavaliergopher/grab/v3"
 	"github.com/hashicorp/go-retryablehttp"
 
+	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/progress"
 )
 
@@ -47,7 +48,7 @@ type fetcher struct {
 
 	h       hash.Hash // sha256 of the first hashed bytes of the .part file
 	hashed  int64
-	pipe    *hashPipe // feeds h while a body is read; nil otherwise
+	pipe    *hashfile.Writer // feeds h while a body is read; nil otherwise
 	meter   *progress.Meter
 	lastAct atomic.Int64 // unix nanoseconds of the last body read; 0 when no body is being read
 }
@@ -127,7 +128,7 @@ func (f *fetcher) Do(req *http.Request) (*http.Response, error) {
 		f.meter = progress.New(f.opts.Out, f.label(), total, offset)
 	}
 	f.lastAct.Store(time.Now().UnixNano())
-	f.pipe = startPipe(f.h)
+	f.pipe = hashfile.NewWriter(f.h)
 	resp.Body = &hashingBody{ReadCloser: resp.Body, f: f}
 	return resp, nil
 }
@@ -151,10 +152,12 @@ func (f *fetcher) hashPrefix(ctx context.Context, offset int64) error {
 		return fmt.Errorf("server resumed at byte %d but %q does not have that size", offset, f.part)
 	}
 	h := sha256.New()
-	if offset > 0 {
-		if err := hashInto(ctx, h, file, offset, nil); err != nil {
-			return fmt.Errorf("hashing %q: %w", f.part, err)
-		}
+	n, err := hashfile.Copy(ctx, h, io.LimitReader(file, offset))
+	if err == nil && n != offset {
+		err = fmt.Errorf("read %d of %d bytes", n, offset)
+	}
+	if err != nil {
+		return fmt.Errorf("hashing %q: %w", f.part, err)
 	}
 	f.h, f.hashed = h, offset
 	return nil
@@ -174,48 +177,9 @@ func contentRangeStart(v string) (int64, error) {
 // flush waits until the hash has taken every byte read so far.
 func (f *fetcher) flush() {
 	if f.pipe != nil {
-		f.pipe.close()
+		f.pipe.Close()
 		f.pipe = nil
 	}
-}
-
-// hashPipe hashes in a goroutine of its own, so hashing overlaps with the
-// network reads and file writes instead of adding to them.
-type hashPipe struct {
-	full chan []byte
-	free chan []byte
-	done chan struct{}
-}
-
-func startPipe(h hash.Hash) *hashPipe {
-	const bufs = 8
-	p := &hashPipe{full: make(chan []byte, bufs), free: make(chan []byte, bufs), done: make(chan struct{})}
-	for range bufs {
-		p.free <- make([]byte, 0, 256<<10)
-	}
-	go func() {
-		defer close(p.done)
-		for b := range p.full {
-			h.Write(b)
-			p.free <- b[:0]
-		}
-	}()
-	return p
-}
-
-// write queues a copy of b for hashing.
-func (p *hashPipe) write(b []byte) {
-	for len(b) > 0 {
-		buf := <-p.free
-		n := min(len(b), cap(buf))
-		p.full <- append(buf, b[:n]...)
-		b = b[n:]
-	}
-}
-
-func (p *hashPipe) close() {
-	close(p.full)
-	<-p.done
 }
 
 // hashingBody feeds what grab reads to the fetcher's hash and meter.
@@ -227,7 +191,7 @@ type hashingBody struct {
 func (b *hashingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 {
-		b.f.pipe.write(p[:n])
+		b.f.pipe.Write(p[:n])
 		b.f.hashed += int64(n)
 		b.f.meter.Add(int64(n))
 		b.f.lastAct.Store(time.Now().UnixNano())
@@ -348,7 +312,7 @@ func download(ctx context.Context, rawURL, final, want string, opts Options) (Re
 		sum = hex.EncodeToString(f.h.Sum(nil))
 	} else { // grab found the .part complete and read no body
 		var err error
-		if sum, err = hashFile(ctx, part, opts, "verifying "+part); err != nil {
+		if sum, err = hashfile.FileWithProgress(ctx, part, opts.Out, "iso: verifying "+part); err != nil {
 			return Result{}, err
 		}
 	}

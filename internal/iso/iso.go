@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/tree"
 )
 
@@ -169,7 +170,7 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 			if err := checkSigned(); err != nil {
 				return Result{}, err
 			}
-			sum, err := hashFile(ctx, final, opts, "verifying cached "+cfg.OS.ISOFile())
+			sum, err := hashfile.FileWithProgress(ctx, final, opts.Out, "iso: verifying cached "+cfg.OS.ISOFile())
 			if err != nil {
 				return Result{}, err
 			}
@@ -195,7 +196,7 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 			if err := checkSigned(); err != nil {
 				return Result{}, err
 			}
-			sum, err := hashFile(ctx, src.local, opts, "verifying "+src.local)
+			sum, err := hashfile.FileWithProgress(ctx, src.local, opts.Out, "iso: verifying "+src.local)
 			if err != nil {
 				return Result{}, err
 			}
@@ -271,7 +272,7 @@ func Verify(ctx context.Context, cfg *config.Config, opts Options) (Result, erro
 			return Result{}, err
 		}
 	}
-	sum, err := hashFile(ctx, path, opts, "verifying "+path)
+	sum, err := hashfile.FileWithProgress(ctx, path, opts.Out, "iso: verifying "+path)
 	if err != nil {
 		return Result{}, err
 	}
