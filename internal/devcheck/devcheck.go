@@ -60,5 +60,8 @@ func Run(ctx context.Context, root string) error {
 	if r := os.Getenv("TEST_RUN"); r != "" {
 		args = append(args, "-run", r)
 	}
-	return step("go", append(args, strings.Fields(pkgs)...)...)
+	fmt.Fprintf(os.Stderr, ">> test: go %s\n", strings.Join(args, " "))
+	// Reap: a test binary that go test's timeout kills cannot stop the tools
+	// its tests started (guestfish, qemu); their process group goes with it.
+	return run.Run(ctx, run.Cmd{Name: "go", Args: append(args, strings.Fields(pkgs)...), Dir: root, Env: env, Output: os.Stdout, Reap: true})
 }

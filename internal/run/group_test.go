@@ -139,3 +139,36 @@ func alive(pid int) bool {
 	_, rest, _ := strings.Cut(string(stat), ") ")
 	return !strings.HasPrefix(rest, "Z")
 }
+
+func TestReapKillsWhatTheCommandLeftRunning(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		reap     bool
+		leftOver bool
+	}{
+		{"with Reap nothing is left", true, false},
+		{"without Reap the child outlives the command", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			started := filepath.Join(t.TempDir(), "started")
+			script := `python3 -c 'import os, sys, time; open(sys.argv[1], "w").write(str(os.getpid())); time.sleep(600)' "$1" >/dev/null 2>&1 &
+while [ ! -s "$1" ]; do sleep 0.01; done`
+			if err := Run(context.Background(), Cmd{Name: "bash", Args: []string{"-c", script, "leaver", started}, Reap: tc.reap}); err != nil {
+				t.Fatal(err)
+			}
+			pid, err := os.ReadFile(started)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := strconv.Atoi(string(pid))
+			t.Cleanup(func() { syscall.Kill(n, syscall.SIGKILL) })
+			deadline := time.Now().Add(5 * time.Second)
+			for alive(n) && !tc.leftOver && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if got := alive(n); got != tc.leftOver {
+				t.Errorf("child alive: %v, want %v", got, tc.leftOver)
+			}
+		})
+	}
+}

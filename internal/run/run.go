@@ -43,6 +43,10 @@ type Cmd struct {
 	// needs it: its outer (panicwrap) process ignores SIGINT and relies on
 	// the terminal delivering it to the real Packer process and children.
 	Group bool
+	// Reap runs the command in a process group of its own (as Group does)
+	// and kills what is left of the group when the command ends, however it
+	// ends: a test runner whose timed-out test left a tool running.
+	Reap bool
 	// Timeout bounds the command; 0 is no bound. Past it the command (with
 	// its whole process group: a Timeout implies Group) is interrupted, then
 	// killed, and Run returns a *TimeoutError naming Log and Hint.
@@ -113,7 +117,7 @@ func Run(ctx context.Context, c Cmd) error {
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	if c.Group {
+	if c.Group || c.Reap {
 		setGroup(cmd)
 	}
 	cmd.WaitDelay = c.Grace
@@ -142,7 +146,7 @@ func Run(ctx context.Context, c Cmd) error {
 	if tailFrom >= 0 {
 		readTail(direct, tailFrom, tail)
 	}
-	if c.Group && cmd.Process != nil && ctx.Err() != nil {
+	if cmd.Process != nil && (c.Reap || c.Group && ctx.Err() != nil) {
 		killGroup(cmd.Process.Pid)
 	}
 	if ctx.Err() != nil && parent.Err() == nil {
