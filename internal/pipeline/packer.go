@@ -131,7 +131,8 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		Env:    slices.Concat(packer.Env, []string{"PACKER_CACHE_DIR=" + filepath.Join(root, tree.PackerCache)}, b.opts.Env),
 		Output: logFile,
 		// Packer writes to the log itself, not through a pipe: if mage exits
-		// during Packer's clean-up after Ctrl-C, Packer still finishes it.
+		// during Packer's clean-up after Ctrl-C, Packer still finishes it
+		// (within Grace: then run's watcher kills what is left).
 		Direct: true,
 		Grace:  b.opts.Grace,
 		Group:  true, // SIGINT must reach the real Packer process, not only its wrapper

@@ -34,8 +34,8 @@ type Cmd struct {
 	// Direct, with an *os.File Output (a log) and no Stdout, gives the file
 	// to the command as its stdout and stderr instead of a pipe through this
 	// process, so the command can go on writing (say, cleaning up after
-	// SIGINT) even if this process has exited; the error's tail is then
-	// read back from the file.
+	// SIGINT) even if this process has exited (within Grace, with Group);
+	// the error's tail is then read back from the file.
 	Direct bool
 	// Group runs the command in a process group of its own and, on cancel,
 	// sends SIGINT to the whole group, as a terminal's Ctrl-C does; what is
@@ -104,7 +104,10 @@ func (e *TimeoutError) Error() string {
 func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
 
 // Run runs c and waits for it. When ctx is cancelled the process gets SIGINT,
-// then SIGKILL after the grace period, and Run returns ctx's error.
+// then SIGKILL after the grace period, and Run returns ctx's error. When this
+// process dies without cleaning up (kill -9), the command dies too: on Linux
+// a lone command gets SIGKILL from the kernel; a process group gets SIGINT,
+// then SIGKILL after the grace period, from a small watcher.
 func Run(ctx context.Context, c Cmd) error {
 	parent := ctx
 	if c.Timeout > 0 {
@@ -117,8 +120,11 @@ func Run(ctx context.Context, c Cmd) error {
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	if c.Group || c.Reap {
+	grouped := c.Group || c.Reap
+	if grouped {
 		setGroup(cmd)
+	} else {
+		dieWithParent(cmd)
 	}
 	cmd.WaitDelay = c.Grace
 	if cmd.WaitDelay == 0 {
@@ -142,7 +148,15 @@ func Run(ctx context.Context, c Cmd) error {
 			cmd.Stdout, cmd.Stderr = direct, direct
 		}
 	}
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		if grouped {
+			// Should this process die unannounced (kill -9), the group is
+			// interrupted, then killed after the grace period.
+			defer watchGroup(cmd.Process.Pid, cmd.WaitDelay)()
+		}
+		err = cmd.Wait()
+	}
 	if tailFrom >= 0 {
 		readTail(direct, tailFrom, tail)
 	}

@@ -1,0 +1,7 @@
+//go:build unix && !linux
+
+package run
+
+import "os/exec"
+
+func dieWithParent(*exec.Cmd) {}
