@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -140,15 +141,20 @@ func Repository(registry, namespace, vmName string) string {
 	return strings.ToLower(strings.Join(append(parts, vmName), "/"))
 }
 
-// IsLoopback reports whether a registry host[:port] is on this machine
-// (localhost, 127.0.0.1, ::1), where plain HTTP is allowed.
+// IsLoopback reports whether a registry host[:port] is on this machine,
+// where plain HTTP is allowed: the name localhost, or an address that parses
+// as a loopback IP (127.0.0.0/8, ::1). Other names never count, whatever
+// they look like (127.evil.example).
 func IsLoopback(host string) bool {
 	h := host
 	if u, err := url.Parse("//" + host); err == nil && u.Hostname() != "" {
 		h = u.Hostname()
 	}
-	h = strings.ToLower(h)
-	return h == "localhost" || strings.HasSuffix(h, ".localhost") || h == "::1" || strings.HasPrefix(h, "127.")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }
 
 // Push pushes img to repo (host/path) under every tag in tags. Blobs the

@@ -496,10 +496,11 @@ func TestSettingsFromEnvPrefersEnvironmentOverSite(t *testing.T) {
 	}
 }
 
-func TestIsLoopback(t *testing.T) {
+func TestIsLoopbackTrustsLocalhostAndLoopbackAddressesOnly(t *testing.T) {
 	for host, want := range map[string]bool{
-		"localhost": true, "localhost:5000": true, "127.0.0.1:5000": true, "[::1]:5000": true, "reg.localhost:80": true,
+		"localhost": true, "LocalHost:5000": true, "127.0.0.1:5000": true, "127.8.9.10": true, "[::1]:5000": true,
 		"10.0.0.1:5000": false, "192.168.1.2": false, "registry.example.com": false, "localhost.example.com:5000": false,
+		"127.evil.example": false, "127.0.0.1.nip.io:5000": false, "reg.localhost:80": false, "[::ffff:10.0.0.1]": false,
 	} {
 		if got := IsLoopback(host); got != want {
 			t.Errorf("IsLoopback(%q) = %v, want %v", host, got, want)
