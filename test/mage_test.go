@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"gold-standard-images/internal/envvar"
 )
 
 // repoRoot is the repository root, one folder up from test/.
@@ -93,6 +95,16 @@ func TestEveryTargetsHelpNamesTheEnvironmentItReads(t *testing.T) {
 		for _, v := range vars {
 			if !regexp.MustCompile(`\b` + v + `\b`).MatchString(out) {
 				t.Errorf("mage -h %s does not name %s:\n%s", target, v, out)
+			}
+		}
+	}
+}
+
+func TestEveryVariableATargetReadsIsInTheTable(t *testing.T) {
+	for target, vars := range targetEnv {
+		for _, v := range vars {
+			if _, ok := envvar.Lookup(v); !ok {
+				t.Errorf("%s reads %s, which is not in internal/envvar's table", target, v)
 			}
 		}
 	}
