@@ -14,6 +14,7 @@ import (
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/convert"
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/iso"
 	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/packer"
@@ -89,7 +90,7 @@ func buildDeps(cfg *config.Config) pipeline.Deps {
 			return err
 		},
 		Catalog: func(ctx context.Context, artifactsDir string) error {
-			_, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
+			_, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: envvar.CatalogBaseURL.Get(os.Getenv)})
 			return err
 		},
 	}
