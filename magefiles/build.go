@@ -46,16 +46,12 @@ func (Build) Centos7(ctx context.Context) error { return buildOS(ctx, "CentOS-7.
 
 // Rhel7 builds the Red Hat Enterprise Linux 7.9 images; the site supplies the ISO (see templates/site.json).
 //
-// Environment: ONLY, EXCEPT, FORCE, VERSION, PACKER, PACKER_CACHE,
-// ISO_CACHE, CATALOG_BASE_URL, QEMU_ACCELERATOR, PACKER_TIMEOUT,
-// LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS as for build:centos7.
+// Environment: as for build:centos7 (mage -h build:centos7).
 func (Build) Rhel7(ctx context.Context) error { return buildOS(ctx, "RedHat-7.9") }
 
 // Os builds the images of any OS definition, named by its vm_name (templates/os/<vm_name>.json).
 //
-// Environment: ONLY, EXCEPT, FORCE, VERSION, PACKER, PACKER_CACHE,
-// ISO_CACHE, CATALOG_BASE_URL, QEMU_ACCELERATOR, PACKER_TIMEOUT,
-// LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS as for build:centos7.
+// Environment: as for build:centos7 (mage -h build:centos7).
 func (Build) Os(ctx context.Context, vmName string) error { return buildOS(ctx, vmName) }
 
 func buildOS(ctx context.Context, vmName string) error {
