@@ -14,6 +14,7 @@ import (
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/convert"
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/iso"
 	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/packer"
@@ -45,16 +46,12 @@ func (Build) Centos7(ctx context.Context) error { return buildOS(ctx, "CentOS-7.
 
 // Rhel7 builds the Red Hat Enterprise Linux 7.9 images; the site supplies the ISO (see templates/site.json).
 //
-// Environment: ONLY, EXCEPT, FORCE, VERSION, PACKER, PACKER_CACHE,
-// ISO_CACHE, CATALOG_BASE_URL, QEMU_ACCELERATOR, PACKER_TIMEOUT,
-// LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS as for build:centos7.
+// Environment: as for build:centos7 (mage -h build:centos7).
 func (Build) Rhel7(ctx context.Context) error { return buildOS(ctx, "RedHat-7.9") }
 
 // Os builds the images of any OS definition, named by its vm_name (templates/os/<vm_name>.json).
 //
-// Environment: ONLY, EXCEPT, FORCE, VERSION, PACKER, PACKER_CACHE,
-// ISO_CACHE, CATALOG_BASE_URL, QEMU_ACCELERATOR, PACKER_TIMEOUT,
-// LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS as for build:centos7.
+// Environment: as for build:centos7 (mage -h build:centos7).
 func (Build) Os(ctx context.Context, vmName string) error { return buildOS(ctx, vmName) }
 
 func buildOS(ctx context.Context, vmName string) error {
@@ -89,7 +86,7 @@ func buildDeps(cfg *config.Config) pipeline.Deps {
 			return err
 		},
 		Catalog: func(ctx context.Context, artifactsDir string) error {
-			_, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
+			_, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: envvar.CatalogBaseURL.Get(os.Getenv)})
 			return err
 		},
 	}

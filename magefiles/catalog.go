@@ -8,6 +8,7 @@ import (
 
 	"gold-standard-images/internal/catalog"
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/tree"
 )
 
@@ -22,7 +23,7 @@ func Catalog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := catalog.Write(ctx, tree.ArtifactsDir, catalog.Options{Namespace: site.Namespace, BaseURL: os.Getenv("CATALOG_BASE_URL")})
+	res, err := catalog.Write(ctx, tree.ArtifactsDir, catalog.Options{Namespace: site.Namespace, BaseURL: envvar.CatalogBaseURL.Get(os.Getenv)})
 	for _, r := range res {
 		say("catalog: %s: %d box(es), %s", r.Path, r.Boxes, map[bool]string{true: "written", false: "up to date"}[r.Written])
 	}

@@ -7,12 +7,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/magefile/mage/mg"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/kickstart/kscontainer"
 	"gold-standard-images/internal/tree"
@@ -52,7 +52,7 @@ func (Ks) Serve(ctx context.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	return kickstart.Serve(ctx, envOr("KS_ADDR", "127.0.0.1:8080"), k.Handler(), os.Stderr, func(a string) {
+	return kickstart.Serve(ctx, envvar.KSAddr.Or(os.Getenv, "127.0.0.1:8080"), k.Handler(), os.Stderr, func(a string) {
 		say("ks: serving %d builds for %v on http://%s/ks (Ctrl-C stops)", len(k.Builds()), k.OSNames(), a)
 	})
 }
@@ -67,7 +67,7 @@ func (Ks) Serve(ctx context.Context) error {
 // the site's version.
 func (Ks) Up(ctx context.Context) error {
 	root := repoRoot()
-	port, err := strconv.Atoi(envOr("KS_PORT", "8080"))
+	port, err := envvar.KSPort.Or(os.Getenv, 8080)
 	if err != nil {
 		return err
 	}
@@ -106,11 +106,4 @@ func (Ks) Down(ctx context.Context) error {
 		return err
 	}
 	return eng.Down(ctx)
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"gold-standard-images/internal/devcheck"
 )
@@ -14,5 +15,5 @@ import (
 // packages (default ./...); PACKER names the Packer the template tests use
 // (else a 1.9.x packer on PATH, else v1.9.4 built into PACKER_CACHE).
 func Test(ctx context.Context) error {
-	return devcheck.Run(ctx, repoRoot())
+	return devcheck.Run(ctx, repoRoot(), os.Getenv)
 }

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"gold-standard-images/internal/envvar"
 )
 
 // repoRoot is the repository root, one folder up from test/.
@@ -67,8 +69,6 @@ func TestEveryListedTargetHasADocSentence(t *testing.T) {
 var targetEnv = map[string][]string{
 	"artifacts:convert": {"VERSION", "ONLY", "EXCEPT", "QEMU_ACCELERATOR", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
 	"build:centos7":     {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "QEMU_ACCELERATOR", "PACKER_TIMEOUT", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
-	"build:rhel7":       {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "QEMU_ACCELERATOR", "PACKER_TIMEOUT", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
-	"build:os":          {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "QEMU_ACCELERATOR", "PACKER_TIMEOUT", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
 	"catalog":           {"CATALOG_BASE_URL"},
 	"config":            {"VERSION"},
 	"iso:fetch":         {"ISO_CACHE"},
@@ -83,6 +83,13 @@ var targetEnv = map[string][]string{
 	"validate":          {"PACKER", "PACKER_CACHE", "VERSION"},
 }
 
+// sharedEnv lists the targets that read the same variables as another
+// target: their help refers to that target's instead of repeating it.
+var sharedEnv = map[string]string{
+	"build:rhel7": "build:centos7",
+	"build:os":    "build:centos7",
+}
+
 func TestEveryTargetsHelpNamesTheEnvironmentItReads(t *testing.T) {
 	for target, vars := range targetEnv {
 		out, stderr, err := mage(t, repoRoot(t), nil, "-h", target)
@@ -93,6 +100,29 @@ func TestEveryTargetsHelpNamesTheEnvironmentItReads(t *testing.T) {
 		for _, v := range vars {
 			if !regexp.MustCompile(`\b` + v + `\b`).MatchString(out) {
 				t.Errorf("mage -h %s does not name %s:\n%s", target, v, out)
+			}
+		}
+	}
+	for target, other := range sharedEnv {
+		if _, ok := targetEnv[other]; !ok {
+			t.Errorf("%s shares the environment of %s, which targetEnv does not list", target, other)
+		}
+		out, stderr, err := mage(t, repoRoot(t), nil, "-h", target)
+		if err != nil {
+			t.Errorf("mage -h %s: %v\n%s", target, err, stderr)
+			continue
+		}
+		if want := "Environment: as for " + other + " (mage -h " + other + ")."; !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+			t.Errorf("mage -h %s does not say %q:\n%s", target, want, out)
+		}
+	}
+}
+
+func TestEveryVariableATargetReadsIsInTheTable(t *testing.T) {
+	for target, vars := range targetEnv {
+		for _, v := range vars {
+			if _, ok := envvar.Lookup(v); !ok {
+				t.Errorf("%s reads %s, which is not in internal/envvar's table", target, v)
 			}
 		}
 	}

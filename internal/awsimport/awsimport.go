@@ -31,6 +31,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/progress"
 )
@@ -61,21 +62,18 @@ type Options struct {
 // import timeout (AWS_IMPORT_TIMEOUT over aws.import_timeout) of the site.
 func SettingsFromEnv(site config.Site, getenv func(string) string) (Settings, error) {
 	s := Settings{Bucket: site.AWS.Bucket, Role: site.AWS.ImportRole}
-	if v := getenv("AWS_S3_BUCKET"); v != "" {
-		s.Bucket = v
+	s.Bucket = envvar.AWSS3Bucket.Or(getenv, s.Bucket)
+	d, err := envvar.AWSImportTimeout.Or(getenv, 0)
+	if err != nil {
+		return s, err
 	}
-	timeout := site.AWS.ImportTimeout
-	what := "aws.import_timeout in " + config.SiteFile
-	if v := getenv("AWS_IMPORT_TIMEOUT"); v != "" {
-		timeout, what = v, "AWS_IMPORT_TIMEOUT"
-	}
-	if timeout != "" {
-		d, err := time.ParseDuration(timeout)
+	if timeout := site.AWS.ImportTimeout; d == 0 && timeout != "" {
+		d, err = time.ParseDuration(timeout)
 		if err != nil || d <= 0 {
-			return s, fmt.Errorf("reading %s=%q: want a Go duration such as 90m", what, timeout)
+			return s, fmt.Errorf("reading aws.import_timeout in %s=%q: want a Go duration such as 90m", config.SiteFile, timeout)
 		}
-		s.Timeout = d
 	}
+	s.Timeout = d
 	return s, nil
 }
 

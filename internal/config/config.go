@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/tree"
 )
 
@@ -176,7 +177,7 @@ func LoadSite(root string, getenv func(string) string) (site Site, found bool, e
 			return site, true, &FileError{What: "loading site settings", File: SiteFile, Problems: d.problems}
 		}
 	}
-	if v := getenv("VERSION"); v != "" {
+	if v := envvar.Version.Get(getenv); v != "" {
 		if msg := checkVersion(v); msg != "" {
 			return site, found, fmt.Errorf("environment variable VERSION=%q: %s", v, msg)
 		}

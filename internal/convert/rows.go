@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/atomicfile"
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/run"
 )
@@ -97,7 +98,7 @@ func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 		return nil, err
 	}
 	env := accel.LibguestfsEnv(j.getenv)
-	if j.getenv("LIBGUESTFS_BACKEND") == "" {
+	if envvar.LibguestfsBackend.Get(j.getenv) == "" {
 		env = append(env, "LIBGUESTFS_BACKEND=direct")
 	}
 	f, err := atomicfile.Create(tmp, 0o644)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/run"
 )
@@ -15,9 +16,9 @@ import (
 // Run installs the test tools (scripts/host/install-test-tools.sh), finds or
 // builds the pinned Packer (given to the tests as $PACKER), then runs gofmt,
 // go vet (with and without the mage tag), go mod tidy -diff and go test in
-// root. Output
+// root. getenv reads TEST_PKGS, TEST_RUN and what packer.Find reads. Output
 // goes to stdout so CI sees go test's summary lines.
-func Run(ctx context.Context, root string) error {
+func Run(ctx context.Context, root string, getenv func(string) string) error {
 	var env []string
 	step := func(name string, args ...string) error {
 		fmt.Fprintf(os.Stderr, ">> test: %s %s\n", name, strings.Join(args, " "))
@@ -30,7 +31,7 @@ func Run(ctx context.Context, root string) error {
 		return err
 	}
 	// The tests run the real Packer: the pinned one, built once if needed.
-	bin, version, err := packer.Find(ctx, root, os.Getenv, os.Stderr)
+	bin, version, err := packer.Find(ctx, root, getenv, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -52,16 +53,16 @@ func Run(ctx context.Context, root string) error {
 	if err := step("go", "mod", "tidy", "-diff"); err != nil {
 		return fmt.Errorf("go.mod or go.sum is not tidy (run go mod tidy): %w", err)
 	}
-	pkgs := os.Getenv("TEST_PKGS")
-	if pkgs == "" {
-		pkgs = "./..."
+	pkgs := envvar.TestPkgs.Get(getenv)
+	if len(pkgs) == 0 {
+		pkgs = []string{"./..."}
 	}
 	args := []string{"test", "-timeout", "45m", "-count=1"}
-	if r := os.Getenv("TEST_RUN"); r != "" {
+	if r := envvar.TestRun.Get(getenv); r != "" {
 		args = append(args, "-run", r)
 	}
 	fmt.Fprintf(os.Stderr, ">> test: go %s\n", strings.Join(args, " "))
 	// Reap: a test binary that go test's timeout kills cannot stop the tools
 	// its tests started (guestfish, qemu); their process group goes with it.
-	return run.Run(ctx, run.Cmd{Name: "go", Args: append(args, strings.Fields(pkgs)...), Dir: root, Env: env, Output: os.Stdout, Reap: true})
+	return run.Run(ctx, run.Cmd{Name: "go", Args: append(args, pkgs...), Dir: root, Env: env, Output: os.Stdout, Reap: true})
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/progress"
 	"gold-standard-images/internal/run"
 )
@@ -307,20 +308,17 @@ type Settings struct {
 
 // SettingsFromEnv picks the registry, namespace, insecure flag and layout
 // folder from the environment (REGISTRY, REGISTRY_NAMESPACE,
-// REGISTRY_INSECURE, DOCKER_OUT) over the site settings. It never fails;
-// the error keeps the shape of every upload package.
+// REGISTRY_INSECURE, DOCKER_OUT) over the site settings. It fails on a
+// REGISTRY_INSECURE other than 1 or 0 (true or false).
 func SettingsFromEnv(site config.Site, getenv func(string) string) (Settings, error) {
-	s := Settings{Registry: site.Registry, Namespace: site.Namespace, Insecure: site.RegistryInsecure, OutDir: getenv("DOCKER_OUT")}
-	if v := getenv("REGISTRY"); v != "" {
-		s.Registry = v
+	s := Settings{
+		Registry:  envvar.Registry.Or(getenv, site.Registry),
+		Namespace: envvar.RegistryNamespace.Or(getenv, site.Namespace),
+		OutDir:    envvar.DockerOut.Get(getenv),
 	}
-	if v := getenv("REGISTRY_NAMESPACE"); v != "" {
-		s.Namespace = v
-	}
-	if v := getenv("REGISTRY_INSECURE"); v != "" {
-		s.Insecure = v == "1" || strings.EqualFold(v, "true")
-	}
-	return s, nil
+	var err error
+	s.Insecure, err = envvar.RegistryInsecure.Or(getenv, site.RegistryInsecure)
+	return s, err
 }
 
 // Result is what Publish wrote.

@@ -496,6 +496,19 @@ func TestSettingsFromEnvPrefersEnvironmentOverSite(t *testing.T) {
 	}
 }
 
+func TestSettingsFromEnvReadsRegistryInsecureAsASwitch(t *testing.T) {
+	site := config.Defaults()
+	site.RegistryInsecure = true
+	s, err := SettingsFromEnv(site, func(k string) string { return map[string]string{"REGISTRY_INSECURE": "0"}[k] })
+	if err != nil || s.Insecure {
+		t.Errorf("REGISTRY_INSECURE=0 over a site's true: %+v, %v", s, err)
+	}
+	_, err = SettingsFromEnv(site, func(k string) string { return map[string]string{"REGISTRY_INSECURE": "maybe"}[k] })
+	if want := `reading environment variable REGISTRY_INSECURE="maybe": want 1 or 0`; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
+
 func TestIsLoopbackTrustsLocalhostAndLoopbackAddressesOnly(t *testing.T) {
 	for host, want := range map[string]bool{
 		"localhost": true, "LocalHost:5000": true, "127.0.0.1:5000": true, "127.8.9.10": true, "[::1]:5000": true,

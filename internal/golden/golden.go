@@ -71,3 +71,30 @@ func firstDifference(got, want string) (int, string, string) {
 		}
 	}
 }
+
+// CheckSection compares got with the lines between the marker lines start
+// and end of the file at path (a generated table in a README) and rewrites
+// them with -update.
+func CheckSection(t testing.TB, path, start, end string, got []byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	i, j := strings.Index(text, start+"\n"), strings.Index(text, "\n"+end)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no %s ... %s section", path, start, end)
+	}
+	head, want, tail := text[:i+len(start)+1], text[i+len(start)+1:j+1], text[j+1:]
+	if *update {
+		if err := os.WriteFile(path, []byte(head+string(got)+tail), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if string(got) != want {
+		n, g, w := firstDifference(string(got), want)
+		t.Errorf("the section %s of %s differs at its line %d (go test -update rewrites it if the change is intended)\n got: %q\nwant: %q", start, path, n, g, w)
+	}
+}

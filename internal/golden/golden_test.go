@@ -75,3 +75,24 @@ func TestEveryPackageWithTestsTakesUpdate(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckSectionComparesAndRewritesOnlyTheLinesBetweenTheMarkers(t *testing.T) {
+	t.Chdir(t.TempDir())
+	const before, after = "# Title\n<!-- x:start -->\n", "<!-- x:end -->\nmore\n"
+	if err := os.WriteFile("README.md", []byte(before+"| a |\n| b |\n"+after), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{TB: t}
+	CheckSection(r, "README.md", "<!-- x:start -->", "<!-- x:end -->", []byte("| a |\n| B |\n"))
+	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "README.md differs at its line 2") || !strings.Contains(r.errors[0], `got: "| B |"`) {
+		t.Errorf("errors = %q, want one naming README.md at line 2", r.errors)
+	}
+	defer func(was bool) { *update = was }(*update)
+	*update = true
+	CheckSection(t, "README.md", "<!-- x:start -->", "<!-- x:end -->", []byte("| c |\n"))
+	if got, err := os.ReadFile("README.md"); err != nil || string(got) != before+"| c |\n"+after {
+		t.Errorf("README.md = %q, %v; want the section rewritten", got, err)
+	}
+	*update = false
+	CheckSection(t, "README.md", "<!-- x:start -->", "<!-- x:end -->", []byte("| c |\n"))
+}

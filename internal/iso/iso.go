@@ -26,8 +26,9 @@ import (
 
 // Options tunes Fetch and Verify; the zero value is fine for builds.
 type Options struct {
-	CacheDir string    // where downloads go; empty uses tree.ISOCache(cfg.Root, os.Getenv)
-	Out      io.Writer // progress and retry lines; nil is silent
+	CacheDir string              // where downloads go; empty uses tree.ISOCache(cfg.Root, Getenv)
+	Getenv   func(string) string // reads ISO_CACHE when CacheDir is empty; nil is os.Getenv
+	Out      io.Writer           // progress and retry lines; nil is silent
 
 	RetryMax     int           // retries of one request on connection errors, 429 and 5xx; 0 means 5, -1 none
 	RetryWaitMin time.Duration // first backoff; 0 means 1s
@@ -88,8 +89,11 @@ func sources(cfg *config.Config) ([]source, error) {
 }
 
 func (o Options) withDefaults(cfg *config.Config) Options {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
 	if o.CacheDir == "" {
-		o.CacheDir = tree.ISOCache(cfg.Root, os.Getenv)
+		o.CacheDir = tree.ISOCache(cfg.Root, o.Getenv)
 	}
 	if o.RetryMax == 0 {
 		o.RetryMax = 5

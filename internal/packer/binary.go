@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/run"
 )
 
@@ -49,10 +50,10 @@ func Find(ctx context.Context, root string, getenv func(string) string, log io.W
 	if log == nil {
 		log = io.Discard
 	}
-	if p := getenv("PACKER"); p != "" {
+	if p := envvar.Packer.Get(getenv); p != "" {
 		return fromEnv(ctx, p, getenv, log)
 	}
-	if p, err := lookPath("packer", getenv("PATH")); err == nil {
+	if p, err := lookPath("packer", envvar.Path.Get(getenv)); err == nil {
 		v, err := Version(ctx, p)
 		switch {
 		case err != nil:
@@ -77,7 +78,7 @@ func Find(ctx context.Context, root string, getenv func(string) string, log io.W
 func fromEnv(ctx context.Context, p string, getenv func(string) string, log io.Writer) (string, string, error) {
 	path := p
 	if !strings.ContainsRune(p, filepath.Separator) {
-		found, err := lookPath(p, getenv("PATH"))
+		found, err := lookPath(p, envvar.Path.Get(getenv))
 		if err != nil {
 			return "", "", fmt.Errorf("finding Packer: PACKER=%q: not found in PATH", p)
 		}
@@ -123,7 +124,7 @@ func Version(ctx context.Context, path string) (string, error) {
 // CacheDir is the folder the pinned Packer is built into: $PACKER_CACHE, else
 // os.UserCacheDir()/gold-standard-images.
 func CacheDir(getenv func(string) string) (string, error) {
-	if d := getenv("PACKER_CACHE"); d != "" {
+	if d := envvar.PackerCache.Get(getenv); d != "" {
 		return d, nil
 	}
 	d, err := os.UserCacheDir()
@@ -152,7 +153,7 @@ func Ensure(ctx context.Context, root, cacheDir string, getenv func(string) stri
 		}
 		fmt.Fprintf(log, "packer: cached %s is unusable (version %q, %v); rebuilding\n", final, v, err)
 	}
-	goCmd, err := lookPath("go", getenv("PATH"))
+	goCmd, err := lookPath("go", envvar.Path.Get(getenv))
 	if err != nil {
 		return "", fmt.Errorf("building Packer v%s: the go command is not in PATH: %w", PinnedVersion, err)
 	}

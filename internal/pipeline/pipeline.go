@@ -13,12 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/tree"
 )
@@ -158,11 +158,12 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	if err != nil {
 		return nil, fmt.Errorf("selecting providers: %w", err)
 	}
-	force, err := parseForce(opts.Getenv("FORCE"))
+	force, err := envvar.Force.Or(opts.Getenv, false)
 	if err != nil {
 		return nil, err
 	}
-	packerTimeout, err := parsePackerTimeout(opts.Getenv("PACKER_TIMEOUT"))
+	// 0 derives the bound from ssh_timeout (packerBound).
+	packerTimeout, err := envvar.PackerTimeout.Or(opts.Getenv, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -193,30 +194,6 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 		runErr = errors.Join(runErr, fmt.Errorf("building %s: packer build failed for %s (logs: %s)", cfg.OS.VMName, strings.Join(names, ", "), strings.Join(logs, ", ")))
 	}
 	return b.results, runErr
-}
-
-func parseForce(v string) (bool, error) {
-	if v == "" {
-		return false, nil
-	}
-	force, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("reading environment variable FORCE=%q: want 1 or 0", v)
-	}
-	return force, nil
-}
-
-// parsePackerTimeout reads PACKER_TIMEOUT: a Go duration, or empty for the
-// bound derived from ssh_timeout (see packerBound).
-func parsePackerTimeout(v string) (time.Duration, error) {
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("reading environment variable PACKER_TIMEOUT=%q: want a duration such as 4h", v)
-	}
-	return d, nil
 }
 
 // build is the state the steps of one Build share.

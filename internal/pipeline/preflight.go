@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/providers"
 )
@@ -51,7 +52,7 @@ var OptionalTools = []HostTool{
 // checksumFile is the OS definition's iso_checksum_file: when set, gpg and
 // gpgv are needed too.
 func Preflight(ctx context.Context, root string, selected []providers.Provider, checksumFile string, getenv func(string) string, kvmDevice string) (accelerator string, notes []string, err error) {
-	path := getenv("PATH")
+	path := envvar.Path.Get(getenv)
 	var problems []string
 	if checksumFile != "" {
 		for _, name := range SignatureTools {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"gold-standard-images/internal/envvar"
 )
 
 // Builder names the Packer builder (and so the hypervisor) a provider uses.
@@ -85,7 +87,7 @@ func Select(only, except string) ([]Provider, error) {
 
 // SelectFromEnv is Select with ONLY and EXCEPT read through getenv.
 func SelectFromEnv(getenv func(string) string) ([]Provider, error) {
-	return Select(getenv("ONLY"), getenv("EXCEPT"))
+	return Select(envvar.Only.Get(getenv), envvar.Except.Get(getenv))
 }
 
 func parseList(variable, list string) (map[string]bool, error) {

@@ -19,6 +19,8 @@ package tree
 import (
 	"fmt"
 	"path/filepath"
+
+	"gold-standard-images/internal/envvar"
 )
 
 // The top folders of the tree.
@@ -39,10 +41,7 @@ const (
 // ISOCache is the ISO cache folder: $ISO_CACHE if set (relative to root
 // when not absolute), else <root>/isos.
 func ISOCache(root string, getenv func(string) string) string {
-	dir := ISOCacheDir
-	if v := getenv("ISO_CACHE"); v != "" {
-		dir = v
-	}
+	dir := envvar.ISOCache.Or(getenv, ISOCacheDir)
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(root, dir)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/run"
 )
 
@@ -22,7 +23,7 @@ type Engine struct {
 // on PATH, else podman. CONTAINER_ENGINE_FLAGS (global flags) and
 // CONTAINER_RUN_FLAGS (flags of "run") are split on spaces, never by a shell.
 func EngineFromEnv(getenv func(string) string) (Engine, error) {
-	e := Engine{Name: getenv("CONTAINER_ENGINE"), GlobalFlags: strings.Fields(getenv("CONTAINER_ENGINE_FLAGS")), RunFlags: strings.Fields(getenv("CONTAINER_RUN_FLAGS"))}
+	e := Engine{Name: envvar.ContainerEngine.Get(getenv), GlobalFlags: envvar.ContainerEngineFlags.Get(getenv), RunFlags: envvar.ContainerRunFlags.Get(getenv)}
 	if e.Name != "" {
 		if _, err := exec.LookPath(e.Name); err != nil {
 			return e, fmt.Errorf("CONTAINER_ENGINE=%q: %w", e.Name, err)

@@ -1,0 +1,78 @@
+package envvar
+
+// The rows, grouped by what they tune. A new variable is a row here and in
+// All, named in the help of every target that reads it (test/mage_test.go).
+var (
+	// Builds (build:*, artifacts:convert).
+	Only    = Text{Var{Name: "ONLY", Value: "providers, comma-separated", Doc: "builds and converts only these providers, e.g. aws,gcp"}}
+	Except  = Text{Var{Name: "EXCEPT", Value: "providers, comma-separated", Doc: "leaves these providers out"}}
+	Force   = Bool{Var{Name: "FORCE", Doc: "rebuilds builds that are up to date"}}
+	Version = Text{Var{Name: "VERSION", Value: "digits and dots, e.g. 1.0.0", Doc: "overrides the site's version"}}
+
+	// Packer.
+	Packer        = Text{Var{Name: "PACKER", Value: "a path, or a name on PATH", Doc: "the Packer binary (else a 1.9.x packer on PATH, else v1.9.4 built into PACKER_CACHE)"}}
+	PackerCache   = Text{Var{Name: "PACKER_CACHE", Value: "a folder", Doc: "where the pinned Packer is built (default: the user cache folder)"}}
+	PackerTimeout = Duration{Var{Name: "PACKER_TIMEOUT", Doc: "bounds each packer build (default ssh_timeout plus 1h with KVM, 3h under TCG)"}}
+
+	// ISOs, QEMU and libguestfs.
+	ISOCache                  = Text{Var{Name: "ISO_CACHE", Value: "a folder", Doc: "where ISOs are kept, relative to the repository root unless absolute (default isos/)"}}
+	QEMUAccelerator           = Choice{Var{Name: "QEMU_ACCELERATOR", Doc: "overrides the KVM probe (a tiny guest run on /dev/kvm; TCG where it runs none)"}, []string{"kvm", "tcg"}}
+	LibguestfsBackend         = Text{Var{Name: "LIBGUESTFS_BACKEND", Value: "a libguestfs backend", Doc: "the backend of libguestfs in the docker conversion (default direct)"}}
+	LibguestfsBackendSettings = Text{Var{Name: "LIBGUESTFS_BACKEND_SETTINGS", Value: "libguestfs backend settings", Doc: "tunes libguestfs (default force_tcg where KVM runs no guest)"}}
+
+	// Catalog.
+	CatalogBaseURL = Text{Var{Name: "CATALOG_BASE_URL", Value: "a URL", Doc: "the web address of artifacts/ in the Vagrant catalog (default file:// URLs)"}}
+
+	// Kickstart server.
+	KSAddr               = Text{Var{Name: "KS_ADDR", Value: "host:port", Doc: "the address ks:serve listens on (default 127.0.0.1:8080; 0.0.0.0:8080 serves other machines)"}}
+	KSPort               = Number{Var{Name: "KS_PORT", Doc: "the host port of the ks:up container (default 8080)"}}
+	ContainerEngine      = Text{Var{Name: "CONTAINER_ENGINE", Value: "docker, podman or a path", Doc: "the container engine of ks:up and ks:down (default docker if installed, else podman)"}}
+	ContainerEngineFlags = Words{Var{Name: "CONTAINER_ENGINE_FLAGS", Doc: "global flags of the container engine (podman on some hosts: --runtime runc)"}}
+	ContainerRunFlags    = Words{Var{Name: "CONTAINER_RUN_FLAGS", Doc: "flags of the container engine's run (e.g. --ulimit nofile=1024:1024)"}}
+
+	// upload:aws.
+	AWSS3Bucket        = Text{Var{Name: "AWS_S3_BUCKET", Value: "a bucket name", Doc: "the S3 bucket the OVA goes to (else aws.bucket in templates/site.json)"}}
+	AWSImportTimeout   = Duration{Var{Name: "AWS_IMPORT_TIMEOUT", Doc: "bounds the VM Import (else aws.import_timeout, default 2h)"}}
+	AWSProfile         = External{Var{Name: "AWS_PROFILE", Value: "a profile name", Doc: "the AWS credentials profile (read by the AWS SDK)"}}
+	AWSRegion          = External{Var{Name: "AWS_REGION", Value: "a region", Doc: "the AWS region (read by the AWS SDK; else aws.region)"}}
+	AWSAccessKeyID     = External{Var{Name: "AWS_ACCESS_KEY_ID", Value: "a key id", Doc: "AWS credentials, with AWS_SECRET_ACCESS_KEY (read by the AWS SDK)"}}
+	AWSSecretAccessKey = External{Var{Name: "AWS_SECRET_ACCESS_KEY", Value: "a secret key", Doc: "AWS credentials, with AWS_ACCESS_KEY_ID (read by the AWS SDK)"}}
+	AWSEndpointURL     = External{Var{Name: "AWS_ENDPOINT_URL", Value: "a URL", Doc: "an S3-compatible server instead of AWS (read by the AWS SDK)"}}
+
+	// upload:docker.
+	Registry          = Text{Var{Name: "REGISTRY", Value: "host[:port]", Doc: "the container registry (else registry in templates/site.json)"}}
+	RegistryNamespace = Text{Var{Name: "REGISTRY_NAMESPACE", Value: "a path", Doc: "the path below the registry (else the site's namespace)"}}
+	RegistryInsecure  = Bool{Var{Name: "REGISTRY_INSECURE", Doc: "allows plain HTTP to a registry that is not on the loopback interface"}}
+	DockerOut         = Text{Var{Name: "DOCKER_OUT", Value: "a folder", Doc: "writes an OCI image layout there instead of pushing"}}
+	DockerConfig      = External{Var{Name: "DOCKER_CONFIG", Value: "a folder", Doc: "the docker config folder with the registry credentials of docker login (read by the registry client)"}}
+
+	// mage test.
+	TestRun  = Text{Var{Name: "TEST_RUN", Value: "a go test -run pattern", Doc: "runs only the tests matching it"}}
+	TestPkgs = Words{Var{Name: "TEST_PKGS", Doc: "the packages to test (default ./...)"}}
+
+	// The system's.
+	Path = Text{Var{Name: "PATH", Value: "folders, colon-separated", Doc: "where Packer, go and the host tools are looked up"}}
+)
+
+// All is the table, in the README's order.
+var All = []Row{
+	Only, Except, Force, Version,
+	Packer, PackerCache, PackerTimeout,
+	ISOCache, QEMUAccelerator, LibguestfsBackend, LibguestfsBackendSettings,
+	CatalogBaseURL,
+	KSAddr, KSPort, ContainerEngine, ContainerEngineFlags, ContainerRunFlags,
+	AWSS3Bucket, AWSImportTimeout, AWSProfile, AWSRegion, AWSAccessKeyID, AWSSecretAccessKey, AWSEndpointURL,
+	Registry, RegistryNamespace, RegistryInsecure, DockerOut, DockerConfig,
+	TestRun, TestPkgs,
+	Path,
+}
+
+// Lookup returns the row of the variable name.
+func Lookup(name string) (Row, bool) {
+	for _, r := range All {
+		if r.Variable().Name == name {
+			return r, true
+		}
+	}
+	return nil, false
+}
