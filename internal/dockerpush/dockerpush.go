@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -135,7 +136,7 @@ var retryCodes = []int{
 
 // Repository is <registry>/<namespace>/<vmName in lower case>.
 func Repository(registry, namespace, vmName string) string {
-	parts := []string{strings.TrimRight(strings.TrimPrefix(strings.TrimPrefix(registry, "https://"), "http://"), "/")}
+	parts := []string{registryHost(registry)}
 	if namespace != "" {
 		parts = append(parts, strings.Trim(namespace, "/"))
 	}
@@ -309,17 +310,41 @@ type Settings struct {
 // SettingsFromEnv picks the registry, namespace, insecure flag and layout
 // folder from the environment (REGISTRY, REGISTRY_NAMESPACE,
 // REGISTRY_INSECURE, DOCKER_OUT) over the site settings. It fails on a
-// REGISTRY_INSECURE other than 1 or 0 (true or false).
+// REGISTRY_INSECURE other than 1 or 0 (true or false), a REGISTRY that is
+// not host[:port], and a REGISTRY_NAMESPACE outside the OCI repository-name
+// grammar.
 func SettingsFromEnv(site config.Site, getenv func(string) string) (Settings, error) {
 	s := Settings{
 		Registry:  envvar.Registry.Or(getenv, site.Registry),
 		Namespace: envvar.RegistryNamespace.Or(getenv, site.Namespace),
 		OutDir:    envvar.DockerOut.Get(getenv),
 	}
-	var err error
-	s.Insecure, err = envvar.RegistryInsecure.Or(getenv, site.RegistryInsecure)
-	return s, err
+	insecure, err := envvar.RegistryInsecure.Or(getenv, site.RegistryInsecure)
+	s.Insecure = insecure
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if host := registryHost(s.Registry); s.Registry != "" && !registryRe.MatchString(host) {
+		errs = append(errs, fmt.Errorf("reading the registry %q (REGISTRY or \"registry\" in %s): want host[:port], such as registry.example.com:5000", s.Registry, config.SiteFile))
+	}
+	if ns := strings.Trim(s.Namespace, "/"); ns != "" && !namespaceRe.MatchString(strings.ToLower(ns)) {
+		errs = append(errs, fmt.Errorf("reading the registry namespace %q (REGISTRY_NAMESPACE or \"namespace\" in %s): want path components of lower-case letters and digits joined by '.', '_', '__' or '-', separated by '/'", s.Namespace, config.SiteFile))
+	}
+	return s, errors.Join(errs...)
 }
+
+// registryHost is a registry setting without its http(s):// and trailing slash.
+func registryHost(registry string) string {
+	return strings.TrimRight(strings.TrimPrefix(strings.TrimPrefix(registry, "https://"), "http://"), "/")
+}
+
+// The registry host[:port] (a DNS name, an IPv4 address or a bracketed IPv6
+// address) and the OCI distribution spec's repository path components.
+var (
+	registryRe  = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`)
+	namespaceRe = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+)
 
 // Result is what Publish wrote.
 type Result struct {

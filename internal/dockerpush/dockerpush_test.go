@@ -555,3 +555,28 @@ func TestResultStringIsTheLineUploadDockerPrints(t *testing.T) {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 }
+
+func TestSettingsFromEnvRejectsRegistriesAndNamespacesOutsideTheGrammar(t *testing.T) {
+	for _, tc := range []struct {
+		registry, namespace string
+		wantErr             string
+	}{
+		{"registry.example.com:5000", "gold/images", ""},
+		{"https://127.0.0.1:5000/", "team_a/sub-b", ""},
+		{"[::1]:5000", "", ""},
+		{"registry.example.com/path", "gold", `registry "registry.example.com/path" (REGISTRY`},
+		{"user:pw@registry.example.com", "gold", `want host[:port]`},
+		{"registry.example.com", "../etc", `registry namespace "../etc" (REGISTRY_NAMESPACE`},
+		{"registry.example.com", "gold//images", `want path components`},
+		{"registry.example.com", "gold/-x", `want path components`},
+	} {
+		env := map[string]string{"REGISTRY": tc.registry, "REGISTRY_NAMESPACE": tc.namespace}
+		_, err := SettingsFromEnv(config.Defaults(), func(k string) string { return env[k] })
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("REGISTRY=%q REGISTRY_NAMESPACE=%q: %v", tc.registry, tc.namespace, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("REGISTRY=%q REGISTRY_NAMESPACE=%q: error %v, want %q", tc.registry, tc.namespace, err, tc.wantErr)
+		}
+	}
+}

@@ -108,6 +108,9 @@ func parseList(variable, list string) (map[string]bool, error) {
 		sort.Strings(unknown)
 		return nil, fmt.Errorf("%s names unknown provider(s) %s; known: %s", variable, strings.Join(unknown, ", "), strings.Join(Names(All), ", "))
 	}
+	if len(set) == 0 && strings.TrimSpace(list) != "" {
+		return nil, fmt.Errorf("%s=%q names no provider; known: %s (leave it unset for all)", variable, list, strings.Join(Names(All), ", "))
+	}
 	return set, nil
 }
 

@@ -19,6 +19,8 @@ func TestSelectHonoursOnlyAndExcept(t *testing.T) {
 		{"aws", "aws", "", `ONLY="aws" and EXCEPT="aws" leave no provider`},
 		{"aws,digitalocean", "", "", `ONLY names unknown provider(s) "digitalocean"; known: aws, virtualbox`},
 		{"", "vbox", "", `EXCEPT names unknown provider(s) "vbox"`},
+		{",", "", "", `ONLY="," names no provider; known: aws,`},
+		{"", " , ", "", `EXCEPT=" , " names no provider`},
 	}
 	for _, tc := range cases {
 		got, err := Select(tc.only, tc.except)
