@@ -60,12 +60,19 @@ type decoder struct {
 	lines    map[string]int // field path -> line of its key
 }
 
+// checkSyntax reports whether data is one JSON value. Numbers are not
+// converted, so one too large for float64 is left to the field that gets
+// it, which names itself.
+func checkSyntax(data []byte) error {
+	var raw json.RawMessage
+	return json.Unmarshal(data, &raw)
+}
+
 // decodeStrict fills v (a pointer to a struct) from data. A syntax error is
 // reported alone, with line and column, since nothing after it can be trusted.
 func decodeStrict(data []byte, v any) *decoder {
 	d := &decoder{data: data, lines: map[string]int{}}
-	var syntax any
-	if err := json.Unmarshal(data, &syntax); err != nil {
+	if err := checkSyntax(data); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			line, col := d.position(se.Offset)
