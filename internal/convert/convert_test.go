@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,7 +45,7 @@ func sh(t testing.TB, dir, name string, args ...string) string {
 }
 
 // testConfig is a configuration rooted in a fresh folder.
-func testConfig(t *testing.T) *config.Config {
+func testConfig(t testing.TB) *config.Config {
 	return &config.Config{
 		Root: t.TempDir(),
 		Site: config.Site{Namespace: "gold", Version: "1.2.3"},
@@ -53,7 +54,7 @@ func testConfig(t *testing.T) *config.Config {
 }
 
 // packerOutput is the path of a Packer output file of provider.
-func packerOutput(t *testing.T, cfg *config.Config, provider, ext string) string {
+func packerOutput(t testing.TB, cfg *config.Config, provider, ext string) string {
 	dir := filepath.Join(cfg.Root, cfg.Tree().PackerOutput(provider))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -65,7 +66,7 @@ func artifactPath(cfg *config.Config, provider, ext string) string {
 	return filepath.Join(cfg.Root, cfg.Tree().Artifact(provider, ext))
 }
 
-func selectOnly(t *testing.T, names string) []providers.Provider {
+func selectOnly(t testing.TB, names string) []providers.Provider {
 	ps, err := providers.Select(names, "")
 	if err != nil {
 		t.Fatal(err)
@@ -159,6 +160,43 @@ func TestAzureIsAFixedVHDRoundedUpToAWholeMiB(t *testing.T) {
 		t.Errorf("footer cookie %q disk type %d, want conectix and 2 (fixed)", footer[:8], footer[63])
 	}
 	// Same content as the qcow2 (the extra sectors are zeros).
+	sh(t, "", "qemu-img", "compare", "-f", "qcow2", "-F", "vpc", in, vhd)
+}
+
+func TestAzureVHDStaysSparseAndHoldsTheSameData(t *testing.T) {
+	need(t, "qemu-img")
+	cfg := testConfig(t)
+	in := packerOutput(t, cfg, "azure", "qcow2")
+	raw := filepath.Join(t.TempDir(), "disk.raw")
+	var offsets []int64
+	for off := int64(0); off < 1<<30; off += 128 << 20 {
+		for k := int64(0); k < 1<<20; k += 4096 {
+			offsets = append(offsets, off+k) // 1 MiB of data every 128 MiB
+		}
+	}
+	sparseFile(t, raw, 1<<30, offsets...)
+	sh(t, "", "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, in)
+	_, err := Run(context.Background(), cfg, selectOnly(t, "azure"), Options{})
+	must(t, err)
+	vhd := artifactPath(cfg, "azure", "vhd")
+
+	var extents []struct {
+		Length int64 `json:"length"`
+		Data   bool  `json:"data"`
+	}
+	must(t, json.Unmarshal([]byte(sh(t, "", "qemu-img", "map", "-f", "qcow2", "--output=json", in)), &extents))
+	var data int64
+	for _, e := range extents {
+		if e.Data {
+			data += e.Length
+		}
+	}
+	st, err := os.Stat(vhd)
+	must(t, err)
+	onDisk := st.Sys().(*syscall.Stat_t).Blocks * 512
+	if data == 0 || float64(onDisk) > 1.2*float64(data) {
+		t.Errorf("the VHD takes %d bytes on disk for %d bytes of data in the qcow2, want at most 1.2x (sparse)", onDisk, data)
+	}
 	sh(t, "", "qemu-img", "compare", "-f", "qcow2", "-F", "vpc", in, vhd)
 }
 
