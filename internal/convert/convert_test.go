@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/layerdigest"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/tree"
@@ -276,6 +277,13 @@ func TestDockerRootfsKeepsOwnersModesSetuidAndXattrs(t *testing.T) {
 	}
 	if got := notes.PAXRecords["SCHILY.xattr.user.origin"]; got != "gold" {
 		t.Errorf("home/alice/notes xattr user.origin = %q, want gold (PAX records %v)", got, notes.PAXRecords)
+	}
+	// The layer digests upload:docker needs are recorded, and right.
+	recorded, ok := layerdigest.Read(artifactPath(cfg, "docker", "tar.gz"))
+	want, err := layerdigest.Compute(context.Background(), artifactPath(cfg, "docker", "tar.gz"))
+	must(t, err)
+	if !ok || recorded != want {
+		t.Errorf("recorded layer digests %+v (found %v), want %+v", recorded, ok, want)
 	}
 }
 

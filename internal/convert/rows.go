@@ -19,6 +19,7 @@ import (
 
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/kvm"
+	"gold-standard-images/internal/layerdigest"
 	"gold-standard-images/internal/run"
 )
 
@@ -92,7 +93,8 @@ func tarballRaw(ctx context.Context, raw, out string, mtime time.Time) error {
 // bits, extended attributes, SELinux labels and ACLs. libguestfs boots a
 // small appliance: with KVM in seconds, without it (TCG) in a minute or so.
 // Where KVM is present but runs no guest (kvm.Probe), libguestfs is told to
-// use TCG, since its own choice would wait forever.
+// use TCG, since its own choice would wait forever. The layer digests of
+// the tarball are computed as it is written (internal/layerdigest).
 func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 	accel, err := kvm.Choose(ctx, j.getenv, "")
 	if err != nil {
@@ -107,14 +109,15 @@ func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Abort()
-	z := newParallelGzip(f, gzip.DefaultCompression)
+	h := layerdigest.NewHasher()
+	z := newParallelGzip(io.MultiWriter(f, h.Gzip()), gzip.DefaultCompression)
 	err = run.Run(ctx, run.Cmd{
 		Name: "guestfish",
 		Args: []string{"--ro", "--format=qcow2", "-a", j.input, "-i",
 			"tar-out", "/", "-", "numericowner:true", "xattrs:true", "selinux:true", "acls:true"},
 		Env:     env,
 		Output:  j.tools,
-		Stdout:  z,
+		Stdout:  io.MultiWriter(z, h.Tar()),
 		Timeout: boundFor(j.input, guestfishStartup, guestfishRate),
 		Log:     j.toolLog,
 		Hint:    fmt.Sprintf("the libguestfs appliance did not start or stalled (%s; QEMU_ACCELERATOR=tcg or LIBGUESTFS_BACKEND_SETTINGS=force_tcg forces TCG, LIBGUESTFS_DEBUG=1 shows where it stops), or a full disk (df -h %s)", accel.Line, j.outDir),
@@ -122,10 +125,23 @@ func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 	if cerr := z.Close(); err == nil {
 		err = cerr
 	}
+	digests := h.Sum()
 	if err != nil {
 		return nil, fmt.Errorf("extracting the root file system of %q: %w", j.input, err)
 	}
-	return nil, f.Commit()
+	if err := f.Commit(); err != nil {
+		return nil, err
+	}
+	// The layer's digests for upload:docker, recorded beside the final name
+	// and keyed by this file (the rename into place keeps its identity).
+	info, err := os.Stat(tmp)
+	if err == nil {
+		err = layerdigest.Save(filepath.Join(j.outDir, filepath.Base(tmp)), info, digests)
+	}
+	if err != nil {
+		j.log.printf("%s: the layer digests were not recorded (upload:docker computes them): %v", j.provider, err)
+	}
+	return nil, nil
 }
 
 // ovftoolHelp says how to get an OVA for VMware.
