@@ -147,35 +147,13 @@ func Compute(ctx context.Context, path string) (Digests, error) {
 	h := NewHasher()
 	z, err := gzip.NewReader(bufio.NewReaderSize(io.TeeReader(f, h.Gzip()), 1<<20))
 	if err == nil {
-		err = copyCtx(ctx, h.Tar(), z)
+		_, err = h.tar.CopyFrom(ctx, z)
 	}
 	d := h.Sum()
 	if err != nil {
 		return Digests{}, fmt.Errorf("hashing the layer %q: decompressing: %w", path, err)
 	}
 	return d, nil
-}
-
-// copyCtx copies r to w, checking ctx between reads of 1 MiB.
-func copyCtx(ctx context.Context, w io.Writer, r io.Reader) error {
-	buf := make([]byte, 1<<20)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, err := io.ReadFull(r, buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return werr
-			}
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
 }
 
 // Hasher computes a layer's digests while its tarball is written: the tar
