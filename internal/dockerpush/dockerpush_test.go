@@ -556,6 +556,15 @@ func withGzipTime(data []byte) []byte {
 	return out
 }
 
+// rewrite writes data to path in place (keeping its inode) and dates it
+// mtime.
+func rewrite(t *testing.T, path string, data []byte, mtime time.Time) []byte {
+	t.Helper()
+	must(t, os.WriteFile(path, data, 0o644))
+	must(t, os.Chtimes(path, mtime, mtime))
+	return data
+}
+
 func TestRePushTrustsTheLayerRecordOnlyWhileSizeMtimeAndInodeMatch(t *testing.T) {
 	tests := []struct {
 		name string
@@ -566,31 +575,20 @@ func TestRePushTrustsTheLayerRecordOnlyWhileSizeMtimeAndInodeMatch(t *testing.T)
 	}{
 		{"the same size, mtime and inode reuse the record and never read the file", func(t *testing.T, path string, old []byte, mtime time.Time) []byte {
 			// Not even gzip: any read for hashing would refuse it.
-			data := bytes.Repeat([]byte{'x'}, len(old))
-			must(t, os.WriteFile(path, data, 0o644))
-			must(t, os.Chtimes(path, mtime, mtime))
-			return data
+			return rewrite(t, path, bytes.Repeat([]byte{'x'}, len(old)), mtime)
 		}, false},
 		{"a new mtime re-hashes", func(t *testing.T, path string, old []byte, mtime time.Time) []byte {
-			data := withGzipTime(old)
-			must(t, os.WriteFile(path, data, 0o644))
-			must(t, os.Chtimes(path, mtime.Add(time.Second), mtime.Add(time.Second)))
-			return data
+			return rewrite(t, path, withGzipTime(old), mtime.Add(time.Second))
 		}, true},
 		{"a new size re-hashes", func(t *testing.T, path string, old []byte, mtime time.Time) []byte {
 			var buf bytes.Buffer
 			z := gzip.NewWriter(&buf)
 			z.Write([]byte("another tar, another size"))
 			z.Close()
-			data := buf.Bytes()
-			must(t, os.WriteFile(path, data, 0o644))
-			must(t, os.Chtimes(path, mtime, mtime))
-			return data
+			return rewrite(t, path, buf.Bytes(), mtime)
 		}, true},
 		{"a new inode re-hashes", func(t *testing.T, path string, old []byte, mtime time.Time) []byte {
-			data := withGzipTime(old)
-			must(t, os.WriteFile(path+".new", data, 0o644))
-			must(t, os.Chtimes(path+".new", mtime, mtime))
+			data := rewrite(t, path+".new", withGzipTime(old), mtime)
 			must(t, os.Rename(path+".new", path))
 			return data
 		}, true},
