@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -67,24 +68,28 @@ func packerDisk(b *testing.B, cfg *config.Config, provider string) string {
 }
 
 // vsBaseline times ours and then the baseline in every iteration (so both
-// see the same load and page cache) and reports both times per operation
-// and their ratio, ours / baseline.
+// see the same load and page cache) and reports the median times per
+// operation and the median of the iterations' ratios, ours / baseline.
 func vsBaseline(b *testing.B, baseline string, ours, theirs func()) {
 	b.Helper()
-	var tOurs, tTheirs time.Duration
+	var tOurs, tTheirs, ratios []float64
 	for b.Loop() {
-		start := time.Now()
-		ours()
-		tOurs += time.Since(start)
-		start = time.Now()
-		theirs()
-		tTheirs += time.Since(start)
+		o, t := seconds(ours), seconds(theirs)
+		tOurs, tTheirs, ratios = append(tOurs, o), append(tTheirs, t), append(ratios, o/t)
 	}
-	n := float64(b.N)
-	b.ReportMetric(tOurs.Seconds()*1000/n, "ours-ms")
-	b.ReportMetric(tTheirs.Seconds()*1000/n, baseline+"-ms")
-	b.ReportMetric(tOurs.Seconds()/tTheirs.Seconds(), "ratio")
+	b.ReportMetric(median(tOurs)*1000, "ours-ms")
+	b.ReportMetric(median(tTheirs)*1000, baseline+"-ms")
+	b.ReportMetric(median(ratios), "ratio")
 }
+
+// seconds is how long f takes.
+func seconds(f func()) float64 {
+	start := time.Now()
+	f()
+	return time.Since(start).Seconds()
+}
+
+func median(xs []float64) float64 { return slices.Sorted(slices.Values(xs))[len(xs)/2] }
 
 // onDisk is the number of bytes path takes on disk.
 func onDisk(b *testing.B, path string) int64 {
