@@ -27,7 +27,7 @@ type fileLayer struct {
 func newFileLayer(ctx context.Context, path string) (*fileLayer, error) {
 	d, err := layerdigest.Of(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("building image from %q: %w", path, err)
+		return nil, fmt.Errorf("building image: %w", err) // err names the file
 	}
 	l := &fileLayer{path: path, size: d.Size}
 	if l.digest, err = v1.NewHash(d.Digest); err == nil {
