@@ -13,10 +13,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/layerdigest"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/tree"
@@ -44,7 +46,7 @@ func sh(t testing.TB, dir, name string, args ...string) string {
 }
 
 // testConfig is a configuration rooted in a fresh folder.
-func testConfig(t *testing.T) *config.Config {
+func testConfig(t testing.TB) *config.Config {
 	return &config.Config{
 		Root: t.TempDir(),
 		Site: config.Site{Namespace: "gold", Version: "1.2.3"},
@@ -53,7 +55,7 @@ func testConfig(t *testing.T) *config.Config {
 }
 
 // packerOutput is the path of a Packer output file of provider.
-func packerOutput(t *testing.T, cfg *config.Config, provider, ext string) string {
+func packerOutput(t testing.TB, cfg *config.Config, provider, ext string) string {
 	dir := filepath.Join(cfg.Root, cfg.Tree().PackerOutput(provider))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -65,7 +67,7 @@ func artifactPath(cfg *config.Config, provider, ext string) string {
 	return filepath.Join(cfg.Root, cfg.Tree().Artifact(provider, ext))
 }
 
-func selectOnly(t *testing.T, names string) []providers.Provider {
+func selectOnly(t testing.TB, names string) []providers.Provider {
 	ps, err := providers.Select(names, "")
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +164,43 @@ func TestAzureIsAFixedVHDRoundedUpToAWholeMiB(t *testing.T) {
 	sh(t, "", "qemu-img", "compare", "-f", "qcow2", "-F", "vpc", in, vhd)
 }
 
+func TestAzureVHDStaysSparseAndHoldsTheSameData(t *testing.T) {
+	need(t, "qemu-img")
+	cfg := testConfig(t)
+	in := packerOutput(t, cfg, "azure", "qcow2")
+	raw := filepath.Join(t.TempDir(), "disk.raw")
+	var offsets []int64
+	for off := int64(0); off < 1<<30; off += 128 << 20 {
+		for k := int64(0); k < 1<<20; k += 4096 {
+			offsets = append(offsets, off+k) // 1 MiB of data every 128 MiB
+		}
+	}
+	sparseFile(t, raw, 1<<30, offsets...)
+	sh(t, "", "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, in)
+	_, err := Run(context.Background(), cfg, selectOnly(t, "azure"), Options{})
+	must(t, err)
+	vhd := artifactPath(cfg, "azure", "vhd")
+
+	var extents []struct {
+		Length int64 `json:"length"`
+		Data   bool  `json:"data"`
+	}
+	must(t, json.Unmarshal([]byte(sh(t, "", "qemu-img", "map", "-f", "qcow2", "--output=json", in)), &extents))
+	var data int64
+	for _, e := range extents {
+		if e.Data {
+			data += e.Length
+		}
+	}
+	st, err := os.Stat(vhd)
+	must(t, err)
+	onDisk := st.Sys().(*syscall.Stat_t).Blocks * 512
+	if data == 0 || float64(onDisk) > 1.2*float64(data) {
+		t.Errorf("the VHD takes %d bytes on disk for %d bytes of data in the qcow2, want at most 1.2x (sparse)", onDisk, data)
+	}
+	sh(t, "", "qemu-img", "compare", "-f", "qcow2", "-F", "vpc", in, vhd)
+}
+
 func TestGCPTarballHoldsExactlyASparseDiskRaw(t *testing.T) {
 	need(t, "tar")
 	cfg := testConfig(t)
@@ -238,6 +277,13 @@ func TestDockerRootfsKeepsOwnersModesSetuidAndXattrs(t *testing.T) {
 	}
 	if got := notes.PAXRecords["SCHILY.xattr.user.origin"]; got != "gold" {
 		t.Errorf("home/alice/notes xattr user.origin = %q, want gold (PAX records %v)", got, notes.PAXRecords)
+	}
+	// The layer digests upload:docker needs are recorded, and right.
+	recorded, ok := layerdigest.Read(artifactPath(cfg, "docker", "tar.gz"))
+	want, err := layerdigest.Compute(context.Background(), artifactPath(cfg, "docker", "tar.gz"))
+	must(t, err)
+	if !ok || recorded != want {
+		t.Errorf("recorded layer digests %+v (found %v), want %+v", recorded, ok, want)
 	}
 }
 

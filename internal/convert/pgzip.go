@@ -2,7 +2,6 @@ package convert
 
 import (
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -10,6 +9,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // gzipBlock is how much input each worker compresses at a time. Each block
@@ -23,7 +24,10 @@ const (
 // parallelGzip is a gzip writer that compresses blocks on every core and
 // writes one ordinary gzip member (not concatenated members), so any gzip
 // reader takes it. The standard library's gzip is single-threaded, and a
-// multi-GiB disk would otherwise be limited to one core.
+// multi-GiB disk would otherwise be limited to one core. Each block is
+// compressed with klauspost/compress's flate, about three times as fast as
+// the standard library's for an output a few percent bigger (levels keep
+// their meaning: gzip.BestSpeed, gzip.DefaultCompression).
 type parallelGzip struct {
 	w      io.Writer
 	level  int

@@ -20,6 +20,7 @@ import (
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
+	"gold-standard-images/internal/layerdigest"
 	"gold-standard-images/internal/run"
 )
 
@@ -34,7 +35,9 @@ func asBuilt(ctx context.Context, j *job, tmp string) ([]string, error) {
 // fixedVHD is Azure's format: a fixed VHD whose virtual size is a whole
 // number of MiB (file size = N MiB + the 512-byte footer). The VHD is
 // created at the rounded size and the disk converted into it in one pass,
-// with no raw copy in between.
+// with no raw copy in between. The new VHD is all zeros (a sparse file), so
+// --target-is-zero (qemu-img 5.0+) skips writing the zero blocks: the VHD
+// stays sparse and takes the time of the data, not of the virtual size.
 func fixedVHD(ctx context.Context, j *job, tmp string) ([]string, error) {
 	size, err := virtualSize(ctx, j, j.input, "qcow2")
 	if err != nil {
@@ -44,7 +47,7 @@ func fixedVHD(ctx context.Context, j *job, tmp string) ([]string, error) {
 	if err := j.qemuImg(ctx, "create", "-q", "-f", "vpc", "-o", "subformat=fixed,force_size", tmp, fmt.Sprint(rounded)); err != nil {
 		return nil, err
 	}
-	if err := j.qemuImg(ctx, "convert", "-n", "-f", "qcow2", "-O", "vpc", j.input, tmp); err != nil {
+	if err := j.qemuImg(ctx, "convert", "-n", "--target-is-zero", "-f", "qcow2", "-O", "vpc", j.input, tmp); err != nil {
 		return nil, fmt.Errorf("reading %q: %w", j.input, err)
 	}
 	return nil, nil
@@ -91,7 +94,8 @@ func tarballRaw(ctx context.Context, raw, out string, mtime time.Time) error {
 // bits, extended attributes, SELinux labels and ACLs. libguestfs boots a
 // small appliance: with KVM in seconds, without it (TCG) in a minute or so.
 // Where KVM is present but runs no guest (kvm.Probe), libguestfs is told to
-// use TCG, since its own choice would wait forever.
+// use TCG, since its own choice would wait forever. The layer digests of
+// the tarball are computed as it is written (internal/layerdigest).
 func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 	accel, err := kvm.Choose(ctx, j.getenv, "")
 	if err != nil {
@@ -106,14 +110,15 @@ func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Abort()
-	z := newParallelGzip(f, gzip.DefaultCompression)
+	h := layerdigest.NewHasher()
+	z := newParallelGzip(io.MultiWriter(f, h.Gzip()), gzip.DefaultCompression)
 	err = run.Run(ctx, run.Cmd{
 		Name: "guestfish",
 		Args: []string{"--ro", "--format=qcow2", "-a", j.input, "-i",
 			"tar-out", "/", "-", "numericowner:true", "xattrs:true", "selinux:true", "acls:true"},
 		Env:     env,
 		Output:  j.tools,
-		Stdout:  z,
+		Stdout:  io.MultiWriter(z, h.Tar()),
 		Timeout: boundFor(j.input, guestfishStartup, guestfishRate),
 		Log:     j.toolLog,
 		Hint:    fmt.Sprintf("the libguestfs appliance did not start or stalled (%s; QEMU_ACCELERATOR=tcg or LIBGUESTFS_BACKEND_SETTINGS=force_tcg forces TCG, LIBGUESTFS_DEBUG=1 shows where it stops), or a full disk (df -h %s)", accel.Line, j.outDir),
@@ -121,10 +126,23 @@ func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 	if cerr := z.Close(); err == nil {
 		err = cerr
 	}
+	digests := h.Sum()
 	if err != nil {
 		return nil, fmt.Errorf("extracting the root file system of %q: %w", j.input, err)
 	}
-	return nil, f.Commit()
+	if err := f.Commit(); err != nil {
+		return nil, err
+	}
+	// The layer's digests for upload:docker, recorded beside the final name
+	// and keyed by this file (the rename into place keeps its identity).
+	info, err := os.Stat(tmp)
+	if err == nil {
+		err = layerdigest.Save(filepath.Join(j.outDir, filepath.Base(tmp)), info, digests)
+	}
+	if err != nil {
+		j.log.printf("%s: the layer digests were not recorded (upload:docker computes them): %v", j.provider, err)
+	}
+	return nil, nil
 }
 
 // ovftoolHelp says how to get an OVA for VMware.

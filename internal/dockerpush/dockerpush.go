@@ -29,7 +29,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"gold-standard-images/internal/config"
@@ -59,21 +58,13 @@ type Meta struct {
 
 // Image builds the image of the gzip rootfs tarball at path: one OCI layer
 // whose bytes (and so digest) are the file's own, config os linux,
-// architecture amd64, Cmd /bin/bash and the OCI labels of m.
-func Image(path string, m Meta) (v1.Image, error) {
-	f, err := os.Open(path)
+// architecture amd64, Cmd /bin/bash and the OCI labels of m. The layer's
+// digests come from the record beside the file when it still describes the
+// file, so an unchanged tarball is not read again (internal/layerdigest).
+func Image(ctx context.Context, path string, m Meta) (v1.Image, error) {
+	layer, err := newFileLayer(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("building image from %q: %w", path, err)
-	}
-	var magic [2]byte
-	_, err = io.ReadFull(f, magic[:])
-	f.Close()
-	if err != nil || magic != [2]byte{0x1f, 0x8b} {
-		return nil, fmt.Errorf("building image from %q: want a gzip-compressed tar (.tar.gz), the file does not start with the gzip magic bytes", path)
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(path) }, tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		return nil, fmt.Errorf("building image layer from %q: %w", path, err)
+		return nil, err
 	}
 	labels := map[string]string{
 		LabelTitle:   m.Title,
@@ -377,7 +368,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	}
 	meta := Meta{Title: cfg.OS.VMName, Version: cfg.Site.Version, Created: info.ModTime().UTC().Truncate(time.Second)}
 	meta.Revision, meta.Source = gitInfo(ctx, cfg.Root)
-	img, err := Image(path, meta)
+	img, err := Image(ctx, path, meta)
 	if err != nil {
 		return Result{}, err
 	}

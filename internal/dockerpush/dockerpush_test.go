@@ -88,7 +88,7 @@ func rootfsTarGz(t *testing.T) []byte {
 
 // startDockerRegistry runs Debian's docker-registry on a free loopback port
 // with its storage in a temporary folder and returns host:port.
-func startDockerRegistry(t *testing.T) string {
+func startDockerRegistry(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
@@ -579,4 +579,121 @@ func TestSettingsFromEnvRejectsRegistriesAndNamespacesOutsideTheGrammar(t *testi
 			t.Errorf("REGISTRY=%q REGISTRY_NAMESPACE=%q: error %v, want %q", tc.registry, tc.namespace, err, tc.wantErr)
 		}
 	}
+}
+
+// sha256Of is the digest string of data.
+func sha256Of(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// withGzipTime is the gzip file data with another modification time in its
+// header: the same size and content, other bytes.
+func withGzipTime(data []byte) []byte {
+	out := bytes.Clone(data)
+	out[4]++
+	return out
+}
+
+// rewrite writes data to path in place (keeping its inode) and dates it
+// mtime.
+func rewrite(t *testing.T, path string, data []byte, mtime time.Time) []byte {
+	t.Helper()
+	must(t, os.WriteFile(path, data, 0o644))
+	must(t, os.Chtimes(path, mtime, mtime))
+	return data
+}
+
+func TestRePushTrustsTheLayerRecordOnlyWhileSizeMtimeAndInodeMatch(t *testing.T) {
+	tests := []struct {
+		name string
+		// change rewrites the pushed tarball at path (old content, old
+		// modification time) and returns its new content.
+		change func(t *testing.T, path string, old []byte, mtime time.Time) []byte
+		reread bool
+	}{
+		{"the same size, mtime and inode reuse the record and never read the file", func(t *testing.T, path string, old []byte, mtime time.Time) []byte {
+			// Not even gzip: any read for hashing would refuse it.
+			return rewrite(t, path, bytes.Repeat([]byte{'x'}, len(old)), mtime)
+		}, false},
+		{"a new mtime re-hashes", func(t *testing.T, path string, old []byte, mtime time.Time) []byte {
+			return rewrite(t, path, withGzipTime(old), mtime.Add(time.Second))
+		}, true},
+		{"a new size re-hashes", func(t *testing.T, path string, old []byte, mtime time.Time) []byte {
+			var buf bytes.Buffer
+			z := gzip.NewWriter(&buf)
+			z.Write([]byte("another tar, another size"))
+			z.Close()
+			return rewrite(t, path, buf.Bytes(), mtime)
+		}, true},
+		{"a new inode re-hashes", func(t *testing.T, path string, old []byte, mtime time.Time) []byte {
+			data := rewrite(t, path+".new", withGzipTime(old), mtime)
+			must(t, os.Rename(path+".new", path))
+			return data
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, firstDigest := testConfig(t)
+			counter := &requestCounter{next: ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))}
+			srv := httptest.NewServer(counter)
+			defer srv.Close()
+			t.Setenv("DOCKER_CONFIG", t.TempDir())
+			s, o := Settings{Registry: hostOf(t, srv), Namespace: "gold"}, Options{Backoff: fastRetry}
+			res, err := Publish(context.Background(), cfg, s, o)
+			must(t, err)
+			path := filepath.Join(cfg.Root, Source(cfg))
+			old, err := os.ReadFile(path)
+			must(t, err)
+			st, err := os.Stat(path)
+			must(t, err)
+			firstDiffID := diffID(t, res.Where)
+
+			data := tt.change(t, path, old, st.ModTime())
+			before := counter.uploads.Load()
+			if _, err := Publish(context.Background(), cfg, s, o); err != nil {
+				t.Fatalf("re-push: %v", err)
+			}
+			uploads := counter.uploads.Load() - before
+			got, gotDiffID := layerDigest(t, remoteImage(t, res.Where)), diffID(t, res.Where)
+			if !tt.reread {
+				if got != firstDigest || gotDiffID != firstDiffID || uploads != 0 {
+					t.Errorf("re-push: layer %s diffID %s, %d upload requests; want the recorded %s and %s and none", got, gotDiffID, uploads, firstDigest, firstDiffID)
+				}
+				return
+			}
+			z, err := gzip.NewReader(bytes.NewReader(data))
+			must(t, err)
+			tarData, err := io.ReadAll(z)
+			must(t, err)
+			if got != sha256Of(data) || gotDiffID != sha256Of(tarData) || uploads == 0 {
+				t.Errorf("re-push: layer %s diffID %s, %d upload requests; want the new file's %s and %s, uploaded", got, gotDiffID, uploads, sha256Of(data), sha256Of(tarData))
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func remoteImage(t *testing.T, repo string) v1.Image {
+	t.Helper()
+	img, err := remote.Image(mustRef(t, repo+":1.0.0"))
+	must(t, err)
+	return img
+}
+
+// diffID is the diffID of the one layer of repo:1.0.0, from its config.
+func diffID(t *testing.T, repo string) string {
+	t.Helper()
+	cf, err := remoteImage(t, repo).ConfigFile()
+	must(t, err)
+	if len(cf.RootFS.DiffIDs) != 1 {
+		t.Fatalf("config lists %d diffIDs, want 1", len(cf.RootFS.DiffIDs))
+	}
+	return cf.RootFS.DiffIDs[0].String()
 }

@@ -65,7 +65,7 @@ func FileWithProgress(ctx context.Context, path string, out io.Writer, label str
 // checked between reads.
 func Copy(ctx context.Context, h hash.Hash, r io.Reader) (int64, error) {
 	w := NewWriter(h)
-	n, err := w.readFrom(ctx, r)
+	n, err := w.CopyFrom(ctx, r)
 	w.Close()
 	return n, err
 }
@@ -113,8 +113,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// readFrom reads r into the buffers until EOF, checking ctx between reads.
-func (w *Writer) readFrom(ctx context.Context, r io.Reader) (int64, error) {
+// CopyFrom reads r straight into the buffers until EOF, checking ctx
+// between reads, and returns the number of bytes read.
+func (w *Writer) CopyFrom(ctx context.Context, r io.Reader) (int64, error) {
 	var total int64
 	for {
 		if err := ctx.Err(); err != nil {
