@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"gold-standard-images/internal/tree"
 )
 
 var (
@@ -12,15 +14,15 @@ var (
 	hex40       = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 	vmNameRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	namespaceRe = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
-	versionRe   = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*([-+][0-9A-Za-z.-]+)?$`)
 	saltRe      = regexp.MustCompile(`^[./0-9A-Za-z]{1,16}$`)
 	familyRe    = regexp.MustCompile(`^rhel[0-9]+$`)
 )
 
-// checkVersion returns what is wrong with an image version, or "".
+// checkVersion returns what is wrong with an image version (tree.IsVersion:
+// the artifacts tree and Vagrant's catalog take it), or "".
 func checkVersion(v string) string {
-	if !versionRe.MatchString(v) {
-		return fmt.Sprintf("want a version such as 1.0.0 (digits and dots), got %q", v)
+	if !tree.IsVersion(v) {
+		return fmt.Sprintf("want a version %s, got %q", tree.VersionGrammar, v)
 	}
 	return ""
 }

@@ -18,6 +18,34 @@ func TestCompareVersionsOrdersNumericallyNotAsStrings(t *testing.T) {
 	}
 }
 
+func TestCompareVersionsPutsPreReleasesBeforeTheirReleaseAsVagrantDoes(t *testing.T) {
+	got := []string{"1.0.1-alpha", "1.0.0", "1.0.0-rc10", "1.0.0-rc2", "1.0.0-beta", "0.9", "1.0.0-rc1", "1.0.0-rc.1", "1.0.0-beta-2"}
+	sort.Slice(got, func(i, j int) bool { return CompareVersions(got[i], got[j]) < 0 })
+	// Ruby's `vs.sort_by { |v| Gem::Version.new(v) }` (which Vagrant uses),
+	// with the two it holds equal (rc.1, rc1) in string order.
+	want := []string{"0.9", "1.0.0-beta-2", "1.0.0-beta", "1.0.0-rc.1", "1.0.0-rc1", "1.0.0-rc2", "1.0.0-rc10", "1.0.0", "1.0.1-alpha"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sorted = %v, want %v", got, want)
+	}
+}
+
+func TestIsVersionTakesReleasesAndPreReleasesOnly(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		want    bool
+	}{
+		{"1", true}, {"1.0.0", true}, {"1.0.0-rc1", true}, {"1.0.0-rc.1", true}, {"2.1-beta-2", true}, {"1.0.0-1", true},
+		// Vagrant's catalog refuses these (`vagrant box add`: "Vagrant cannot parse").
+		{"1.0+b", false}, {"1.0.0+build.5", false}, {"1.0-alpha_1", false}, {"v1.0", false},
+		// Neither a release nor a pre-release.
+		{"", false}, {"1.", false}, {".1", false}, {"1..0", false}, {"1.0-", false}, {"1.0-rc..1", false}, {"1.0a", false}, {"latest", false}, {"../x", false},
+	} {
+		if got := IsVersion(tc.version); got != tc.want {
+			t.Errorf("IsVersion(%q) = %v, want %v", tc.version, got, tc.want)
+		}
+	}
+}
+
 func mkdirs(t *testing.T, root string, dirs ...string) {
 	t.Helper()
 	for _, d := range dirs {
@@ -29,7 +57,7 @@ func mkdirs(t *testing.T, root string, dirs ...string) {
 
 func TestScanListsProviderFoldersInVersionOrder(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "artifacts")
-	mkdirs(t, root, "1.10.0/vm/gcp", "1.9.0/vm/virtualbox", "1.9.0/vm/gcp", "1.9.0/other/aws", ".staging/x/y")
+	mkdirs(t, root, "1.10.0/vm/gcp", "1.9.0/vm/virtualbox", "1.9.0/vm/gcp", "1.9.0/other/aws", ".staging/x/y", "1.10.0-rc1/vm/gcp")
 	if err := os.WriteFile(filepath.Join(root, "vm.json"), []byte("{}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +69,7 @@ func TestScanListsProviderFoldersInVersionOrder(t *testing.T) {
 		{"1.9.0", "other", "aws", filepath.Join(root, "1.9.0/other/aws")},
 		{"1.9.0", "vm", "gcp", filepath.Join(root, "1.9.0/vm/gcp")},
 		{"1.9.0", "vm", "virtualbox", filepath.Join(root, "1.9.0/vm/virtualbox")},
+		{"1.10.0-rc1", "vm", "gcp", filepath.Join(root, "1.10.0-rc1/vm/gcp")},
 		{"1.10.0", "vm", "gcp", filepath.Join(root, "1.10.0/vm/gcp")},
 	}
 	if !reflect.DeepEqual(got, want) {
