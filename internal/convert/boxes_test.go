@@ -267,13 +267,46 @@ func TestDamagedDiskFailsNamingItAndLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestAFailedConversionLeavesNoProviderFolder: a conversion that fails
+// creates no provider folder (the tree's scan, checksums and catalog would
+// fail on an empty one) and removes an empty one an older run left.
+func TestAFailedConversionLeavesNoProviderFolder(t *testing.T) {
+	cfg := testConfig(t)
+	ova := packerOutput(t, cfg, "aws", "ova")
+	makeOVA(t, ova, cfg.Tree().BaseName("aws"))
+	st, _ := os.Stat(ova)
+	must(t, os.Truncate(ova, st.Size()/2))
+	ova = packerOutput(t, cfg, "virtualbox", "ova")
+	makeOVA(t, ova, cfg.Tree().BaseName("virtualbox"))
+	must(t, os.Truncate(ova, st.Size()/2))
+	leftEmpty := filepath.Join(cfg.Root, cfg.Tree().ArtifactDir("virtualbox"))
+	must(t, os.MkdirAll(leftEmpty, 0o755))
+
+	_, err := Run(context.Background(), cfg, selectOnly(t, "aws,virtualbox"), Options{})
+	if err == nil {
+		t.Fatal("no error from damaged inputs")
+	}
+	for _, p := range []string{"aws", "virtualbox"} {
+		if _, err := os.Stat(filepath.Join(cfg.Root, cfg.Tree().ArtifactDir(p))); !os.IsNotExist(err) {
+			t.Errorf("%s: the provider folder is there after a failed conversion (%v)", p, err)
+		}
+	}
+	folders, err := tree.Scan(filepath.Join(cfg.Root, tree.ArtifactsDir))
+	if err != nil || len(folders) != 0 {
+		t.Errorf("tree.Scan after a failed conversion = %+v, %v; want nothing", folders, err)
+	}
+}
+
 // TestLeftoversOfAKilledRunAreRemoved: a run killed before its clean-up
-// leaves its temporary folder in the artifact folder; the next run removes
-// it, but keeps the folder of a conversion whose process still runs.
+// leaves its temporary folder beside the provider folders (hidden, and no
+// provider folder: that is made only for a whole output); the next run
+// removes it, and those older versions left in the provider folder, but
+// keeps the folder of a conversion whose process still runs.
 func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
 	cfg := testConfig(t)
 	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.Tree().BaseName("aws"))
 	outDir := filepath.Join(cfg.Root, cfg.Tree().ArtifactDir("aws"))
+	workDir := filepath.Dir(outDir)
 	must(t, os.MkdirAll(outDir, 0o755))
 
 	gone := exec.Command("true")
@@ -283,18 +316,24 @@ func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
 	defer func() { running.Process.Kill(); running.Wait() }()
 
 	final := cfg.Tree().ArtifactName("aws", "ova")
-	dead := filepath.Join(outDir, fmt.Sprintf(".convert-%s-%d-123", final, gone.Process.Pid))
-	alive := filepath.Join(outDir, fmt.Sprintf(".convert-%s-%d-456", final, running.Process.Pid))
-	for _, d := range []string{dead, alive} {
+	dead := filepath.Join(workDir, fmt.Sprintf(".convert-%s-%d-123", final, gone.Process.Pid))
+	deadOld := filepath.Join(outDir, fmt.Sprintf(".convert-%s-%d-789", final, gone.Process.Pid))
+	alive := filepath.Join(workDir, fmt.Sprintf(".convert-%s-%d-456", final, running.Process.Pid))
+	for _, d := range []string{dead, deadOld, alive} {
 		must(t, os.MkdirAll(d, 0o755))
 		must(t, os.WriteFile(filepath.Join(d, final), []byte("half"), 0o644))
+	}
+	if folders, err := tree.Scan(filepath.Join(cfg.Root, tree.ArtifactsDir)); err != nil || len(folders) != 1 {
+		t.Errorf("tree.Scan with leftovers = %+v, %v; want the aws folder only", folders, err)
 	}
 
 	var log bytes.Buffer
 	_, err := Run(context.Background(), cfg, selectOnly(t, "aws"), Options{Log: &log})
 	must(t, err)
-	if _, err := os.Stat(dead); !os.IsNotExist(err) {
-		t.Errorf("the killed run's folder %s is still there (%v); log:\n%s", dead, err, log.String())
+	for _, d := range []string{dead, deadOld} {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("the killed run's folder %s is still there (%v); log:\n%s", d, err, log.String())
+		}
 	}
 	if _, err := os.Stat(alive); err != nil {
 		t.Errorf("the running conversion's folder was removed: %v", err)

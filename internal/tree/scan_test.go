@@ -57,7 +57,7 @@ func mkdirs(t *testing.T, root string, dirs ...string) {
 
 func TestScanListsProviderFoldersInVersionOrder(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "artifacts")
-	mkdirs(t, root, "1.10.0/vm/gcp", "1.9.0/vm/virtualbox", "1.9.0/vm/gcp", "1.9.0/other/aws", ".staging/x/y", "1.10.0-rc1/vm/gcp")
+	mkdirs(t, root, "1.10.0/vm/gcp", "1.9.0/vm/virtualbox", "1.9.0/vm/gcp", "1.9.0/other/aws", ".staging/x/y", "1.10.0-rc1/vm/gcp", "1.9.0/vm/.convert-vm-1.9.0_gcp.tar.gz-42-1/x")
 	if err := os.WriteFile(filepath.Join(root, "vm.json"), []byte("{}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
