@@ -106,10 +106,10 @@ func BoxName(vmName, version, providerFolder string) string {
 // first, and every problem is reported at once, each naming its path: a
 // version folder that is not a version (see tree.Scan), a provider folder
 // with no artifact, a box provider folder without its box, a box without
-// metadata.json or made for another provider. On any problem no catalog is
-// written. A box's digest comes from its folder's SHA256SUM when that is
-// current, and is computed otherwise. A catalog whose content would not
-// change is left as it is.
+// metadata.json or made for another provider, a box changed since it was
+// checksummed. On any problem no catalog is written. A box's digest comes
+// from its folder's SHA256SUM when that is current, and is computed
+// otherwise. A catalog whose content would not change is left as it is.
 func Write(ctx context.Context, root string, opts Options) ([]Result, error) {
 	catalogs, err := Build(ctx, root, opts)
 	if err != nil {
@@ -270,17 +270,28 @@ func boxURL(absRoot string, f tree.Folder, boxFile, baseURL string) string {
 }
 
 // boxSum returns the box's SHA-256 from the folder's SHA256SUM when that is
-// current, and hashes the box otherwise.
+// current, and hashes the box otherwise; a box that changed since it was
+// checksummed or written (checksum.CheckChange) is an error naming it.
 func boxSum(ctx context.Context, dir, boxFile string) (string, error) {
 	entries, current, err := checksum.ReadFolder(dir)
-	if err == nil && current {
-		for _, e := range entries {
-			if e.Name == boxFile {
+	listed := ""
+	for _, e := range entries {
+		if err == nil && e.Name == boxFile {
+			if current {
 				return e.SHA256, nil
 			}
+			listed = e.SHA256
 		}
 	}
-	return hashfile.File(ctx, filepath.Join(dir, boxFile))
+	path := filepath.Join(dir, boxFile)
+	sum, err := hashfile.File(ctx, path)
+	if err != nil {
+		return "", err
+	}
+	if err := checksum.CheckChange(path, listed, sum); err != nil {
+		return "", err
+	}
+	return sum, nil
 }
 
 // checkMetadata reads the box's metadata.json (the box is a tar archive,

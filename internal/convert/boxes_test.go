@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	sha256sum "gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/tree"
 )
@@ -200,6 +201,45 @@ func TestRerunKeepsUpToDateOutputsAndRedoesStaleOnes(t *testing.T) {
 	must(t, err)
 	if !strings.Contains(log.String(), "made") {
 		t.Errorf("stale output not redone: %q", log.String())
+	}
+}
+
+// TestADamagedOutputIsMadeAgain: an output that is not what convert wrote
+// (truncated after the fact: the same modification time or newer, another
+// size) is not up to date; it is made again, and checksums take the new
+// file since convert wrote it.
+func TestADamagedOutputIsMadeAgain(t *testing.T) {
+	cfg := testConfig(t)
+	makeOVA(t, packerOutput(t, cfg, "virtualbox", "ova"), cfg.Tree().BaseName("virtualbox"))
+	ctx := context.Background()
+	_, err := Run(ctx, cfg, selectOnly(t, "virtualbox"), Options{})
+	must(t, err)
+	artifacts := filepath.Join(cfg.Root, tree.ArtifactsDir)
+	_, err = sha256sum.WriteTree(ctx, artifacts)
+	must(t, err)
+	box := artifactPath(cfg, "virtualbox", "box")
+	must(t, os.Truncate(box, 1000))
+
+	var log bytes.Buffer
+	arts, err := Run(ctx, cfg, selectOnly(t, "virtualbox"), Options{Log: &log})
+	must(t, err)
+	if !strings.Contains(log.String(), filepath.Base(box)+" is not what convert wrote") || !strings.Contains(log.String(), filepath.Base(box)+" made") {
+		t.Errorf("the truncated box was not made again:\n%s", log.String())
+	}
+	if !strings.Contains(log.String(), cfg.Tree().ArtifactName("virtualbox", "ova")+" up to date") {
+		t.Errorf("the untouched OVA was made again:\n%s", log.String())
+	}
+	if st, err := os.Stat(box); err != nil || st.Size() == 1000 {
+		t.Errorf("box after the rerun: %v, %v", st, err)
+	}
+	for i := range arts {
+		arts[i].Path = filepath.Join(cfg.Root, arts[i].Path) // relative to the root
+	}
+	if _, err := sha256sum.WriteArtifacts(ctx, arts); err != nil {
+		t.Errorf("checksums refuse the box convert made again: %v", err)
+	}
+	if ms, err := sha256sum.VerifyTree(ctx, artifacts); err != nil || len(ms) != 0 {
+		t.Errorf("VerifyTree = %v, %v; want no mismatch", ms, err)
 	}
 }
 

@@ -4,7 +4,9 @@
 // tarball, vmware an OVA (or the VMX when ovftool is missing), the others
 // the disk as built. Every output is written under a temporary name and
 // renamed when whole into its provider folder, which exists only once it
-// holds a whole output; outputs newer than their input are kept.
+// holds a whole output. Each output's size, time and SHA-256 are recorded
+// beside it (tree.WriteMade); outputs newer than their input and unchanged
+// since are kept.
 package convert
 
 import (
@@ -23,6 +25,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/tree"
 )
@@ -232,6 +235,9 @@ func (j *job) run(ctx context.Context, r row) (arts []tree.Artifact, err error) 
 			arts = append(arts, tree.Artifact{Provider: j.provider, Kind: o.kind, Path: final})
 			continue
 		}
+		if _, err := os.Stat(final); err == nil && !written(final) {
+			j.log.printf("%s: %s is not what convert wrote (size or time differ from %s), making it again", j.provider, filepath.Base(final), filepath.Base(tree.MadeRecord(final)))
+		}
 		if !checked {
 			if err := checkInput(ctx, j, j.input); err != nil {
 				return arts, err
@@ -273,7 +279,7 @@ func (j *job) make(ctx context.Context, o output, final string) ([]string, error
 	if files != nil {
 		return files, nil // the row moved its own files into place
 	}
-	if err := j.place(tmp, final); err != nil {
+	if err := j.place(ctx, tmp, final); err != nil {
 		return nil, err
 	}
 	j.log.printf("%s: %s made in %s", j.provider, filepath.Base(final), time.Since(start).Round(time.Second))
@@ -281,15 +287,20 @@ func (j *job) make(ctx context.Context, o output, final string) ([]string, error
 }
 
 // place moves the whole file tmp to final in the artifact folder, creating
-// the folder for its first file.
-func (j *job) place(tmp, final string) error {
+// the folder for its first file, and records final's size, time and
+// SHA-256 (tree.WriteMade) for the up-to-date check and checksums.
+func (j *job) place(ctx context.Context, tmp, final string) error {
+	sum, err := hashfile.File(ctx, tmp)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(j.outDir, 0o755); err != nil {
 		return fmt.Errorf("creating %q: %w", j.outDir, err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("moving %q into place: %w", final, err)
 	}
-	return nil
+	return tree.WriteMade(final, sum)
 }
 
 // tempPrefix starts the names of the conversions' temporary folders:
@@ -341,12 +352,19 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// fresh says whether path exists and is not older than the newest Packer
-// output file. Outputs only ever appear whole (renamed into place), so an
-// existing one is complete.
+// fresh says whether path is an output convert wrote, unchanged since (see
+// written), and not older than the newest Packer output file.
 func (j *job) fresh(path string) bool {
 	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular() && !st.ModTime().Before(j.newest)
+	return err == nil && !st.ModTime().Before(j.newest) && written(path)
+}
+
+// written says whether path is as convert wrote it: its record
+// (tree.MadeRecord) holds its size and modification time. A file truncated,
+// edited or copied over since, or one without a record, is not.
+func written(path string) bool {
+	m, ok := tree.ReadMade(path)
+	return ok && m.Unchanged(path)
 }
 
 // newestFile is the latest modification time of the files in dir.

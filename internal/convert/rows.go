@@ -148,7 +148,7 @@ func vmwareOVA(ctx context.Context, j *job, tmp string) ([]string, error) {
 		if err := linkOrCopy(filepath.Join(j.inDir, name), filepath.Join(filepath.Dir(tmp), name)); err != nil {
 			return nil, err
 		}
-		if err := j.place(filepath.Join(filepath.Dir(tmp), name), dst); err != nil {
+		if err := j.place(ctx, filepath.Join(filepath.Dir(tmp), name), dst); err != nil {
 			return nil, err
 		}
 	}
