@@ -193,6 +193,53 @@ func TestFetchCancelledMidTransferKeepsPartialAndNextFetchResumes(t *testing.T) 
 	}
 }
 
+// TestTwoFetchesOfOneISOIntoOneCacheDownloadItOnce: a second fetch of an
+// ISO that another fetch is downloading into the same cache waits for it
+// (saying so) instead of writing the same .part, then uses the verified
+// file: both succeed, and the server sends the ISO once.
+func TestTwoFetchesOfOneISOIntoOneCacheDownloadItOnce(t *testing.T) {
+	data, sum := newData(t, testSize)
+	s := &isoServer{data: data, name: "test-minimal.iso", pauseAt: testSize / 2, reached: make(chan struct{}), gate: make(chan struct{})}
+	srv := s.start(t)
+	opts := fastOptions(t)
+	cfg := testConfig(t, sum, s.url(srv))
+	type outcome struct {
+		res Result
+		err error
+	}
+	first := make(chan outcome, 1)
+	go func() { res, err := fetch(t, cfg, opts); first <- outcome{res, err} }()
+	<-s.reached // the first fetch is half way, holding the lock
+
+	var out syncBuffer
+	second := make(chan outcome, 1)
+	go func() {
+		o := opts
+		o.Out = &out
+		res, err := fetch(t, testConfig(t, sum, s.url(srv)), o)
+		second <- outcome{res, err}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "waiting for another fetch of test-minimal.iso") {
+		if time.Now().After(deadline) {
+			close(s.gate)
+			t.Fatalf("the second fetch does not wait for the first; it said:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(s.gate)
+	for name, c := range map[string]chan outcome{"first": first, "second": second} {
+		o := <-c
+		if o.err != nil {
+			t.Fatalf("%s fetch: %v", name, o.err)
+		}
+		assertISO(t, o.res, data, sum)
+	}
+	if got := s.isoGETs.Load(); got != 1 {
+		t.Errorf("server saw %d GETs of the ISO, want 1", got)
+	}
+}
+
 func TestFetchOfCachedVerifiedISOSendsNoRequest(t *testing.T) {
 	data, sum := newData(t, 256<<10)
 	s := &isoServer{data: data, name: "test-minimal.iso"}

@@ -1,6 +1,7 @@
 package iso
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -32,6 +33,7 @@ type isoServer struct {
 	stallAt     int64             // stop sending at this offset and hang until the client goes
 	pauseAt     int64             // at this offset signal reached and hang until the client goes
 	reached     chan struct{}
+	gate        chan struct{} // with pauseAt: go on sending once it is closed
 
 	mu       sync.Mutex
 	cuts     []int64 // offsets at which to cut the connection, each once
@@ -152,6 +154,13 @@ func (s *isoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				close(s.reached)
 				s.reached = nil
 			}
+			if s.pauseAt == pos && s.gate != nil {
+				select {
+				case <-s.gate:
+					continue
+				case <-r.Context().Done():
+				}
+			}
 			<-r.Context().Done()
 			return
 		}
@@ -176,4 +185,22 @@ func fetch(t testing.TB, cfg *config.Config, opts Options) (Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	return Fetch(ctx, cfg, opts)
+}
+
+// syncBuffer is a bytes.Buffer that a fetch and the test use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
