@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"gold-standard-images/internal/config"
@@ -239,6 +240,9 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 		}
 		if ctx.Err() != nil {
 			return Result{}, fmt.Errorf("fetching %q: %w (the partial download is kept and resumed next time)", src.url, ctx.Err())
+		}
+		if errors.Is(err, syscall.ENOSPC) {
+			return Result{}, err // the next mirror would fill the disk too
 		}
 		var mm *MismatchError
 		if errors.As(err, &mm) {
