@@ -146,11 +146,8 @@ func Build(ctx context.Context, root string, opts Options) ([]Catalog, error) {
 	if strings.Contains(opts.Namespace, "/") {
 		return nil, fmt.Errorf("writing the Vagrant catalog: namespace %q: want a name without \"/\"", opts.Namespace)
 	}
-	if opts.BaseURL != "" {
-		u, err := url.Parse(opts.BaseURL)
-		if err != nil || u.Scheme == "" || (u.Host == "" && u.Scheme != "file") {
-			return nil, fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want an absolute URL such as https://boxes.example.com/artifacts", opts.BaseURL)
-		}
+	if err := checkBaseURL(opts.BaseURL); err != nil {
+		return nil, err
 	}
 	describe := opts.Description
 	if describe == nil {
@@ -203,6 +200,33 @@ func Build(ctx context.Context, root string, opts Options) ([]Catalog, error) {
 		out = append(out, *c)
 	}
 	return out, nil
+}
+
+// checkBaseURL checks Options.BaseURL (CATALOG_BASE_URL): empty, or an
+// absolute URL that box paths can be appended to. Credentials in it would
+// be published in clear in every catalog, and a query or fragment would
+// stand before the box's path; errors show the URL with its password
+// redacted.
+func checkBaseURL(base string) error {
+	if base == "" {
+		return nil
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" || (u.Host == "" && u.Scheme != "file") {
+		return fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want an absolute URL such as https://boxes.example.com/artifacts", base)
+	}
+	var wrong string
+	switch {
+	case u.User != nil:
+		wrong = "no user or password (the catalog is published: let the web server decide who may read it)"
+	case u.RawQuery != "" || u.ForceQuery:
+		wrong = "no query (?...): box paths are appended to it"
+	case u.Fragment != "" || strings.HasSuffix(base, "#"):
+		wrong = "no fragment (#...): box paths are appended to it"
+	default:
+		return nil
+	}
+	return fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want %s", u.Redacted(), wrong)
 }
 
 // folderBox checks one provider folder and, for a box provider, returns its

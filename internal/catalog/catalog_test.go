@@ -394,3 +394,30 @@ func TestWriteRejectsABaseURLThatIsNotAnAbsoluteURL(t *testing.T) {
 		t.Errorf("a catalog was written despite the bad base URL (stat: %v)", err)
 	}
 }
+
+// TestWriteRejectsABaseURLWithUserinfoQueryOrFragment: credentials would be
+// published in clear in the catalog, and a query or fragment would end up
+// before the box's path; each is an error naming CATALOG_BASE_URL, and the
+// error never shows a password.
+func TestWriteRejectsABaseURLWithUserinfoQueryOrFragment(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "artifacts")
+	addBuild(t, root, "1.0.0", "virtualbox")
+	for _, tc := range []struct{ base, want string }{
+		{"https://user:s3cret-pw@boxes.example.com/artifacts", "user or password"},
+		{"https://user@boxes.example.com/artifacts", "user or password"},
+		{"https://boxes.example.com/artifacts?token=abc", "query"},
+		{"https://boxes.example.com/artifacts?", "query"},
+		{"https://boxes.example.com/artifacts#top", "fragment"},
+	} {
+		_, err := Write(context.Background(), root, Options{Namespace: "gold", BaseURL: tc.base})
+		if err == nil || !strings.Contains(err.Error(), "CATALOG_BASE_URL") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("base URL %q: error %v, want one naming CATALOG_BASE_URL and its %s", tc.base, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret-pw") {
+			t.Errorf("base URL %q: the error shows the password: %v", tc.base, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, vm+".json")); !os.IsNotExist(err) {
+		t.Errorf("a catalog was written despite the bad base URL (stat: %v)", err)
+	}
+}
