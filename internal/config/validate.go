@@ -27,7 +27,9 @@ func checkVersion(v string) string {
 	return ""
 }
 
-func validateSite(s Site, lines map[string]int) []Problem {
+// validateSite checks the site settings; known are the vm_names with an
+// OS definition, which the "os" overrides must name (nil skips that check).
+func validateSite(s Site, lines map[string]int, known []string) []Problem {
 	var ps []Problem
 	add := func(field, format string, args ...any) {
 		ps = append(ps, Problem{Line: lines[field], Field: field, Msg: fmt.Sprintf(format, args...)})
@@ -68,6 +70,9 @@ func validateSite(s Site, lines map[string]int) []Problem {
 		add("aws.import_role", "must not be empty (AWS VM Import needs its service role, usually \"vmimport\")")
 	}
 	for name, o := range s.OSOverrides {
+		if known != nil && !contains(known, name) {
+			add("os."+name, "%s", unknownVMName(name, known))
+		}
 		if o.ISOChecksum != "" && !hex64.MatchString(o.ISOChecksum) {
 			add("os."+name+".iso_checksum", "want 64 hex characters (sha256), got %d characters", len(o.ISOChecksum))
 		}
