@@ -46,17 +46,21 @@ func vagrantErr(t *testing.T, home string, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// vagrantSetup is a fresh artifacts tree and vagrant home for a test with
+// the real vagrant: the tree's root, the home, the catalog's path and the
+// box's name.
+func vagrantSetup(t *testing.T) (root, home, catalogPath, box string) {
+	root = filepath.Join(t.TempDir(), "artifacts")
+	return root, t.TempDir(), filepath.Join(root, vm+".json"), "gold/" + vm
+}
+
 // TestRealVagrantAddsBoxesThroughTheCatalogAndSeesNewVersions adds tiny
 // boxes through the written catalog with the real vagrant (which checks the
 // sha256 and that the box's provider matches), then adds a version and
 // checks that `vagrant box outdated --global` reports it.
 func TestRealVagrantAddsBoxesThroughTheCatalogAndSeesNewVersions(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "artifacts")
-	home := t.TempDir()
-	ctx := context.Background()
-	opts := Options{Namespace: "gold"}
-	catalogPath := filepath.Join(root, vm+".json")
-	box := "gold/" + vm
+	root, home, catalogPath, box := vagrantSetup(t)
+	ctx, opts := context.Background(), Options{Namespace: "gold"}
 
 	for _, p := range []string{"virtualbox", "vmware", "openstack"} {
 		addBuild(t, root, "1.0.0", p)
@@ -99,12 +103,8 @@ func TestRealVagrantAddsBoxesThroughTheCatalogAndSeesNewVersions(t *testing.T) {
 // vagrant adds it, and once 1.0.0 is built `vagrant box outdated` names it
 // as the latest.
 func TestRealVagrantTakesAPreReleaseAndSeesItsReleaseAsNewer(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "artifacts")
-	home := t.TempDir()
-	ctx := context.Background()
-	opts := Options{Namespace: "gold"}
-	catalogPath := filepath.Join(root, vm+".json")
-	box := "gold/" + vm
+	root, home, catalogPath, box := vagrantSetup(t)
+	ctx, opts := context.Background(), Options{Namespace: "gold"}
 
 	addBuild(t, root, "1.0.0-rc1", "virtualbox")
 	if _, err := Write(ctx, root, opts); err != nil {

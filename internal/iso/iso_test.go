@@ -208,26 +208,25 @@ func TestTwoFetchesOfOneISOIntoOneCacheDownloadItOnce(t *testing.T) {
 		err error
 	}
 	first := make(chan outcome, 1)
+	reached := s.reached // the server clears the field
 	go func() { res, err := fetch(t, cfg, opts); first <- outcome{res, err} }()
-	<-s.reached // the first fetch is half way, holding the lock
+	<-reached // the first fetch is half way, holding the lock
 
-	var out syncBuffer
+	said := &sayWatch{want: []byte("waiting for another fetch of test-minimal.iso"), seen: make(chan struct{})}
 	second := make(chan outcome, 1)
 	go func() {
 		o := opts
-		o.Out = &out
+		o.Out = said
 		res, err := fetch(t, testConfig(t, sum, s.url(srv)), o)
 		second <- outcome{res, err}
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "waiting for another fetch of test-minimal.iso") {
-		if time.Now().After(deadline) {
-			close(s.gate)
-			t.Fatalf("the second fetch does not wait for the first; it said:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	select {
+	case <-said.seen:
+		close(s.gate)
+	case <-time.After(10 * time.Second):
+		close(s.gate)
+		t.Fatalf("the second fetch does not say it waits for the first")
 	}
-	close(s.gate)
 	for name, c := range map[string]chan outcome{"first": first, "second": second} {
 		o := <-c
 		if o.err != nil {

@@ -150,13 +150,15 @@ func (s *isoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if hang {
 			w.(http.Flusher).Flush()
-			if s.pauseAt == pos && s.reached != nil {
+			paused := s.pauseAt == pos
+			gate := s.gate // read before reached lets the test on
+			if paused && s.reached != nil {
 				close(s.reached)
 				s.reached = nil
 			}
-			if s.pauseAt == pos && s.gate != nil {
+			if paused && gate != nil {
 				select {
-				case <-s.gate:
+				case <-gate:
 					continue
 				case <-r.Context().Done():
 				}
@@ -187,20 +189,17 @@ func fetch(t testing.TB, cfg *config.Config, opts Options) (Result, error) {
 	return Fetch(ctx, cfg, opts)
 }
 
-// syncBuffer is a bytes.Buffer that a fetch and the test use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// sayWatch is an Options.Out that closes seen once a line holding want is
+// written (fetches write from more than one goroutine).
+type sayWatch struct {
+	want []byte
+	once sync.Once
+	seen chan struct{}
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func (w *sayWatch) Write(p []byte) (int, error) {
+	if bytes.Contains(p, w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
 }

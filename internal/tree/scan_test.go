@@ -9,23 +9,30 @@ import (
 	"testing"
 )
 
-func TestCompareVersionsOrdersNumericallyNotAsStrings(t *testing.T) {
-	got := []string{"1.10.0", "1.9.0", "1.0.0", "2", "1.9", "1.9.10", "1.9.2", "10.0.0", "1.01"}
-	sort.Slice(got, func(i, j int) bool { return CompareVersions(got[i], got[j]) < 0 })
-	want := []string{"1.0.0", "1.01", "1.9", "1.9.0", "1.9.2", "1.9.10", "1.10.0", "2", "10.0.0"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("sorted = %v, want %v", got, want)
-	}
-}
-
-func TestCompareVersionsPutsPreReleasesBeforeTheirReleaseAsVagrantDoes(t *testing.T) {
-	got := []string{"1.0.1-alpha", "1.0.0", "1.0.0-rc10", "1.0.0-rc2", "1.0.0-beta", "0.9", "1.0.0-rc1", "1.0.0-rc.1", "1.0.0-beta-2"}
-	sort.Slice(got, func(i, j int) bool { return CompareVersions(got[i], got[j]) < 0 })
-	// Ruby's `vs.sort_by { |v| Gem::Version.new(v) }` (which Vagrant uses),
-	// with the two it holds equal (rc.1, rc1) in string order.
-	want := []string{"0.9", "1.0.0-beta-2", "1.0.0-beta", "1.0.0-rc.1", "1.0.0-rc1", "1.0.0-rc2", "1.0.0-rc10", "1.0.0", "1.0.1-alpha"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("sorted = %v, want %v", got, want)
+func TestCompareVersionsOrdersAsVagrantDoes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		got, want []string
+	}{
+		{
+			"numerically, not as strings",
+			[]string{"1.10.0", "1.9.0", "1.0.0", "2", "1.9", "1.9.10", "1.9.2", "10.0.0", "1.01"},
+			[]string{"1.0.0", "1.01", "1.9", "1.9.0", "1.9.2", "1.9.10", "1.10.0", "2", "10.0.0"},
+		},
+		{
+			// Ruby's `vs.sort_by { |v| Gem::Version.new(v) }` (which Vagrant
+			// uses), with the two it holds equal (rc.1, rc1) in string order.
+			"pre-releases before their release",
+			[]string{"1.0.1-alpha", "1.0.0", "1.0.0-rc10", "1.0.0-rc2", "1.0.0-beta", "0.9", "1.0.0-rc1", "1.0.0-rc.1", "1.0.0-beta-2"},
+			[]string{"0.9", "1.0.0-beta-2", "1.0.0-beta", "1.0.0-rc.1", "1.0.0-rc1", "1.0.0-rc2", "1.0.0-rc10", "1.0.0", "1.0.1-alpha"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sort.Slice(tc.got, func(i, j int) bool { return CompareVersions(tc.got[i], tc.got[j]) < 0 })
+			if !reflect.DeepEqual(tc.got, tc.want) {
+				t.Errorf("sorted = %v, want %v", tc.got, tc.want)
+			}
+		})
 	}
 }
 
