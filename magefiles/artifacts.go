@@ -12,8 +12,9 @@ import (
 // Checksum writes the SHA256SUM file of every provider folder under artifacts/ (coreutils format: `sha256sum -c SHA256SUM` passes there).
 //
 // Files are hashed in parallel; a folder whose SHA256SUM is newer than every
-// file in it is not hashed again. A badly laid out tree or an empty folder
-// is reported and nothing is written.
+// file in it is not hashed again. A badly laid out tree, an empty folder or
+// a file changed since it was checksummed (and not rewritten by
+// artifacts:convert) is reported and nothing is written.
 func (Artifacts) Checksum(ctx context.Context) error {
 	folders, err := checksum.WriteTree(ctx, tree.ArtifactsDir)
 	for _, f := range folders {

@@ -16,8 +16,9 @@ import (
 //
 // Box names are <namespace>/<vm_name> ("namespace" in templates/site.json,
 // default "gold"). Box URLs are file:// URLs unless CATALOG_BASE_URL is set
-// (e.g. https://boxes.example.com/artifacts): then they are that URL plus the
-// box's path under artifacts/. A catalog with nothing new is left unchanged.
+// (e.g. https://boxes.example.com/artifacts; no user, password, query or
+// fragment): then they are that URL plus the box's path under artifacts/. A
+// catalog with nothing new is left unchanged.
 func Catalog(ctx context.Context) error {
 	site, _, err := config.LoadSite(repoRoot(), os.Getenv)
 	if err != nil {

@@ -19,7 +19,8 @@ import (
 // (libguestfs); vmware: OVA with ovftool, else the VMX; aws, virtualbox,
 // openstack: the disk as built; boxes for virtualbox, vmware_desktop and
 // libvirt. Outputs go to artifacts/<version>/<vm_name>/<provider>/; ones
-// newer than their Packer output are kept. Environment: VERSION overrides
+// newer than their Packer output and unchanged since convert wrote them
+// (size and time, recorded beside each) are kept. Environment: VERSION overrides
 // the site's version; ONLY=aws,gcp or EXCEPT=docker choose providers;
 // QEMU_ACCELERATOR=kvm|tcg overrides the KVM probe (which picks TCG where
 // /dev/kvm runs no guest); LIBGUESTFS_BACKEND and

@@ -106,10 +106,10 @@ func BoxName(vmName, version, providerFolder string) string {
 // first, and every problem is reported at once, each naming its path: a
 // version folder that is not a version (see tree.Scan), a provider folder
 // with no artifact, a box provider folder without its box, a box without
-// metadata.json or made for another provider. On any problem no catalog is
-// written. A box's digest comes from its folder's SHA256SUM when that is
-// current, and is computed otherwise. A catalog whose content would not
-// change is left as it is.
+// metadata.json or made for another provider, a box changed since it was
+// checksummed. On any problem no catalog is written. A box's digest comes
+// from its folder's SHA256SUM when that is current, and is computed
+// otherwise. A catalog whose content would not change is left as it is.
 func Write(ctx context.Context, root string, opts Options) ([]Result, error) {
 	catalogs, err := Build(ctx, root, opts)
 	if err != nil {
@@ -146,11 +146,8 @@ func Build(ctx context.Context, root string, opts Options) ([]Catalog, error) {
 	if strings.Contains(opts.Namespace, "/") {
 		return nil, fmt.Errorf("writing the Vagrant catalog: namespace %q: want a name without \"/\"", opts.Namespace)
 	}
-	if opts.BaseURL != "" {
-		u, err := url.Parse(opts.BaseURL)
-		if err != nil || u.Scheme == "" || (u.Host == "" && u.Scheme != "file") {
-			return nil, fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want an absolute URL such as https://boxes.example.com/artifacts", opts.BaseURL)
-		}
+	if err := checkBaseURL(opts.BaseURL); err != nil {
+		return nil, err
 	}
 	describe := opts.Description
 	if describe == nil {
@@ -203,6 +200,33 @@ func Build(ctx context.Context, root string, opts Options) ([]Catalog, error) {
 		out = append(out, *c)
 	}
 	return out, nil
+}
+
+// checkBaseURL checks Options.BaseURL (CATALOG_BASE_URL): empty, or an
+// absolute URL that box paths can be appended to. Credentials in it would
+// be published in clear in every catalog, and a query or fragment would
+// stand before the box's path; errors show the URL with its password
+// redacted.
+func checkBaseURL(base string) error {
+	if base == "" {
+		return nil
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" || (u.Host == "" && u.Scheme != "file") {
+		return fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want an absolute URL such as https://boxes.example.com/artifacts", base)
+	}
+	var wrong string
+	switch {
+	case u.User != nil:
+		wrong = "no user or password (the catalog is published: let the web server decide who may read it)"
+	case u.RawQuery != "" || u.ForceQuery:
+		wrong = "no query (?...): box paths are appended to it"
+	case u.Fragment != "" || strings.HasSuffix(base, "#"):
+		wrong = "no fragment (#...): box paths are appended to it"
+	default:
+		return nil
+	}
+	return fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want %s", u.Redacted(), wrong)
 }
 
 // folderBox checks one provider folder and, for a box provider, returns its
@@ -270,17 +294,28 @@ func boxURL(absRoot string, f tree.Folder, boxFile, baseURL string) string {
 }
 
 // boxSum returns the box's SHA-256 from the folder's SHA256SUM when that is
-// current, and hashes the box otherwise.
+// current, and hashes the box otherwise; a box that changed since it was
+// checksummed or written (checksum.CheckChange) is an error naming it.
 func boxSum(ctx context.Context, dir, boxFile string) (string, error) {
 	entries, current, err := checksum.ReadFolder(dir)
-	if err == nil && current {
-		for _, e := range entries {
-			if e.Name == boxFile {
+	listed := ""
+	for _, e := range entries {
+		if err == nil && e.Name == boxFile {
+			if current {
 				return e.SHA256, nil
 			}
+			listed = e.SHA256
 		}
 	}
-	return hashfile.File(ctx, filepath.Join(dir, boxFile))
+	path := filepath.Join(dir, boxFile)
+	sum, err := hashfile.File(ctx, path)
+	if err != nil {
+		return "", err
+	}
+	if err := checksum.CheckChange(path, listed, sum); err != nil {
+		return "", err
+	}
+	return sum, nil
 }
 
 // checkMetadata reads the box's metadata.json (the box is a tar archive,

@@ -18,6 +18,7 @@ import (
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/golden"
 	"gold-standard-images/internal/hashfile"
+	"gold-standard-images/internal/tree"
 )
 
 const vm = "CentOS-7.9.2009"
@@ -184,11 +185,14 @@ func TestWriteTakesTheDigestFromACurrentSHA256SUM(t *testing.T) {
 	const planted = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	box := BoxName(vm, "1.0.0", "virtualbox")
 	for _, tc := range []struct {
-		name  string
-		stale bool // the box changes after SHA256SUM was written
+		name    string
+		stale   bool // the box changes after SHA256SUM was written
+		byHand  bool // ... and not by convert (no record of it, tree.WriteMade)
+		wantErr string
 	}{
-		{"current SHA256SUM is used without hashing", false},
-		{"stale SHA256SUM is ignored and the box hashed", true},
+		{name: "current SHA256SUM is used without hashing"},
+		{name: "stale SHA256SUM is ignored and the box convert rewrote hashed", stale: true},
+		{name: "a box changed since it was checksummed is refused", stale: true, byHand: true, wantErr: "changed since it was checksummed: restore it or rebuild with FORCE=1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "artifacts")
@@ -215,8 +219,21 @@ func TestWriteTakesTheDigestFromACurrentSHA256SUM(t *testing.T) {
 			if tc.stale {
 				time.Sleep(20 * time.Millisecond) // a later status change time than SHA256SUM's
 				makeBox(t, filepath.Join(dir, box), boxSpec{provider: "virtualbox", plain: true})
+				if !tc.byHand {
+					madeByConvert(t, filepath.Join(dir, box))
+				}
 			}
-			if _, err := Write(context.Background(), root, Options{Namespace: "gold"}); err != nil {
+			_, err = Write(context.Background(), root, Options{Namespace: "gold"})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), filepath.Join(dir, box)) {
+					t.Fatalf("error = %v, want one naming the box and saying %q", err, tc.wantErr)
+				}
+				if _, err := os.Stat(filepath.Join(root, vm+".json")); !os.IsNotExist(err) {
+					t.Errorf("a catalog was written (stat: %v)", err)
+				}
+				return
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			got := readCatalog(t, filepath.Join(root, vm+".json")).Versions[0].Providers[0].Checksum
@@ -232,6 +249,18 @@ func TestWriteTakesTheDigestFromACurrentSHA256SUM(t *testing.T) {
 				t.Errorf("checksum %s, want %s", got, want)
 			}
 		})
+	}
+}
+
+// madeByConvert records path as convert does when it writes an artifact.
+func madeByConvert(t testing.TB, path string) {
+	t.Helper()
+	sum, err := hashfile.File(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.WriteMade(path, sum); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -359,6 +388,33 @@ func TestWriteRejectsABaseURLThatIsNotAnAbsoluteURL(t *testing.T) {
 		_, err := Write(context.Background(), root, Options{Namespace: "gold", BaseURL: base})
 		if err == nil || !strings.Contains(err.Error(), base) {
 			t.Errorf("base URL %q: error %v, want one naming it", base, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, vm+".json")); !os.IsNotExist(err) {
+		t.Errorf("a catalog was written despite the bad base URL (stat: %v)", err)
+	}
+}
+
+// TestWriteRejectsABaseURLWithUserinfoQueryOrFragment: credentials would be
+// published in clear in the catalog, and a query or fragment would end up
+// before the box's path; each is an error naming CATALOG_BASE_URL, and the
+// error never shows a password.
+func TestWriteRejectsABaseURLWithUserinfoQueryOrFragment(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "artifacts")
+	addBuild(t, root, "1.0.0", "virtualbox")
+	for _, tc := range []struct{ base, want string }{
+		{"https://user:s3cret-pw@boxes.example.com/artifacts", "user or password"},
+		{"https://user@boxes.example.com/artifacts", "user or password"},
+		{"https://boxes.example.com/artifacts?token=abc", "query"},
+		{"https://boxes.example.com/artifacts?", "query"},
+		{"https://boxes.example.com/artifacts#top", "fragment"},
+	} {
+		_, err := Write(context.Background(), root, Options{Namespace: "gold", BaseURL: tc.base})
+		if err == nil || !strings.Contains(err.Error(), "CATALOG_BASE_URL") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("base URL %q: error %v, want one naming CATALOG_BASE_URL and its %s", tc.base, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret-pw") {
+			t.Errorf("base URL %q: the error shows the password: %v", tc.base, err)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(root, vm+".json")); !os.IsNotExist(err) {

@@ -195,8 +195,9 @@ type Folder struct {
 // artifact file of the folder, and hashes the files of all folders in one
 // worker pool. A folder whose SHA256SUM is current is not hashed again; an
 // unchanged result leaves the file's content as it was (only its time is
-// renewed, see writeIfChanged). A folder without any artifact file is an
-// error naming it, and then no folder is written.
+// renewed, see writeIfChanged). A folder without any artifact file, and a
+// file whose new digest CheckChange refuses, are errors naming them, and
+// then no folder is written.
 func writeFolders(ctx context.Context, dirs []string) ([]Folder, error) {
 	type job struct {
 		files   []file
@@ -238,17 +239,33 @@ func writeFolders(ctx context.Context, dirs []string) ([]Folder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writing %s: %w", FileName, err)
 	}
-	out := make([]Folder, len(dirs))
 	k := 0
+	for i, dir := range dirs {
+		j := &jobs[i]
+		if j.current {
+			continue
+		}
+		listed := map[string]string{}
+		for _, e := range j.entries {
+			listed[e.Name] = e.SHA256
+		}
+		j.entries = make([]Entry, len(j.files))
+		for n, f := range j.files {
+			j.entries[n] = Entry{Name: f.name, SHA256: sums[k]}
+			k++
+			if err := CheckChange(filepath.Join(dir, filepath.FromSlash(f.name)), listed[f.name], j.entries[n].SHA256); err != nil {
+				problems = append(problems, fmt.Errorf("writing %s: %w", FileName, err))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	out := make([]Folder, len(dirs))
 	for i, dir := range dirs {
 		j := jobs[i]
 		res := Folder{Dir: dir, Hashed: !j.current}
 		if !j.current {
-			j.entries = make([]Entry, len(j.files))
-			for n, f := range j.files {
-				j.entries[n] = Entry{Name: f.name, SHA256: sums[k]}
-				k++
-			}
 			written, err := writeIfChanged(filepath.Join(dir, FileName), Format(j.entries), start)
 			if err != nil {
 				return nil, err
@@ -262,6 +279,25 @@ func writeFolders(ctx context.Context, dirs []string) ([]Folder, error) {
 		out[i] = res
 	}
 	return out, nil
+}
+
+// CheckChange says whether sum, the SHA-256 the file at path has now, may
+// be recorded in its folder's SHA256SUM, which lists listed for it ("" for
+// none). It may when it is what SHA256SUM lists, when convert wrote the
+// file so (its record, tree.ReadMade, holds sum), or for a file neither
+// knows. Otherwise the file was damaged or replaced since, and the error
+// names it: a new digest would make verify pass and the catalog publish it.
+func CheckChange(path, listed, sum string) error {
+	made, ok := tree.ReadMade(path)
+	switch {
+	case sum == listed, ok && sum == made.SHA256:
+		return nil
+	case listed != "":
+		return fmt.Errorf("%q changed since it was checksummed: restore it or rebuild with FORCE=1", path)
+	case ok:
+		return fmt.Errorf("%q changed since convert wrote it: restore it or rebuild with FORCE=1", path)
+	}
+	return nil
 }
 
 // writeIfChanged writes data to path atomically unless path already holds

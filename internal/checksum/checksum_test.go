@@ -153,9 +153,11 @@ func TestWriteFolderRerunOnUnchangedFolderNeitherHashesNorRewrites(t *testing.T)
 		t.Error("rewritten with same bytes: SHA256SUM was replaced")
 	}
 
-	// New content: hashed and written.
+	// New content, written by convert (it records what it writes): hashed
+	// and written.
 	time.Sleep(10 * time.Millisecond)
 	writeFiles(t, dir, map[string]string{"a_gcp.tar.gz": "changed"})
+	must(t, tree.WriteMade(filepath.Join(dir, "a_gcp.tar.gz"), sha256Hex([]byte("changed"))))
 	res, err = writeFolder(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +173,85 @@ func TestWriteFolderRerunOnUnchangedFolderNeitherHashesNorRewrites(t *testing.T)
 	writeFiles(t, dir, map[string]string{"c.txt": "three"})
 	if _, current, err := ReadFolder(dir); err != nil || current {
 		t.Errorf("after adding a file: current=%v err=%v, want stale", current, err)
+	}
+}
+
+// TestWriteRefusesAFileChangedSinceItWasChecksummed: a file damaged or
+// replaced after its SHA256SUM was written (and not rewritten by convert,
+// whose record would hold the new digest) is an error naming it, and no
+// SHA256SUM is written, so verify keeps failing and no catalog lists it.
+func TestWriteRefusesAFileChangedSinceItWasChecksummed(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "artifacts")
+	dir := filepath.Join(root, "1.0.0/CentOS-7.9.2009/virtualbox")
+	other := filepath.Join(root, "1.0.0/CentOS-7.9.2009/gcp")
+	box := filepath.Join(dir, "CentOS-7.9.2009-1.0.0_virtualbox.box")
+	writeFiles(t, root, map[string]string{
+		"1.0.0/CentOS-7.9.2009/virtualbox/CentOS-7.9.2009-1.0.0_virtualbox.box": strings.Repeat("box", 1000),
+		"1.0.0/CentOS-7.9.2009/gcp/CentOS-7.9.2009-1.0.0_gcp.tar.gz":            "disk",
+	})
+	must(t, tree.WriteMade(box, sha256Hex([]byte(strings.Repeat("box", 1000)))))
+	if _, err := WriteTree(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string][]byte{}
+	for _, d := range []string{dir, other} {
+		sums[d], _ = os.ReadFile(filepath.Join(d, FileName))
+	}
+
+	time.Sleep(10 * time.Millisecond)
+	must(t, os.Truncate(box, 1000))
+	writeFiles(t, other, map[string]string{"CentOS-7.9.2009-1.0.0_gcp.tar.gz": "edited"})
+	for _, write := range []struct {
+		name string
+		run  func() error
+	}{
+		{"WriteTree", func() error { _, err := WriteTree(ctx, root); return err }},
+		{"WriteArtifacts", func() error {
+			_, err := WriteArtifacts(ctx, []tree.Artifact{{Provider: "virtualbox", Kind: tree.Box, Path: box}})
+			return err
+		}},
+	} {
+		err := write.run()
+		if err == nil || !strings.Contains(err.Error(), box+`" changed since it was checksummed: restore it or rebuild with FORCE=1`) {
+			t.Errorf("%s: error = %v, want one naming %q as changed since it was checksummed", write.name, err, box)
+		}
+		if write.name == "WriteTree" && (err == nil || !strings.Contains(err.Error(), filepath.Join(other, "CentOS-7.9.2009-1.0.0_gcp.tar.gz")+`" changed since it was checksummed`)) {
+			t.Errorf("WriteTree: error = %v, want one naming the edited gcp disk too", err)
+		}
+		for d, before := range sums {
+			if after, _ := os.ReadFile(filepath.Join(d, FileName)); string(after) != string(before) {
+				t.Errorf("%s: %s/%s was rewritten:\n%s", write.name, d, FileName, after)
+			}
+		}
+	}
+	if ms, err := VerifyTree(ctx, root); err != nil || len(ms) != 2 {
+		t.Errorf("VerifyTree = %v, %v; want the two changed files", ms, err)
+	}
+}
+
+func TestCheckChangeTakesListedDigestsNewFilesAndWhatConvertWrote(t *testing.T) {
+	dir := t.TempDir()
+	recorded := filepath.Join(dir, "recorded.box")
+	writeFiles(t, dir, map[string]string{"recorded.box": "new", "plain.box": "new"})
+	must(t, tree.WriteMade(recorded, sha256Hex([]byte("new"))))
+	plain := filepath.Join(dir, "plain.box")
+	old, now := sha256Hex([]byte("old")), sha256Hex([]byte("new"))
+	for _, tc := range []struct {
+		name, path, listed, sum, want string
+	}{
+		{"the listed digest", plain, now, now, ""},
+		{"a file SHA256SUM does not list yet", plain, "", now, ""},
+		{"a file convert rewrote", recorded, old, now, ""},
+		{"a file changed since it was checksummed", plain, old, now, "changed since it was checksummed: restore it or rebuild with FORCE=1"},
+		{"a file changed since convert wrote it", recorded, "", old, "changed since convert wrote it: restore it or rebuild with FORCE=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckChange(tc.path, tc.listed, tc.sum)
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.path)) {
+				t.Errorf("CheckChange = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
 
@@ -331,5 +412,12 @@ func TestParse(t *testing.T) {
 				t.Errorf("got %v, %v; want %v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -167,7 +167,8 @@ func LoadSite(root string, getenv func(string) string) (site Site, found bool, e
 	default:
 		found = true
 		d := decodeStrict(data, &site)
-		d.problems = merge(d.problems, validateSite(site, d.lines))
+		known, _ := Available(root) // without OS definitions, LoadOS reports it
+		d.problems = merge(d.problems, validateSite(site, d.lines, known))
 		if site.RootPass != "" {
 			if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
 				d.add(d.lines["root_pass"], "root_pass", "the file holds a password but is readable by others (mode %04o): run chmod 600 %s", info.Mode().Perm(), SiteFile)
@@ -195,11 +196,7 @@ func LoadOS(root, vmName string, site Site, opts Options) (OS, error) {
 		return def, err
 	}
 	if !contains(available, vmName) {
-		msg := fmt.Sprintf("no OS definition %q in %s/", vmName, OSDir)
-		if s := closest(vmName, available); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
-		}
-		return def, fmt.Errorf("%s; available: %s", msg, strings.Join(available, ", "))
+		return def, errors.New(unknownVMName(vmName, available))
 	}
 	rel := OSDir + "/" + vmName + ".json"
 	data, err := os.ReadFile(filepath.Join(root, rel))
@@ -218,6 +215,16 @@ func LoadOS(root, vmName string, site Site, opts Options) (OS, error) {
 		def.Family = deriveFamily(def.OSVersion)
 	}
 	return def, nil
+}
+
+// unknownVMName says that vmName has no OS definition, suggesting the
+// nearest of those available.
+func unknownVMName(vmName string, available []string) string {
+	msg := fmt.Sprintf("no OS definition %q in %s/", vmName, OSDir)
+	if s := closest(vmName, available); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return fmt.Sprintf("%s; available: %s", msg, strings.Join(available, ", "))
 }
 
 // Available lists the vm_names that have a definition, sorted.

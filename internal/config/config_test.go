@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -170,9 +171,15 @@ func TestVersionFromEnvironmentOverridesSite(t *testing.T) {
 	if cfg.Site.Version != "3.1.4" {
 		t.Errorf("version = %q, want 3.1.4 from VERSION", cfg.Site.Version)
 	}
-	_, err = Load(root, "CentOS-7.9.2009", envOf("VERSION", "../x"), Options{})
-	if err == nil || !strings.Contains(err.Error(), `environment variable VERSION="../x"`) {
-		t.Errorf("bad VERSION: err = %v", err)
+	for _, bad := range []string{"../x", "1.0+b", "1.0.0_1"} {
+		_, err = Load(root, "CentOS-7.9.2009", envOf("VERSION", bad), Options{})
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("environment variable VERSION=%q", bad)) {
+			t.Errorf("bad VERSION %q: err = %v", bad, err)
+		}
+	}
+	cfg, err = Load(root, "CentOS-7.9.2009", envOf("VERSION", "3.2.0-rc1"), Options{})
+	if err != nil || cfg.Tree().ArtifactDir("gcp") != filepath.Join("artifacts", "3.2.0-rc1", "CentOS-7.9.2009", "gcp") {
+		t.Errorf("pre-release VERSION: err = %v", err)
 	}
 }
 
@@ -204,6 +211,8 @@ func TestLoadReportsBadInput(t *testing.T) {
 		{name: "WrongTypes", site: "{\n  \"headless\": \"yes\",\n  \"disk_size\": \"20G\",\n  \"aws\": {\"bucket\": 7},\n  \"os\": {\"CentOS-7.9.2009\": {\"iso_server\": 3}}\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "BadValues", site: "{\n  \"namespace\": \"Gold Images\",\n  \"version\": \"v1\",\n  \"disk_size\": 100,\n  \"lang\": \"\",\n  \"root_salt\": \"has spaces\",\n  \"ssh_timeout\": \"soon\",\n  \"ks_server\": \"ks.example.com\",\n  \"aws\": {\"import_role\": \"\"}\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "NumberOutOfRange", site: "{\n  \"disk_size\": 1e400\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "VersionVagrantRefuses", site: "{\n  \"version\": \"1.0+b\"\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "UnknownOSOverride", site: "{\n  \"os\": {\n    \"CentOS-7.9.209\": {\"iso_server\": \"https://mirror.example.com\"},\n    \"Ubuntu-24.04\": {\"iso_server\": \"https://mirror.example.com\"}\n  }\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "DuplicateField", site: "{\n  \"version\": \"1.0.0\",\n  \"version\": \"2.0.0\"\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "BadOSDefinition", extra: map[string]string{"Broken-1": "{\n  \"vm_name\": \"Other\",\n  \"os_name\": \"\",\n  \"os_version\": \"seven\",\n  \"iso\": \"x/y.iso\",\n  \"iso_checksum\": \"abc\",\n  \"iso_sever\": \"https://example.com\",\n  \"iso_checksum_file\": \"sha256sum.txt.asc\"\n}\n"}, vmName: "Broken-1"},
 		{name: "MalformedOSDefinition", extra: map[string]string{"Broken-2": "{\n  \"vm_name\": \"Broken-2\",\n  \"os_name\": \"CentOS\"\n  \"iso\": \"x\"\n}\n"}, vmName: "Broken-2"},

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"gold-standard-images/internal/tree"
 )
 
 var (
@@ -12,20 +14,22 @@ var (
 	hex40       = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 	vmNameRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	namespaceRe = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
-	versionRe   = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*([-+][0-9A-Za-z.-]+)?$`)
 	saltRe      = regexp.MustCompile(`^[./0-9A-Za-z]{1,16}$`)
 	familyRe    = regexp.MustCompile(`^rhel[0-9]+$`)
 )
 
-// checkVersion returns what is wrong with an image version, or "".
+// checkVersion returns what is wrong with an image version (tree.IsVersion:
+// the artifacts tree and Vagrant's catalog take it), or "".
 func checkVersion(v string) string {
-	if !versionRe.MatchString(v) {
-		return fmt.Sprintf("want a version such as 1.0.0 (digits and dots), got %q", v)
+	if !tree.IsVersion(v) {
+		return fmt.Sprintf("want a version %s, got %q", tree.VersionGrammar, v)
 	}
 	return ""
 }
 
-func validateSite(s Site, lines map[string]int) []Problem {
+// validateSite checks the site settings; known are the vm_names with an
+// OS definition, which the "os" overrides must name (nil skips that check).
+func validateSite(s Site, lines map[string]int, known []string) []Problem {
 	var ps []Problem
 	add := func(field, format string, args ...any) {
 		ps = append(ps, Problem{Line: lines[field], Field: field, Msg: fmt.Sprintf(format, args...)})
@@ -66,6 +70,9 @@ func validateSite(s Site, lines map[string]int) []Problem {
 		add("aws.import_role", "must not be empty (AWS VM Import needs its service role, usually \"vmimport\")")
 	}
 	for name, o := range s.OSOverrides {
+		if known != nil && !contains(known, name) {
+			add("os."+name, "%s", unknownVMName(name, known))
+		}
 		if o.ISOChecksum != "" && !hex64.MatchString(o.ISOChecksum) {
 			add("os."+name+".iso_checksum", "want 64 hex characters (sha256), got %d characters", len(o.ISOChecksum))
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	sha256sum "gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/tree"
 )
@@ -203,6 +204,45 @@ func TestRerunKeepsUpToDateOutputsAndRedoesStaleOnes(t *testing.T) {
 	}
 }
 
+// TestADamagedOutputIsMadeAgain: an output that is not what convert wrote
+// (truncated after the fact: the same modification time or newer, another
+// size) is not up to date; it is made again, and checksums take the new
+// file since convert wrote it.
+func TestADamagedOutputIsMadeAgain(t *testing.T) {
+	cfg := testConfig(t)
+	makeOVA(t, packerOutput(t, cfg, "virtualbox", "ova"), cfg.Tree().BaseName("virtualbox"))
+	ctx := context.Background()
+	_, err := Run(ctx, cfg, selectOnly(t, "virtualbox"), Options{})
+	must(t, err)
+	artifacts := filepath.Join(cfg.Root, tree.ArtifactsDir)
+	_, err = sha256sum.WriteTree(ctx, artifacts)
+	must(t, err)
+	box := artifactPath(cfg, "virtualbox", "box")
+	must(t, os.Truncate(box, 1000))
+
+	var log bytes.Buffer
+	arts, err := Run(ctx, cfg, selectOnly(t, "virtualbox"), Options{Log: &log})
+	must(t, err)
+	if !strings.Contains(log.String(), filepath.Base(box)+" is not what convert wrote") || !strings.Contains(log.String(), filepath.Base(box)+" made") {
+		t.Errorf("the truncated box was not made again:\n%s", log.String())
+	}
+	if !strings.Contains(log.String(), cfg.Tree().ArtifactName("virtualbox", "ova")+" up to date") {
+		t.Errorf("the untouched OVA was made again:\n%s", log.String())
+	}
+	if st, err := os.Stat(box); err != nil || st.Size() == 1000 {
+		t.Errorf("box after the rerun: %v, %v", st, err)
+	}
+	for i := range arts {
+		arts[i].Path = filepath.Join(cfg.Root, arts[i].Path) // relative to the root
+	}
+	if _, err := sha256sum.WriteArtifacts(ctx, arts); err != nil {
+		t.Errorf("checksums refuse the box convert made again: %v", err)
+	}
+	if ms, err := sha256sum.VerifyTree(ctx, artifacts); err != nil || len(ms) != 0 {
+		t.Errorf("VerifyTree = %v, %v; want no mismatch", ms, err)
+	}
+}
+
 func TestProviderWithoutPackerOutputIsSkippedWithANote(t *testing.T) {
 	cfg := testConfig(t)
 	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.Tree().BaseName("aws"))
@@ -233,6 +273,8 @@ func TestOnlySelectedProvidersAreConverted(t *testing.T) {
 	}
 }
 
+// TestDamagedDiskFailsNamingItAndLeavesNothing: a damaged input fails its
+// conversion naming it, and leaves no file and no provider folder.
 func TestDamagedDiskFailsNamingItAndLeavesNothing(t *testing.T) {
 	cfg := testConfig(t)
 	// aws: an OVA cut in the middle of its disk.
@@ -249,6 +291,8 @@ func TestDamagedDiskFailsNamingItAndLeavesNothing(t *testing.T) {
 		must(t, os.WriteFile(packerOutput(t, cfg, p, "qcow2"), data[:len(data)/3], 0o644))
 	}
 	// vmware box: fine; not part of this test.
+	// An empty provider folder an older failed run left goes too.
+	must(t, os.MkdirAll(filepath.Join(cfg.Root, cfg.Tree().ArtifactDir("azure")), 0o755))
 	arts, err := Run(context.Background(), cfg, selectOnly(t, "aws,azure,gcp,openstack"), Options{})
 	if err == nil {
 		t.Fatalf("no error; artifacts %+v", arts)
@@ -257,23 +301,30 @@ func TestDamagedDiskFailsNamingItAndLeavesNothing(t *testing.T) {
 		if !strings.Contains(err.Error(), packerOutput(t, cfg, p.provider, p.ext)) {
 			t.Errorf("error does not name the %s input:\n%v", p.provider, err)
 		}
-		entries, _ := os.ReadDir(filepath.Join(cfg.Root, cfg.Tree().ArtifactDir(p.provider)))
-		for _, e := range entries {
-			t.Errorf("%s: left %s behind", p.provider, e.Name())
+		// Not even an empty provider folder: the tree's scan, checksums and
+		// catalog fail on one.
+		if _, err := os.Stat(filepath.Join(cfg.Root, cfg.Tree().ArtifactDir(p.provider))); !os.IsNotExist(err) {
+			t.Errorf("%s: the provider folder is there after a failed conversion (%v)", p.provider, err)
 		}
 	}
 	if len(arts) != 0 {
 		t.Errorf("artifacts from damaged inputs: %+v", arts)
 	}
+	if folders, err := tree.Scan(filepath.Join(cfg.Root, tree.ArtifactsDir)); err != nil || len(folders) != 0 {
+		t.Errorf("tree.Scan after failed conversions = %+v, %v; want nothing", folders, err)
+	}
 }
 
 // TestLeftoversOfAKilledRunAreRemoved: a run killed before its clean-up
-// leaves its temporary folder in the artifact folder; the next run removes
-// it, but keeps the folder of a conversion whose process still runs.
+// leaves its temporary folder beside the provider folders (hidden, and no
+// provider folder: that is made only for a whole output); the next run
+// removes it, and those older versions left in the provider folder, but
+// keeps the folder of a conversion whose process still runs.
 func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
 	cfg := testConfig(t)
 	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.Tree().BaseName("aws"))
 	outDir := filepath.Join(cfg.Root, cfg.Tree().ArtifactDir("aws"))
+	workDir := filepath.Dir(outDir)
 	must(t, os.MkdirAll(outDir, 0o755))
 
 	gone := exec.Command("true")
@@ -283,18 +334,24 @@ func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
 	defer func() { running.Process.Kill(); running.Wait() }()
 
 	final := cfg.Tree().ArtifactName("aws", "ova")
-	dead := filepath.Join(outDir, fmt.Sprintf(".convert-%s-%d-123", final, gone.Process.Pid))
-	alive := filepath.Join(outDir, fmt.Sprintf(".convert-%s-%d-456", final, running.Process.Pid))
-	for _, d := range []string{dead, alive} {
+	dead := filepath.Join(workDir, fmt.Sprintf(".convert-%s-%d-123", final, gone.Process.Pid))
+	deadOld := filepath.Join(outDir, fmt.Sprintf(".convert-%s-%d-789", final, gone.Process.Pid))
+	alive := filepath.Join(workDir, fmt.Sprintf(".convert-%s-%d-456", final, running.Process.Pid))
+	for _, d := range []string{dead, deadOld, alive} {
 		must(t, os.MkdirAll(d, 0o755))
 		must(t, os.WriteFile(filepath.Join(d, final), []byte("half"), 0o644))
+	}
+	if folders, err := tree.Scan(filepath.Join(cfg.Root, tree.ArtifactsDir)); err != nil || len(folders) != 1 {
+		t.Errorf("tree.Scan with leftovers = %+v, %v; want the aws folder only", folders, err)
 	}
 
 	var log bytes.Buffer
 	_, err := Run(context.Background(), cfg, selectOnly(t, "aws"), Options{Log: &log})
 	must(t, err)
-	if _, err := os.Stat(dead); !os.IsNotExist(err) {
-		t.Errorf("the killed run's folder %s is still there (%v); log:\n%s", dead, err, log.String())
+	for _, d := range []string{dead, deadOld} {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("the killed run's folder %s is still there (%v); log:\n%s", d, err, log.String())
+		}
 	}
 	if _, err := os.Stat(alive); err != nil {
 		t.Errorf("the running conversion's folder was removed: %v", err)

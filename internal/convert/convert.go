@@ -3,7 +3,10 @@
 // azure a fixed VHD, gcp a sparse oldgnu disk.raw tarball, docker a rootfs
 // tarball, vmware an OVA (or the VMX when ovftool is missing), the others
 // the disk as built. Every output is written under a temporary name and
-// renamed when whole; outputs newer than their input are kept.
+// renamed when whole into its provider folder, which exists only once it
+// holds a whole output. Each output's size, time and SHA-256 are recorded
+// beside it (tree.WriteMade); outputs newer than their input and unchanged
+// since are kept.
 package convert
 
 import (
@@ -22,6 +25,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/tree"
 )
@@ -203,18 +207,26 @@ func createLog(path string) (*os.File, error) {
 }
 
 // run makes the outputs of one row, one after the other (they read the
-// same input), skipping those newer than every input file.
-func (j *job) run(ctx context.Context, r row) ([]tree.Artifact, error) {
+// same input), skipping those newer than every input file. The artifact
+// folder is created only when its first output is whole (see make): a
+// failed or killed run leaves no empty provider folder behind, and one an
+// older run left empty is removed.
+func (j *job) run(ctx context.Context, r row) (arts []tree.Artifact, err error) {
 	newest, err := newestFile(j.inDir)
 	if err != nil {
 		return nil, err
 	}
 	j.newest = newest
-	if err := os.MkdirAll(j.outDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating %q: %w", j.outDir, err)
+	if err := os.MkdirAll(j.workDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("creating %q: %w", j.workDir(), err)
 	}
-	removeLeftovers(j.outDir, j.log)
-	var arts []tree.Artifact
+	removeLeftovers(j.workDir(), j.log)
+	removeLeftovers(j.outDir, j.log) // where older versions made them
+	defer func() {
+		if err != nil {
+			os.Remove(j.outDir) // only when empty
+		}
+	}()
 	checked := false
 	for _, o := range r.outputs {
 		final := filepath.Join(j.outDir, j.stem+"."+o.ext)
@@ -222,6 +234,9 @@ func (j *job) run(ctx context.Context, r row) ([]tree.Artifact, error) {
 			j.log.printf("%s: %s up to date", j.provider, filepath.Base(final))
 			arts = append(arts, tree.Artifact{Provider: j.provider, Kind: o.kind, Path: final})
 			continue
+		}
+		if _, err := os.Stat(final); err == nil && !written(final) {
+			j.log.printf("%s: %s is not what convert wrote (size or time differ from %s), making it again", j.provider, filepath.Base(final), filepath.Base(tree.MadeRecord(final)))
 		}
 		if !checked {
 			if err := checkInput(ctx, j, j.input); err != nil {
@@ -240,14 +255,19 @@ func (j *job) run(ctx context.Context, r row) ([]tree.Artifact, error) {
 	return arts, nil
 }
 
-// make runs one output's conversion in a private temporary folder inside
-// the artifact folder (same file system, so the final rename is atomic;
-// hidden, so checksums and catalogs never see it) and moves the result into
-// place. A failure leaves nothing behind.
+// workDir is the folder the conversions' temporary folders go in: the
+// artifact folder's parent, artifacts/<version>/<vm_name> (same file
+// system, so moving a result into place is atomic; hidden names, so the
+// tree, checksums and catalogs never see them).
+func (j *job) workDir() string { return filepath.Dir(j.outDir) }
+
+// make runs one output's conversion in a private temporary folder in
+// workDir and moves the result into place (place). A failure leaves
+// nothing behind.
 func (j *job) make(ctx context.Context, o output, final string) ([]string, error) {
-	tmpDir, err := os.MkdirTemp(j.outDir, fmt.Sprintf("%s%s-%d-", tempPrefix, filepath.Base(final), os.Getpid()))
+	tmpDir, err := os.MkdirTemp(j.workDir(), fmt.Sprintf("%s%s-%d-", tempPrefix, filepath.Base(final), os.Getpid()))
 	if err != nil {
-		return nil, fmt.Errorf("creating a temporary folder in %q: %w", j.outDir, err)
+		return nil, fmt.Errorf("creating a temporary folder in %q: %w", j.workDir(), err)
 	}
 	defer os.RemoveAll(tmpDir)
 	start := time.Now()
@@ -259,11 +279,28 @@ func (j *job) make(ctx context.Context, o output, final string) ([]string, error
 	if files != nil {
 		return files, nil // the row moved its own files into place
 	}
-	if err := os.Rename(tmp, final); err != nil {
-		return nil, fmt.Errorf("moving %q into place: %w", final, err)
+	if err := j.place(ctx, tmp, final); err != nil {
+		return nil, err
 	}
 	j.log.printf("%s: %s made in %s", j.provider, filepath.Base(final), time.Since(start).Round(time.Second))
 	return []string{filepath.Base(final)}, nil
+}
+
+// place moves the whole file tmp to final in the artifact folder, creating
+// the folder for its first file, and records final's size, time and
+// SHA-256 (tree.WriteMade) for the up-to-date check and checksums.
+func (j *job) place(ctx context.Context, tmp, final string) error {
+	sum, err := hashfile.File(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(j.outDir, 0o755); err != nil {
+		return fmt.Errorf("creating %q: %w", j.outDir, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("moving %q into place: %w", final, err)
+	}
+	return tree.WriteMade(final, sum)
 }
 
 // tempPrefix starts the names of the conversions' temporary folders:
@@ -315,12 +352,19 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// fresh says whether path exists and is not older than the newest Packer
-// output file. Outputs only ever appear whole (renamed into place), so an
-// existing one is complete.
+// fresh says whether path is an output convert wrote, unchanged since (see
+// written), and not older than the newest Packer output file.
 func (j *job) fresh(path string) bool {
 	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular() && !st.ModTime().Before(j.newest)
+	return err == nil && !st.ModTime().Before(j.newest) && written(path)
+}
+
+// written says whether path is as convert wrote it: its record
+// (tree.MadeRecord) holds its size and modification time. A file truncated,
+// edited or copied over since, or one without a record, is not.
+func written(path string) bool {
+	m, ok := tree.ReadMade(path)
+	return ok && m.Unchanged(path)
 }
 
 // newestFile is the latest modification time of the files in dir.

@@ -167,8 +167,8 @@ func vmwareOVA(ctx context.Context, j *job, tmp string) ([]string, error) {
 		if err := linkOrCopy(filepath.Join(j.inDir, name), filepath.Join(filepath.Dir(tmp), name)); err != nil {
 			return nil, err
 		}
-		if err := os.Rename(filepath.Join(filepath.Dir(tmp), name), dst); err != nil {
-			return nil, fmt.Errorf("moving %q into place: %w", dst, err)
+		if err := j.place(ctx, filepath.Join(filepath.Dir(tmp), name), dst); err != nil {
+			return nil, err
 		}
 	}
 	j.log.printf("%s: ovftool not found, kept %s and its disks instead of an OVA; %s", j.provider, filepath.Base(j.input), ovftoolHelp)

@@ -381,8 +381,8 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	return res, Push(ctx, img, res.Where, res.Tags, s.Insecure, o)
 }
 
-// gitInfo returns the commit checked out in root and its origin URL with
-// any credentials removed; both are empty outside a git checkout.
+// gitInfo returns the commit checked out in root and the source URL of its
+// origin (sourceURL); both are empty outside a git checkout.
 func gitInfo(ctx context.Context, root string) (rev, source string) {
 	out, err := run.Output(ctx, run.Cmd{Name: "git", Args: []string{"rev-parse", "HEAD"}, Dir: root, Timeout: time.Minute})
 	if err == nil {
@@ -390,17 +390,43 @@ func gitInfo(ctx context.Context, root string) (rev, source string) {
 	}
 	out, err = run.Output(ctx, run.Cmd{Name: "git", Args: []string{"remote", "get-url", "origin"}, Dir: root, Timeout: time.Minute})
 	if err == nil {
-		source = redactURL(strings.TrimSpace(string(out)))
+		source = sourceURL(strings.TrimSpace(string(out)))
 	}
 	return rev, source
 }
 
-// redactURL drops user:password from an http(s) URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return s
+var (
+	gitSchemes = map[string]bool{"http": true, "https": true, "ssh": true, "git": true, "git+ssh": true, "ssh+git": true}
+	scpHostRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
+)
+
+// sourceURL is what the image's source label may say of a git origin: a
+// URL (http, https, ssh, git) without user, password, query or fragment,
+// or an scp-like address (host:path) without its user@; anything else, a
+// local path above all (it names the builder's machine, not a source
+// anyone can fetch), gives "", which leaves the label out.
+func sourceURL(origin string) string {
+	if strings.Contains(origin, "://") {
+		u, err := url.Parse(origin)
+		if err != nil || !gitSchemes[strings.ToLower(u.Scheme)] || u.Host == "" {
+			return ""
+		}
+		u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+		return u.String()
 	}
-	u.User = nil
-	return u.String()
+	// scp-like, as git reads it: [user@]host:path, a colon before any
+	// slash. Everything up to the last @ before the first slash goes, so
+	// that no user (or password) is kept however it is written.
+	head, _, _ := strings.Cut(origin, "/")
+	if i := strings.LastIndex(head, "@"); i >= 0 {
+		origin = origin[i+1:]
+	}
+	hostPart, path, ok := strings.Cut(origin, ":")
+	if !ok || strings.Contains(hostPart, "/") || path == "" {
+		return ""
+	}
+	if len(hostPart) < 2 || !scpHostRe.MatchString(hostPart) { // "C:" is a Windows path
+		return ""
+	}
+	return hostPart + ":" + path
 }

@@ -11,9 +11,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cavaliergopher/grab/v3"
@@ -46,6 +48,7 @@ type fetcher struct {
 	opts Options
 	http *http.Client
 
+	size    int64     // the ISO's size from the first answer's Content-Length; 0 when unknown
 	h       hash.Hash // sha256 of the first hashed bytes of the .part file
 	hashed  int64
 	pipe    *hashfile.Writer // feeds h while a body is read; nil otherwise
@@ -121,11 +124,10 @@ func (f *fetcher) Do(req *http.Request) (*http.Response, error) {
 		f.h, f.hashed = sha256.New(), 0
 	}
 	if f.meter == nil {
-		total := int64(0)
 		if resp.ContentLength > 0 {
-			total = offset + resp.ContentLength
+			f.size = offset + resp.ContentLength
 		}
-		f.meter = progress.New(f.opts.Out, f.label(), total, offset)
+		f.meter = progress.New(f.opts.Out, f.label(), f.size, offset)
 	}
 	f.lastAct.Store(time.Now().UnixNano())
 	f.pipe = hashfile.NewWriter(f.h)
@@ -274,6 +276,9 @@ func download(ctx context.Context, rawURL, final, want string, opts Options) (Re
 		if ctx.Err() != nil {
 			return Result{}, err
 		}
+		if errors.Is(err, syscall.ENOSPC) {
+			return Result{}, f.diskFull(err)
+		}
 		var re *requestError
 		switch {
 		case errors.Is(err, errRangeIgnored):
@@ -331,6 +336,23 @@ func download(ctx context.Context, rawURL, final, want string, opts Options) (Re
 		return Result{}, fmt.Errorf("moving verified ISO into place: %w", err)
 	}
 	return Result{Path: final, SHA256: sum, Source: rawURL}, nil
+}
+
+// diskFull is the error of a download that ran out of space, which no
+// retry or other mirror mends: it removes the partial download (a full
+// disk helps nobody) and names the folder, the space the ISO needs and the
+// space free.
+func (f *fetcher) diskFull(err error) error {
+	dir := filepath.Dir(f.part)
+	os.Remove(f.part)
+	need, free := "an unknown size", "unknown"
+	if f.size > 0 {
+		need = progress.Bytes(f.size)
+	}
+	if n, ok := freeSpace(dir); ok {
+		free = progress.Bytes(n)
+	}
+	return fmt.Errorf("downloading %q into %q: the disk is full: the ISO needs %s, %s free (partial download removed); free some space or set ISO_CACHE to a folder with more: %w", f.url, dir, need, free, err)
 }
 
 func fileSize(path string) int64 {

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"gold-standard-images/internal/config"
@@ -136,7 +137,8 @@ func wantSum(cfg *config.Config) (string, error) {
 // after cuts, and renamed to <iso> only once its sha256 matched. A checksum
 // mismatch removes the bad data and moves on to the next mirror. When the
 // cache record of a verified ISO still matches the file, Fetch returns at
-// once without network or hashing.
+// once without network or hashing. A download takes the cache's lock of the
+// ISO (lockISO): a second fetch of it waits for the first.
 func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error) {
 	opts = opts.withDefaults(cfg)
 	want, srcs, err := plan(cfg)
@@ -147,10 +149,26 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 	rec := recordPath(opts.CacheDir, cfg.OS.ISOFile())
 
 	// Cached hits: the recorded file (in the cache or in place) unchanged.
-	for _, p := range candidatePaths(final, srcs) {
-		if recorded(rec, p, want) {
-			opts.say("%s verified before (size and mtime unchanged), not fetched again", p)
-			return Result{Path: p, SHA256: want, Source: "cache", Cached: true}, nil
+	cached := func() (Result, bool) {
+		for _, p := range candidatePaths(final, srcs) {
+			if recorded(rec, p, want) {
+				opts.say("%s verified before (size and mtime unchanged), not fetched again", p)
+				return Result{Path: p, SHA256: want, Source: "cache", Cached: true}, true
+			}
+		}
+		return Result{}, false
+	}
+	if res, ok := cached(); ok {
+		return res, nil
+	}
+	if hasRemote(srcs) {
+		unlock, err := lockISO(ctx, opts.CacheDir, cfg.OS.ISOFile(), opts)
+		if err != nil {
+			return Result{}, err
+		}
+		defer unlock()
+		if res, ok := cached(); ok { // another fetch just made it
+			return res, nil
 		}
 	}
 
@@ -227,6 +245,9 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 		if ctx.Err() != nil {
 			return Result{}, fmt.Errorf("fetching %q: %w (the partial download is kept and resumed next time)", src.url, ctx.Err())
 		}
+		if errors.Is(err, syscall.ENOSPC) {
+			return Result{}, err // the next mirror would fill the disk too
+		}
 		var mm *MismatchError
 		if errors.As(err, &mm) {
 			opts.say("%v", mm)
@@ -261,6 +282,13 @@ func Verify(ctx context.Context, cfg *config.Config, opts Options) (Result, erro
 	}
 	final := filepath.Join(opts.CacheDir, cfg.OS.ISOFile())
 	rec := recordPath(opts.CacheDir, cfg.OS.ISOFile())
+	if hasRemote(srcs) { // a fetch may be writing (or removing) the cached file
+		unlock, err := lockISO(ctx, opts.CacheDir, cfg.OS.ISOFile(), opts)
+		if err != nil {
+			return Result{}, err
+		}
+		defer unlock()
+	}
 	var path string
 	for _, p := range candidatePaths(final, srcs) {
 		if _, err := os.Stat(p); err == nil {

@@ -193,6 +193,52 @@ func TestFetchCancelledMidTransferKeepsPartialAndNextFetchResumes(t *testing.T) 
 	}
 }
 
+// TestTwoFetchesOfOneISOIntoOneCacheDownloadItOnce: a second fetch of an
+// ISO that another fetch is downloading into the same cache waits for it
+// (saying so) instead of writing the same .part, then uses the verified
+// file: both succeed, and the server sends the ISO once.
+func TestTwoFetchesOfOneISOIntoOneCacheDownloadItOnce(t *testing.T) {
+	data, sum := newData(t, testSize)
+	s := &isoServer{data: data, name: "test-minimal.iso", pauseAt: testSize / 2, reached: make(chan struct{}), gate: make(chan struct{})}
+	srv := s.start(t)
+	opts := fastOptions(t)
+	cfg := testConfig(t, sum, s.url(srv))
+	type outcome struct {
+		res Result
+		err error
+	}
+	first := make(chan outcome, 1)
+	reached := s.reached // the server clears the field
+	go func() { res, err := fetch(t, cfg, opts); first <- outcome{res, err} }()
+	<-reached // the first fetch is half way, holding the lock
+
+	said := &sayWatch{want: []byte("waiting for another fetch of test-minimal.iso"), seen: make(chan struct{})}
+	second := make(chan outcome, 1)
+	go func() {
+		o := opts
+		o.Out = said
+		res, err := fetch(t, testConfig(t, sum, s.url(srv)), o)
+		second <- outcome{res, err}
+	}()
+	select {
+	case <-said.seen:
+		close(s.gate)
+	case <-time.After(10 * time.Second):
+		close(s.gate)
+		t.Fatalf("the second fetch does not say it waits for the first")
+	}
+	for name, c := range map[string]chan outcome{"first": first, "second": second} {
+		o := <-c
+		if o.err != nil {
+			t.Fatalf("%s fetch: %v", name, o.err)
+		}
+		assertISO(t, o.res, data, sum)
+	}
+	if got := s.isoGETs.Load(); got != 1 {
+		t.Errorf("server saw %d GETs of the ISO, want 1", got)
+	}
+}
+
 func TestFetchOfCachedVerifiedISOSendsNoRequest(t *testing.T) {
 	data, sum := newData(t, 256<<10)
 	s := &isoServer{data: data, name: "test-minimal.iso"}

@@ -1,6 +1,7 @@
 package iso
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -32,6 +33,7 @@ type isoServer struct {
 	stallAt     int64             // stop sending at this offset and hang until the client goes
 	pauseAt     int64             // at this offset signal reached and hang until the client goes
 	reached     chan struct{}
+	gate        chan struct{} // with pauseAt: go on sending once it is closed
 
 	mu       sync.Mutex
 	cuts     []int64 // offsets at which to cut the connection, each once
@@ -148,9 +150,18 @@ func (s *isoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if hang {
 			w.(http.Flusher).Flush()
-			if s.pauseAt == pos && s.reached != nil {
+			paused := s.pauseAt == pos
+			gate := s.gate // read before reached lets the test on
+			if paused && s.reached != nil {
 				close(s.reached)
 				s.reached = nil
+			}
+			if paused && gate != nil {
+				select {
+				case <-gate:
+					continue
+				case <-r.Context().Done():
+				}
 			}
 			<-r.Context().Done()
 			return
@@ -176,4 +187,19 @@ func fetch(t testing.TB, cfg *config.Config, opts Options) (Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	return Fetch(ctx, cfg, opts)
+}
+
+// sayWatch is an Options.Out that closes seen once a line holding want is
+// written (fetches write from more than one goroutine).
+type sayWatch struct {
+	want []byte
+	once sync.Once
+	seen chan struct{}
+}
+
+func (w *sayWatch) Write(p []byte) (int, error) {
+	if bytes.Contains(p, w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
 }

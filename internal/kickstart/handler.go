@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Request is a parsed kickstart request.
@@ -28,7 +30,7 @@ func ParseQuery(rawQuery string) (Request, error) {
 	}
 	for k := range q {
 		if k != "build" && k != "os" {
-			return Request{}, fmt.Errorf("unknown parameter %q: want only build and os", k)
+			return Request{}, fmt.Errorf("unknown parameter %s: want only build and os", quoteCapped(k))
 		}
 	}
 	var r Request
@@ -50,7 +52,7 @@ func ParseQuery(rawQuery string) (Request, error) {
 		}
 		v := vs[0]
 		if !p.re.MatchString(v) || strings.Contains(v, "..") {
-			return Request{}, fmt.Errorf("parameter %s=%q: want %s", p.name, v, p.want)
+			return Request{}, fmt.Errorf("parameter %s=%s: want %s", p.name, quoteCapped(v), p.want)
 		}
 		*p.dst = v
 	}
@@ -111,6 +113,23 @@ func (k *Kickstarts) Handler() http.Handler {
 			w.Write(buf.Bytes())
 		}
 	})
+}
+
+// echoLimit is how much of a bad value answers and log lines quote.
+const echoLimit = 100
+
+// quoteCapped quotes s as %q does, but at most echoLimit bytes of it: a
+// longer value is cut at a character boundary and marked with "..." and its
+// length, so a 100 kB parameter gives a short answer and log line.
+func quoteCapped(s string) string {
+	if len(s) <= echoLimit {
+		return strconv.Quote(s)
+	}
+	cut := echoLimit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:cut], len(s))
 }
 
 var hostRE = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)

@@ -1,14 +1,19 @@
 package kickstart
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
@@ -231,6 +236,105 @@ func TestServeLogsOneLinePerRequestAndStopsOnCancel(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], `200 GET "/ks?build=virtual/aws&os=CentOS-7.9.2009" `) || !strings.HasPrefix(lines[1], `404 GET "/ks?build=metal/nohost`) {
 		t.Errorf("log lines:\n%s", log.String())
+	}
+}
+
+// servers runs the shipped kickstarts on each kind of server this package
+// runs: Start's (builds) and Serve's (ks:serve and the container's
+// ksserver). Each returns the address and where Serve logs.
+func servers(t *testing.T) map[string]func() (addr string, log *syncBuffer) {
+	return map[string]func() (string, *syncBuffer){
+		"Start": func() (string, *syncBuffer) {
+			port, stop, err := Start(t.Context(), []string{"127.0.0.1"}, loadShipped(t).Handler())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(stop)
+			return "127.0.0.1:" + itoa(port), nil
+		},
+		"Serve": func() (string, *syncBuffer) {
+			ctx, cancel := context.WithCancel(t.Context())
+			log := &syncBuffer{}
+			addrc := make(chan string, 1)
+			errc := make(chan error, 1)
+			go func() {
+				errc <- Serve(ctx, "127.0.0.1:0", loadShipped(t).Handler(), log, func(a string) { addrc <- a })
+			}()
+			t.Cleanup(func() { cancel(); <-errc })
+			return <-addrc, log
+		},
+	}
+}
+
+// TestIdleConnectionsAreClosed: a client that keeps connections open
+// after its request (or never sends one) cannot starve the server of file
+// descriptors: each is closed after the idle (or read) timeout.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	saved := timeouts
+	timeouts.Idle, timeouts.Read = 200*time.Millisecond, 200*time.Millisecond
+	t.Cleanup(func() { timeouts = saved })
+	for name, start := range servers(t) {
+		t.Run(name, func(t *testing.T) {
+			addr, _ := start()
+			var conns []net.Conn
+			for i := 0; i < 20; i++ {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				conns = append(conns, c)
+				if i%2 == 1 {
+					continue // sends nothing at all
+				}
+				fmt.Fprintf(c, "GET /ks?build=virtual/aws&os=CentOS-7.9.2009 HTTP/1.1\r\nHost: ks\r\n\r\n")
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || resp.Close {
+					t.Fatalf("status %d, close %v: want a kept-alive 200", resp.StatusCode, resp.Close)
+				}
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for i, c := range conns {
+				c.SetReadDeadline(deadline)
+				if n, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+					t.Errorf("connection %d: read %d bytes, %v; want the server to close it (EOF)", i, n, err)
+				}
+			}
+		})
+	}
+}
+
+// TestABadParameterGetsAShortAnswer: a 100 kB parameter is quoted in part
+// in the 400's body and the log line, marked as cut.
+func TestABadParameterGetsAShortAnswer(t *testing.T) {
+	addr, log := servers(t)["Serve"]()
+	huge := strings.Repeat("a", 100_000)
+	resp, err := http.Get("http://" + addr + "/ks?os=CentOS-7.9.2009&build=virtual/" + huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || len(body) > 400 || !strings.Contains(string(body), `aaa"... (100008 bytes)`) {
+		t.Errorf("status %d, %d bytes: want a 400 of a few hundred bytes quoting the value in part:\n%.500s", resp.StatusCode, len(body), body)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		if len(line) > 300 || !strings.Contains(line, `"... (`) {
+			t.Errorf("log line of %d bytes, want a short one marked as cut:\n%.500s", len(line), line)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"short", `"short"`},
+		{strings.Repeat("é", 60), `"` + strings.Repeat("é", 50) + `"... (120 bytes)`},
+	} {
+		if got := quoteCapped(tc.in); got != tc.want {
+			t.Errorf("quoteCapped(%.20q...) = %s, want %s", tc.in, got, tc.want)
+		}
 	}
 }
 

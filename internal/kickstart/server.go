@@ -15,6 +15,24 @@ import (
 	"gold-standard-images/internal/providers"
 )
 
+// timeouts bound each connection of every server this package runs (Start,
+// Serve, and so the container's ksserver): an idle keep-alive connection is
+// closed after Idle, reading a request may take Read, writing its answer
+// Write. Without them, idle connections stay open until the server runs
+// out of file descriptors. Tests shorten them.
+var timeouts = struct{ Idle, Read, Write time.Duration }{Idle: 30 * time.Second, Read: 10 * time.Second, Write: 30 * time.Second}
+
+// newServer is the http.Server of h with the timeouts.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: timeouts.Read,
+		ReadTimeout:       timeouts.Read,
+		WriteTimeout:      timeouts.Write,
+		IdleTimeout:       timeouts.Idle,
+	}
+}
+
 // Start serves h in the background on every host in hosts, all on one
 // port: the first listener picks a free port, the others take the same. It
 // returns the port. stop shuts the server down gracefully; it is also shut down when
@@ -36,7 +54,7 @@ func Start(ctx context.Context, hosts []string, h http.Handler) (port int, stop 
 		port = ln.Addr().(*net.TCPAddr).Port
 		lns = append(lns, ln)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(h)
 	var serving sync.WaitGroup
 	for _, ln := range lns {
 		serving.Add(1)
@@ -81,7 +99,7 @@ func Serve(ctx context.Context, addr string, h http.Handler, log io.Writer, read
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	srv := &http.Server{Handler: LogRequests(h, log), ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(LogRequests(h, log))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -107,7 +125,7 @@ func LogRequests(h http.Handler, log io.Writer) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r)
-		fmt.Fprintf(log, "%d %s %q %s\n", sw.status, r.Method, r.URL.RequestURI(), time.Since(start).Round(time.Microsecond))
+		fmt.Fprintf(log, "%d %s %s %s\n", sw.status, r.Method, quoteCapped(r.URL.RequestURI()), time.Since(start).Round(time.Microsecond))
 	})
 }
 

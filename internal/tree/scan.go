@@ -31,30 +31,93 @@ func (f Folder) Build() Build { return Build{Version: f.Version, VMName: f.VMNam
 // which include the temporary files of internal/atomicfile.
 func Hidden(name string) bool { return strings.HasPrefix(name, ".") }
 
-var versionRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
+// versionRe is the one grammar of a version, for VERSION, the site's
+// "version" and the version folders: release numbers, digits and dots
+// (1.0.0), then optionally "-" and a pre-release label of letters and
+// digits in parts joined by "." or "-" (1.0.0-rc1, 2.1-beta.2). It is the
+// part of RubyGems' version grammar, which Vagrant's catalog takes, that is
+// also a container image tag and a plain file name: `vagrant box add`
+// refuses "+" (1.0+b) and "_", which are left out.
+var versionRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*(-[0-9A-Za-z]+([.-][0-9A-Za-z]+)*)?$`)
 
-// IsVersion reports whether s is a version folder name: digits and dots,
-// such as 1.0.0.
+// VersionGrammar describes a version for error messages: "want a version "
+// + VersionGrammar + ", got ...".
+const VersionGrammar = "such as 1.0.0 or 1.0.0-rc1 (digits and dots, optionally - and a pre-release label of letters, digits, . and -)"
+
+// IsVersion reports whether s is a version (see versionRe): 1.0.0,
+// 1.0.0-rc1.
 func IsVersion(s string) bool { return versionRe.MatchString(s) }
 
-// CompareVersions orders two versions numerically part by part (missing
-// parts count as 0), then as strings so that the order is total.
+// CompareVersions orders two versions as Vagrant does (RubyGems): part by
+// part, numbers numerically and labels as strings, missing parts count as
+// 0 and a label sorts before a number, so that 1.0.0-rc2 < 1.0.0-rc10 <
+// 1.0.0 < 1.0.1. Equal versions are then ordered as strings so that the
+// order is total.
 func CompareVersions(a, b string) int {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	pa, pb := segments(a), segments(b)
 	for i := 0; i < len(pa) || i < len(pb); i++ {
-		x, y := part(pa, i), part(pb, i)
-		if c := compareDigits(x, y); c != 0 {
+		x, y := segment(pa, i), segment(pb, i)
+		xNum, yNum := isDigits(x), isDigits(y)
+		var c int
+		switch {
+		case xNum && yNum:
+			c = compareDigits(x, y)
+		case xNum:
+			c = 1 // a label (pre-release) sorts before a number
+		case yNum:
+			c = -1
+		default:
+			c = strings.Compare(x, y)
+		}
+		if c != 0 {
 			return c
 		}
 	}
 	return strings.Compare(a, b)
 }
 
-func part(ps []string, i int) string {
+// segments splits a version as RubyGems does: each "-" reads as ".pre.",
+// every run of digits or of other characters between the dots is a part,
+// and zeros that end the release numbers are dropped: 1.0.0-rc1 is 1 pre
+// rc 1.
+func segments(v string) []string {
+	var out []string
+	for _, field := range strings.Split(strings.ReplaceAll(v, "-", ".pre."), ".") {
+		start := 0
+		for i := 1; i <= len(field); i++ {
+			if i == len(field) || isDigit(field[i]) != isDigit(field[i-1]) {
+				out = append(out, field[start:i])
+				start = i
+			}
+		}
+	}
+	release := 0
+	for release < len(out) && isDigits(out[release]) {
+		release++
+	}
+	end := release
+	for end > 1 && strings.Trim(out[end-1], "0") == "" {
+		end--
+	}
+	return append(out[:end], out[release:]...)
+}
+
+func segment(ps []string, i int) string {
 	if i < len(ps) {
 		return ps[i]
 	}
 	return "0"
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // compareDigits compares two digit strings of any length as numbers.
@@ -91,7 +154,7 @@ func Scan(root string) ([]Folder, error) {
 		}
 		vdir := filepath.Join(root, v.Name())
 		if !IsVersion(v.Name()) {
-			problems = append(problems, fmt.Errorf("reading artifacts tree: %q: want a version folder such as 1.0.0 (digits and dots), got %q", vdir, v.Name()))
+			problems = append(problems, fmt.Errorf("reading artifacts tree: %q: want a version folder %s, got %q", vdir, VersionGrammar, v.Name()))
 			continue
 		}
 		vms, err := readDirs(vdir, "vm_name", &problems)

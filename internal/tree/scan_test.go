@@ -9,12 +9,47 @@ import (
 	"testing"
 )
 
-func TestCompareVersionsOrdersNumericallyNotAsStrings(t *testing.T) {
-	got := []string{"1.10.0", "1.9.0", "1.0.0", "2", "1.9", "1.9.10", "1.9.2", "10.0.0", "1.01"}
-	sort.Slice(got, func(i, j int) bool { return CompareVersions(got[i], got[j]) < 0 })
-	want := []string{"1.0.0", "1.01", "1.9", "1.9.0", "1.9.2", "1.9.10", "1.10.0", "2", "10.0.0"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("sorted = %v, want %v", got, want)
+func TestCompareVersionsOrdersAsVagrantDoes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		got, want []string
+	}{
+		{
+			"numerically, not as strings",
+			[]string{"1.10.0", "1.9.0", "1.0.0", "2", "1.9", "1.9.10", "1.9.2", "10.0.0", "1.01"},
+			[]string{"1.0.0", "1.01", "1.9", "1.9.0", "1.9.2", "1.9.10", "1.10.0", "2", "10.0.0"},
+		},
+		{
+			// Ruby's `vs.sort_by { |v| Gem::Version.new(v) }` (which Vagrant
+			// uses), with the two it holds equal (rc.1, rc1) in string order.
+			"pre-releases before their release",
+			[]string{"1.0.1-alpha", "1.0.0", "1.0.0-rc10", "1.0.0-rc2", "1.0.0-beta", "0.9", "1.0.0-rc1", "1.0.0-rc.1", "1.0.0-beta-2"},
+			[]string{"0.9", "1.0.0-beta-2", "1.0.0-beta", "1.0.0-rc.1", "1.0.0-rc1", "1.0.0-rc2", "1.0.0-rc10", "1.0.0", "1.0.1-alpha"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sort.Slice(tc.got, func(i, j int) bool { return CompareVersions(tc.got[i], tc.got[j]) < 0 })
+			if !reflect.DeepEqual(tc.got, tc.want) {
+				t.Errorf("sorted = %v, want %v", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+func TestIsVersionTakesReleasesAndPreReleasesOnly(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		want    bool
+	}{
+		{"1", true}, {"1.0.0", true}, {"1.0.0-rc1", true}, {"1.0.0-rc.1", true}, {"2.1-beta-2", true}, {"1.0.0-1", true},
+		// Vagrant's catalog refuses these (`vagrant box add`: "Vagrant cannot parse").
+		{"1.0+b", false}, {"1.0.0+build.5", false}, {"1.0-alpha_1", false}, {"v1.0", false},
+		// Neither a release nor a pre-release.
+		{"", false}, {"1.", false}, {".1", false}, {"1..0", false}, {"1.0-", false}, {"1.0-rc..1", false}, {"1.0a", false}, {"latest", false}, {"../x", false},
+	} {
+		if got := IsVersion(tc.version); got != tc.want {
+			t.Errorf("IsVersion(%q) = %v, want %v", tc.version, got, tc.want)
+		}
 	}
 }
 
@@ -29,7 +64,7 @@ func mkdirs(t *testing.T, root string, dirs ...string) {
 
 func TestScanListsProviderFoldersInVersionOrder(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "artifacts")
-	mkdirs(t, root, "1.10.0/vm/gcp", "1.9.0/vm/virtualbox", "1.9.0/vm/gcp", "1.9.0/other/aws", ".staging/x/y")
+	mkdirs(t, root, "1.10.0/vm/gcp", "1.9.0/vm/virtualbox", "1.9.0/vm/gcp", "1.9.0/other/aws", ".staging/x/y", "1.10.0-rc1/vm/gcp", "1.9.0/vm/.convert-vm-1.9.0_gcp.tar.gz-42-1/x")
 	if err := os.WriteFile(filepath.Join(root, "vm.json"), []byte("{}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +76,7 @@ func TestScanListsProviderFoldersInVersionOrder(t *testing.T) {
 		{"1.9.0", "other", "aws", filepath.Join(root, "1.9.0/other/aws")},
 		{"1.9.0", "vm", "gcp", filepath.Join(root, "1.9.0/vm/gcp")},
 		{"1.9.0", "vm", "virtualbox", filepath.Join(root, "1.9.0/vm/virtualbox")},
+		{"1.10.0-rc1", "vm", "gcp", filepath.Join(root, "1.10.0-rc1/vm/gcp")},
 		{"1.10.0", "vm", "gcp", filepath.Join(root, "1.10.0/vm/gcp")},
 	}
 	if !reflect.DeepEqual(got, want) {

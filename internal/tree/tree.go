@@ -3,6 +3,7 @@
 // and types the files a build produces (Artifact):
 //
 //	artifacts/<version>/<vm_name>/<provider>/<vm_name>-<version>_<provider>.<ext>
+//	artifacts/<version>/<vm_name>/<provider>/.<file>.made   convert's record of an artifact
 //	artifacts/<vm_name>.json                                the Vagrant catalog
 //	logs/<version>/<vm_name>/<provider>.log                 Packer's log of a build
 //	logs/<version>/<vm_name>/<provider>.convert.log         the conversion tools' log

@@ -11,7 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/packer/packertest"
+	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/tree"
 )
 
 func realRoot(t *testing.T) string {
@@ -132,6 +135,36 @@ func TestRunNamesTheOSDefinitionWithABadVersion(t *testing.T) {
 	err := Run(context.Background(), Options{Root: root, Packer: realPacker(t), Getenv: getenv})
 	if err == nil || !strings.Contains(err.Error(), "packer CentOS-7.9.2009:") || !strings.Contains(err.Error(), "VERSION") {
 		t.Fatalf("want a failure naming the OS definition and VERSION, got %v", err)
+	}
+}
+
+// TestRunPassesOnATreeThatHasBuilt: a build keeps Packer's output in
+// .cache/packer-output/<version>/<vm_name>/<provider>, which `packer
+// validate` refuses as an output folder ("already exists"); validate must
+// not use it.
+func TestRunPassesOnATreeThatHasBuilt(t *testing.T) {
+	root := repo(t, map[string]string{
+		"ansible/site.yml":   goodPlaybook,
+		"scripts/cleanup.sh": "#!/bin/sh\n",
+		"scripts/zero.sh":    "#!/bin/sh\n",
+	})
+	for _, p := range providers.All {
+		kept := filepath.Join(root, tree.Build{Version: config.Defaults().Version, VMName: "CentOS-7.9.2009"}.PackerOutput(p.Name))
+		if err := os.MkdirAll(kept, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log bytes.Buffer
+	err := Templates(context.Background(), Options{Root: root, Packer: realPacker(t), Getenv: noEnv, Log: &log, Say: func(string, ...any) {}}, func(name string, err error) {
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t.Failed() {
+		t.Logf("Packer's output:\n%s", log.String())
 	}
 }
 
