@@ -294,6 +294,11 @@ func (j *job) place(ctx context.Context, tmp, final string) error {
 	if err != nil {
 		return err
 	}
+	return j.placeHashed(tmp, final, sum)
+}
+
+// placeHashed is place for a file whose SHA-256 (hex) is known.
+func (j *job) placeHashed(tmp, final, sum string) error {
 	if err := os.MkdirAll(j.outDir, 0o755); err != nil {
 		return fmt.Errorf("creating %q: %w", j.outDir, err)
 	}

@@ -133,16 +133,23 @@ func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 	if err := f.Commit(); err != nil {
 		return nil, err
 	}
-	// The layer's digests for upload:docker, recorded beside the final name
-	// and keyed by this file (the rename into place keeps its identity).
-	info, err := os.Stat(tmp)
+	// The row places its file itself: its SHA-256 is known already, and
+	// the layer's digests for upload:docker are recorded once it is in
+	// place (the record goes beside it, so never into a folder that
+	// holds no artifact yet).
+	final := filepath.Join(j.outDir, filepath.Base(tmp))
+	if err := j.placeHashed(tmp, final, strings.TrimPrefix(digests.Digest, "sha256:")); err != nil {
+		return nil, err
+	}
+	info, err := os.Stat(final)
 	if err == nil {
-		err = layerdigest.Save(filepath.Join(j.outDir, filepath.Base(tmp)), info, digests)
+		err = layerdigest.Save(final, info, digests)
 	}
 	if err != nil {
 		j.log.printf("%s: the layer digests were not recorded (upload:docker computes them): %v", j.provider, err)
 	}
-	return nil, nil
+	j.log.printf("%s: %s made", j.provider, filepath.Base(final))
+	return []string{filepath.Base(final)}, nil
 }
 
 // ovftoolHelp says how to get an OVA for VMware.
