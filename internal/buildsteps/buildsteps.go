@@ -1,0 +1,48 @@
+// Package buildsteps connects the build pipeline to the packages that do
+// each of its steps (Packer binary, ISO, kickstart server, conversions,
+// checksums, catalog): the build targets and the e2e test run the same
+// wiring.
+package buildsteps
+
+import (
+	"context"
+	"io"
+
+	"gold-standard-images/internal/catalog"
+	"gold-standard-images/internal/checksum"
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/convert"
+	"gold-standard-images/internal/iso"
+	"gold-standard-images/internal/kickstart"
+	"gold-standard-images/internal/packer"
+	"gold-standard-images/internal/pipeline"
+	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/tree"
+)
+
+// Deps returns the steps of cfg's build. getenv reads PACKER, PACKER_CACHE,
+// CATALOG_BASE_URL and what the conversions read; log receives their
+// progress lines, toolOutput the output of the tools they run.
+func Deps(cfg *config.Config, getenv func(string) string, log, toolOutput io.Writer) pipeline.Deps {
+	return pipeline.Deps{
+		PackerPath: func(ctx context.Context) (string, string, error) {
+			return packer.Find(ctx, cfg.Root, getenv, log)
+		},
+		FetchISO: iso.FetchFunc(cfg, iso.Options{Out: log}),
+		StartKickstart: func(ctx context.Context, selected []providers.Provider) (int, func(), error) {
+			return kickstart.StartForBuild(ctx, cfg, selected)
+		},
+		GuestKickstartURL: kickstart.GuestBaseURL,
+		Convert: func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error) {
+			return convert.Run(ctx, cfg, selected, convert.Options{Log: log, ToolOutput: toolOutput, Getenv: getenv})
+		},
+		Checksum: func(ctx context.Context, arts []tree.Artifact) error {
+			_, err := checksum.WriteFor(ctx, arts)
+			return err
+		},
+		Catalog: func(ctx context.Context, artifactsDir string) error {
+			_, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: getenv("CATALOG_BASE_URL")})
+			return err
+		},
+	}
+}
