@@ -68,6 +68,7 @@ func TestTheFixtureGuestGoesThroughTheWholeChainForReal(t *testing.T) {
 	phase("fixture image")
 
 	root := fixtureRoot(t, image, imageSum)
+	t.Chdir(root) // as mage, which runs targets in the repository root
 	cfg, err := config.Load(root, vmName, func(string) string { return "" }, config.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +155,13 @@ func build(ctx context.Context, t *testing.T, cfg *config.Config, env map[string
 		return os.Getenv(k)
 	}
 	out := &lineLogger{t: t}
-	results, err := pipeline.Build(ctx, cfg, buildsteps.Deps(cfg, getenv, out, io.Discard), pipeline.Options{Out: out, Getenv: getenv, PackerVars: fixtureVars(filepath.Join(cfg.Root, "logs"))})
+	opts := pipeline.Options{
+		Out: out, Getenv: getenv, PackerVars: fixtureVars(filepath.Join(cfg.Root, "logs")),
+		// GRUB in a guest starved of CPU (parallel builds under TCG) loses
+		// keys typed at Packer's default 100ms.
+		Env: []string{"PACKER_KEY_INTERVAL=300ms"},
+	}
+	results, err := pipeline.Build(ctx, cfg, buildsteps.Deps(cfg, getenv, out, io.Discard), opts)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

@@ -161,7 +161,7 @@ func fixtureRoot(t *testing.T, image, imageSum string) string {
 	site, err := json.MarshalIndent(map[string]any{
 		"version":     "1.0.0",
 		"disk_size":   4096,
-		"ssh_timeout": "20m",
+		"ssh_timeout": "15m",
 		"root_pass":   "e2e-fixture",
 		"root_salt":   "e2efixture",
 		"os":          map[string]any{vmName: map[string]any{"iso_url": image, "iso_checksum": imageSum}},
