@@ -10,18 +10,9 @@ import (
 
 	"github.com/magefile/mage/mg"
 
-	"gold-standard-images/internal/catalog"
-	"gold-standard-images/internal/checksum"
-	"gold-standard-images/internal/config"
-	"gold-standard-images/internal/convert"
-	"gold-standard-images/internal/envvar"
-	"gold-standard-images/internal/iso"
-	"gold-standard-images/internal/kickstart"
-	"gold-standard-images/internal/packer"
+	"gold-standard-images/internal/buildsteps"
 	"gold-standard-images/internal/pipeline"
-	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/sshkeys"
-	"gold-standard-images/internal/tree"
 )
 
 // Build makes the images: ISO, kickstart, Packer, conversions, checksums, catalog.
@@ -63,33 +54,8 @@ func buildOS(ctx context.Context, vmName string) error {
 	if _, err := sshkeys.Ensure(filepath.Join(cfg.Root, "keys"), "packer", "vagrant"); err != nil {
 		return err
 	}
-	_, err = pipeline.Build(ctx, cfg, buildDeps(cfg), pipeline.Options{Out: os.Stderr, Verbose: mg.Verbose()})
+	_, err = pipeline.Build(ctx, cfg, buildsteps.Deps(cfg, os.Getenv, os.Stderr, toolOutput()), pipeline.Options{Out: os.Stderr, Verbose: mg.Verbose()})
 	return err
-}
-
-// buildDeps connects the pipeline to the packages that do each step.
-func buildDeps(cfg *config.Config) pipeline.Deps {
-	return pipeline.Deps{
-		PackerPath: func(ctx context.Context) (string, string, error) {
-			return packer.Find(ctx, cfg.Root, os.Getenv, os.Stderr)
-		},
-		FetchISO: iso.FetchFunc(cfg, iso.Options{Out: os.Stderr}),
-		StartKickstart: func(ctx context.Context, selected []providers.Provider) (int, func(), error) {
-			return kickstart.StartForBuild(ctx, cfg, selected)
-		},
-		GuestKickstartURL: kickstart.GuestBaseURL,
-		Convert: func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error) {
-			return convert.Run(ctx, cfg, selected, convert.Options{Log: os.Stderr, ToolOutput: toolOutput()})
-		},
-		Checksum: func(ctx context.Context, arts []tree.Artifact) error {
-			_, err := checksum.WriteArtifacts(ctx, arts)
-			return err
-		},
-		Catalog: func(ctx context.Context, artifactsDir string) error {
-			_, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: envvar.CatalogBaseURL.Get(os.Getenv)})
-			return err
-		},
-	}
 }
 
 // toolOutput is where the output of external tools goes: the terminal with

@@ -9,9 +9,15 @@ set -euo pipefail
 
 say() { printf '>> cleanup: %s\n' "$*"; }
 
-say "yum caches"
-yum --quiet clean all
-rm -rf /var/cache/yum
+say "package caches"
+if command -v yum >/dev/null; then
+  yum --quiet clean all
+  rm -rf /var/cache/yum
+fi
+if command -v apt-get >/dev/null; then # the e2e test's Debian fixture guest
+  apt-get clean
+  rm -rf /var/lib/apt/lists/*
+fi
 
 say "kickstart copies and install logs (they hold the root password hash)"
 rm -f /root/anaconda-ks.cfg /root/original-ks.cfg /root/install.log /root/install.log.syslog

@@ -53,6 +53,12 @@ type Vars struct {
 	OutputRoot           string `json:"output_root"` // each provider writes into <OutputRoot>/<provider>
 	RepoRoot             string `json:"repo_root"`
 	Accelerator          string `json:"accelerator"` // QEMU accelerator "kvm" or "tcg"; empty lets Packer choose
+
+	// Set only where a build differs from an ISO install (the e2e fixture);
+	// empty leaves the template's default.
+	DiskImage bool       `json:"disk_image,omitempty"` // iso_path is a bootable disk image the QEMU builds start from
+	BootMenu  string     `json:"boot_menu,omitempty"`  // menu the boot_command edits: "isolinux" (default) or "grub"
+	QEMUArgs  [][]string `json:"qemu_args,omitempty"`  // extra QEMU arguments (Packer's qemuargs)
 }
 
 // ForConfig returns the variables of cfg's builds: the ISO at isoPath, the

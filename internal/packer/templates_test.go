@@ -238,6 +238,7 @@ func TestVariableValidationRejectsBadValues(t *testing.T) {
 		{"missing key", func(v *packer.Vars) { v.SSHPrivateKeyFile = filepath.Join(f.out, "nokey") }, "run `mage keys` to create keys/packer"},
 		{"relative output", func(v *packer.Vars) { v.OutputRoot = "out" }, "The output_root must be an absolute path."},
 		{"missing playbook", func(v *packer.Vars) { v.RepoRoot = f.out }, "site.yml"},
+		{"unknown boot menu", func(v *packer.Vars) { v.BootMenu = "syslinux" }, `The boot_menu must be "isolinux" or "grub".`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -358,5 +359,22 @@ func TestCommandWritesTheVarFileAndPutsItBeforeTheTemplateFolder(t *testing.T) {
 	}
 	if packer.Only(nil) != "" {
 		t.Errorf("Only(nil) = %q, want empty (all builds)", packer.Only(nil))
+	}
+}
+
+// TestGRUBBootCommandEditsTheKernelLineWithTheURLQuoted evaluates, with the
+// real `packer console`, the boot line of boot_menu "grub" (the e2e
+// fixture's menu, as EL 8+ UEFI installers): GRUB would split an unquoted
+// URL at its &.
+func TestGRUBBootCommandEditsTheKernelLineWithTheURLQuoted(t *testing.T) {
+	bin := realPacker(t)
+	f := newFixture(t)
+	v := f.vars(t, "CentOS-7.9.2009")
+	v.BootMenu = "grub"
+	v.KSBaseURL = "http://10.0.2.100:8080"
+	got := string(console(t, bin, repoRoot(t), v, `local.boot_command["gcp"][0]`))
+	want := `e<wait><down><down><end> inst.text inst.ks='http://10.0.2.100:8080/ks?build=virtual/gcp&os=CentOS-7.9.2009'<f10><wait>`
+	if strings.TrimSpace(got) != want {
+		t.Errorf("boot command = %s, want %s", got, want)
 	}
 }

@@ -191,6 +191,9 @@ func (b *build) vars(p providers.Provider) packer.Vars {
 		v.KSBaseURL = b.deps.GuestKickstartURL(p.Builder, b.ksPort)
 	}
 	v.Accelerator = b.accelerator
+	if b.opts.PackerVars != nil {
+		b.opts.PackerVars(p, &v)
+	}
 	return v
 }
 

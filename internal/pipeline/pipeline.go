@@ -19,6 +19,7 @@ import (
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/tree"
 )
@@ -123,6 +124,11 @@ type Options struct {
 	// KVMDevice is the device the preflight probes (kvm.Probe) to choose
 	// the QEMU accelerator unless QEMU_ACCELERATOR is set; empty is /dev/kvm.
 	KVMDevice string
+	// PackerVars, optional, changes the variables of p's build after the
+	// pipeline set them (the kickstart server's port is v.KSPort). The e2e
+	// test uses it for its fixture guest; what it sets is not part of the
+	// up-to-date check's fingerprint.
+	PackerVars func(p providers.Provider, v *packer.Vars)
 }
 
 func (o Options) withDefaults() Options {

@@ -2,14 +2,15 @@
 # Installs, on a Debian 12 host, the tools the test suite runs for real:
 # qemu-img and qemu-system (disk conversions, TCG), libguestfs (rootfs export
 # without KVM), vagrant (catalog), docker-registry and skopeo (image push),
-# podman (kickstart container), ansible and ansible-lint, shellcheck, gnupg.
+# podman (kickstart container), ansible and ansible-lint, shellcheck, gnupg,
+# mmdebstrap and socat (the e2e test's fixture guest and its kickstart relay).
 # Idempotent: does nothing when every tool is already there.
 set -euo pipefail
 
 packages=(
   qemu-utils qemu-system-x86 libguestfs-tools linux-image-amd64
   vagrant docker-registry skopeo podman runc uidmap
-  ansible ansible-lint shellcheck gnupg openssl fdisk e2fsprogs xorriso
+  ansible ansible-lint shellcheck gnupg openssl fdisk e2fsprogs xorriso mmdebstrap socat
   git ca-certificates
 )
 

@@ -30,12 +30,24 @@ locals {
     vmware     = local.ks_base_vmware
   }
 
-  # CentOS/RHEL 7 isolinux menu: <up> moves from "Test this media & install"
-  # to "Install", <tab> opens its kernel line for editing, and the text typed
-  # after it is appended to that line.
+  # The keys that open the boot menu's kernel line for editing (before), the
+  # quote around the kickstart URL, and the keys that boot it (after), per
+  # boot_menu. isolinux (CentOS/RHEL 7 ISOs): <up> moves from "Test this
+  # media & install" to "Install", <tab> opens its kernel line. grub (EL 8+
+  # UEFI, the e2e fixture): e edits the first entry, two <down> reach its
+  # kernel line below setparams and a blank line, <f10> boots; GRUB's
+  # parser splits words at &, so the URL is quoted.
+  boot_keys = {
+    isolinux = { before = "<up><wait><tab><wait>", quote = "", after = "<enter><wait>" }
+    grub     = { before = "e<wait><down><down><end>", quote = "'", after = "<f10><wait>" }
+  }
+
+  # The text typed after the keys is appended to the kernel line.
   boot_command = {
     for provider, base in local.ks_base : provider => [
-      "<up><wait><tab><wait> inst.text inst.ks=${base}/ks?build=virtual/${provider}&os=${var.vm_name}<enter><wait>"
+      format("%s inst.text inst.ks=%s%s/ks?build=virtual/%s&os=%s%s%s",
+        local.boot_keys[var.boot_menu].before, local.boot_keys[var.boot_menu].quote, base, provider, var.vm_name,
+      local.boot_keys[var.boot_menu].quote, local.boot_keys[var.boot_menu].after)
     ]
   }
 
@@ -48,6 +60,8 @@ locals {
 source "qemu" "base" {
   iso_url              = var.iso_path
   iso_checksum         = var.iso_checksum
+  disk_image           = var.disk_image
+  qemuargs             = var.qemu_args
   headless             = var.headless
   accelerator          = var.accelerator
   cpus                 = var.cpus

@@ -177,3 +177,25 @@ variable "accelerator" {
     error_message = "The accelerator must be \"kvm\", \"tcg\" or empty."
   }
 }
+
+variable "disk_image" {
+  type        = bool
+  default     = false
+  description = "The QEMU builds start from iso_path as a bootable disk image (Packer's disk_image) instead of installing from it as an ISO. The e2e test's fixture guest uses it."
+}
+
+variable "boot_menu" {
+  type        = string
+  default     = "isolinux"
+  description = "The boot menu the boot_command edits to append the kickstart URL to the kernel line: isolinux (CentOS/RHEL 7 ISOs) or grub."
+  validation {
+    condition     = contains(["isolinux", "grub"], var.boot_menu)
+    error_message = "The boot_menu must be \"isolinux\" or \"grub\"."
+  }
+}
+
+variable "qemu_args" {
+  type        = list(list(string))
+  default     = []
+  description = "Extra QEMU arguments of the QEMU builds (Packer's qemuargs): each list is a switch and its value; a switch Packer also sets, such as -netdev, replaces Packer's. {{ .SSHHostPort }} is Packer's SSH port on the host. Empty: Packer's defaults."
+}

@@ -1,0 +1,64 @@
+// Package buildsteps connects the build pipeline to the packages that do
+// each of its steps (Packer binary, ISO, kickstart server, conversions,
+// checksums, catalog): the build targets and the e2e test run the same
+// wiring.
+package buildsteps
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+
+	"gold-standard-images/internal/catalog"
+	"gold-standard-images/internal/checksum"
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/convert"
+	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/iso"
+	"gold-standard-images/internal/kickstart"
+	"gold-standard-images/internal/packer"
+	"gold-standard-images/internal/pipeline"
+	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/tree"
+)
+
+// Deps returns the steps of cfg's build. getenv reads PACKER, PACKER_CACHE,
+// CATALOG_BASE_URL and what the conversions read; log receives their
+// progress lines, toolOutput the output of the tools they run.
+func Deps(cfg *config.Config, getenv func(string) string, log, toolOutput io.Writer) pipeline.Deps {
+	return pipeline.Deps{
+		PackerPath: func(ctx context.Context) (string, string, error) {
+			return packer.Find(ctx, cfg.Root, getenv, log)
+		},
+		FetchISO: iso.FetchFunc(cfg, iso.Options{Out: log, Getenv: getenv}),
+		StartKickstart: func(ctx context.Context, selected []providers.Provider) (int, func(), error) {
+			return kickstart.StartForBuild(ctx, cfg, selected)
+		},
+		GuestKickstartURL: kickstart.GuestBaseURL,
+		Convert: func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error) {
+			return convert.Run(ctx, cfg, selected, convert.Options{Log: log, ToolOutput: toolOutput, Getenv: getenv})
+		},
+		Checksum: func(ctx context.Context, arts []tree.Artifact) error {
+			_, err := checksum.WriteArtifacts(ctx, underRoot(cfg.Root, arts))
+			return err
+		},
+		Catalog: func(ctx context.Context, artifactsDir string) error {
+			_, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: envvar.CatalogBaseURL.Get(getenv)})
+			return err
+		},
+	}
+}
+
+// underRoot returns arts with their paths (relative to root, as convert
+// gives them) joined to root, so checksums do not depend on the working
+// folder.
+func underRoot(root string, arts []tree.Artifact) []tree.Artifact {
+	out := make([]tree.Artifact, len(arts))
+	for i, a := range arts {
+		if !filepath.IsAbs(a.Path) {
+			a.Path = filepath.Join(root, a.Path)
+		}
+		out[i] = a
+	}
+	return out
+}

@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"gold-standard-images/internal/kvm"
+	"gold-standard-images/internal/packer"
+	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/sshkeys"
+)
+
+// The fixture OS definition (fixture/<vmName>.json): its "ISO" is the base
+// disk image fixture/image/mkimage.sh makes, supplied through the site
+// file like RHEL's ISO. Its os_family is rhel7 only to name the kickstart
+// template the server renders: the guest fetches the kickstart and keeps
+// it, and takes root's authorized key from it, but installs nothing.
+const vmName = "Debian-12-fixture"
+
+// guestKickstart is where the guest reaches the kickstart server: QEMU's
+// restricted user network forwards it to the server on the host's loopback.
+const guestKickstart = "10.0.2.100:8080"
+
+// imageRecipe is the folder whose content makes the base image.
+const imageRecipe = "fixture/image"
+
+// fixtureImage returns the base disk image and its sha256, made by
+// mkimage.sh the first time and cached under the user cache folder by the
+// sha256 of the recipe, so a later run with the same recipe reuses it.
+func fixtureImage(ctx context.Context, t *testing.T, accel kvm.Choice) (path, sum string) {
+	t.Helper()
+	key, err := hashTree(imageRecipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(cache, "gold-standard-images", "e2e-fixture", key[:16])
+	path = filepath.Join(dir, "disk.qcow2")
+	if _, err := os.Stat(path); err == nil {
+		t.Logf("fixture image: cached %s", path)
+		return path, fileSHA256(t, path)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script, err := filepath.Abs(filepath.Join(imageRecipe, "mkimage.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "mkimage.log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	tmp := path + ".tmp"
+	err = run.Run(ctx, run.Cmd{
+		Name:    script,
+		Args:    []string{tmp},
+		Env:     append([]string{"LIBGUESTFS_BACKEND=direct"}, accel.LibguestfsEnv(os.Getenv)...),
+		Output:  log,
+		Timeout: 30 * time.Minute,
+		Log:     logPath,
+		Hint:    "mmdebstrap waiting for the Debian mirror, or guestfish stuck (KVM that runs no guest: set QEMU_ACCELERATOR=tcg)",
+	})
+	if err != nil {
+		os.Remove(tmp)
+		t.Fatalf("making the fixture image: %v", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("fixture image: made %s (log %s)", path, logPath)
+	return path, fileSHA256(t, path)
+}
+
+// hashTree is the sha256 of every file below dir: relative path, mode and
+// content.
+func hashTree(dir string) (string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("hashing the fixture recipe %q: %w", dir, err)
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	for _, p := range files {
+		info, err := os.Stat(p)
+		if err != nil {
+			return "", err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return "", err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(h, "%s %o %d\n", filepath.ToSlash(rel), info.Mode().Perm(), len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// repoInputs are the folders of the repository a build reads; the test
+// copies them into its own root so that nothing is written to the checkout.
+var repoInputs = []string{"http", "ansible", "scripts", packer.TemplatesDir}
+
+// fixtureRoot makes a repository-like root in a temporary folder: copies
+// of repoInputs, the fixture OS definition, a site file that supplies the
+// fixture image as the ISO (and a fixed root password, so that the
+// kickstart renders the same in the server and in the test), and the key
+// pairs.
+func fixtureRoot(t *testing.T, image, imageSum string) string {
+	t.Helper()
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	for _, dir := range repoInputs {
+		if err := os.CopyFS(filepath.Join(root, dir), os.DirFS(filepath.Join(repo, dir))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	def, err := os.ReadFile(filepath.Join("fixture", vmName+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := json.MarshalIndent(map[string]any{
+		"version":     "1.0.0",
+		"disk_size":   4096,
+		"ssh_timeout": "15m",
+		"root_pass":   "e2e-fixture",
+		"root_salt":   "e2efixture",
+		"os":          map[string]any{vmName: map[string]any{"iso_url": image, "iso_checksum": imageSum}},
+	}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]struct {
+		data []byte
+		mode os.FileMode
+	}{
+		"templates/os/" + vmName + ".json": {def, 0o644},
+		"templates/site.json":              {site, 0o600},
+	} {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.data, f.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sshkeys.Ensure(filepath.Join(root, "keys"), "packer", "vagrant"); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// fixtureVars returns what makes a QEMU build boot the fixture image:
+// Packer starts from the disk image, edits its GRUB kernel line, and runs
+// it on a user network with restrict=on, so the guest reaches nothing but
+// Packer's SSH port forward and the kickstart server on the host's loopback
+// (guestfwd). The guest's serial console goes to <serialDir>/<provider>.serial.
+// One vCPU per guest: the builds run in parallel on a small machine.
+func fixtureVars(serialDir string) func(p providers.Provider, v *packer.Vars) {
+	return func(p providers.Provider, v *packer.Vars) {
+		v.DiskImage = true
+		v.BootMenu = "grub"
+		v.KSBaseURL = "http://" + guestKickstart
+		v.CPUs, v.Memory = 1, 1024
+		v.QEMUArgs = [][]string{
+			{"-netdev", restrictedNet("{{ .SSHHostPort }}", v.KSPort)},
+			{"-serial", "file:" + filepath.Join(serialDir, p.Name+".serial")},
+		}
+	}
+}
+
+// restrictedNet is the QEMU user network of a fixture guest: SSH from the
+// host's loopback at sshPort, the kickstart server at guestKickstart when
+// ksPort is not 0, and nothing else. The kickstart goes through socat, one
+// per connection: a guestfwd to tcp: would hold one connection open from
+// QEMU's start, which the server closes as idle long before the guest asks.
+func restrictedNet(sshPort string, ksPort int) string {
+	net := "user,id=user.0,restrict=on,hostfwd=tcp:127.0.0.1:" + sshPort + "-:22"
+	if ksPort != 0 {
+		net += fmt.Sprintf(",guestfwd=tcp:%s-cmd:socat STDIO TCP:127.0.0.1:%d", guestKickstart, ksPort)
+	}
+	return net
+}
