@@ -283,14 +283,16 @@ func writeFolders(ctx context.Context, dirs []string) ([]Folder, error) {
 
 // CheckChange says whether sum, the SHA-256 the file at path has now, may
 // be recorded in its folder's SHA256SUM, which lists listed for it ("" for
-// none). It may when it is what SHA256SUM lists, when convert wrote the
-// file so (its record, tree.ReadMade, holds sum), or for a file neither
-// knows. Otherwise the file was damaged or replaced since, and the error
-// names it: a new digest would make verify pass and the catalog publish it.
+// none). It may when it is what SHA256SUM lists, when the file is still as
+// convert wrote it (its record, tree.ReadMade: same size and modification
+// time, and the same digest where the record has one), or for a file
+// neither knows. Otherwise the file was damaged or replaced since, and the
+// error names it: a new digest would make verify pass and the catalog
+// publish it.
 func CheckChange(path, listed, sum string) error {
 	made, ok := tree.ReadMade(path)
 	switch {
-	case sum == listed, ok && sum == made.SHA256:
+	case sum == listed, ok && made.Unchanged(path) && (made.SHA256 == "" || made.SHA256 == sum):
 		return nil
 	case listed != "":
 		return fmt.Errorf("%q changed since it was checksummed: restore it or rebuild with FORCE=1", path)

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"gold-standard-images/internal/config"
-	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/tree"
 )
@@ -279,7 +278,7 @@ func (j *job) make(ctx context.Context, o output, final string) ([]string, error
 	if files != nil {
 		return files, nil // the row moved its own files into place
 	}
-	if err := j.place(ctx, tmp, final); err != nil {
+	if err := j.place(tmp, final, ""); err != nil {
 		return nil, err
 	}
 	j.log.printf("%s: %s made in %s", j.provider, filepath.Base(final), time.Since(start).Round(time.Second))
@@ -287,18 +286,10 @@ func (j *job) make(ctx context.Context, o output, final string) ([]string, error
 }
 
 // place moves the whole file tmp to final in the artifact folder, creating
-// the folder for its first file, and records final's size, time and
-// SHA-256 (tree.WriteMade) for the up-to-date check and checksums.
-func (j *job) place(ctx context.Context, tmp, final string) error {
-	sum, err := hashfile.File(ctx, tmp)
-	if err != nil {
-		return err
-	}
-	return j.placeHashed(tmp, final, sum)
-}
-
-// placeHashed is place for a file whose SHA-256 (hex) is known.
-func (j *job) placeHashed(tmp, final, sum string) error {
+// the folder for its first file, and records final's size and time, and
+// its SHA-256 (hex) when the row knows it ("" otherwise: the file is not
+// read again), for the up-to-date check and checksums (tree.WriteMade).
+func (j *job) place(tmp, final, sum string) error {
 	if err := os.MkdirAll(j.outDir, 0o755); err != nil {
 		return fmt.Errorf("creating %q: %w", j.outDir, err)
 	}

@@ -138,7 +138,7 @@ func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 	// place (the record goes beside it, so never into a folder that
 	// holds no artifact yet).
 	final := filepath.Join(j.outDir, filepath.Base(tmp))
-	if err := j.placeHashed(tmp, final, strings.TrimPrefix(digests.Digest, "sha256:")); err != nil {
+	if err := j.place(tmp, final, strings.TrimPrefix(digests.Digest, "sha256:")); err != nil {
 		return nil, err
 	}
 	info, err := os.Stat(final)
@@ -174,7 +174,7 @@ func vmwareOVA(ctx context.Context, j *job, tmp string) ([]string, error) {
 		if err := linkOrCopy(filepath.Join(j.inDir, name), filepath.Join(filepath.Dir(tmp), name)); err != nil {
 			return nil, err
 		}
-		if err := j.place(ctx, filepath.Join(filepath.Dir(tmp), name), dst); err != nil {
+		if err := j.place(filepath.Join(filepath.Dir(tmp), name), dst, ""); err != nil {
 			return nil, err
 		}
 	}

@@ -18,7 +18,7 @@ import (
 type Made struct {
 	Size    int64     `json:"size"`
 	ModTime time.Time `json:"mtime"`
-	SHA256  string    `json:"sha256"` // lower-case hex
+	SHA256  string    `json:"sha256,omitempty"` // lower-case hex, when known without reading the file again
 }
 
 // MadeRecord is the record of the artifact at path: a hidden file beside
@@ -27,8 +27,9 @@ func MadeRecord(path string) string {
 	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".made")
 }
 
-// WriteMade records that path, whose SHA-256 is sha256, was just written:
-// its size and modification time now, and the digest.
+// WriteMade records that path was just written: its size and modification
+// time now, and its SHA-256 when the writer knows it ("" when it does not:
+// convert does not read a whole disk again only to record it).
 func WriteMade(path, sha256 string) error {
 	info, err := os.Stat(path)
 	if err != nil {
@@ -51,7 +52,7 @@ func ReadMade(path string) (m Made, ok bool) {
 	if err != nil {
 		return Made{}, false
 	}
-	if err := json.Unmarshal(data, &m); err != nil || m.SHA256 == "" {
+	if err := json.Unmarshal(data, &m); err != nil || m.ModTime.IsZero() {
 		return Made{}, false
 	}
 	return m, true
