@@ -50,7 +50,7 @@ func TestAnImageBuiltFromALocalCloneHasNoSourceLabel(t *testing.T) {
 		}
 	}
 	git("init", "-q")
-	git("remote", "add", "origin", "/work/main")
+	git("remote", "add", "origin", "/srv/checkouts/gold-standard-images")
 	if _, source := gitInfo(context.Background(), root); source != "" {
 		t.Errorf("source of a local origin = %q, want none", source)
 	}
