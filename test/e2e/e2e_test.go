@@ -40,6 +40,7 @@ import (
 	"gold-standard-images/internal/pipeline"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/tree"
+	"gold-standard-images/test/fixture"
 )
 
 // qemuProviders are the providers built: those Packer builds with QEMU.
@@ -64,7 +65,7 @@ func TestTheFixtureGuestGoesThroughTheWholeChainForReal(t *testing.T) {
 	t.Logf("accelerator: %s (%s)", accel.Accelerator, accel.Line)
 	phase := phaseTimer(t)
 
-	image, imageSum := fixtureImage(ctx, t, accel)
+	image, imageSum := fixture.Image(ctx, t, accel)
 	phase("fixture image")
 
 	root := fixtureRoot(t, image, imageSum)
@@ -412,7 +413,7 @@ func pushDocker(ctx context.Context, t *testing.T, root string, cfg *config.Conf
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("skopeo inspect printed %q: %v", out, err)
 	}
-	want := "sha256:" + fileSHA256(t, filepath.Join(root, dockerpush.Source(cfg)))
+	want := "sha256:" + fixture.FileSHA256(t, filepath.Join(root, dockerpush.Source(cfg)))
 	if len(got.Layers) != 1 || got.Layers[0] != want {
 		t.Fatalf("skopeo inspect %s: layers %v, want [%s]", repo, got.Layers, want)
 	}

@@ -1,23 +1,14 @@
 package e2e
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
-	"time"
 
-	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/providers"
-	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/sshkeys"
 )
 
@@ -31,107 +22,6 @@ const vmName = "Debian-12-fixture"
 // guestKickstart is where the guest reaches the kickstart server: QEMU's
 // restricted user network forwards it to the server on the host's loopback.
 const guestKickstart = "10.0.2.100:8080"
-
-// imageRecipe is the folder whose content makes the base image.
-const imageRecipe = "fixture/image"
-
-// fixtureImage returns the base disk image and its sha256, made by
-// mkimage.sh the first time and cached under the user cache folder by the
-// sha256 of the recipe, so a later run with the same recipe reuses it.
-func fixtureImage(ctx context.Context, t *testing.T, accel kvm.Choice) (path, sum string) {
-	t.Helper()
-	key, err := hashTree(imageRecipe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(cache, "gold-standard-images", "e2e-fixture", key[:16])
-	path = filepath.Join(dir, "disk.qcow2")
-	if _, err := os.Stat(path); err == nil {
-		t.Logf("fixture image: cached %s", path)
-		return path, fileSHA256(t, path)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	script, err := filepath.Abs(filepath.Join(imageRecipe, "mkimage.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "mkimage.log")
-	log, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer log.Close()
-	tmp := path + ".tmp"
-	err = run.Run(ctx, run.Cmd{
-		Name:    script,
-		Args:    []string{tmp},
-		Env:     append([]string{"LIBGUESTFS_BACKEND=direct"}, accel.LibguestfsEnv(os.Getenv)...),
-		Output:  log,
-		Timeout: 30 * time.Minute,
-		Log:     logPath,
-		Hint:    "mmdebstrap waiting for the Debian mirror, or guestfish stuck (KVM that runs no guest: set QEMU_ACCELERATOR=tcg)",
-	})
-	if err != nil {
-		os.Remove(tmp)
-		t.Fatalf("making the fixture image: %v", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("fixture image: made %s (log %s)", path, logPath)
-	return path, fileSHA256(t, path)
-}
-
-// hashTree is the sha256 of every file below dir: relative path, mode and
-// content.
-func hashTree(dir string) (string, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			files = append(files, p)
-		}
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("hashing the fixture recipe %q: %w", dir, err)
-	}
-	sort.Strings(files)
-	h := sha256.New()
-	for _, p := range files {
-		info, err := os.Stat(p)
-		if err != nil {
-			return "", err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return "", err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fmt.Fprintf(h, "%s %o %d\n", filepath.ToSlash(rel), info.Mode().Perm(), len(data))
-		h.Write(data)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func fileSHA256(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
 
 // repoInputs are the folders of the repository a build reads; the test
 // copies them into its own root so that nothing is written to the checkout.
