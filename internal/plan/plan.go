@@ -24,6 +24,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -150,12 +151,7 @@ func Make(ctx context.Context, root string, vmNames []string, getenv func(string
 	}
 
 	p := Plan{PackerVersion: opts.PackerVersion, VMNames: []string{}, Jobs: []Job{}, Problems: []Problem{}, Warnings: []string{}}
-	seen := map[string]bool{}
 	for _, vm := range sortedUnique(vmNames) {
-		if seen[vm] {
-			continue
-		}
-		seen[vm] = true
 		cfg, err := config.Load(root, vm, getenv, config.Options{})
 		if err != nil {
 			p.Problems = append(p.Problems, Problem{VMName: vm, Error: err.Error()})
@@ -273,6 +269,21 @@ func (p Plan) Check() error {
 	return errors.Join(problems...)
 }
 
+// Err is nil when every vm_name was planned. Otherwise, when the vm_names
+// were named (named), it is one error listing every problem; a plan of all
+// definitions takes its problems as warnings (a definition whose ISO the
+// site has not supplied, say), so Err is nil unless nothing was planned.
+func (p Plan) Err(named bool) error {
+	if len(p.Problems) == 0 || (!named && len(p.Jobs) > 0) {
+		return nil
+	}
+	lines := make([]string, len(p.Problems))
+	for i, pr := range p.Problems {
+		lines[i] = "  " + pr.VMName + ": " + pr.Error
+	}
+	return fmt.Errorf("planning: %d vm_name(s) not planned:\n%s", len(p.Problems), strings.Join(lines, "\n"))
+}
+
 // Job returns the job called id.
 func (p Plan) Job(id string) (Job, bool) {
 	for _, j := range p.Jobs {
@@ -308,5 +319,5 @@ func Read(path string) (Plan, error) {
 func sortedUnique(names []string) []string {
 	out := append([]string(nil), names...)
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
 }
