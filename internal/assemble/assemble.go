@@ -43,9 +43,9 @@ type Status string
 
 // The outcomes of a folder.
 const (
-	Placed  Status = "placed"                                  // moved into the artifacts tree
-	Present Status = "already in place"                        // the same folder was there
-	Refused Status = "refused"                                 // see Folder.Why
+	Placed  Status = "placed"                                   // moved into the artifacts tree
+	Present Status = "already in place"                         // the same folder was there
+	Refused Status = "refused"                                  // see Folder.Why
 	Twin    Status = "same content as another arrival, dropped" // a second, identical arrival
 )
 
