@@ -124,6 +124,20 @@ func Assemble(ctx context.Context, root, incoming string, p *plan.Plan, opts Opt
 		}
 		out = append(out, fs...)
 	}
+	if p != nil {
+		for _, j := range p.Jobs {
+			for _, f := range j.Folders {
+				if _, ok := byRel[f]; !ok {
+					fmt.Fprintf(opts.Out, "assemble: %s from job %s: did not arrive\n", f, j.ID)
+				}
+			}
+		}
+	}
+	counts := map[Status]int{}
+	for _, f := range out {
+		counts[f.Status]++
+	}
+	fmt.Fprintf(opts.Out, "assemble: %d folder(s) placed, %d already in place, %d refused\n", counts[Placed], counts[Present], counts[Refused])
 	return out, errors.Join(problems...)
 }
 
@@ -159,7 +173,7 @@ func arrive(ctx context.Context, dir, job string, p *plan.Plan) ([]arrival, erro
 		a := arrival{job: job, dir: f.Dir, rel: path.Join(tree.ArtifactsDir, f.Version, f.VMName, f.Provider)}
 		switch {
 		case p != nil && !slices.Contains(planned, a.rel):
-			a.refused = "the plan does not have job " + job + " write it"
+			a.refused = "the plan does not have job " + job + " write it (" + plannedBy(p, a.rel) + ")"
 		case len(bad[f.Dir]) > 0:
 			a.refused = checksum.FileName + " does not verify: " + strings.Join(bad[f.Dir], "; ")
 		default:
@@ -168,6 +182,16 @@ func arrive(ctx context.Context, dir, job string, p *plan.Plan) ([]arrival, erro
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// plannedBy says which job of p writes the folder rel.
+func plannedBy(p *plan.Plan, rel string) string {
+	for _, j := range p.Jobs {
+		if slices.Contains(j.Folders, rel) {
+			return "job " + j.ID + " does"
+		}
+	}
+	return "no job does"
 }
 
 // checkManifest makes sure the job the build wrote beside its folders is

@@ -124,8 +124,13 @@ func TestAssembleRefusesTheTamperedJobsFolderAndPlacesTheOthers(t *testing.T) {
 			t.Errorf("the placed %s folder's SHA256SUM is not current (current=%v, err=%v)", provider, current, err)
 		}
 	}
-	if !strings.Contains(out.String(), "assemble: artifacts/1.0.0/Test-1/aws from job Test-1-g1-virtualbox: placed") {
-		t.Errorf("output does not say what was placed:\n%s", out.String())
+	for _, line := range []string{
+		"assemble: artifacts/1.0.0/Test-1/aws from job Test-1-g1-virtualbox: placed",
+		"assemble: 2 folder(s) placed, 0 already in place, 1 refused",
+	} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("output does not say %q:\n%s", line, out.String())
+		}
 	}
 }
 
@@ -148,7 +153,7 @@ func TestAssembleRefusesWhatItCannotTrust(t *testing.T) {
 		}, "", true},
 		{"a folder its job was not planned to write", true, func(t *testing.T, root, incoming string, p *plan.Plan) {
 			jobFolder(t, incoming, "Test-1-g2-kvm", aws, map[string]string{"x.ova": "ova"})
-		}, "the plan does not have job Test-1-g2-kvm write it", false},
+		}, "the plan does not have job Test-1-g2-kvm write it (job Test-1-g1-virtualbox does)", false},
 		{"a job the plan does not have", true, func(t *testing.T, root, incoming string, p *plan.Plan) {
 			jobFolder(t, incoming, "Intruder", aws, map[string]string{"x.ova": "ova"})
 		}, `"Intruder" is no job of the plan`, false},
