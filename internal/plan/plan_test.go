@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,6 +102,18 @@ func TestEveryShippedDefinitionIsPlannedOrNamedAsAProblem(t *testing.T) {
 			t.Errorf("%s is both planned and a problem", pr.VMName)
 		}
 		seen[pr.VMName] = true
+		// Only a definition whose ISO the site supplies may fail to load
+		// without a site file.
+		data, err := os.ReadFile(filepath.Join(root, "templates/os", pr.VMName+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var def struct {
+			SiteSuppliedISO bool `json:"site_supplied_iso"`
+		}
+		if err := json.Unmarshal(data, &def); err != nil || !def.SiteSuppliedISO {
+			t.Errorf("shipped definition %s does not load: %s", pr.VMName, pr.Error)
+		}
 	}
 	for _, d := range defs {
 		if vm := strings.TrimSuffix(filepath.Base(d), ".json"); !seen[vm] {
