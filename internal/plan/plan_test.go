@@ -138,6 +138,15 @@ func TestADefinitionThatFailsToLoadIsAProblemOfItsVMNameOnly(t *testing.T) {
 	if len(p.VMNames) != 1 || p.VMNames[0] != "CentOS-7.9.2009" || len(p.Jobs) != 3 {
 		t.Errorf("planned %v in %d jobs, want CentOS-7.9.2009 in 3", p.VMNames, len(p.Jobs))
 	}
+	if err := p.Err(true); err == nil || !strings.Contains(err.Error(), "Broken-1.0") || !strings.Contains(err.Error(), "No-Such-OS") {
+		t.Errorf("with the vm_names named, Err() = %v, want both named", err)
+	}
+	if err := p.Err(false); err != nil {
+		t.Errorf("planning every definition, Err() = %v, want the problems taken as warnings", err)
+	}
+	if err := (Plan{Problems: p.Problems}).Err(false); err == nil {
+		t.Error("a plan of every definition with no job at all: Err() = nil, want an error")
+	}
 }
 
 func TestOnlyAndExceptSelectTheProvidersOfTheJobs(t *testing.T) {
