@@ -77,6 +77,7 @@ var targetEnv = map[string][]string{
 	"ks:render":         {"VERSION"},
 	"ks:serve":          {"KS_ADDR", "VERSION"},
 	"ks:up":             {"KS_PORT", "CONTAINER_ENGINE", "CONTAINER_ENGINE_FLAGS", "CONTAINER_RUN_FLAGS", "VERSION"},
+	"plan":              {"ONLY", "EXCEPT", "VERSION", "PACKER", "PATH", "ISO_CACHE"},
 	"test":              {"TEST_RUN", "TEST_PKGS", "PACKER", "PACKER_CACHE"},
 	"upload:aws":        {"AWS_S3_BUCKET", "AWS_ENDPOINT_URL", "AWS_IMPORT_TIMEOUT", "VERSION"},
 	"upload:docker":     {"REGISTRY", "REGISTRY_INSECURE", "REGISTRY_NAMESPACE", "DOCKER_OUT", "VERSION"},

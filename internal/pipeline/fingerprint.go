@@ -32,6 +32,13 @@ var InputDirs = []string{"http", "ansible", "scripts", packer.TemplatesDir}
 // besides the OS definition; the public keys end up in the image.
 var InputFiles = []string{"keys/packer.pub", "keys/vagrant.pub"}
 
+// Fingerprints returns, per provider, the fingerprint of the inputs of
+// cfg's builds that decides whether a build is up to date (see
+// fingerprints); `mage plan` uses it as the cache key of CI jobs.
+func Fingerprints(cfg *config.Config, selected []providers.Provider, packerVersion string) (map[string]string, error) {
+	return fingerprints(cfg, selected, packerVersion)
+}
+
 // fingerprints returns, per provider, the sha256 of everything a build's
 // result depends on: the OS definition, the effective site settings (no
 // secrets in clear), the InputDirs and InputFiles, the Packer version, the
