@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -30,6 +31,9 @@ type recordEnv struct {
 func record(ctx context.Context, cfg *config.Config, env recordEnv, facts pipeline.Facts, arts []tree.Artifact) ([]tree.Artifact, error) {
 	var made []tree.Artifact
 	var problems []error
+	// The preflight asks for guestfish only where a conversion needs it;
+	// without it the SBOMs are left out, said, and the build goes on.
+	_, noGuestfish := exec.LookPath("guestfish")
 	seen := map[string]bool{}
 	b := cfg.Tree()
 	for _, a := range arts {
@@ -40,20 +44,24 @@ func record(ctx context.Context, cfg *config.Config, env recordEnv, facts pipeli
 		seen[p] = true
 		dir := b.ArtifactDir(p)
 		disk, err := sbom.FindDisk(filepath.Join(cfg.Root, b.PackerOutput(p)))
-		if err == nil {
+		switch {
+		case noGuestfish != nil:
+			err = nil
+			fmt.Fprintf(env.log, "   %s: no %s: guestfish not found (apt-get install libguestfs-tools)\n", p, sbom.FileName)
+		case err == nil:
 			var wrote bool
 			wrote, err = sbom.WriteForDisk(ctx, disk, filepath.Join(cfg.Root, dir, sbom.FileName),
 				sbom.Subject{VMName: cfg.OS.VMName, Version: cfg.Site.Version, Provider: p},
 				sbom.Options{Getenv: env.getenv, Output: env.toolOutput, Log: b.ConvertLog(p)})
 			if err == nil {
 				fmt.Fprintf(env.log, "   %s: %s %s\n", p, sbom.FileName, map[bool]string{true: "written", false: "up to date"}[wrote])
+				made = append(made, tree.Artifact{Provider: p, Kind: tree.Record, Path: filepath.Join(dir, sbom.FileName)})
 			}
 		}
 		if err != nil {
 			problems = append(problems, fmt.Errorf("%s: %w", p, err))
 			continue
 		}
-		made = append(made, tree.Artifact{Provider: p, Kind: tree.Record, Path: filepath.Join(dir, sbom.FileName)})
 		in := buildrecord.Inputs{
 			Config: cfg, Provider: p, PackerVersion: facts.PackerVersion,
 			ISOCache:        tree.ISOCache(cfg.Root, env.getenv),

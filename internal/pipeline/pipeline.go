@@ -203,6 +203,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	steps = append(steps, checksumStep{b}, catalogStep{b})
 
 	runErr := RunSteps(ctx, opts.Out, steps)
+	runErr = errors.Join(runErr, b.recordErr)
 	b.stopKickstart()
 	if b.fingerprints != nil {
 		writeSummary(opts.Out, b.results)
@@ -239,6 +240,7 @@ type build struct {
 	results       []Result          // one per selected provider, in order
 	artifacts     []tree.Artifact
 	started       time.Time
+	recordErr     error // the record step's, reported at the end
 }
 
 func (b *build) stopKickstart() {
@@ -389,6 +391,13 @@ func (s recordStep) Run(ctx context.Context) error {
 	b := s.b
 	made, err := b.deps.Record(ctx, Facts{PackerVersion: b.packerVersion, ISOPath: b.isoPath, ISOSHA256: b.isoSHA256, Started: b.started}, b.artifacts)
 	b.artifacts = append(b.artifacts, made...)
+	if err != nil && ctx.Err() == nil {
+		// The artifacts are there all the same: they are still checksummed
+		// and catalogued, and the build fails at the end naming this.
+		fmt.Fprintf(b.opts.Out, "   failed: %v\n", err)
+		b.recordErr = err
+		return nil
+	}
 	return err
 }
 

@@ -768,3 +768,21 @@ func TestTheRecordStepRunsBetweenConversionAndChecksumsAndItsFilesAreChecksummed
 		t.Errorf("the record step was told %+v", facts)
 	}
 }
+
+func TestAFailedRecordStillLeavesChecksumsAndCatalogAndFailsTheBuild(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	deps := f.deps()
+	deps.Record = func(context.Context, Facts, []tree.Artifact) ([]tree.Artifact, error) {
+		return nil, errors.New("reading the packages of \"disk.qcow2\": no operating system")
+	}
+	opts := Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec},
+		Grace: 10 * time.Second, KVMDevice: filepath.Join(f.root, "no-kvm")}
+	_, err := Build(context.Background(), f.config(), deps, opts)
+	if err == nil || !strings.Contains(err.Error(), "no operating system") {
+		t.Errorf("Build: %v, want the record's error", err)
+	}
+	if f.checksummed != 1 || len(f.catalogued) != 1 {
+		t.Errorf("checksummed %d times, catalogued %d times; want both once", f.checksummed, len(f.catalogued))
+	}
+}
