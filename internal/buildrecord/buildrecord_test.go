@@ -117,7 +117,7 @@ func TestTheSameInputsGiveTheSameRecordApartFromTheTimes(t *testing.T) {
 		"an artifact changed": func() {
 			os.WriteFile(filepath.Join(dir, cfg.Tree().ArtifactName("openstack", "qcow2")), []byte("other disk"), 0o644)
 		},
-		"a playbook changed": func() { os.WriteFile(filepath.Join(cfg.Root, "ansible", "site.yml"), []byte("changed\n"), 0o644) },
+		"a playbook changed":         func() { os.WriteFile(filepath.Join(cfg.Root, "ansible", "site.yml"), []byte("changed\n"), 0o644) },
 		"the Packer version changed": func() {},
 	} {
 		change()
