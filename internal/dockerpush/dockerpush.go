@@ -376,8 +376,8 @@ func (r Result) String() string {
 // Publish builds the image of cfg's docker artifact (Source) and pushes it
 // as <registry>/<namespace>/<vm_name>:<version> and :latest, or writes it to
 // the OCI layout s.OutDir. Where the build left an SBOM beside the artifact,
-// the image carries its digest as a label, and a push attaches it as an
-// OCI referrer of the image (AttachSBOM).
+// the image carries its digest as a label, and it is attached as an OCI
+// referrer of the image (AttachSBOM, AttachSBOMToLayout).
 func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
 	rel := Source(cfg)
 	path := filepath.Join(cfg.Root, rel)
@@ -409,7 +409,17 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	res := Result{Name: cfg.OS.VMName, Tags: []string{cfg.Site.Version, "latest"}}
 	if s.OutDir != "" {
 		res.Where = s.OutDir
-		return res, WriteLayout(s.OutDir, img, res.Tags)
+		if err := WriteLayout(s.OutDir, img, res.Tags); err != nil {
+			return res, err
+		}
+		if sbomData != nil {
+			d, err := AttachSBOMToLayout(s.OutDir, img, sbom.FileName, sbomData)
+			if err != nil {
+				return res, err
+			}
+			res.SBOM = s.OutDir + "@" + d.String()
+		}
+		return res, nil
 	}
 	res.Where = Repository(s.Registry, s.Namespace, cfg.OS.VMName)
 	if err := Push(ctx, img, res.Where, res.Tags, s.Insecure, o); err != nil {
