@@ -105,7 +105,6 @@ func Document(s Subject, inv Inventory, created time.Time) *spdx.Document {
 			PackageSPDXIdentifier:   common.ElementID(fmt.Sprintf("%s%d", packageIDStem, i+1)),
 			PackageVersion:          p.Version,
 			PackageDownloadLocation: "NOASSERTION",
-			PrimaryPackagePurpose:   "LIBRARY",
 		}
 		if purl := packageURL(inv, p); purl != "" {
 			pkg.PackageExternalReferences = []*spdx.PackageExternalReference{{Category: "PACKAGE-MANAGER", RefType: "purl", Locator: purl}}
