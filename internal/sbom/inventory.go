@@ -120,7 +120,7 @@ func Read(ctx context.Context, disk string, o Options) (Inventory, error) {
 	select {
 	case <-out.mark:
 	case runErr = <-done:
-		return Inventory{}, fmt.Errorf("reading the packages of %q: guestfish found no operating system: %w", disk, errOr(runErr))
+		return Inventory{}, fmt.Errorf("reading the packages of %q: %w", disk, errOr(runErr))
 	}
 	roots := out.section(0)
 	if len(roots) == 0 {
@@ -150,7 +150,7 @@ func Read(ctx context.Context, disk string, o Options) (Inventory, error) {
 
 func errOr(err error) error {
 	if err == nil {
-		return errors.New("guestfish ended early")
+		return errors.New("guestfish ended before naming the disk's operating system")
 	}
 	return err
 }
