@@ -20,11 +20,13 @@ require (
 	github.com/klauspost/compress v1.19.2
 	github.com/magefile/mage v1.17.2
 	github.com/rhysd/actionlint v1.7.12
+	github.com/spdx/tools-golang v0.5.7
 	go.yaml.in/yaml/v4 v4.0.0-rc.3
 	golang.org/x/crypto v0.59.0
 )
 
 require (
+	github.com/anchore/go-struct-converter v0.1.0 // indirect
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.9 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.12 // indirect

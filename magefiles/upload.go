@@ -13,8 +13,9 @@ import (
 // Docker pushes the docker image of a vm_name to a container registry, no Docker daemon needed.
 //
 // Reads artifacts/<version>/<vm_name>/docker/<vm_name>-<version>_docker.tar.gz
-// and pushes <registry>/<namespace>/<vm_name lower case>:<version> and :latest.
-// Environment: REGISTRY (host[:port]; else "registry" in templates/site.json),
+// and pushes <registry>/<namespace>/<vm_name lower case>:<version> and :latest;
+// the build's sbom.spdx.json beside it is attached as an OCI referrer and
+// its digest labels the image. Environment: REGISTRY (host[:port]; else "registry" in templates/site.json),
 // REGISTRY_NAMESPACE (else the site's "namespace"), REGISTRY_INSECURE=1
 // allows plain HTTP to a registry that is not localhost, DOCKER_OUT=<folder>
 // writes an OCI image layout there instead of pushing, DOCKER_CONFIG the

@@ -21,6 +21,7 @@ var (
 	LibguestfsBackendSettings = Text{Var{Name: "LIBGUESTFS_BACKEND_SETTINGS", Value: "libguestfs backend settings", Doc: "tunes libguestfs (default force_tcg where KVM runs no guest)"}}
 
 	// Catalog.
+	DiffFormat     = Choice{Var{Name: "DIFF_FORMAT", Doc: "the output of artifacts:diff (default table)"}, []string{"table", "json"}}
 	CatalogBaseURL = Text{Var{Name: "CATALOG_BASE_URL", Value: "a URL", Doc: "the web address of artifacts/ in the Vagrant catalog (default file:// URLs)"}}
 
 	// Kickstart server.
@@ -59,7 +60,7 @@ var All = []Row{
 	Only, Except, Force, Version,
 	Packer, PackerCache, PackerTimeout,
 	ISOCache, QEMUAccelerator, LibguestfsBackend, LibguestfsBackendSettings,
-	CatalogBaseURL,
+	CatalogBaseURL, DiffFormat,
 	KSAddr, KSPort, ContainerEngine, ContainerEngineFlags, ContainerRunFlags,
 	AWSS3Bucket, AWSImportTimeout, AWSProfile, AWSRegion, AWSAccessKeyID, AWSSecretAccessKey, AWSEndpointURL,
 	Registry, RegistryNamespace, RegistryInsecure, DockerOut, DockerConfig,

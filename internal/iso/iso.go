@@ -197,7 +197,7 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 				return Result{}, err
 			}
 			if sum == want {
-				if err := writeRecord(rec, final, sum); err != nil {
+				if err := writeRecord(rec, final, sum, signed); err != nil {
 					return Result{}, err
 				}
 				return Result{Path: final, SHA256: sum, Source: "cache"}, nil
@@ -227,7 +227,7 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 				opts.say("%s: sha256 %s, want %s (file left where it is)", src.local, sum, want)
 				continue
 			}
-			if err := writeRecord(rec, src.local, sum); err != nil {
+			if err := writeRecord(rec, src.local, sum, signed); err != nil {
 				return Result{}, err
 			}
 			return Result{Path: src.local, SHA256: sum, Source: src.raw}, nil
@@ -237,7 +237,7 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 		}
 		res, err := download(ctx, src.url, final, want, opts)
 		if err == nil {
-			if err := writeRecord(rec, final, want); err != nil {
+			if err := writeRecord(rec, final, want, signed); err != nil {
 				return Result{}, err
 			}
 			return res, nil
@@ -319,7 +319,7 @@ func Verify(ctx context.Context, cfg *config.Config, opts Options) (Result, erro
 		}
 		return Result{}, mm
 	}
-	if err := writeRecord(rec, path, sum); err != nil {
+	if err := writeRecord(rec, path, sum, cfg.OS.ISOChecksumFile != ""); err != nil {
 		return Result{}, err
 	}
 	return Result{Path: path, SHA256: sum, Source: path}, nil

@@ -135,6 +135,11 @@ func TestFetchChecksSignedChecksumFileBeforeDownloading(t *testing.T) {
 					t.Fatal(err)
 				}
 				assertISO(t, res, data, sum)
+				// The cache record says the signature was verified (the
+				// build record quotes it).
+				if v, ok := CacheRecord(opts.CacheDir, cfg.OS.ISOFile()); !ok || !v.Signed || v.SHA256 != sum {
+					t.Errorf("cache record %+v (found %v), want sha256 %s and signed", v, ok, sum)
+				}
 				// Verify checks the cached signed file again, offline.
 				srv.Close()
 				if _, err := Verify(context.Background(), cfg, opts); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -367,7 +369,8 @@ func TestStartForBuildServesThatBuildsOSWithItsOwnPasswordHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, stop, err := StartForBuild(t.Context(), cfg, providers.All[:1])
+	var sent Sent
+	port, stop, err := StartForBuild(t.Context(), cfg, providers.All[:1], &sent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,5 +390,12 @@ func TestStartForBuildServesThatBuildsOSWithItsOwnPasswordHash(t *testing.T) {
 	}
 	if code, _ := get("build=virtual/aws&os=CentOS-7.6.1810"); code != 400 {
 		t.Errorf("another OS: status %d, want 400", code)
+	}
+	sum := sha256.Sum256([]byte(body))
+	if got, want := sent.SHA256("virtual/aws"), hex.EncodeToString(sum[:]); got != want {
+		t.Errorf("recorded kickstart sha256 %q, want %q (the body received; the refused request must not replace it)", got, want)
+	}
+	if got := sent.SHA256("virtual/gcp"); got != "" {
+		t.Errorf("a build never served has sha256 %q, want none", got)
 	}
 }

@@ -110,6 +110,17 @@ func hashFile(h hash.Hash, root, rel string) error {
 	return nil
 }
 
+// TreeSHA256 is the sha256 of the files below dir (relative to root) as
+// the fingerprint hashes them: names and contents, in name order. The
+// build record quotes it for the templates, playbooks and scripts.
+func TreeSHA256(root, dir string) (string, error) {
+	h := sha256.New()
+	if err := hashTree(h, root, dir); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // hashTree adds every regular file below dir, in name order, to h.
 func hashTree(h hash.Hash, root, dir string) error {
 	var files []string

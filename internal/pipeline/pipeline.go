@@ -78,11 +78,23 @@ type Deps struct {
 	GuestKickstartURL func(b providers.Builder, port int) string
 	// Convert turns the Packer output of the providers into artifacts.
 	Convert func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error)
+	// Record, optional, writes what a build leaves beside each provider's
+	// artifacts before they are checksummed (SBOM, manifest.json), so that
+	// SHA256SUM covers it; it returns the files it wrote.
+	Record func(ctx context.Context, facts Facts, arts []tree.Artifact) ([]tree.Artifact, error)
 	// Checksum writes the SHA256SUM files of the artifacts.
 	Checksum func(ctx context.Context, arts []tree.Artifact) error
 	// Catalog writes the Vagrant catalogs of the artifacts tree at
 	// artifactsDir (<root>/artifacts), which it scans itself.
 	Catalog func(ctx context.Context, artifactsDir string) error
+}
+
+// Facts are what a build learnt on its way that its record quotes.
+type Facts struct {
+	PackerVersion string
+	ISOPath       string // empty when every build was up to date (no ISO fetched)
+	ISOSHA256     string
+	Started       time.Time
 }
 
 func (d Deps) check() error {
@@ -173,7 +185,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	if err != nil {
 		return nil, err
 	}
-	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout}
+	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout, started: time.Now().UTC()}
 	b.results = make([]Result, len(selected))
 	for i, p := range selected {
 		b.results[i] = Result{Provider: p.Name, Status: NotRun, Log: cfg.Tree().Log(p.Name)}
@@ -184,9 +196,14 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	for _, group := range providers.Groups(selected) {
 		steps = append(steps, groupStep{b, group})
 	}
-	steps = append(steps, convertStep{b}, checksumStep{b}, catalogStep{b})
+	steps = append(steps, convertStep{b})
+	if deps.Record != nil {
+		steps = append(steps, recordStep{b})
+	}
+	steps = append(steps, checksumStep{b}, catalogStep{b})
 
 	runErr := RunSteps(ctx, opts.Out, steps)
+	runErr = errors.Join(runErr, b.recordErr)
 	b.stopKickstart()
 	if b.fingerprints != nil {
 		writeSummary(opts.Out, b.results)
@@ -222,6 +239,8 @@ type build struct {
 	fingerprints  map[string]string // provider -> fingerprint of its inputs
 	results       []Result          // one per selected provider, in order
 	artifacts     []tree.Artifact
+	started       time.Time
+	recordErr     error // the record step's, reported at the end
 }
 
 func (b *build) stopKickstart() {
@@ -359,6 +378,26 @@ func (s convertStep) Skip() (bool, string) {
 func (s convertStep) Run(ctx context.Context) error {
 	arts, err := s.b.deps.Convert(ctx, s.b.built())
 	s.b.artifacts = arts
+	return err
+}
+
+type recordStep struct{ b *build }
+
+func (s recordStep) String() string { return "build record and SBOM" }
+func (s recordStep) Skip() (bool, string) {
+	return len(s.b.artifacts) == 0, "no artifacts"
+}
+func (s recordStep) Run(ctx context.Context) error {
+	b := s.b
+	made, err := b.deps.Record(ctx, Facts{PackerVersion: b.packerVersion, ISOPath: b.isoPath, ISOSHA256: b.isoSHA256, Started: b.started}, b.artifacts)
+	b.artifacts = append(b.artifacts, made...)
+	if err != nil && ctx.Err() == nil {
+		// The artifacts are there all the same: they are still checksummed
+		// and catalogued, and the build fails at the end naming this.
+		fmt.Fprintf(b.opts.Out, "   failed: %v\n", err)
+		b.recordErr = err
+		return nil
+	}
 	return err
 }
 

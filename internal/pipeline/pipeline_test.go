@@ -730,3 +730,59 @@ func TestPackerBoundFollowsSSHTimeoutAndTheAccelerator(t *testing.T) {
 		}
 	}
 }
+
+func TestTheRecordStepRunsBetweenConversionAndChecksumsAndItsFilesAreChecksummed(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	deps := f.deps()
+	var order []string
+	var facts Facts
+	convert := deps.Convert
+	deps.Convert = func(ctx context.Context, ps []providers.Provider) ([]tree.Artifact, error) {
+		order = append(order, "convert")
+		return convert(ctx, ps)
+	}
+	deps.Record = func(_ context.Context, fa Facts, arts []tree.Artifact) ([]tree.Artifact, error) {
+		order = append(order, "record")
+		facts = fa
+		return []tree.Artifact{{Provider: "gcp", Kind: tree.Record, Path: "artifacts/gcp/manifest.json"}}, nil
+	}
+	var checksummed []tree.Artifact
+	deps.Checksum = func(_ context.Context, arts []tree.Artifact) error {
+		order = append(order, "checksum")
+		checksummed = arts
+		return nil
+	}
+	opts := Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec},
+		Grace: 10 * time.Second, KVMDevice: filepath.Join(f.root, "no-kvm")}
+	if _, err := Build(context.Background(), f.config(), deps, opts); err != nil {
+		t.Fatalf("Build: %v\n%s", err, f.out.String())
+	}
+	if got := strings.Join(order, ","); got != "convert,record,checksum" {
+		t.Errorf("steps ran in the order %s, want convert,record,checksum", got)
+	}
+	if len(checksummed) != 2 || checksummed[1].Kind != tree.Record {
+		t.Errorf("checksummed %+v, want the disk and the record", checksummed)
+	}
+	if facts.PackerVersion != "1.9.4" || !strings.HasSuffix(facts.ISOPath, ".iso") || facts.ISOSHA256 == "" || facts.Started.IsZero() {
+		t.Errorf("the record step was told %+v", facts)
+	}
+}
+
+func TestAFailedRecordStillLeavesChecksumsAndCatalogAndFailsTheBuild(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	deps := f.deps()
+	deps.Record = func(context.Context, Facts, []tree.Artifact) ([]tree.Artifact, error) {
+		return nil, errors.New("reading the packages of \"disk.qcow2\": no operating system")
+	}
+	opts := Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec},
+		Grace: 10 * time.Second, KVMDevice: filepath.Join(f.root, "no-kvm")}
+	_, err := Build(context.Background(), f.config(), deps, opts)
+	if err == nil || !strings.Contains(err.Error(), "no operating system") {
+		t.Errorf("Build: %v, want the record's error", err)
+	}
+	if f.checksummed != 1 || len(f.catalogued) != 1 {
+		t.Errorf("checksummed %d times, catalogued %d times; want both once", f.checksummed, len(f.catalogued))
+	}
+}

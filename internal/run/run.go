@@ -26,6 +26,9 @@ type Cmd struct {
 	// Output receives stdout and stderr as they come (a log file, os.Stderr
 	// with -v); nil discards them. The last lines are kept for errors anyway.
 	Output io.Writer
+	// Stdin, when set, is the command's standard input (a script fed as
+	// the command answers, as guestfish reads one); nil is the null device.
+	Stdin io.Reader
 	// Stdout, when set, receives stdout alone (for commands whose output is
 	// data); stderr still goes to Output.
 	Stdout io.Writer
@@ -118,6 +121,7 @@ func Run(ctx context.Context, c Cmd) error {
 	}
 	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
 	cmd.Dir = c.Dir
+	cmd.Stdin = c.Stdin
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	grouped := c.Group || c.Reap
