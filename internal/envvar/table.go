@@ -13,6 +13,8 @@ var (
 	Packer        = Text{Var{Name: "PACKER", Value: "a path, or a name on PATH", Doc: "the Packer binary (else a 1.9.x packer on PATH, else v1.9.4 built into PACKER_CACHE)"}}
 	PackerCache   = Text{Var{Name: "PACKER_CACHE", Value: "a folder", Doc: "where the pinned Packer is built (default: the user cache folder)"}}
 	PackerTimeout = Duration{Var{Name: "PACKER_TIMEOUT", Doc: "bounds each packer build (default ssh_timeout plus 1h with KVM, 3h under TCG)"}}
+	PackerOnError = Choice{Var{Name: "PACKER_ON_ERROR", Doc: "what Packer does when a build fails (its -on-error; default cleanup): abort keeps the VM and its output for a look; ask acts as cleanup, as builds give Packer no terminal"}, []string{"cleanup", "abort", "ask", "run-cleanup-provisioner"}}
+	Headless      = Bool{Var{Name: "HEADLESS", Doc: "0 shows the hypervisors' console windows during builds (else the site's headless, default 1)"}}
 
 	// ISOs, QEMU and libguestfs.
 	ISOCache                  = Text{Var{Name: "ISO_CACHE", Value: "a folder", Doc: "where ISOs are kept, relative to the repository root unless absolute (default isos/)"}}
@@ -57,7 +59,7 @@ var (
 // All is the table, in the README's order.
 var All = []Row{
 	Only, Except, Force, Version,
-	Packer, PackerCache, PackerTimeout,
+	Packer, PackerCache, PackerTimeout, PackerOnError, Headless,
 	ISOCache, QEMUAccelerator, LibguestfsBackend, LibguestfsBackendSettings,
 	CatalogBaseURL,
 	KSAddr, KSPort, ContainerEngine, ContainerEngineFlags, ContainerRunFlags,

@@ -56,6 +56,7 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 		"ks=8123 http://ks.example.org/$path headless=true disk=20480",
 		"ssh=60m " + filepath.Join(f.root, "keys", "packer") + " " + filepath.Join(f.root, "keys", "vagrant.pub"),
 		"out=" + filepath.Join(f.root, ".cache", "packer-output", "1.0.0", vmName) + " root=" + f.root + " accel=kvm",
+		"cpus=2 memory=2048 nat=true",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("Packer's output lacks %q:\n%s", want, out)

@@ -144,6 +144,9 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 	})
 	if err != nil {
 		fmt.Fprintf(logFile, "# failed: %v\n", firstLine(err))
+		if b.onError == "abort" && ctx.Err() == nil {
+			return fmt.Errorf("%w (PACKER_ON_ERROR=abort: the VM and its output %s are left for a look; remove them before the next build)", err, t.PackerOutput(p.Name))
+		}
 		if rmErr := os.RemoveAll(outDir); rmErr != nil {
 			err = errors.Join(err, fmt.Errorf("removing the partial output of %s: %w", p.Name, rmErr))
 		}
@@ -191,6 +194,7 @@ func (b *build) vars(p providers.Provider) packer.Vars {
 		v.KSBaseURL = b.deps.GuestKickstartURL(p.Builder, b.ksPort)
 	}
 	v.Accelerator = b.accelerator
+	v.Headless = b.headless
 	if b.opts.PackerVars != nil {
 		b.opts.PackerVars(p, &v)
 	}
@@ -202,7 +206,11 @@ func (b *build) vars(p providers.Provider) packer.Vars {
 // validate` runs `packer validate`).
 func (b *build) command(p providers.Provider) ([]string, error) {
 	varFile := filepath.Join(b.cfg.Root, b.cfg.Tree().VarFile(p.Name))
-	args, err := packer.Command("build", varFile, b.vars(p), []providers.Provider{p}, "-color=false", "-timestamp-ui")
+	flags := []string{"-color=false", "-timestamp-ui"}
+	if b.onError != "" {
+		flags = append(flags, "-on-error="+b.onError)
+	}
+	args, err := packer.Command("build", varFile, b.vars(p), []providers.Provider{p}, flags...)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", p.Name, err)
 	}

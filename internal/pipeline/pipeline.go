@@ -113,8 +113,9 @@ type Options struct {
 	Out io.Writer
 	// Verbose also copies Packer's output to Out (it always goes to the logs).
 	Verbose bool
-	// Getenv reads ONLY, EXCEPT, FORCE, PACKER_TIMEOUT, PATH and
-	// QEMU_ACCELERATOR (for the preflight); nil is os.Getenv.
+	// Getenv reads ONLY, EXCEPT, FORCE, HEADLESS, PACKER_ON_ERROR,
+	// PACKER_TIMEOUT, PATH and QEMU_ACCELERATOR (for the preflight); nil is
+	// os.Getenv.
 	Getenv func(string) string
 	// Env is extra KEY=value environment for Packer.
 	Env []string
@@ -173,7 +174,18 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	if err != nil {
 		return nil, err
 	}
-	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout}
+	headless, err := envvar.Headless.Or(opts.Getenv, cfg.Site.Headless)
+	if err != nil {
+		return nil, err
+	}
+	onError, err := envvar.PackerOnError.Get(opts.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout, headless: headless, onError: onError}
+	if onError == "ask" {
+		fmt.Fprintln(opts.Out, "   PACKER_ON_ERROR=ask: Packer runs without a terminal here (its output goes to its log), so it cleans up as with cleanup; abort keeps a failed VM for a look")
+	}
 	b.results = make([]Result, len(selected))
 	for i, p := range selected {
 		b.results[i] = Result{Provider: p.Name, Status: NotRun, Log: cfg.Tree().Log(p.Name)}
@@ -211,6 +223,8 @@ type build struct {
 	force    bool
 	// packerTimeout bounds each `packer build`; 0 derives it (packerBound).
 	packerTimeout time.Duration
+	headless      bool   // the site's headless, or HEADLESS
+	onError       string // PACKER_ON_ERROR: Packer's -on-error, empty for its default (cleanup)
 
 	accelerator   string // "kvm" or "tcg"
 	packer        string

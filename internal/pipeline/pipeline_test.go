@@ -298,6 +298,10 @@ func TestBuildPassesTheVariablesAndArgumentsToPacker(t *testing.T) {
 			"output_root":             filepath.Join(f.root, ".cache", "packer-output", "1.0.0", vmName),
 			"repo_root":               f.root,
 			"accelerator":             "tcg",
+			"cpus":                    float64(2),
+			"memory":                  float64(2048),
+
+			"virtualbox_nat_localhost": true,
 		}
 		for k, w := range want {
 			if vars[k] != w {
@@ -728,5 +732,49 @@ func TestPackerBoundFollowsSSHTimeoutAndTheAccelerator(t *testing.T) {
 		if got := b.packerBound(); got != tc.want {
 			t.Errorf("%s with PACKER_TIMEOUT %v: bound %v, want %v", tc.accel, tc.set, got, tc.want)
 		}
+	}
+}
+
+func TestHeadlessAndOnErrorFromTheEnvironmentReachPacker(t *testing.T) {
+	cases := []struct {
+		name, headless, onError string
+		wantHeadless            bool
+		wantFlag                string
+	}{
+		{"defaults", "", "", true, ""},
+		{"HEADLESS=0 shows the console", "0", "", false, ""},
+		{"PACKER_ON_ERROR=abort", "", "abort", true, "-on-error=abort"},
+		{"PACKER_ON_ERROR=run-cleanup-provisioner", "1", "run-cleanup-provisioner", true, "-on-error=run-cleanup-provisioner"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.env["ONLY"] = "gcp"
+			f.env["HEADLESS"] = tc.headless
+			f.env["PACKER_ON_ERROR"] = tc.onError
+			if _, err := f.build(context.Background()); err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			var vars map[string]any
+			if err := json.Unmarshal([]byte(f.recorded("gcp", "vars.json")), &vars); err != nil {
+				t.Fatal(err)
+			}
+			if vars["headless"] != tc.wantHeadless {
+				t.Errorf("headless = %v, want %v", vars["headless"], tc.wantHeadless)
+			}
+			args := strings.Split(strings.TrimSpace(f.recorded("gcp", "args")), "\n")
+			if got := slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-on-error") }); got != (tc.wantFlag != "") || (tc.wantFlag != "" && !slices.Contains(args, tc.wantFlag)) {
+				t.Errorf("arguments %q, want -on-error flag %q", args, tc.wantFlag)
+			}
+		})
+	}
+}
+
+func TestABadPackerOnErrorIsRefusedNamingTheVariable(t *testing.T) {
+	f := newFixture(t)
+	f.env["PACKER_ON_ERROR"] = "retry"
+	_, err := f.build(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `PACKER_ON_ERROR="retry"`) || !strings.Contains(err.Error(), "cleanup, abort, ask or run-cleanup-provisioner") {
+		t.Errorf("err = %v, want one naming PACKER_ON_ERROR and its choices", err)
 	}
 }
