@@ -121,3 +121,42 @@ func TestRealPackerStopsOnCancellationAndLeavesNoOutput(t *testing.T) {
 		t.Errorf("the log does not show that Packer was interrupted:\n%s", log)
 	}
 }
+
+// TestRealPackerFailureIsQuotedInTheSummaryAndError runs a real Packer
+// build that fails and checks that the summary and the error quote
+// Packer's own error line and name the log.
+func TestRealPackerFailureIsQuotedInTheSummaryAndError(t *testing.T) {
+	bin := realPacker(t)
+	f := newFixture(t)
+	tmpl, err := os.ReadFile(filepath.Join("testdata", "packer-contract", "contract.pkr.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(f.root, packer.TemplatesDir, "build.pkr.hcl"))
+	f.write(filepath.Join(packer.TemplatesDir, "contract.pkr.hcl"), string(tmpl))
+
+	p := providers.Provider{Name: "failer", Builder: "null", Group: 1}
+	b := &build{cfg: f.config(), packer: bin, opts: Options{Out: &f.out, Grace: 30 * time.Second}.withDefaults()}
+	b.results = []Result{{Provider: p.Name, Status: NotRun, Log: b.cfg.Tree().Log(p.Name)}}
+	if err := (groupStep{b, []providers.Provider{p}}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := b.results[0]
+	if r.Status != Failed {
+		t.Fatalf("status %s, want failed", r.Status)
+	}
+	const want = "--> null.failer: Script exited with non-zero exit status: 3. Allowed exit codes are: [0]"
+	if len(r.Why) == 0 || !strings.HasPrefix(r.Why[len(r.Why)-1], want) {
+		t.Fatalf("Why = %q, want Packer's line %q", r.Why, want)
+	}
+	var summary strings.Builder
+	writeSummary(&summary, b.results)
+	for _, w := range []string{"failer failed, says Packer (" + r.Log + "):", want} {
+		if !strings.Contains(summary.String(), w) {
+			t.Errorf("summary lacks %q:\n%s", w, summary.String())
+		}
+	}
+	if !strings.Contains(f.out.String(), "failer: FAILED after") || !strings.Contains(f.out.String(), want) {
+		t.Errorf("progress does not quote Packer:\n%s", f.out.String())
+	}
+}

@@ -62,6 +62,7 @@ func (s groupStep) Run(ctx context.Context) error {
 				r.Status, r.Err = Cancelled, ctx.Err()
 			default:
 				r.Status, r.Err = Failed, err
+				r.Why = packerErrors(filepath.Join(b.cfg.Root, r.Log))
 			}
 		}()
 	}
@@ -79,7 +80,11 @@ func (s groupStep) Run(ctx context.Context) error {
 		case OK:
 			fmt.Fprintf(b.opts.Out, "   %s: ok in %s\n", p.Name, roundDuration(r.Duration))
 		case Failed:
-			fmt.Fprintf(b.opts.Out, "   %s: FAILED after %s: %s\n", p.Name, roundDuration(r.Duration), firstLine(r.Err))
+			why := firstLine(r.Err)
+			if len(r.Why) > 0 {
+				why = r.Why[len(r.Why)-1]
+			}
+			fmt.Fprintf(b.opts.Out, "   %s: FAILED after %s: %s\n", p.Name, roundDuration(r.Duration), why)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -194,7 +199,9 @@ func (b *build) vars(p providers.Provider) packer.Vars {
 		v.KSBaseURL = b.deps.GuestKickstartURL(p.Builder, b.ksPort)
 	}
 	v.Accelerator = b.accelerator
-	v.Headless = b.headless
+	if b.headless != nil {
+		v.Headless = *b.headless
+	}
 	if b.opts.PackerVars != nil {
 		b.opts.PackerVars(p, &v)
 	}

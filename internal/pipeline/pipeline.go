@@ -182,7 +182,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	if err != nil {
 		return nil, err
 	}
-	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout, headless: headless, onError: onError}
+	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout, headless: &headless, onError: onError}
 	if onError == "ask" {
 		fmt.Fprintln(opts.Out, "   PACKER_ON_ERROR=ask: Packer runs without a terminal here (its output goes to its log), so it cleans up as with cleanup; abort keeps a failed VM for a look")
 	}
@@ -204,12 +204,16 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 		writeSummary(opts.Out, b.results)
 	}
 	if failed := b.failed(); len(failed) > 0 {
-		var names, logs []string
+		var names, whys []string
 		for _, r := range failed {
 			names = append(names, r.Provider)
-			logs = append(logs, r.Log)
+			why := firstLine(r.Err) // stopped by its bound, or no log
+			if len(r.Why) > 0 {
+				why = strings.Join(r.Why, " / ")
+			}
+			whys = append(whys, fmt.Sprintf("\n  %s: %s (log %s)", r.Provider, why, r.Log))
 		}
-		runErr = errors.Join(runErr, fmt.Errorf("building %s: packer build failed for %s (logs: %s)", cfg.OS.VMName, strings.Join(names, ", "), strings.Join(logs, ", ")))
+		runErr = errors.Join(runErr, fmt.Errorf("building %s: packer build failed for %s:%s", cfg.OS.VMName, strings.Join(names, ", "), strings.Join(whys, "")))
 	}
 	return b.results, runErr
 }
@@ -223,7 +227,7 @@ type build struct {
 	force    bool
 	// packerTimeout bounds each `packer build`; 0 derives it (packerBound).
 	packerTimeout time.Duration
-	headless      bool   // the site's headless, or HEADLESS
+	headless      *bool  // HEADLESS over the site's headless; nil keeps the site's
 	onError       string // PACKER_ON_ERROR: Packer's -on-error, empty for its default (cleanup)
 
 	accelerator   string // "kvm" or "tcg"

@@ -778,3 +778,65 @@ func TestABadPackerOnErrorIsRefusedNamingTheVariable(t *testing.T) {
 		t.Errorf("err = %v, want one naming PACKER_ON_ERROR and its choices", err)
 	}
 }
+
+// TestAFailedBuildsErrorQuotesPackersCause replays the log of a real failed
+// Packer build (testdata/packer-logs/ssh-timeout.log: Packer v1.9.4, the
+// qemu.gcp build of templates/packer started from a blank disk image under
+// TCG with ssh_timeout 5s) and checks that the summary and the returned
+// error quote Packer's cause with the log's path, and the wrong one
+// ("no artifacts were created") is not offered as the reason.
+func TestAFailedBuildsErrorQuotesPackersCause(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "aws,gcp"
+	realLog, err := filepath.Abs(filepath.Join("testdata", "packer-logs", "ssh-timeout.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.build(context.Background(), "FAKE_PACKER_FAIL=gcp", "FAKE_PACKER_FAIL_LOG="+realLog)
+	log := "logs/1.0.0/" + vmName + "/gcp.log"
+	const cause = "--> qemu.gcp: Timeout waiting for SSH."
+	if err == nil || !strings.Contains(err.Error(), "gcp: "+cause+" (log "+log+")") || strings.Contains(err.Error(), "aws") {
+		t.Errorf("error %v, want one quoting %q for gcp only, with its log", err, cause)
+	}
+	summary := f.out.String()[strings.Index(f.out.String(), ">> summary"):]
+	if !strings.Contains(summary, "gcp failed, says Packer ("+log+"):\n      "+cause+"\n") {
+		t.Errorf("summary does not quote Packer's cause:\n%s", summary)
+	}
+	if !strings.Contains(f.out.String(), "gcp: FAILED after") || strings.Contains(f.out.String(), "FAILED after 0s: exit status 1: ==> Builds finished") {
+		t.Errorf("progress line does not give the cause:\n%s", f.out.String())
+	}
+}
+
+// TestPackerErrorsPicksPackersErrorLines reads two real Packer v1.9.4 logs
+// (testdata/packer-logs) and one composed from Ansible's and Packer's
+// formats (a failed task needs a booted guest, which these tests do not
+// have).
+func TestPackerErrorsPicksPackersErrorLines(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct{ name, log, want string }{
+		{"ssh timeout, real log", filepath.Join("testdata", "packer-logs", "ssh-timeout.log"), "--> qemu.gcp: Timeout waiting for SSH."},
+		{"no log", filepath.Join(dir, "missing.log"), ""},
+		{"ansible task", "", "qemu.gcp: fatal: [default]: FAILED! => {\"msg\": \"No package matching 'nope' found available\"} | --> qemu.gcp: Error executing Ansible: Non-zero exit status: exit status 2"},
+		{"variable refused, real log", filepath.Join("testdata", "packer-logs", "missing-iso.log"), "Error: Invalid value for varfile variable"},
+	}
+	inline := map[string]string{
+		"ansible task": "2026-11-30T12:00:00Z:     qemu.gcp: TASK [base : Install] ****\n" +
+			"2026-11-30T12:00:01Z:     qemu.gcp: fatal: [default]: FAILED! => {\"msg\": \"No package matching 'nope' found available\"}\n" +
+			"2026-11-30T12:00:02Z: ==> qemu.gcp: Provisioning step had errors: Running the cleanup provisioner, if present...\n" +
+			"==> Some builds didn't complete successfully and had errors:\n--> qemu.gcp: Error executing Ansible: Non-zero exit status: exit status 2\n\n==> Builds finished but no artifacts were created.\n",
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tc.log
+			if path == "" {
+				path = filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".log")
+				if err := os.WriteFile(path, []byte(inline[tc.name]), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := strings.Join(packerErrors(path), " | "); got != tc.want {
+				t.Errorf("packerErrors = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -62,3 +62,19 @@ build {
     ]
   }
 }
+
+# A build that fails, for the test that quotes Packer's error lines.
+source "null" "failer" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.failer"]
+
+  provisioner "shell-local" {
+    inline = [
+      "echo the guest has no room left >&2",
+      "exit 3",
+    ]
+  }
+}
