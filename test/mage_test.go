@@ -73,6 +73,7 @@ var targetEnv = map[string][]string{
 	"config":            {"VERSION"},
 	"iso:fetch":         {"ISO_CACHE"},
 	"iso:verify":        {"ISO_CACHE"},
+	"iso:import":        {"ISO_CACHE"},
 	"ks:down":           {"CONTAINER_ENGINE", "CONTAINER_ENGINE_FLAGS"},
 	"ks:render":         {"VERSION"},
 	"ks:serve":          {"KS_ADDR", "VERSION"},
