@@ -28,9 +28,9 @@ var (
 	// Kickstart server.
 	KSAddr               = Text{Var{Name: "KS_ADDR", Value: "host:port", Doc: "the address ks:serve listens on (default 127.0.0.1:8080; 0.0.0.0:8080 serves other machines)"}}
 	KSPort               = Number{Var{Name: "KS_PORT", Doc: "the host port of the ks:up container (default 8080)"}}
-	ContainerEngine      = Text{Var{Name: "CONTAINER_ENGINE", Value: "docker, podman or a path", Doc: "the container engine of ks:up and ks:down (default docker if installed, else podman)"}}
-	ContainerEngineFlags = Words{Var{Name: "CONTAINER_ENGINE_FLAGS", Doc: "global flags of the container engine (podman on some hosts: --runtime runc)"}}
-	ContainerRunFlags    = Words{Var{Name: "CONTAINER_RUN_FLAGS", Doc: "flags of the container engine's run (e.g. --ulimit nofile=1024:1024)"}}
+	ContainerEngine      = Text{Var{Name: "CONTAINER_ENGINE", Value: "docker, podman or a path", Doc: "the container engine of ks:up and ks:down (default docker if its daemon answers, else podman)"}}
+	ContainerEngineFlags = Words{Var{Name: "CONTAINER_ENGINE_FLAGS", Doc: "global flags of the container engine (default: podman gets --runtime runc where its own runtime does not run)"}}
+	ContainerRunFlags    = Words{Var{Name: "CONTAINER_RUN_FLAGS", Doc: "flags of the container engine's run (default: podman gets --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)"}}
 
 	// upload:aws.
 	AWSS3Bucket        = Text{Var{Name: "AWS_S3_BUCKET", Value: "a bucket name", Doc: "the S3 bucket the OVA goes to (else aws.bucket in templates/site.json)"}}
