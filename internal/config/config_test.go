@@ -255,22 +255,7 @@ func TestSitePasswordIsHashedWithSiteSaltAndNeverShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("openssl", "passwd", "-6", "-salt", "abcdefgh12345678", "s3cret-Pa55").Output()
-	if err != nil {
-		t.Fatalf("openssl passwd (package openssl) is needed to cross-check the hash: %v", err)
-	}
-	if want := strings.TrimSpace(string(out)); cfg.RootPasswordHash() != want {
-		t.Errorf("hash = %q, openssl says %q", cfg.RootPasswordHash(), want)
-	}
-	printed, err := json.Marshal(cfg.Redacted())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, secret := range []string{"s3cret-Pa55", cfg.RootPasswordHash(), "abcdefgh12345678"} {
-		if strings.Contains(string(printed), secret) {
-			t.Errorf("redacted configuration contains %q: %s", secret, printed)
-		}
-	}
+	checkHashedAndHidden(t, cfg, "s3cret-Pa55", "abcdefgh12345678")
 }
 
 func TestRandomRootPasswordDiffersPerLoad(t *testing.T) {
@@ -330,22 +315,7 @@ func TestSeedSiteFileLoadsWithItsStringValues(t *testing.T) {
 	if !s.Headless || s.DiskSize != 8192 || s.SSHTimeout != "10m" || s.VMwareSHA != "sha256" || s.KSServer != "http://192.168.56.1:8080" {
 		t.Errorf("seed values not taken: headless %v, disk_size %d, ssh_timeout %q, vmware_sha %q, ks_server %q", s.Headless, s.DiskSize, s.SSHTimeout, s.VMwareSHA, s.KSServer)
 	}
-	out, err := exec.Command("openssl", "passwd", "-6", "-salt", "Wd3kR9pX", "changeme").Output()
-	if err != nil {
-		t.Fatalf("openssl passwd (package openssl) is needed to cross-check the hash: %v", err)
-	}
-	if want := strings.TrimSpace(string(out)); cfg.RootPasswordHash() != want {
-		t.Errorf("root hash = %q, openssl says %q", cfg.RootPasswordHash(), want)
-	}
-	printed, err := json.Marshal(cfg.Redacted())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, secret := range []string{`"changeme"`, "Wd3kR9pX", cfg.RootPasswordHash()} {
-		if strings.Contains(string(printed), secret) {
-			t.Errorf("redacted configuration contains %s: %s", secret, printed)
-		}
-	}
+	checkHashedAndHidden(t, cfg, "changeme", "Wd3kR9pX")
 }
 
 func TestStringAndTypedFormsGiveTheSameSettings(t *testing.T) {
@@ -372,5 +342,28 @@ func TestStringAndTypedFormsGiveTheSameSettings(t *testing.T) {
 				t.Errorf("%s: got %+v", tc.site, site)
 			}
 		})
+	}
+}
+
+// checkHashedAndHidden checks that cfg's root password hash is what
+// `openssl passwd -6` makes of password and salt, and that none of the
+// three shows in the configuration `mage config` prints.
+func checkHashedAndHidden(t *testing.T, cfg *Config, password, salt string) {
+	t.Helper()
+	out, err := exec.Command("openssl", "passwd", "-6", "-salt", salt, password).Output()
+	if err != nil {
+		t.Fatalf("openssl passwd (package openssl) is needed to cross-check the hash: %v", err)
+	}
+	if want := strings.TrimSpace(string(out)); cfg.RootPasswordHash() != want {
+		t.Errorf("hash = %q, openssl says %q", cfg.RootPasswordHash(), want)
+	}
+	printed, err := json.Marshal(cfg.Redacted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{password, cfg.RootPasswordHash(), salt} {
+		if strings.Contains(string(printed), secret) {
+			t.Errorf("redacted configuration contains %q: %s", secret, printed)
+		}
 	}
 }

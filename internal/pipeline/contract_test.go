@@ -24,8 +24,10 @@ func realPacker(t *testing.T) string {
 	return packertest.Real(t, root)
 }
 
-func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
-	bin := realPacker(t)
+// contractFixture is a fixture whose templates are
+// testdata/packer-contract/contract.pkr.hcl (null builds) instead of the
+// real ones.
+func contractFixture(t *testing.T) *fixture {
 	f := newFixture(t)
 	tmpl, err := os.ReadFile(filepath.Join("testdata", "packer-contract", "contract.pkr.hcl"))
 	if err != nil {
@@ -33,6 +35,12 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 	}
 	os.Remove(filepath.Join(f.root, packer.TemplatesDir, "build.pkr.hcl"))
 	f.write(filepath.Join(packer.TemplatesDir, "contract.pkr.hcl"), string(tmpl))
+	return f
+}
+
+func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
+	bin := realPacker(t)
+	f := contractFixture(t)
 
 	p := providers.Provider{Name: "contract", Builder: "null", Group: 1}
 	b := &build{cfg: f.config(), accelerator: "kvm", isoPath: "/isos/CentOS 7.iso", isoSHA256: strings.Repeat("ab", 32), ksPort: 8123}
@@ -78,13 +86,7 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 
 func TestRealPackerStopsOnCancellationAndLeavesNoOutput(t *testing.T) {
 	bin := realPacker(t)
-	f := newFixture(t)
-	tmpl, err := os.ReadFile(filepath.Join("testdata", "packer-contract", "contract.pkr.hcl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(filepath.Join(f.root, packer.TemplatesDir, "build.pkr.hcl"))
-	f.write(filepath.Join(packer.TemplatesDir, "contract.pkr.hcl"), string(tmpl))
+	f := contractFixture(t)
 	f.write(filepath.Join(packer.TemplatesDir, "sleep.auto.pkrvars.hcl"), "sleep_seconds = 600\n")
 
 	p := providers.Provider{Name: "sleeper", Builder: "null", Group: 1}
@@ -105,6 +107,7 @@ func TestRealPackerStopsOnCancellationAndLeavesNoOutput(t *testing.T) {
 		}
 	}
 	cancel()
+	var err error
 	select {
 	case err = <-done:
 	case <-time.After(60 * time.Second):
@@ -127,13 +130,7 @@ func TestRealPackerStopsOnCancellationAndLeavesNoOutput(t *testing.T) {
 // Packer's own error line and name the log.
 func TestRealPackerFailureIsQuotedInTheSummaryAndError(t *testing.T) {
 	bin := realPacker(t)
-	f := newFixture(t)
-	tmpl, err := os.ReadFile(filepath.Join("testdata", "packer-contract", "contract.pkr.hcl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(filepath.Join(f.root, packer.TemplatesDir, "build.pkr.hcl"))
-	f.write(filepath.Join(packer.TemplatesDir, "contract.pkr.hcl"), string(tmpl))
+	f := contractFixture(t)
 
 	p := providers.Provider{Name: "failer", Builder: "null", Group: 1}
 	b := &build{cfg: f.config(), packer: bin, opts: Options{Out: &f.out, Grace: 30 * time.Second}.withDefaults()}
