@@ -150,7 +150,7 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 	if err != nil {
 		fmt.Fprintf(logFile, "# failed: %v\n", firstLine(err))
 		if b.onError == "abort" && ctx.Err() == nil {
-			return fmt.Errorf("%w (PACKER_ON_ERROR=abort: the VM and its output %s are left for a look; remove them before the next build)", err, t.PackerOutput(p.Name))
+			return err // its output stays for a look (Build says so)
 		}
 		if rmErr := os.RemoveAll(outDir); rmErr != nil {
 			err = errors.Join(err, fmt.Errorf("removing the partial output of %s: %w", p.Name, rmErr))

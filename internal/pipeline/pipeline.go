@@ -213,6 +213,9 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 			}
 			whys = append(whys, fmt.Sprintf("\n  %s: %s (log %s)", r.Provider, why, r.Log))
 		}
+		if b.onError == "abort" {
+			whys = append(whys, fmt.Sprintf("\n  PACKER_ON_ERROR=abort: their output stays in %s for a look, and a VirtualBox or VMware VM stays registered: unregister it before the next build", cfg.Tree().PackerOutputRoot()))
+		}
 		runErr = errors.Join(runErr, fmt.Errorf("building %s: packer build failed for %s:%s", cfg.OS.VMName, strings.Join(names, ", "), strings.Join(whys, "")))
 	}
 	return b.results, runErr

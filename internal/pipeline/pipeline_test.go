@@ -840,3 +840,16 @@ func TestPackerErrorsPicksPackersErrorLines(t *testing.T) {
 		})
 	}
 }
+
+func TestAbortOnErrorKeepsTheFailedBuildsOutput(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	f.env["PACKER_ON_ERROR"] = "abort"
+	_, err := f.build(context.Background(), "FAKE_PACKER_FAIL=gcp")
+	if err == nil || !strings.Contains(err.Error(), "PACKER_ON_ERROR=abort: their output stays in .cache/packer-output/1.0.0/"+vmName) {
+		t.Fatalf("error %v, want one saying the output is kept", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.outputDir("gcp"), "partial.vmdk")); err != nil {
+		t.Errorf("the failed build's output is gone with PACKER_ON_ERROR=abort: %v", err)
+	}
+}
