@@ -28,7 +28,9 @@ type Build mg.Namespace
 // artifacts/ for the Vagrant catalog (default file:// URLs);
 // QEMU_ACCELERATOR=kvm|tcg overrides the KVM probe (a tiny guest run on
 // /dev/kvm; TCG where it runs none); PACKER_TIMEOUT bounds each packer
-// build (default ssh_timeout plus 1h with KVM, 3h with TCG);
+// build (default ssh_timeout plus 1h with KVM, 3h with TCG); HEADLESS=0
+// shows the hypervisors' consoles; PACKER_ON_ERROR=cleanup|abort|ask|
+// run-cleanup-provisioner is Packer's -on-error (abort keeps a failed VM);
 // LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS tune the docker
 // conversion (default direct). Logs go to
 // logs/<version>/CentOS-7.9.2009/<provider>.log; mage -v shows Packer's

@@ -91,7 +91,11 @@ type Site struct {
 	RootPass   string `json:"root_pass"`   // root password; empty makes a random one per build (secret)
 	RootSalt   string `json:"root_salt"`   // salt for the root password hash; empty makes a random one
 	SSHTimeout string `json:"ssh_timeout"` // how long Packer waits for SSH, Go duration
-	VMwareSHA  string `json:"vmware_sha"`  // kept from the original site files and checked; unused: the vmware build installs open-vm-tools
+	VMwareSHA  string `json:"vmware_sha"`  // hash algorithm of the vmware OVA's manifest (ovftool --shaAlgorithm): sha1, sha256 or sha512
+
+	CPUs                   int  `json:"cpus"`                     // virtual CPUs of the build VMs
+	Memory                 int  `json:"memory"`                   // memory of the build VMs in MiB
+	VirtualBoxNATLocalhost bool `json:"virtualbox_nat_localhost"` // VirtualBox 7 NAT lets guests reach the host's loopback (false for VirtualBox 6.1)
 
 	Registry         string                `json:"registry,omitempty"`          // container registry of upload:docker (REGISTRY overrides)
 	RegistryInsecure bool                  `json:"registry_insecure,omitempty"` // allow plain HTTP to a registry that is not localhost
@@ -111,7 +115,12 @@ func Defaults() Site {
 		Keyboard:   "us",
 		Timezone:   "UTC",
 		SSHTimeout: "60m",
+		VMwareSHA:  "sha256",
+		CPUs:       2,
+		Memory:     2048,
 		AWS:        AWS{ImportRole: "vmimport", ImportTimeout: "2h"},
+
+		VirtualBoxNATLocalhost: true,
 	}
 }
 
@@ -183,6 +192,9 @@ func LoadSite(root string, getenv func(string) string) (site Site, found bool, e
 			return site, found, fmt.Errorf("environment variable VERSION=%q: %s", v, msg)
 		}
 		site.Version = v
+	}
+	if site.VMwareSHA == "" {
+		site.VMwareSHA = "sha256"
 	}
 	return site, found, nil
 }

@@ -207,7 +207,7 @@ func TestLoadReportsBadInput(t *testing.T) {
 		vmName string
 	}{
 		{name: "MalformedSiteJSON", site: "{\n  \"namespace\": \"gold\",\n  \"version\": 1.0.0\n}\n", vmName: "CentOS-7.9.2009"},
-		{name: "UnknownFieldsWithSuggestions", site: "{\n  \"namspace\": \"gold\",\n  \"time_zone\": \"UTC\",\n  \"colour\": \"blue\"\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "UnknownFieldsWithSuggestions", site: "{\n  \"namspace\": \"gold\",\n  \"time_zone\": \"UTC\",\n  \"favourite_colour\": \"blue\"\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "WrongTypes", site: "{\n  \"headless\": \"yes\",\n  \"disk_size\": \"20G\",\n  \"aws\": {\"bucket\": 7},\n  \"os\": {\"CentOS-7.9.2009\": {\"iso_server\": 3}}\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "BadValues", site: "{\n  \"namespace\": \"Gold Images\",\n  \"version\": \"v1\",\n  \"disk_size\": 100,\n  \"lang\": \"\",\n  \"root_salt\": \"has spaces\",\n  \"ssh_timeout\": \"soon\",\n  \"ks_server\": \"ks.example.com\",\n  \"aws\": {\"import_role\": \"\"}\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "NumberOutOfRange", site: "{\n  \"disk_size\": 1e400\n}\n", vmName: "CentOS-7.9.2009"},
@@ -220,6 +220,8 @@ func TestLoadReportsBadInput(t *testing.T) {
 		{name: "UnknownVMName", vmName: "CentOS-7.9"},
 		{name: "RHELWithoutSiteISO", vmName: "RedHat-7.9"},
 		{name: "NotAnObject", site: "[1, 2]", vmName: "CentOS-7.9.2009"},
+		{name: "BadSeedStrings", site: "{\n  \"headless\": \"yes\",\n  \"disk_size\": \"8 GB\",\n  \"cpus\": \"0\",\n  \"memory\": \"512\",\n  \"ssh_timeout\": \"10 minutes\",\n  \"vmware_sha\": \"md5\",\n  \"virtualbox_nat_localhost\": \"on\"\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "VMwareSHAGivenAsASum", site: "{\n  \"disk_size\": \"100\",\n  \"vmware_sha\": \"" + strings.Repeat("ab", 32) + "\"\n}\n", vmName: "CentOS-7.9.2009"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,22 +255,7 @@ func TestSitePasswordIsHashedWithSiteSaltAndNeverShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("openssl", "passwd", "-6", "-salt", "abcdefgh12345678", "s3cret-Pa55").Output()
-	if err != nil {
-		t.Fatalf("openssl passwd (package openssl) is needed to cross-check the hash: %v", err)
-	}
-	if want := strings.TrimSpace(string(out)); cfg.RootPasswordHash() != want {
-		t.Errorf("hash = %q, openssl says %q", cfg.RootPasswordHash(), want)
-	}
-	printed, err := json.Marshal(cfg.Redacted())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, secret := range []string{"s3cret-Pa55", cfg.RootPasswordHash(), "abcdefgh12345678"} {
-		if strings.Contains(string(printed), secret) {
-			t.Errorf("redacted configuration contains %q: %s", secret, printed)
-		}
-	}
+	checkHashedAndHidden(t, cfg, "s3cret-Pa55", "abcdefgh12345678")
 }
 
 func TestRandomRootPasswordDiffersPerLoad(t *testing.T) {
@@ -307,6 +294,76 @@ func TestSHA512CryptMatchesSpecificationVectors(t *testing.T) {
 		}
 		if got, want := SHA512Crypt(tc.password, tc.salt), strings.TrimSpace(string(out)); got != want {
 			t.Errorf("SHA512Crypt(%q, %q) = %q, openssl says %q", tc.password, tc.salt, got, want)
+		}
+	}
+}
+
+// TestSeedSiteFileLoadsWithItsStringValues loads the original project's
+// site file (testdata/seed-site.json.example, reconstructed from its field
+// list: every value a string, as Packer user variables are) and checks that
+// each string reaches its typed field and the password only as its hash.
+func TestSeedSiteFileLoadsWithItsStringValues(t *testing.T) {
+	seed, err := os.ReadFile(filepath.Join("testdata", "seed-site.json.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(testRoot(t, string(seed), nil), "CentOS-7.9.2009", noEnv, Options{})
+	if err != nil {
+		t.Fatalf("the seed's site file does not load: %v", err)
+	}
+	s := cfg.Site
+	if !s.Headless || s.DiskSize != 8192 || s.SSHTimeout != "10m" || s.VMwareSHA != "sha256" || s.KSServer != "http://192.168.56.1:8080" {
+		t.Errorf("seed values not taken: headless %v, disk_size %d, ssh_timeout %q, vmware_sha %q, ks_server %q", s.Headless, s.DiskSize, s.SSHTimeout, s.VMwareSHA, s.KSServer)
+	}
+	checkHashedAndHidden(t, cfg, "changeme", "Wd3kR9pX")
+}
+
+func TestStringAndTypedFormsGiveTheSameSettings(t *testing.T) {
+	cases := []struct {
+		name, site string
+		check      func(Site) bool
+	}{
+		{"headless false as a string", `{"headless": "false"}`, func(s Site) bool { return !s.Headless }},
+		{"headless false typed", `{"headless": false}`, func(s Site) bool { return !s.Headless }},
+		{"disk_size as a string", `{"disk_size": "8192"}`, func(s Site) bool { return s.DiskSize == 8192 }},
+		{"cpus and memory as strings", `{"cpus": "4", "memory": "4096"}`, func(s Site) bool { return s.CPUs == 4 && s.Memory == 4096 }},
+		{"cpus and memory typed", `{"cpus": 4, "memory": 4096}`, func(s Site) bool { return s.CPUs == 4 && s.Memory == 4096 }},
+		{"virtualbox_nat_localhost as a string", `{"virtualbox_nat_localhost": "false"}`, func(s Site) bool { return !s.VirtualBoxNATLocalhost }},
+		{"vmware_sha sha512", `{"vmware_sha": "sha512"}`, func(s Site) bool { return s.VMwareSHA == "sha512" }},
+		{"vmware_sha empty is sha256", `{"vmware_sha": ""}`, func(s Site) bool { return s.VMwareSHA == "sha256" }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			site, _, err := LoadSite(testRoot(t, tc.site, nil), noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(site) {
+				t.Errorf("%s: got %+v", tc.site, site)
+			}
+		})
+	}
+}
+
+// checkHashedAndHidden checks that cfg's root password hash is what
+// `openssl passwd -6` makes of password and salt, and that none of the
+// three shows in the configuration `mage config` prints.
+func checkHashedAndHidden(t *testing.T, cfg *Config, password, salt string) {
+	t.Helper()
+	out, err := exec.Command("openssl", "passwd", "-6", "-salt", salt, password).Output()
+	if err != nil {
+		t.Fatalf("openssl passwd (package openssl) is needed to cross-check the hash: %v", err)
+	}
+	if want := strings.TrimSpace(string(out)); cfg.RootPasswordHash() != want {
+		t.Errorf("hash = %q, openssl says %q", cfg.RootPasswordHash(), want)
+	}
+	printed, err := json.Marshal(cfg.Redacted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{password, cfg.RootPasswordHash(), salt} {
+		if strings.Contains(string(printed), secret) {
+			t.Errorf("redacted configuration contains %q: %s", secret, printed)
 		}
 	}
 }

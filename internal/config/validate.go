@@ -18,6 +18,10 @@ var (
 	familyRe    = regexp.MustCompile(`^rhel[0-9]+$`)
 )
 
+// OVAHashes are the hash algorithms vmware_sha names (ovftool's
+// --shaAlgorithm).
+var OVAHashes = []string{"sha1", "sha256", "sha512"}
+
 // checkVersion returns what is wrong with an image version (tree.IsVersion:
 // the artifacts tree and Vagrant's catalog take it), or "".
 func checkVersion(v string) string {
@@ -60,8 +64,18 @@ func validateSite(s Site, lines map[string]int, known []string) []Problem {
 	if d, err := time.ParseDuration(s.SSHTimeout); err != nil || d <= 0 {
 		add("ssh_timeout", "want a duration such as 60m, got %q", s.SSHTimeout)
 	}
-	if s.VMwareSHA != "" && !hex64.MatchString(s.VMwareSHA) {
-		add("vmware_sha", "want 64 hex characters or empty, got %d characters", len(s.VMwareSHA))
+	switch {
+	case s.VMwareSHA == "" || contains(OVAHashes, s.VMwareSHA): // empty: sha256
+	case hex64.MatchString(s.VMwareSHA):
+		add("vmware_sha", "want the OVA manifest's hash algorithm, sha1, sha256 or sha512 (ovftool's --shaAlgorithm, as in the original site files), got a sha256 sum")
+	default:
+		add("vmware_sha", "want the OVA manifest's hash algorithm, sha1, sha256 or sha512 (ovftool's --shaAlgorithm), got %q", s.VMwareSHA)
+	}
+	if s.CPUs < 1 || s.CPUs > 256 {
+		add("cpus", "want a number of virtual CPUs from 1 to 256, got %d", s.CPUs)
+	}
+	if s.Memory < 1024 || s.Memory > 4*1024*1024 {
+		add("memory", "want a size in MiB from 1024 (the installer's least) to 4194304, got %d", s.Memory)
 	}
 	if d, err := time.ParseDuration(s.AWS.ImportTimeout); err != nil || d <= 0 {
 		add("aws.import_timeout", "want a duration such as 2h, got %q", s.AWS.ImportTimeout)

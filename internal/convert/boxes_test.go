@@ -363,3 +363,34 @@ func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
 		t.Errorf("the conversion itself did not happen: %v", err)
 	}
 }
+
+// TestOvftoolHashesTheOVAManifestWithTheSitesVMwareSHA checks that the
+// site's vmware_sha reaches ovftool as --shaAlgorithm. OVF Tool is a
+// proprietary download no test machine has, so an ovftool on PATH records
+// its arguments and writes the OVA; the command line is what is checked.
+func TestOvftoolHashesTheOVAManifestWithTheSitesVMwareSHA(t *testing.T) {
+	for _, hash := range []string{"sha1", "sha512"} {
+		t.Run(hash, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Site.VMwareSHA = hash
+			vmx := packerOutput(t, cfg, "vmware", "vmx")
+			must(t, os.WriteFile(vmx, []byte(`scsi0:0.fileName = "disk.vmdk"`+"\n"), 0o644))
+			must(t, os.WriteFile(filepath.Join(filepath.Dir(vmx), "disk.vmdk"), []byte("vmdk data"), 0o644))
+			bin := t.TempDir()
+			argsFile := filepath.Join(t.TempDir(), "args")
+			script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + argsFile + "\nfor last; do :; done\necho ova > \"$last\"\n"
+			must(t, os.WriteFile(filepath.Join(bin, "ovftool"), []byte(script), 0o755))
+			t.Setenv("PATH", bin+string(os.PathListSeparator)+withoutOvftool(t))
+			if _, err := Run(context.Background(), cfg, selectOnly(t, "vmware"), Options{}); err != nil {
+				// the box needs the VMX: not part of this test
+				t.Logf("run: %v", err)
+			}
+			args, err := os.ReadFile(argsFile)
+			must(t, err)
+			lines := strings.Split(strings.TrimSpace(string(args)), "\n")
+			if len(lines) != 4 || lines[1] != "--shaAlgorithm="+hash || lines[2] != vmx {
+				t.Errorf("ovftool arguments:\n%s\nwant --acceptAllEulas --shaAlgorithm=%s %s <ova>", args, hash, vmx)
+			}
+		})
+	}
+}

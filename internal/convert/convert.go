@@ -111,6 +111,7 @@ type job struct {
 	tools    io.Writer // the conversion log, and ToolOutput
 	toolLog  string    // the conversion log's path, relative to the root
 	getenv   func(string) string
+	ovaHash  string // hash algorithm of an OVA's manifest (site vmware_sha)
 }
 
 // Run converts the Packer output of the selected providers into their
@@ -159,6 +160,7 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 			log:      log,
 			toolLog:  cfg.Tree().ConvertLog(r.provider),
 			getenv:   opts.Getenv,
+			ovaHash:  cfg.Site.VMwareSHA,
 		}
 		j.input = filepath.Join(j.inDir, j.stem+"."+r.input)
 		if _, err := os.Stat(j.input); errors.Is(err, fs.ErrNotExist) {

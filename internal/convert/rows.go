@@ -159,7 +159,7 @@ const ovftoolHelp = "install VMware OVF Tool (free download: https://developer.b
 // ovftool it keeps the VMX and its disks in the artifact folder.
 func vmwareOVA(ctx context.Context, j *job, tmp string) ([]string, error) {
 	if _, err := exec.LookPath("ovftool"); err == nil {
-		return nil, run.Run(ctx, run.Cmd{Name: "ovftool", Args: []string{"--acceptAllEulas", j.input, tmp}, Output: j.tools,
+		return nil, run.Run(ctx, run.Cmd{Name: "ovftool", Args: ovftoolArgs(j.ovaHash, j.input, tmp), Output: j.tools,
 			Timeout: boundFor(j.inDir, qemuImgStartup, qemuImgRate), Log: j.toolLog, Hint: fmt.Sprintf("a full or stalled disk (df -h %s)", j.outDir)})
 	}
 	files, err := vmwareFiles(j.inDir)
@@ -180,6 +180,17 @@ func vmwareOVA(ctx context.Context, j *job, tmp string) ([]string, error) {
 	}
 	j.log.printf("%s: ovftool not found, kept %s and its disks instead of an OVA; %s", j.provider, filepath.Base(j.input), ovftoolHelp)
 	return files, nil
+}
+
+// ovftoolArgs are the arguments of ovftool packing the VMX in into the OVA
+// out, its manifest hashed with hash (the site's vmware_sha: sha1, sha256 or
+// sha512; empty leaves ovftool's default).
+func ovftoolArgs(hash, in, out string) []string {
+	args := []string{"--acceptAllEulas"}
+	if hash != "" {
+		args = append(args, "--shaAlgorithm="+hash)
+	}
+	return append(args, in, out)
 }
 
 // vmwareFiles lists the files of a VMware VM in dir: the .vmx last, so a

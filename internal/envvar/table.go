@@ -13,6 +13,8 @@ var (
 	Packer        = Text{Var{Name: "PACKER", Value: "a path, or a name on PATH", Doc: "the Packer binary (else a 1.9.x packer on PATH, else v1.9.4 built into PACKER_CACHE)"}}
 	PackerCache   = Text{Var{Name: "PACKER_CACHE", Value: "a folder", Doc: "where the pinned Packer is built (default: the user cache folder)"}}
 	PackerTimeout = Duration{Var{Name: "PACKER_TIMEOUT", Doc: "bounds each packer build (default ssh_timeout plus 1h with KVM, 3h under TCG)"}}
+	PackerOnError = Choice{Var{Name: "PACKER_ON_ERROR", Doc: "what Packer does when a build fails (its -on-error; default cleanup): abort keeps the VM and its output for a look; ask acts as cleanup, as builds give Packer no terminal"}, []string{"cleanup", "abort", "ask", "run-cleanup-provisioner"}}
+	Headless      = Bool{Var{Name: "HEADLESS", Doc: "0 shows the hypervisors' console windows during builds (else the site's headless, default 1)"}}
 
 	// ISOs, QEMU and libguestfs.
 	ISOCache                  = Text{Var{Name: "ISO_CACHE", Value: "a folder", Doc: "where ISOs are kept, relative to the repository root unless absolute (default isos/)"}}
@@ -27,9 +29,9 @@ var (
 	// Kickstart server.
 	KSAddr               = Text{Var{Name: "KS_ADDR", Value: "host:port", Doc: "the address ks:serve listens on (default 127.0.0.1:8080; 0.0.0.0:8080 serves other machines)"}}
 	KSPort               = Number{Var{Name: "KS_PORT", Doc: "the host port of the ks:up container (default 8080)"}}
-	ContainerEngine      = Text{Var{Name: "CONTAINER_ENGINE", Value: "docker, podman or a path", Doc: "the container engine of ks:up and ks:down (default docker if installed, else podman)"}}
-	ContainerEngineFlags = Words{Var{Name: "CONTAINER_ENGINE_FLAGS", Doc: "global flags of the container engine (podman on some hosts: --runtime runc)"}}
-	ContainerRunFlags    = Words{Var{Name: "CONTAINER_RUN_FLAGS", Doc: "flags of the container engine's run (e.g. --ulimit nofile=1024:1024)"}}
+	ContainerEngine      = Text{Var{Name: "CONTAINER_ENGINE", Value: "docker, podman or a path", Doc: "the container engine of ks:up and ks:down (default docker if its daemon answers, else podman)"}}
+	ContainerEngineFlags = Words{Var{Name: "CONTAINER_ENGINE_FLAGS", Doc: "global flags of the container engine (default: podman gets --runtime runc where its own runtime does not run)"}}
+	ContainerRunFlags    = Words{Var{Name: "CONTAINER_RUN_FLAGS", Doc: "flags of the container engine's run (default: podman gets --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)"}}
 
 	// upload:aws.
 	AWSS3Bucket        = Text{Var{Name: "AWS_S3_BUCKET", Value: "a bucket name", Doc: "the S3 bucket the OVA goes to (else aws.bucket in templates/site.json)"}}
@@ -58,7 +60,7 @@ var (
 // All is the table, in the README's order.
 var All = []Row{
 	Only, Except, Force, Version,
-	Packer, PackerCache, PackerTimeout,
+	Packer, PackerCache, PackerTimeout, PackerOnError, Headless,
 	ISOCache, QEMUAccelerator, LibguestfsBackend, LibguestfsBackendSettings,
 	CatalogBaseURL, DiffFormat,
 	KSAddr, KSPort, ContainerEngine, ContainerEngineFlags, ContainerRunFlags,

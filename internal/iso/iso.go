@@ -256,7 +256,13 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 		}
 		problems = append(problems, err)
 	}
-	return Result{}, fmt.Errorf("fetching the ISO %q of %q: every source failed:\n%w", cfg.OS.ISOFile(), cfg.OS.VMName, errors.Join(problems...))
+	return Result{}, fmt.Errorf("fetching the ISO %q of %q: every source failed:\n%w\n%s", cfg.OS.ISOFile(), cfg.OS.VMName, errors.Join(problems...), supplyHint(cfg))
+}
+
+// supplyHint says how to supply an ISO that cannot be fetched.
+func supplyHint(cfg *config.Config) string {
+	return fmt.Sprintf("without network, supply it yourself: mage iso:import %s /path/to/%s (verifies it and puts it in the ISO cache), "+
+		"or give its path in \"iso_url\" of %s's \"os\": {%q: {...}}", cfg.OS.VMName, cfg.OS.ISOFile(), config.SiteFile, cfg.OS.VMName)
 }
 
 // plan reads what Fetch and Verify need from cfg: the sha256 the ISO must
@@ -297,7 +303,7 @@ func Verify(ctx context.Context, cfg *config.Config, opts Options) (Result, erro
 		}
 	}
 	if path == "" {
-		return Result{}, fmt.Errorf("verifying the ISO of %q: not found at %s; run mage iso:fetch %s first", cfg.OS.VMName, strings.Join(candidatePaths(final, srcs), ", "), cfg.OS.VMName)
+		return Result{}, fmt.Errorf("verifying the ISO of %q: not found at %s; run mage iso:fetch %s first (offline: mage iso:import %s <path>)", cfg.OS.VMName, strings.Join(candidatePaths(final, srcs), ", "), cfg.OS.VMName, cfg.OS.VMName)
 	}
 	if cfg.OS.ISOChecksumFile != "" {
 		if err := ensureSignedSums(ctx, cfg, srcs, opts, want); err != nil {
@@ -339,12 +345,9 @@ func (e *MismatchError) Error() string {
 }
 
 // candidatePaths are the files a verified ISO may be at: the cache first
-// (when some source is a URL), then each local source.
+// (where downloads and iso:import put it), then each local source.
 func candidatePaths(final string, srcs []source) []string {
-	var ps []string
-	if hasRemote(srcs) {
-		ps = append(ps, final)
-	}
+	ps := []string{final}
 	for _, s := range srcs {
 		if s.local != "" {
 			ps = append(ps, s.local)

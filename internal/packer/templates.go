@@ -53,6 +53,9 @@ type Vars struct {
 	OutputRoot           string `json:"output_root"` // each provider writes into <OutputRoot>/<provider>
 	RepoRoot             string `json:"repo_root"`
 	Accelerator          string `json:"accelerator"` // QEMU accelerator "kvm" or "tcg"; empty lets Packer choose
+	// VirtualBox 7's NAT lets guests reach the host's loopback (the
+	// kickstart server); false for VirtualBox 6.1, which lacks the switch.
+	VirtualBoxNATLocalhost bool `json:"virtualbox_nat_localhost"`
 
 	// Set only where a build differs from an ISO install (the e2e fixture);
 	// empty leaves the template's default.
@@ -76,11 +79,15 @@ func ForConfig(cfg *config.Config, isoPath string, ksPort int) Vars {
 		KSBaseURL:            cfg.Site.KSServer,
 		Headless:             cfg.Site.Headless,
 		DiskSize:             cfg.Site.DiskSize,
+		CPUs:                 cfg.Site.CPUs,
+		Memory:               cfg.Site.Memory,
 		SSHTimeout:           cfg.Site.SSHTimeout,
 		SSHPrivateKeyFile:    filepath.Join(cfg.Root, PackerKey),
 		VagrantPublicKeyFile: filepath.Join(cfg.Root, VagrantPublicKey),
 		OutputRoot:           filepath.Join(cfg.Root, cfg.Tree().PackerOutputRoot()),
 		RepoRoot:             cfg.Root,
+
+		VirtualBoxNATLocalhost: cfg.Site.VirtualBoxNATLocalhost,
 	}
 }
 

@@ -378,3 +378,30 @@ func TestGRUBBootCommandEditsTheKernelLineWithTheURLQuoted(t *testing.T) {
 		t.Errorf("boot command = %s, want %s", got, want)
 	}
 }
+
+// TestSiteCPUsMemoryAndNATSwitchReachTheTemplates loads a site file giving
+// cpus, memory and the VirtualBox NAT switch in the original project's
+// string form and evaluates the variables with the real `packer console`.
+func TestSiteCPUsMemoryAndNATSwitchReachTheTemplates(t *testing.T) {
+	bin := realPacker(t)
+	f := newFixture(t)
+	siteRoot := t.TempDir()
+	site := `{"cpus": "3", "memory": "3072", "virtualbox_nat_localhost": "false", "headless": "false"}`
+	if err := os.MkdirAll(filepath.Join(siteRoot, "templates", "os"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(siteRoot, config.SiteFile), []byte(site), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := config.LoadSite(siteRoot, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := f.vars(t, "CentOS-7.9.2009")
+	withSite := packer.ForConfig(&config.Config{Root: repoRoot(t), Site: s, OS: config.OS{VMName: v.VMName}}, f.iso, 8080)
+	v.CPUs, v.Memory, v.VirtualBoxNATLocalhost, v.Headless = withSite.CPUs, withSite.Memory, withSite.VirtualBoxNATLocalhost, withSite.Headless
+	got := strings.Fields(string(console(t, bin, repoRoot(t), v, `"${var.cpus} ${var.memory} ${var.virtualbox_nat_localhost} ${var.headless}"`)))
+	if want := []string{"3", "3072", "false", "false"}; !slices.Equal(got, want) {
+		t.Errorf("cpus memory virtualbox_nat_localhost headless = %q, want %q", got, want)
+	}
+}

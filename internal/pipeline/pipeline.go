@@ -125,8 +125,9 @@ type Options struct {
 	Out io.Writer
 	// Verbose also copies Packer's output to Out (it always goes to the logs).
 	Verbose bool
-	// Getenv reads ONLY, EXCEPT, FORCE, PACKER_TIMEOUT, PATH and
-	// QEMU_ACCELERATOR (for the preflight); nil is os.Getenv.
+	// Getenv reads ONLY, EXCEPT, FORCE, HEADLESS, PACKER_ON_ERROR,
+	// PACKER_TIMEOUT, PATH and QEMU_ACCELERATOR (for the preflight); nil is
+	// os.Getenv.
 	Getenv func(string) string
 	// Env is extra KEY=value environment for Packer.
 	Env []string
@@ -185,7 +186,18 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	if err != nil {
 		return nil, err
 	}
-	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout, started: time.Now().UTC()}
+	headless, err := envvar.Headless.Or(opts.Getenv, cfg.Site.Headless)
+	if err != nil {
+		return nil, err
+	}
+	onError, err := envvar.PackerOnError.Get(opts.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout, headless: &headless, onError: onError, started: time.Now().UTC()}
+	if onError == "ask" {
+		fmt.Fprintln(opts.Out, "   PACKER_ON_ERROR=ask: Packer runs without a terminal here (its output goes to its log), so it cleans up as with cleanup; abort keeps a failed VM for a look")
+	}
 	b.results = make([]Result, len(selected))
 	for i, p := range selected {
 		b.results[i] = Result{Provider: p.Name, Status: NotRun, Log: cfg.Tree().Log(p.Name)}
@@ -209,12 +221,19 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 		writeSummary(opts.Out, b.results)
 	}
 	if failed := b.failed(); len(failed) > 0 {
-		var names, logs []string
+		var names, whys []string
 		for _, r := range failed {
 			names = append(names, r.Provider)
-			logs = append(logs, r.Log)
+			why := firstLine(r.Err) // stopped by its bound, or no log
+			if len(r.Why) > 0 {
+				why = strings.Join(r.Why, " / ")
+			}
+			whys = append(whys, fmt.Sprintf("\n  %s: %s (log %s)", r.Provider, why, r.Log))
 		}
-		runErr = errors.Join(runErr, fmt.Errorf("building %s: packer build failed for %s (logs: %s)", cfg.OS.VMName, strings.Join(names, ", "), strings.Join(logs, ", ")))
+		if b.onError == "abort" {
+			whys = append(whys, fmt.Sprintf("\n  PACKER_ON_ERROR=abort: their output stays in %s for a look, and a VirtualBox or VMware VM stays registered: unregister it before the next build", cfg.Tree().PackerOutputRoot()))
+		}
+		runErr = errors.Join(runErr, fmt.Errorf("building %s: packer build failed for %s:%s", cfg.OS.VMName, strings.Join(names, ", "), strings.Join(whys, "")))
 	}
 	return b.results, runErr
 }
@@ -228,6 +247,8 @@ type build struct {
 	force    bool
 	// packerTimeout bounds each `packer build`; 0 derives it (packerBound).
 	packerTimeout time.Duration
+	headless      *bool  // HEADLESS over the site's headless; nil keeps the site's
+	onError       string // PACKER_ON_ERROR: Packer's -on-error, empty for its default (cleanup)
 
 	accelerator   string // "kvm" or "tcg"
 	packer        string

@@ -83,7 +83,7 @@ variable "ks_base_url" {
 variable "headless" {
   type        = bool
   default     = true
-  description = "Run the hypervisors without a window."
+  description = "Run the hypervisors without a window (site setting headless; HEADLESS=0 shows them)."
 }
 
 variable "disk_size" {
@@ -99,7 +99,7 @@ variable "disk_size" {
 variable "cpus" {
   type        = number
   default     = 2
-  description = "Virtual CPUs of the build VMs."
+  description = "Virtual CPUs of the build VMs (site setting cpus)."
   validation {
     condition     = var.cpus >= 1 && floor(var.cpus) == var.cpus
     error_message = "The cpus must be a whole number, at least 1."
@@ -109,7 +109,7 @@ variable "cpus" {
 variable "memory" {
   type        = number
   default     = 2048
-  description = "Memory of the build VMs in MiB (the CentOS 7 installer needs at least 1024)."
+  description = "Memory of the build VMs in MiB (site setting memory; the CentOS 7 installer needs at least 1024)."
   validation {
     condition     = var.memory >= 1024 && floor(var.memory) == var.memory
     error_message = "The memory must be a whole number of MiB, at least 1024."
@@ -165,7 +165,7 @@ variable "repo_root" {
 variable "virtualbox_nat_localhost" {
   type        = bool
   default     = true
-  description = "Let VirtualBox (7.0 and later) guests reach the host's loopback through NAT at 10.0.2.2, where the kickstart server listens. Set false for VirtualBox 6.1, which lacks the option and always allows it."
+  description = "(Site setting virtualbox_nat_localhost.) Let VirtualBox (7.0 and later) guests reach the host's loopback through NAT at 10.0.2.2, where the kickstart server listens. Set false for VirtualBox 6.1, which lacks the option and always allows it."
 }
 
 variable "accelerator" {
