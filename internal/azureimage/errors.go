@@ -1,0 +1,103 @@
+package azureimage
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+)
+
+// shortError keeps the SDK's error for errors.As but says it in one line:
+// the SDK's own text is a stack of request, response and troubleshooting
+// links over many lines.
+type shortError struct {
+	msg string
+	err error
+}
+
+func (e *shortError) Error() string { return e.msg }
+func (e *shortError) Unwrap() error { return e.err }
+
+// oneLine is err in one line: an HTTP error as its status, code and first
+// line of message; a credential error as what to do about it.
+func oneLine(err error) error {
+	var re *azcore.ResponseError
+	var auth *azidentity.AuthenticationFailedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &auth):
+		return &shortError{"Azure refused the credentials (expired or wrong: run az login again, or check AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET)", err}
+	case errors.As(err, &re):
+		return &shortError{responseLine(re), err}
+	case isCredentialUnavailable(err):
+		return &shortError{"no Azure credentials found: run az login, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or run where a managed identity is assigned", err}
+	}
+	msg, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+	return &shortError{msg, err}
+}
+
+func isCredentialUnavailable(err error) bool {
+	var u interface{ CredentialUnavailable() }
+	if errors.As(err, &u) {
+		return true
+	}
+	// DefaultAzureCredential's chain fails with every credential's reason.
+	return strings.Contains(err.Error(), "DefaultAzureCredential: failed to acquire a token")
+}
+
+// statusOf is the HTTP status of an SDK error, 0 if it has none.
+func statusOf(err error) int {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}
+
+// responseLine is "HTTP 403 AuthorizationFailed: <first line of message>".
+func responseLine(re *azcore.ResponseError) string {
+	code, msg := re.ErrorCode, ""
+	if re.RawResponse != nil {
+		if body, err := runtime.Payload(re.RawResponse); err == nil {
+			c, m := bodyError(body)
+			if code == "" {
+				code = c
+			}
+			msg = m
+		}
+	}
+	line := fmt.Sprintf("HTTP %d", re.StatusCode)
+	if code != "" {
+		line += " " + code
+	}
+	if msg != "" {
+		first, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
+		line += ": " + strings.TrimSpace(first)
+	} else if code == "" {
+		line += " " + http.StatusText(re.StatusCode)
+	}
+	return line
+}
+
+// bodyError reads the code and message of an ARM (JSON) or storage (XML)
+// error body.
+func bodyError(body []byte) (code, msg string) {
+	var arm struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if json.Unmarshal(body, &arm) == nil && arm.Error.Code != "" {
+		return arm.Error.Code, arm.Error.Message
+	}
+	var st struct{ Code, Message string }
+	if xml.Unmarshal(body, &st) == nil {
+		return st.Code, st.Message
+	}
+	return "", ""
+}
