@@ -227,10 +227,13 @@ func TestPublishStopsEarlyWithOneClearLine(t *testing.T) {
 		}, `publishing to Azure: reading resource group "images-rg": HTTP 401 InvalidAuthenticationToken: The access token is invalid.`},
 		{"expired or wrong credentials", func(t *testing.T, arm *fakeARM, cfg *config.Config, s *Settings, o *Options) {
 			o.Credential = failingToken{&azidentity.AuthenticationFailedError{}}
-		}, `publishing to Azure: getting a token: Azure refused the credentials (expired or wrong: run az login again, or check AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET)`},
+		}, `publishing to Azure: getting a token: Azure refused the credentials (expired or wrong: run az login, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or run where a managed identity is assigned)`},
+		{"a client secret Entra ID refuses", func(t *testing.T, arm *fakeARM, cfg *config.Config, s *Settings, o *Options) {
+			o.Credential = failingToken{errors.New("ClientSecretCredential: authentication failed\nPOST https://login.microsoftonline.com/t/oauth2/v2.0/token\nRESPONSE 401\nAADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID")}
+		}, `publishing to Azure: getting a token: Azure refused the credentials (AADSTS7000215; expired or wrong: run az login, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or run where a managed identity is assigned)`},
 		{"no credentials anywhere", func(t *testing.T, arm *fakeARM, cfg *config.Config, s *Settings, o *Options) {
 			o.Credential = failingToken{errors.New("DefaultAzureCredential: failed to acquire a token.\nAttempted credentials:\n\tEnvironmentCredential: missing environment variable AZURE_TENANT_ID")}
-		}, `publishing to Azure: getting a token: no Azure credentials found: run az login, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or run where a managed identity is assigned`},
+		}, `publishing to Azure: getting a token: no Azure credentials found that work (tried the environment, workload and managed identity, az and azd): run az login, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or run where a managed identity is assigned`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -402,5 +405,22 @@ func TestResultStringIsTheLineUploadAzurePrints(t *testing.T) {
 	r := Result{BlobURL: "https://acc.blob.core.windows.net/images/x.vhd", Skipped: true, Disk: "/d", Image: "/i"}
 	if got, want := r.String(), "/i (disk /d) from https://acc.blob.core.windows.net/images/x.vhd, upload skipped: true"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+func TestWithoutAnyCredentialsTheDefaultChainFailsInOneLine(t *testing.T) {
+	for _, k := range []string{"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_TOKEN_CREDENTIALS", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("PATH", t.TempDir()) // no az or azd to ask
+	arm := newFakeARM(t)
+	cfg := testConfig(t, make([]byte, 1024))
+	o := arm.options(Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := Publish(ctx, cfg, testSettings(arm, ""), o)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "publishing to Azure: getting a token: no Azure credentials found that work") {
+		t.Fatalf("err = %v, want one line saying no credentials were found", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -32,25 +33,25 @@ func oneLine(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case entraCode.MatchString(err.Error()):
+		return &shortError{"Azure refused the credentials (" + entraCode.FindString(err.Error()) + "; expired or wrong: " + credentialAdvice + ")", err}
+	case strings.Contains(err.Error(), "DefaultAzureCredential: failed to acquire a token"):
+		// The chain's error lists every credential it tried, over many lines.
+		return &shortError{"no Azure credentials found that work (tried the environment, workload and managed identity, az and azd): " + credentialAdvice, err}
 	case errors.As(err, &auth):
-		return &shortError{"Azure refused the credentials (expired or wrong: run az login again, or check AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET)", err}
+		return &shortError{"Azure refused the credentials (expired or wrong: " + credentialAdvice + ")", err}
 	case errors.As(err, &re):
 		return &shortError{responseLine(re), err}
-	case isCredentialUnavailable(err):
-		return &shortError{"no Azure credentials found: run az login, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or run where a managed identity is assigned", err}
 	}
 	msg, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
 	return &shortError{msg, err}
 }
 
-func isCredentialUnavailable(err error) bool {
-	var u interface{ CredentialUnavailable() }
-	if errors.As(err, &u) {
-		return true
-	}
-	// DefaultAzureCredential's chain fails with every credential's reason.
-	return strings.Contains(err.Error(), "DefaultAzureCredential: failed to acquire a token")
-}
+// entraCode finds Microsoft Entra ID's error code (AADSTS7000215: invalid
+// client secret, AADSTS700082: expired refresh token, ...) in an error.
+var entraCode = regexp.MustCompile(`AADSTS\d+`)
+
+const credentialAdvice = "run az login, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or run where a managed identity is assigned"
 
 // statusOf is the HTTP status of an SDK error, 0 if it has none.
 func statusOf(err error) int {
