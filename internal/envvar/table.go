@@ -52,6 +52,15 @@ var (
 	AzureTenantID                = External{Var{Name: "AZURE_TENANT_ID", Value: "a tenant id", Doc: "the service principal's tenant (read by azidentity)"}}
 	AzureClientSecret            = External{Var{Name: "AZURE_CLIENT_SECRET", Value: "a secret", Doc: "the service principal's secret (read by azidentity)"}}
 
+	// upload:gcp.
+	GCPProject                   = Text{Var{Name: "GCP_PROJECT", Value: "a project id", Doc: "the Google Cloud project of the image"}}
+	GCSBucket                    = Text{Var{Name: "GCS_BUCKET", Value: "a bucket name", Doc: "the existing Cloud Storage bucket the gcp tarball is uploaded to"}}
+	GCPImageFamily               = Text{Var{Name: "GCP_IMAGE_FAMILY", Value: "an image family", Doc: "the image family (default the vm_name by the image name rule)"}}
+	GCPImageTimeout              = Duration{Var{Name: "GCP_IMAGE_TIMEOUT", Doc: "bounds the image creation (default 1h)"}}
+	GCEEndpoint                  = Text{Var{Name: "GCE_ENDPOINT", Value: "a URL ending in /compute/v1/", Doc: "the Compute API instead of https://compute.googleapis.com/compute/v1/ (tests)"}}
+	StorageEmulatorHost          = External{Var{Name: "STORAGE_EMULATOR_HOST", Value: "host:port", Doc: "a Cloud Storage emulator instead of Google's (read by the storage library)"}}
+	GoogleApplicationCredentials = External{Var{Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: "a file", Doc: "a service account key file (read by Application Default Credentials; else gcloud auth application-default login)"}}
+
 	// upload:docker.
 	Registry          = Text{Var{Name: "REGISTRY", Value: "host[:port]", Doc: "the container registry (else registry in templates/site.json)"}}
 	RegistryNamespace = Text{Var{Name: "REGISTRY_NAMESPACE", Value: "a path", Doc: "the path below the registry (else the site's namespace)"}}
@@ -77,6 +86,7 @@ var All = []Row{
 	AWSS3Bucket, AWSImportTimeout, AWSProfile, AWSRegion, AWSAccessKeyID, AWSSecretAccessKey, AWSEndpointURL,
 	AzureSubscriptionID, AzureResourceGroup, AzureLocation, AzureStorageAccount, AzureStorageContainer,
 	AzureStorageBlobEndpoint, AzureResourceManagerEndpoint, AzureImageTimeout, AzureClientID, AzureTenantID, AzureClientSecret,
+	GCPProject, GCSBucket, GCPImageFamily, GCPImageTimeout, GCEEndpoint, StorageEmulatorHost, GoogleApplicationCredentials,
 	Registry, RegistryNamespace, RegistryInsecure, DockerOut, DockerConfig,
 	TestRun, TestPkgs,
 	Path,
