@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v6"
 
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/shorterr"
 )
 
 // armClient is the control plane: the resource group and storage account
@@ -101,7 +102,7 @@ func (a *armClient) get(ctx context.Context, id, apiVersion string) (int, error)
 // explain is err in one line, with the role the credentials lack on a 403.
 func (a *armClient) explain(err error) error {
 	if statusOf(err) == http.StatusForbidden {
-		return &shortError{fmt.Sprintf("%s (the credentials need a role such as Contributor on resource group %q)", oneLine(err), a.s.ResourceGroup), err}
+		return shorterr.New(fmt.Sprintf("%s (the credentials need a role such as Contributor on resource group %q)", oneLine(err), a.s.ResourceGroup), err)
 	}
 	return oneLine(err)
 }

@@ -12,18 +12,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"gold-standard-images/internal/shorterr"
 )
-
-// shortError keeps the SDK's error for errors.As but says it in one line:
-// the SDK's own text is a stack of request, response and troubleshooting
-// links over many lines.
-type shortError struct {
-	msg string
-	err error
-}
-
-func (e *shortError) Error() string { return e.msg }
-func (e *shortError) Unwrap() error { return e.err }
 
 // oneLine is err in one line: an HTTP error as its status, code and first
 // line of message; a credential error as what to do about it.
@@ -34,17 +25,16 @@ func oneLine(err error) error {
 	case err == nil:
 		return nil
 	case entraCode.MatchString(err.Error()):
-		return &shortError{"Azure refused the credentials (" + entraCode.FindString(err.Error()) + "; expired or wrong: " + credentialAdvice + ")", err}
+		return shorterr.New("Azure refused the credentials ("+entraCode.FindString(err.Error())+"; expired or wrong: "+credentialAdvice+")", err)
 	case strings.Contains(err.Error(), "DefaultAzureCredential: failed to acquire a token"):
 		// The chain's error lists every credential it tried, over many lines.
-		return &shortError{"no Azure credentials found that work (tried the environment, workload and managed identity, az and azd): " + credentialAdvice, err}
+		return shorterr.New("no Azure credentials found that work (tried the environment, workload and managed identity, az and azd): "+credentialAdvice, err)
 	case errors.As(err, &auth):
-		return &shortError{"Azure refused the credentials (expired or wrong: " + credentialAdvice + ")", err}
+		return shorterr.New("Azure refused the credentials (expired or wrong: "+credentialAdvice+")", err)
 	case errors.As(err, &re):
-		return &shortError{responseLine(re), err}
+		return shorterr.New(responseLine(re), err)
 	}
-	msg, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
-	return &shortError{msg, err}
+	return shorterr.New(shorterr.FirstLine(err.Error()), err)
 }
 
 // entraCode finds Microsoft Entra ID's error code (AADSTS7000215: invalid
@@ -79,8 +69,7 @@ func responseLine(re *azcore.ResponseError) string {
 		line += " " + code
 	}
 	if msg != "" {
-		first, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
-		line += ": " + strings.TrimSpace(first)
+		line += ": " + shorterr.FirstLine(msg)
 	} else if code == "" {
 		line += " " + http.StatusText(re.StatusCode)
 	}

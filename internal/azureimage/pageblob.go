@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/shorterr"
 )
 
 const (
@@ -246,9 +247,9 @@ func storageError(err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case statusOf(err) == http.StatusForbidden:
-		return &shortError{oneLine(err).Error() + " (the credentials need the role Storage Blob Data Contributor on the storage account)", err}
+		return shorterr.New(oneLine(err).Error()+" (the credentials need the role Storage Blob Data Contributor on the storage account)", err)
 	case strings.Contains(err.Error(), "no such host"):
-		return &shortError{"the storage account's blob endpoint does not resolve: does the account exist? (az storage account create)", err}
+		return shorterr.New("the storage account's blob endpoint does not resolve: does the account exist? (az storage account create)", err)
 	}
 	return oneLine(err)
 }

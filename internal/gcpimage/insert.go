@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/shorterr"
 )
 
 const computeRole = "roles/compute.storageAdmin (or compute.images.create) in the project"
@@ -79,8 +79,7 @@ func wait(ctx context.Context, svc *compute.Service, s Settings, op *compute.Ope
 		if op.Status == "DONE" {
 			if op.Error != nil && len(op.Error.Errors) > 0 {
 				e := op.Error.Errors[0]
-				msg, _, _ := strings.Cut(e.Message, "\n")
-				return fmt.Errorf("publishing to GCP: creating image %q failed: %s: %s", name, e.Code, msg)
+				return fmt.Errorf("publishing to GCP: creating image %q failed: %s: %s", name, e.Code, shorterr.FirstLine(e.Message))
 			}
 			return nil
 		}
@@ -155,15 +154,6 @@ func httpCode(err error) int {
 
 const credentialAdvice = "run gcloud auth application-default login, or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file"
 
-// shortError keeps the cause for errors.As but says it in one line.
-type shortError struct {
-	msg string
-	err error
-}
-
-func (e *shortError) Error() string { return e.msg }
-func (e *shortError) Unwrap() error { return e.err }
-
 // oneLine is err in one line: an API error as its status, reason and first
 // line of message; a refused token as what to do about it.
 func oneLine(err error) error {
@@ -177,22 +167,21 @@ func oneLine(err error) error {
 		if code == "" && re.Response != nil {
 			code = re.Response.Status
 		}
-		return &shortError{fmt.Sprintf("Google refused the credentials (%s; expired or wrong): %s", code, credentialAdvice), err}
+		return shorterr.New(fmt.Sprintf("Google refused the credentials (%s; expired or wrong): %s", code, credentialAdvice), err)
 	case errors.As(err, &ge):
 		line := fmt.Sprintf("HTTP %d", ge.Code)
 		if len(ge.Errors) > 0 && ge.Errors[0].Reason != "" {
 			line += " " + ge.Errors[0].Reason
 		}
-		if msg, _, _ := strings.Cut(strings.TrimSpace(ge.Message), "\n"); msg != "" {
+		if msg := shorterr.FirstLine(ge.Message); msg != "" {
 			line += ": " + msg
 		}
 		if ge.Code == http.StatusUnauthorized {
 			line += " (" + credentialAdvice + ")"
 		}
-		return &shortError{line, err}
+		return shorterr.New(line, err)
 	}
-	msg, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
-	return &shortError{msg, err}
+	return shorterr.New(shorterr.FirstLine(err.Error()), err)
 }
 
 // explain is oneLine with, on a 403, the role the credentials lack.
@@ -202,7 +191,7 @@ func explain(err error, role string) error {
 	}
 	short := oneLine(err)
 	if httpCode(err) == http.StatusForbidden {
-		return &shortError{short.Error() + " (the credentials need " + role + ")", err}
+		return shorterr.New(short.Error()+" (the credentials need "+role+")", err)
 	}
 	return short
 }
