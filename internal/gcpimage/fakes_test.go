@@ -29,7 +29,8 @@ const (
 type fakeGCS struct {
 	server    *fakestorage.Server
 	proxy     *httptest.Server
-	sentBytes atomic.Int64 // request body bytes of uploads reaching the proxy
+	sentBytes atomic.Int64 // request body bytes of resumable upload chunks reaching the proxy
+	uploads   atomic.Int64 // requests to /upload/ (any kind of upload)
 	chunks    atomic.Int64 // upload chunk requests seen
 	cutChunk  atomic.Int64 // cut the connection of this chunk (1-based) once; 0 never
 	cuts      atomic.Int64
@@ -47,6 +48,9 @@ func newFakeGCS(t *testing.T) *fakeGCS {
 	rp := httputil.NewSingleHostReverseProxy(target)
 	f := &fakeGCS{server: server}
 	f.proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/upload/") {
+			f.uploads.Add(1)
+		}
 		if r.URL.Query().Get("upload_id") != "" { // a chunk (POST or PUT by client version)
 			n := f.chunks.Add(1)
 			if n == f.cutChunk.Load() && f.cuts.Load() == 0 {

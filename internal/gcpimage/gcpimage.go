@@ -175,36 +175,48 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 		defer client.Close()
 		o.Storage = client
 	}
-	name := filepath.Base(file)
-	res := Result{Object: "gs://" + s.Bucket + "/" + name}
-	res.Skipped, err = Upload(ctx, o.Storage, file, s, name, o)
+	info, err := os.Stat(file)
 	if err != nil {
-		return res, err
+		return Result{}, fmt.Errorf("publishing to GCP: %w", err)
 	}
+	name := filepath.Base(file)
+	res := Result{Object: "gs://" + s.Bucket + "/" + name, Image: "projects/" + s.Project + "/global/images/" + ImageName(cfg.OS.VMName+"-"+cfg.Site.Version)}
+	img := imageFor(cfg, s, name, features)
 	svc, err := compute.NewService(ctx, computeOptions(s, o)...)
 	if err != nil {
 		return res, fmt.Errorf("publishing to GCP: %w", oneLine(err))
 	}
+	// Before the upload: an image that cannot be made, or credentials the
+	// Compute API refuses, stop Publish before it sends anything.
+	if res.Existed, err = Existing(ctx, svc, s, img, info.Size(), o); err != nil {
+		return res, err
+	}
+	res.Skipped, err = Upload(ctx, o.Storage, file, s, name, o)
+	if err != nil || res.Existed {
+		return res, err
+	}
+	return res, create(ctx, svc, s, img, o)
+}
+
+// imageFor is the image made from object name: ImageName(<vm_name>-<version>)
+// in family s.Family (default ImageName(vm_name)), labelled version and
+// vm_name, with the guest OS features of the firmware.
+func imageFor(cfg *config.Config, s Settings, name string, features []string) *compute.Image {
 	family := s.Family
 	if family == "" {
 		family = ImageName(cfg.OS.VMName)
 	}
-	info, err := os.Stat(file)
-	if err != nil {
-		return res, fmt.Errorf("publishing to GCP: %w", err)
-	}
 	img := &compute.Image{
 		Name:        ImageName(cfg.OS.VMName + "-" + cfg.Site.Version),
 		Family:      family,
-		Description: fmt.Sprintf("%s %s from %s", cfg.OS.VMName, cfg.Site.Version, res.Object),
+		Description: fmt.Sprintf("%s %s from gs://%s/%s", cfg.OS.VMName, cfg.Site.Version, s.Bucket, name),
 		Labels:      map[string]string{"version": LabelValue(cfg.Site.Version), "vm_name": LabelValue(cfg.OS.VMName)},
 		RawDisk:     &compute.ImageRawDisk{Source: "https://storage.googleapis.com/" + s.Bucket + "/" + name},
 	}
 	for _, f := range features {
 		img.GuestOsFeatures = append(img.GuestOsFeatures, &compute.GuestOsFeature{Type: f})
 	}
-	res.Image, res.Existed, err = Insert(ctx, svc, s, img, info.Size(), o)
-	return res, err
+	return img
 }
 
 func computeOptions(s Settings, o Options) []option.ClientOption {

@@ -101,13 +101,13 @@ func TestPublishUploadsMakesTheImageAndRerunSendsNothing(t *testing.T) {
 		}
 	}
 
-	sent := gcs.sentBytes.Load()
+	uploads := gcs.uploads.Load()
 	res, err = Publish(context.Background(), cfg, s, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Skipped || !res.Existed || gcs.sentBytes.Load() != sent || gce.inserts != 1 {
-		t.Errorf("second run: %+v, %d more bytes, %d inserts; want nothing sent", res, gcs.sentBytes.Load()-sent, gce.inserts)
+	if !res.Skipped || !res.Existed || gcs.uploads.Load() != uploads || gce.inserts != 1 {
+		t.Errorf("second run: %+v, %d more upload requests, %d inserts; want nothing sent", res, gcs.uploads.Load()-uploads, gce.inserts)
 	}
 }
 
@@ -185,6 +185,9 @@ func TestPublishStopsWithOneClearLine(t *testing.T) {
 		{"an image of that name from another file", func(t *testing.T, gce *fakeCompute, cfg *config.Config, s *Settings, o *Options) {
 			gce.images["centos-7-9-2009-1-0-0"] = map[string]any{"name": "centos-7-9-2009-1-0-0", "status": "READY", "rawDisk": map[string]any{"source": "https://storage.googleapis.com/other/x.tar.gz"}}
 		}, `publishing to GCP: image "centos-7-9-2009-1-0-0" exists but was made from another file (https://storage.googleapis.com/other/x.tar.gz, status READY); delete it (gcloud compute images delete centos-7-9-2009-1-0-0 --project gold-123) or publish another version`},
+		{"an image of that name that failed", func(t *testing.T, gce *fakeCompute, cfg *config.Config, s *Settings, o *Options) {
+			gce.images["centos-7-9-2009-1-0-0"] = map[string]any{"name": "centos-7-9-2009-1-0-0", "status": "FAILED", "rawDisk": map[string]any{"source": "https://storage.googleapis.com/images/CentOS-7.9.2009-1.0.0_gcp.tar.gz"}}
+		}, `publishing to GCP: image "centos-7-9-2009-1-0-0" exists with status FAILED; wait for it, or delete it (gcloud compute images delete centos-7-9-2009-1-0-0 --project gold-123) or publish another version`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,6 +198,11 @@ func TestPublishStopsWithOneClearLine(t *testing.T) {
 			_, err := Publish(context.Background(), cfg, s, o)
 			if err == nil || err.Error() != tt.want {
 				t.Fatalf("err = %v\nwant  %s", err, tt.want)
+			}
+			// Only the image's creation itself fails after the upload.
+			afterUpload := strings.Contains(tt.want, "creating image") || strings.Contains(tt.want, "not done after")
+			if n := gcs.uploads.Load(); (n > 0) != afterUpload {
+				t.Errorf("%d upload requests; want an upload only when the creation itself fails", n)
 			}
 		})
 	}

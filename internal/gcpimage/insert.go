@@ -18,43 +18,51 @@ import (
 
 const computeRole = "roles/compute.storageAdmin (or compute.images.create) in the project"
 
-// Insert makes img in s.Project and waits until it is READY, within
-// s.Timeout. An image of that name already made from the same object and
-// size is kept (reporting existed); one made from anything else is refused.
-// Calls answered 429 or 5xx are retried; images.insert carries a request id,
-// so a retried insert never makes two images.
-func Insert(ctx context.Context, svc *compute.Service, s Settings, img *compute.Image, size int64, o Options) (name string, existed bool, err error) {
-	id := "projects/" + s.Project + "/global/images/" + img.Name
+// Existing reports whether the image img.Name is there, READY and made
+// from the same object and size; an image of that name that is anything
+// else is an error saying how to delete it.
+func Existing(ctx context.Context, svc *compute.Service, s Settings, img *compute.Image, size int64, o Options) (bool, error) {
 	var got *compute.Image
-	err = retry(ctx, o, func() error {
+	err := retry(ctx, o, func() (err error) {
 		got, err = svc.Images.Get(s.Project, img.Name).Context(ctx).Do()
 		return err
 	})
 	switch {
-	case err == nil:
-		if got.RawDisk != nil && got.RawDisk.Source == img.RawDisk.Source && (got.ArchiveSizeBytes == 0 || got.ArchiveSizeBytes == size) && got.Status == "READY" {
-			say(o, "image %s already there", img.Name)
-			return id, true, nil
-		}
-		return id, false, fmt.Errorf("publishing to GCP: image %q exists but was made from another file (%s, status %s); delete it (gcloud compute images delete %s --project %s) or publish another version", img.Name, rawSource(got), got.Status, img.Name, s.Project)
-	case httpCode(err) != http.StatusNotFound:
-		return id, false, fmt.Errorf("publishing to GCP: reading image %q: %w", img.Name, explain(err, computeRole))
+	case httpCode(err) == http.StatusNotFound:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("publishing to GCP: reading image %q: %w", img.Name, explain(err, computeRole))
 	}
+	deleteIt := fmt.Sprintf("delete it (gcloud compute images delete %s --project %s) or publish another version", img.Name, s.Project)
+	switch {
+	case got.RawDisk == nil || got.RawDisk.Source != img.RawDisk.Source || (got.ArchiveSizeBytes != 0 && got.ArchiveSizeBytes != size):
+		return false, fmt.Errorf("publishing to GCP: image %q exists but was made from another file (%s, status %s); %s", img.Name, rawSource(got), got.Status, deleteIt)
+	case got.Status != "READY":
+		return false, fmt.Errorf("publishing to GCP: image %q exists with status %s; wait for it, or %s", img.Name, got.Status, deleteIt)
+	}
+	say(o, "image %s already there", img.Name)
+	return true, nil
+}
+
+// create inserts img and waits until it is READY, within s.Timeout. Calls
+// answered 429 or 5xx are retried; images.insert carries a request id, so a
+// retried insert never makes two images.
+func create(ctx context.Context, svc *compute.Service, s Settings, img *compute.Image, o Options) error {
 	say(o, "creating image %s from %s", img.Name, img.RawDisk.Source)
 	request := requestID()
 	var op *compute.Operation
-	err = retry(ctx, o, func() error {
+	err := retry(ctx, o, func() (err error) {
 		op, err = svc.Images.Insert(s.Project, img).RequestId(request).Context(ctx).Do()
 		return err
 	})
 	if err != nil {
-		return id, false, fmt.Errorf("publishing to GCP: creating image %q: %w", img.Name, explain(err, computeRole))
+		return fmt.Errorf("publishing to GCP: creating image %q: %w", img.Name, explain(err, computeRole))
 	}
 	if err := wait(ctx, svc, s, op, img.Name, o); err != nil {
-		return id, false, err
+		return err
 	}
 	say(o, "image %s created", img.Name)
-	return id, false, nil
+	return nil
 }
 
 func rawSource(img *compute.Image) string {
