@@ -135,6 +135,25 @@ func (a *armClient) existing(kind, name string, tags map[string]*string, state *
 	return state != nil && *state == "Succeeded", nil
 }
 
+// checkNames fails before the upload when a disk or image named img.name
+// exists from another VHD.
+func (a *armClient) checkNames(ctx context.Context, img imageSpec) error {
+	if got, err := a.disks.Get(ctx, a.s.ResourceGroup, img.name, nil); err == nil && got.Properties != nil {
+		if _, err := a.existing("disk", img.name, got.Tags, got.Properties.ProvisioningState, img); err != nil {
+			return err
+		}
+	} else if err != nil && statusOf(err) != http.StatusNotFound {
+		return fmt.Errorf("publishing to Azure: reading disk %q: %w", img.name, a.explain(err))
+	}
+	if got, err := a.images.Get(ctx, a.s.ResourceGroup, img.name, nil); err == nil && got.Properties != nil {
+		_, err := a.existing("image", img.name, got.Tags, got.Properties.ProvisioningState, img)
+		return err
+	} else if err != nil && statusOf(err) != http.StatusNotFound {
+		return fmt.Errorf("publishing to Azure: reading image %q: %w", img.name, a.explain(err))
+	}
+	return nil
+}
+
 // disk makes the managed disk img.name from the blob, or keeps the one there.
 func (a *armClient) disk(ctx context.Context, img imageSpec) (string, error) {
 	got, err := a.disks.Get(ctx, a.s.ResourceGroup, img.name, nil)

@@ -179,15 +179,18 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	name := filepath.Base(file) // <vm_name>-<version>_azure.vhd
 	blobURL := containerURL + "/" + name
 	res := Result{BlobURL: blobURL}
-	res.Skipped, err = Upload(ctx, file, sum, containerURL, name, o)
-	if err != nil {
-		return res, err
-	}
 	img := imageSpec{
 		name:    cfg.OS.VMName + "-" + cfg.Site.Version,
 		blobURL: blobURL,
 		gen:     gen,
 		tags:    map[string]string{"vm_name": cfg.OS.VMName, "version": cfg.Site.Version, "sha256": sum},
+	}
+	if err := arm.checkNames(ctx, img); err != nil {
+		return res, err
+	}
+	res.Skipped, err = Upload(ctx, file, sum, containerURL, name, o)
+	if err != nil {
+		return res, err
 	}
 	res.Disk, err = arm.disk(ctx, img)
 	if err != nil {

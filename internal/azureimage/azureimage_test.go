@@ -231,6 +231,9 @@ func TestPublishStopsEarlyWithOneClearLine(t *testing.T) {
 		{"a client secret Entra ID refuses", func(t *testing.T, arm *fakeARM, cfg *config.Config, s *Settings, o *Options) {
 			o.Credential = failingToken{errors.New("ClientSecretCredential: authentication failed\nPOST https://login.microsoftonline.com/t/oauth2/v2.0/token\nRESPONSE 401\nAADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID")}
 		}, `publishing to Azure: getting a token: Azure refused the credentials (AADSTS7000215; expired or wrong: run az login, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or run where a managed identity is assigned)`},
+		{"an image of that name from another VHD", func(t *testing.T, arm *fakeARM, cfg *config.Config, s *Settings, o *Options) {
+			arm.put("image", "CentOS-7.9.2009-1.0.0", "0123", "Succeeded")
+		}, `publishing to Azure: image "CentOS-7.9.2009-1.0.0" exists but was made from another VHD (sha256 "0123"); delete it (az image delete --resource-group images-rg --name CentOS-7.9.2009-1.0.0) or publish another version`},
 		{"no credentials anywhere", func(t *testing.T, arm *fakeARM, cfg *config.Config, s *Settings, o *Options) {
 			o.Credential = failingToken{errors.New("DefaultAzureCredential: failed to acquire a token.\nAttempted credentials:\n\tEnvironmentCredential: missing environment variable AZURE_TENANT_ID")}
 		}, `publishing to Azure: getting a token: no Azure credentials found that work (tried the environment, workload and managed identity, az and azd): run az login, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or run where a managed identity is assigned`},
