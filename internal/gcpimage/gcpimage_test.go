@@ -276,3 +276,17 @@ func TestResultStringIsTheLineUploadGcpPrints(t *testing.T) {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 }
+
+func TestTheStorageLibraryTakesTheEmulatorFromStorageEmulatorHost(t *testing.T) {
+	gcs, gce := newFakeGCS(t), newFakeCompute(t)
+	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(gcs.proxy.URL, "http://"))
+	data := testData(7, 3000)
+	cfg := testConfig(t, data)
+	o := Options{TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}), RetryDelay: time.Millisecond, PollInterval: time.Millisecond}
+	if _, err := Publish(context.Background(), cfg, testSettings(gce), o); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := gcs.server.GetObject(testBucket, "CentOS-7.9.2009-1.0.0_gcp.tar.gz"); err != nil || !bytes.Equal(got.Content, data) || gcs.uploads.Load() == 0 {
+		t.Errorf("object through STORAGE_EMULATOR_HOST: err %v, identical %v, %d upload requests", err, bytes.Equal(got.Content, data), gcs.uploads.Load())
+	}
+}
