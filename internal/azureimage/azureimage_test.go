@@ -175,6 +175,28 @@ func TestACancelledUploadNeverLooksFinishedAndCompletesOnRerun(t *testing.T) {
 	}
 }
 
+func TestPagesGoInParallelNeverMoreThanConcurrencyAtOnce(t *testing.T) {
+	azurite := startAzurite(t)
+	proxy := newCountingProxy(t, azurite)
+	proxy.hold = 50 * time.Millisecond
+	data := make([]byte, 8*maxWrite)
+	for i := range 8 { // one page of data in each 4 MiB range
+		data[i*maxWrite] = 1
+	}
+	cfg := testConfig(t, data)
+	o := devOptions(t)
+	o.Concurrency = 3
+	if _, err := Upload(context.Background(), filepath.Join(cfg.Root, Source(cfg)), sumOf(data), proxy.URL+"/"+devAccount+"/par", "p.vhd", o); err != nil {
+		t.Fatal(err)
+	}
+	if n, most := proxy.pageWrites.Load(), proxy.maxFlight.Load(); n != 8 || most < 2 || most > 3 {
+		t.Errorf("%d page writes, at most %d at once; want 8, 2 or 3 at once with Concurrency 3", n, most)
+	}
+	if got, _ := blobBytes(t, azurite, "par", "p.vhd"); !bytes.Equal(got, data) {
+		t.Error("blob differs from the VHD")
+	}
+}
+
 func TestUploadStartsOverWhenTheVHDChanged(t *testing.T) {
 	azurite := startAzurite(t)
 	proxy := newCountingProxy(t, azurite)

@@ -92,6 +92,9 @@ type countingProxy struct {
 	pageWrites atomic.Int64
 	mu         sync.Mutex
 	afterWrite func(n int64) // called after the n-th page write answered
+	hold       time.Duration // each page write waits this long before going on
+	inFlight   atomic.Int64
+	maxFlight  atomic.Int64 // most page writes under way at once
 }
 
 func newCountingProxy(t *testing.T, target string) *countingProxy {
@@ -104,8 +107,15 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 	rp := httputil.NewSingleHostReverseProxy(u)
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		isPage := r.Method == http.MethodPut && r.URL.Query().Get("comp") == "page" && r.Header.Get("x-ms-page-write") == "update"
+		if isPage {
+			n := p.inFlight.Add(1)
+			for m := p.maxFlight.Load(); n > m && !p.maxFlight.CompareAndSwap(m, n); m = p.maxFlight.Load() {
+			}
+			time.Sleep(p.hold)
+		}
 		rp.ServeHTTP(w, r)
 		if isPage {
+			p.inFlight.Add(-1)
 			p.pageBytes.Add(r.ContentLength)
 			n := p.pageWrites.Add(1)
 			p.mu.Lock()
