@@ -7,7 +7,9 @@ import (
 	"os"
 
 	"gold-standard-images/internal/awsimport"
+	"gold-standard-images/internal/azureimage"
 	"gold-standard-images/internal/dockerpush"
+	"gold-standard-images/internal/gcpimage"
 )
 
 // Docker pushes the docker image of a vm_name to a container registry, no Docker daemon needed.
@@ -58,6 +60,64 @@ func (Upload) Aws(ctx context.Context, vmName string) error {
 	res, err := awsimport.Publish(ctx, cfg, s, awsimport.Options{Out: os.Stderr})
 	if err == nil {
 		say("aws: %s", res)
+	}
+	return err
+}
+
+// Azure uploads the azure VHD of a vm_name as a page blob and makes a managed disk and an image from it.
+//
+// Reads artifacts/<version>/<vm_name>/azure/<vm_name>-<version>_azure.vhd;
+// all-zero pages are not sent, an interrupted upload resumes, and a blob,
+// disk or image already holding the same sha256 is kept. The disk and the
+// image are named <vm_name>-<version> and tagged vm_name, version, sha256.
+// Environment: AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP (must exist),
+// AZURE_LOCATION, AZURE_STORAGE_ACCOUNT (must exist), AZURE_STORAGE_CONTAINER
+// (default images, created if missing), AZURE_IMAGE_TIMEOUT (Go duration,
+// default 1h per disk and image), AZURE_STORAGE_BLOB_ENDPOINT and
+// AZURE_RESOURCE_MANAGER_ENDPOINT (other clouds); credentials from
+// azidentity's chain: AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET,
+// a managed identity, or az login; VERSION.
+func (Upload) Azure(ctx context.Context, vmName string) error {
+	cfg, err := loadConfig(vmName)
+	if err != nil {
+		return err
+	}
+	s, err := azureimage.SettingsFromEnv(cfg.Site, os.Getenv)
+	if err != nil {
+		return err
+	}
+	res, err := azureimage.Publish(ctx, cfg, s, azureimage.Options{Out: os.Stderr})
+	if err == nil {
+		say("azure: %s", res)
+	}
+	return err
+}
+
+// Gcp uploads the gcp tarball of a vm_name to Cloud Storage and makes a Compute Engine image from it.
+//
+// Reads artifacts/<version>/<vm_name>/gcp/<vm_name>-<version>_gcp.tar.gz;
+// the resumable upload is skipped when the object is there with the same
+// size and CRC32C. The image is <vm_name>-<version> by the image name rule
+// (lower case, "_" and "." to "-", 63 characters at most), labelled version
+// and vm_name, with guest OS feature VIRTIO_SCSI_MULTIQUEUE.
+// Environment: GCP_PROJECT, GCS_BUCKET (must exist), GCP_IMAGE_FAMILY
+// (default from the vm_name), GCP_IMAGE_TIMEOUT (Go duration, default 1h),
+// GCE_ENDPOINT (another Compute API), STORAGE_EMULATOR_HOST (a Cloud Storage
+// emulator, read by the storage library); credentials: Application Default
+// Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth
+// application-default login, or the attached service account); VERSION.
+func (Upload) Gcp(ctx context.Context, vmName string) error {
+	cfg, err := loadConfig(vmName)
+	if err != nil {
+		return err
+	}
+	s, err := gcpimage.SettingsFromEnv(cfg.Site, os.Getenv)
+	if err != nil {
+		return err
+	}
+	res, err := gcpimage.Publish(ctx, cfg, s, gcpimage.Options{Out: os.Stderr})
+	if err == nil {
+		say("gcp: %s", res)
 	}
 	return err
 }

@@ -42,6 +42,28 @@ var (
 	AWSSecretAccessKey = External{Var{Name: "AWS_SECRET_ACCESS_KEY", Value: "a secret key", Doc: "AWS credentials, with AWS_ACCESS_KEY_ID (read by the AWS SDK)"}}
 	AWSEndpointURL     = External{Var{Name: "AWS_ENDPOINT_URL", Value: "a URL", Doc: "an S3-compatible server instead of AWS (read by the AWS SDK)"}}
 
+	// upload:azure.
+	AzureSubscriptionID          = Text{Var{Name: "AZURE_SUBSCRIPTION_ID", Value: "a subscription id", Doc: "the subscription of the Azure disk and image (az account show --query id)"}}
+	AzureResourceGroup           = Text{Var{Name: "AZURE_RESOURCE_GROUP", Value: "a resource group", Doc: "the existing resource group of the storage account, disk and image"}}
+	AzureLocation                = Text{Var{Name: "AZURE_LOCATION", Value: "a region, e.g. westeurope", Doc: "the region of the disk and image"}}
+	AzureStorageAccount          = Text{Var{Name: "AZURE_STORAGE_ACCOUNT", Value: "an account name", Doc: "the existing storage account the VHD is uploaded to"}}
+	AzureStorageContainer        = Text{Var{Name: "AZURE_STORAGE_CONTAINER", Value: "a container name", Doc: "the blob container of the VHD, created if missing (default images)"}}
+	AzureStorageBlobEndpoint     = Text{Var{Name: "AZURE_STORAGE_BLOB_ENDPOINT", Value: "a URL", Doc: "the blob service instead of https://<account>.blob.core.windows.net (Azurite, sovereign clouds)"}}
+	AzureResourceManagerEndpoint = Text{Var{Name: "AZURE_RESOURCE_MANAGER_ENDPOINT", Value: "a URL", Doc: "the resource manager instead of https://management.azure.com (sovereign clouds, tests)"}}
+	AzureImageTimeout            = Duration{Var{Name: "AZURE_IMAGE_TIMEOUT", Doc: "bounds each of the disk and image creations (default 1h)"}}
+	AzureClientID                = External{Var{Name: "AZURE_CLIENT_ID", Value: "an application id", Doc: "a service principal or managed identity (read by azidentity; else az login)"}}
+	AzureTenantID                = External{Var{Name: "AZURE_TENANT_ID", Value: "a tenant id", Doc: "the service principal's tenant (read by azidentity)"}}
+	AzureClientSecret            = External{Var{Name: "AZURE_CLIENT_SECRET", Value: "a secret", Doc: "the service principal's secret (read by azidentity)"}}
+
+	// upload:gcp.
+	GCPProject                   = Text{Var{Name: "GCP_PROJECT", Value: "a project id", Doc: "the Google Cloud project of the image"}}
+	GCSBucket                    = Text{Var{Name: "GCS_BUCKET", Value: "a bucket name", Doc: "the existing Cloud Storage bucket the gcp tarball is uploaded to"}}
+	GCPImageFamily               = Text{Var{Name: "GCP_IMAGE_FAMILY", Value: "an image family", Doc: "the image family (default the vm_name by the image name rule)"}}
+	GCPImageTimeout              = Duration{Var{Name: "GCP_IMAGE_TIMEOUT", Doc: "bounds the image creation (default 1h)"}}
+	GCEEndpoint                  = Text{Var{Name: "GCE_ENDPOINT", Value: "a URL ending in /compute/v1/", Doc: "the Compute API instead of https://compute.googleapis.com/compute/v1/ (tests)"}}
+	StorageEmulatorHost          = External{Var{Name: "STORAGE_EMULATOR_HOST", Value: "host:port", Doc: "a Cloud Storage emulator instead of Google's (read by the storage library)"}}
+	GoogleApplicationCredentials = External{Var{Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: "a file", Doc: "a service account key file (read by Application Default Credentials; else gcloud auth application-default login)"}}
+
 	// upload:docker.
 	Registry          = Text{Var{Name: "REGISTRY", Value: "host[:port]", Doc: "the container registry (else registry in templates/site.json)"}}
 	RegistryNamespace = Text{Var{Name: "REGISTRY_NAMESPACE", Value: "a path", Doc: "the path below the registry (else the site's namespace)"}}
@@ -65,6 +87,9 @@ var All = []Row{
 	CatalogBaseURL, DiffFormat,
 	KSAddr, KSPort, ContainerEngine, ContainerEngineFlags, ContainerRunFlags,
 	AWSS3Bucket, AWSImportTimeout, AWSProfile, AWSRegion, AWSAccessKeyID, AWSSecretAccessKey, AWSEndpointURL,
+	AzureSubscriptionID, AzureResourceGroup, AzureLocation, AzureStorageAccount, AzureStorageContainer,
+	AzureStorageBlobEndpoint, AzureResourceManagerEndpoint, AzureImageTimeout, AzureClientID, AzureTenantID, AzureClientSecret,
+	GCPProject, GCSBucket, GCPImageFamily, GCPImageTimeout, GCEEndpoint, StorageEmulatorHost, GoogleApplicationCredentials,
 	Registry, RegistryNamespace, RegistryInsecure, DockerOut, DockerConfig,
 	TestRun, TestPkgs,
 	Path,
