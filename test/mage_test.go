@@ -40,25 +40,16 @@ func mage(t *testing.T, dir string, env []string, args ...string) (stdout, stder
 var targetLine = regexp.MustCompile(`^  (\S+)\s*(.*)$`)
 
 func TestEveryListedTargetHasADocSentence(t *testing.T) {
-	out, stderr, err := mage(t, repoRoot(t), nil, "-l")
-	if err != nil {
-		t.Fatalf("mage -l: %v\n%s", err, stderr)
-	}
-	var targets []string
-	for _, line := range strings.Split(out, "\n") {
-		m := targetLine.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		targets = append(targets, m[1])
-		doc := strings.TrimSpace(m[2])
-		if len(doc) < 15 || !strings.HasSuffix(doc, ".") {
-			t.Errorf("target %q has no one-sentence doc in mage -l: %q", m[1], doc)
+	var names []string
+	for _, tg := range listTargets(t) {
+		names = append(names, tg.name)
+		if len(tg.doc) < 15 || !strings.HasSuffix(tg.doc, ".") {
+			t.Errorf("target %q has no one-sentence doc in mage -l: %q", tg.name, tg.doc)
 		}
 	}
 	for _, want := range []string{"config", "keys"} {
-		if !contains(targets, want) {
-			t.Errorf("mage -l does not list %q; it lists %v", want, targets)
+		if !contains(names, want) {
+			t.Errorf("mage -l does not list %q; it lists %v", want, names)
 		}
 	}
 }
