@@ -27,6 +27,7 @@ import (
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/uploadtest"
 )
 
 const bucket = "gold-images"
@@ -143,7 +144,7 @@ func (f *fakeAWS) awsConfig() aws.Config {
 // aws artifact of size bytes, and its sha256.
 func testConfig(t *testing.T, size int) (*config.Config, string) {
 	t.Helper()
-	cfg := &config.Config{Root: t.TempDir(), Site: config.Defaults(), OS: config.OS{VMName: "CentOS-7.9.2009"}}
+	cfg := uploadtest.Config(t)
 	data := make([]byte, size)
 	for i := range data {
 		data[i] = byte(i*31 + i>>11)
@@ -154,14 +155,7 @@ func testConfig(t *testing.T, size int) (*config.Config, string) {
 }
 
 func writeArtifact(t *testing.T, cfg *config.Config, data []byte) {
-	t.Helper()
-	path := filepath.Join(cfg.Root, Source(cfg))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	uploadtest.WriteArtifact(t, cfg, Source(cfg), data)
 }
 
 // isolateAWSEnv makes the SDK's default chain see only what the test sets.

@@ -17,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/uploadtest"
 )
 
 // vhd is a test disk: data at [0, 1 MiB) and [5 MiB, 5 MiB+300 KiB), a
@@ -49,7 +50,7 @@ func sumOf(b []byte) string {
 // as its azure artifact.
 func testConfig(t *testing.T, data []byte) *config.Config {
 	t.Helper()
-	cfg := &config.Config{Root: t.TempDir(), Site: config.Defaults(), OS: config.OS{VMName: "CentOS-7.9.2009"}}
+	cfg := uploadtest.Config(t)
 	if data != nil {
 		writeVHD(t, cfg, data)
 	}
@@ -57,15 +58,7 @@ func testConfig(t *testing.T, data []byte) *config.Config {
 }
 
 func writeVHD(t *testing.T, cfg *config.Config, data []byte) string {
-	t.Helper()
-	path := filepath.Join(cfg.Root, Source(cfg))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return uploadtest.WriteArtifact(t, cfg, Source(cfg), data)
 }
 
 func testSettings(arm *fakeARM, blobEndpoint string) Settings {

@@ -35,9 +35,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/uploadtest"
 )
 
-const vmName = "CentOS-7.9.2009"
+const vmName = uploadtest.VMName
 
 // fastRetry keeps retry waits short in tests.
 var fastRetry = remote.Backoff{Duration: 5 * time.Millisecond, Factor: 2, Steps: 5}
@@ -46,15 +47,9 @@ var fastRetry = remote.Backoff{Duration: 5 * time.Millisecond, Factor: 2, Steps:
 // a small docker artifact, and the artifact's sha256.
 func testConfig(t *testing.T) (*config.Config, string) {
 	t.Helper()
-	cfg := &config.Config{Root: t.TempDir(), Site: config.Defaults(), OS: config.OS{VMName: vmName}}
-	path := filepath.Join(cfg.Root, Source(cfg))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	cfg := uploadtest.Config(t)
 	data := rootfsTarGz(t)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	uploadtest.WriteArtifact(t, cfg, Source(cfg), data)
 	sum := sha256.Sum256(data)
 	return cfg, "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/uploadtest"
 )
 
 func testData(seed uint64, size int) []byte {
@@ -27,7 +28,7 @@ func testData(seed uint64, size int) []byte {
 
 func testConfig(t *testing.T, data []byte) *config.Config {
 	t.Helper()
-	cfg := &config.Config{Root: t.TempDir(), Site: config.Defaults(), OS: config.OS{VMName: "CentOS-7.9.2009"}}
+	cfg := uploadtest.Config(t)
 	if data != nil {
 		writeTarball(t, cfg, data)
 	}
@@ -35,15 +36,7 @@ func testConfig(t *testing.T, data []byte) *config.Config {
 }
 
 func writeTarball(t *testing.T, cfg *config.Config, data []byte) string {
-	t.Helper()
-	path := filepath.Join(cfg.Root, Source(cfg))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return uploadtest.WriteArtifact(t, cfg, Source(cfg), data)
 }
 
 func testOptions(gcs *fakeGCS, t *testing.T) Options {
