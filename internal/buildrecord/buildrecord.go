@@ -302,19 +302,33 @@ func redact(v any) any {
 	return v
 }
 
-// redactURL replaces the user information of a URL with Redacted.
+// redactURL replaces the user information of a URL and the values of its
+// query (signed download links, such as the customer portal's for RHEL
+// ISOs, carry their token there) with Redacted.
 func redactURL(s string) string {
-	if !strings.Contains(s, "@") || !strings.Contains(s, "://") {
+	if !strings.Contains(s, "://") || !strings.ContainsAny(s, "@?") {
 		return s
 	}
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	if err != nil {
 		if i, j := strings.Index(s, "://"), strings.LastIndex(s, "@"); i >= 0 && j > i {
-			return s[:i+3] + Redacted + s[j:]
+			s = s[:i+3] + Redacted + s[j:]
+		}
+		if q := strings.Index(s, "?"); q >= 0 {
+			s = s[:q+1] + Redacted
 		}
 		return s
 	}
-	u.User = url.User(Redacted)
+	if u.User != nil {
+		u.User = url.User(Redacted)
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{Redacted}
+		}
+		u.RawQuery = q.Encode()
+	}
 	return u.String()
 }
 

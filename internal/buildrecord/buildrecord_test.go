@@ -15,11 +15,12 @@ import (
 )
 
 // secrets are values that must never reach a record.
-var secrets = []string{"hunter2-root-password", "s4ltvalue", "portal-p4ss", "ks-p4ss", "aws-user"}
+var secrets = []string{"hunter2-root-password", "s4ltvalue", "portal-p4ss", "ks-p4ss", "aws-user", "signed-t0ken"}
 
 // testConfig is a build whose settings carry every kind of secret: root
 // password and salt, credentials in the ISO URL of a site override and of
-// the OS definition, and in the ks_server URL.
+// the OS definition, a signed download link's token, and credentials in
+// the ks_server URL.
 func testConfig(t *testing.T) *config.Config {
 	t.Helper()
 	root := t.TempDir()
@@ -34,7 +35,8 @@ func testConfig(t *testing.T) *config.Config {
 	site := config.Defaults()
 	site.RootPass, site.RootSalt = secrets[0], secrets[1]
 	site.KSServer = "http://builder:" + secrets[3] + "@ks.example:8080"
-	site.OSOverrides = map[string]config.OSOverride{"RedHat-7.9": {ISOURL: config.StringList{"https://" + secrets[4] + ":" + secrets[2] + "@portal.example/rhel.iso"}}}
+	site.OSOverrides = map[string]config.OSOverride{"RedHat-7.9": {ISOURL: config.StringList{"https://" + secrets[4] + ":" + secrets[2] + "@portal.example/rhel.iso",
+		"https://cdn.portal.example/rhel.iso?_auth_=" + secrets[5] + "&user=" + secrets[4]}}}
 	return &config.Config{Root: root, Site: site, OS: config.OS{
 		VMName: "RedHat-7.9", OSName: "RedHat", OSVersion: "7.9", ISO: "rhel-server-7.9-x86_64-dvd",
 		ISOChecksum: strings.Repeat("ab", 32), ISOURL: config.StringList{"https://" + secrets[4] + ":" + secrets[2] + "@portal.example/rhel.iso"},
@@ -75,7 +77,7 @@ func TestNoSecretAppearsInTheRecord(t *testing.T) {
 			t.Errorf("the record holds the secret %q:\n%s", s, data)
 		}
 	}
-	for _, want := range []string{`"root_pass": "REDACTED"`, `"root_salt": "REDACTED"`, "https://REDACTED@portal.example/rhel.iso", "http://REDACTED@ks.example:8080"} {
+	for _, want := range []string{`"root_pass": "REDACTED"`, `"root_salt": "REDACTED"`, "https://REDACTED@portal.example/rhel.iso", "http://REDACTED@ks.example:8080", "rhel.iso?_auth_=REDACTED"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("the record does not say %s:\n%s", want, data)
 		}
