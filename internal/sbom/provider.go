@@ -14,8 +14,9 @@ import (
 
 // FindDisk is the disk image in a provider's Packer output folder: the
 // largest file whose name says it is a disk (.qcow2, .vmdk, .vdi, .raw,
-// .img, and .ova, whose first .vmdk is read), or, with none of those, the largest file without a name
-// extension (Packer's qemu builder names its disk after vm_name).
+// .img, and .ova, whose first .vmdk is read). The templates give the qemu
+// builds' vm_name a .qcow2 extension for this; a name without one (such as
+// <vm_name>-1.0.0_gcp, whose extension would be ".0_gcp") is not found.
 func FindDisk(dir string) (string, error) {
 	var best string
 	var bestSize int64 = -1
