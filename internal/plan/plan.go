@@ -313,7 +313,10 @@ func Read(path string) (Plan, error) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("reading the plan %q: %w", path, err)
 	}
-	return p, p.Check()
+	if err := p.Check(); err != nil {
+		return p, fmt.Errorf("reading the plan %q: %w", path, err)
+	}
+	return p, nil
 }
 
 func sortedUnique(names []string) []string {

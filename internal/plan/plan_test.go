@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -346,5 +347,22 @@ func TestEveryBuilderHasARunner(t *testing.T) {
 		if len(RunsOn[c]) == 0 {
 			t.Errorf("capability %s has no runner labels in RunsOn", c)
 		}
+	}
+}
+
+func TestReadingAPlanThatFailsItsCheckNamesTheFile(t *testing.T) {
+	p := mustMake(t, fixtureRoot(t), []string{"CentOS-7.9.2009"}, nil)
+	p.Jobs[1].ID = p.Jobs[0].ID
+	data, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "plan.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Read(path)
+	if want := fmt.Sprintf("reading the plan %q: checking the plan: two jobs are called", path); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Read = %v, want an error starting %q", err, want)
 	}
 }
