@@ -35,7 +35,7 @@ type armClient struct {
 }
 
 func newARM(s Settings, o Options) (*armClient, error) {
-	opts := &arm.ClientOptions{ClientOptions: o.Client}
+	opts := &arm.ClientOptions{ClientOptions: o.client()}
 	opts.Cloud = cloudFor(s.ResourceManagerEndpoint)
 	a := &armClient{s: s, o: o, cloud: opts.Cloud, endpoint: strings.TrimSuffix(opts.Cloud.Services[cloud.ResourceManager].Endpoint, "/")}
 	var err error

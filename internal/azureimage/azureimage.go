@@ -55,11 +55,27 @@ type Options struct {
 	// SharedKey, if set, signs the blob requests with the storage account key
 	// instead of Credential (Azurite in tests).
 	SharedKey *azblob.SharedKeyCredential
-	// Client is the transport and retry policy of every client (tests).
+	// Client is the transport and retry policy of every client (tests); a
+	// zero Retry.TryTimeout is 2 minutes per try.
 	Client       policy.ClientOptions
 	Concurrency  int           // page ranges uploaded at once; 0 is 4 (4 MiB of memory each)
 	PollInterval time.Duration // how often to ask about disk and image creation; 0 is 10s
 	Out          io.Writer     // progress lines; nil is silent
+}
+
+// defaultTryTimeout bounds each try of a request to Azure when
+// Options.Client.Retry.TryTimeout is 0: the SDK has no bound by default, so
+// a connection that stalls would hang upload:azure for good. A 4 MiB page
+// write needs 35 KB/s to finish within it.
+var defaultTryTimeout = 2 * time.Minute
+
+// client is o.Client with a bound on each try of a request.
+func (o Options) client() policy.ClientOptions {
+	c := o.Client
+	if c.Retry.TryTimeout == 0 {
+		c.Retry.TryTimeout = defaultTryTimeout
+	}
+	return c
 }
 
 // Metadata keys of the blob. MetaSHA256 is set only once every page is
@@ -152,7 +168,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 		s.Container = DefaultContainer
 	}
 	if o.Credential == nil {
-		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: o.Client})
+		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: o.client()})
 		if err != nil {
 			return Result{}, fmt.Errorf("publishing to Azure: %w", oneLine(err))
 		}

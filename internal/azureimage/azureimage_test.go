@@ -8,12 +8,14 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"gold-standard-images/internal/config"
@@ -440,5 +442,38 @@ func TestWithoutAnyCredentialsTheDefaultChainFailsInOneLine(t *testing.T) {
 	_, err := Publish(ctx, cfg, testSettings(arm, ""), o)
 	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "publishing to Azure: getting a token: no Azure credentials found that work") {
 		t.Fatalf("err = %v, want one line saying no credentials were found", err)
+	}
+}
+
+// TestAStalledServerIsGivenUpOnNotWaitedForForever: the SDK bounds no try
+// of a request by default, so a blob service that takes the request and
+// never answers would hang the upload; each try is bounded instead.
+func TestAStalledServerIsGivenUpOnNotWaitedForForever(t *testing.T) {
+	defer func(d time.Duration) { defaultTryTimeout = d }(defaultTryTimeout)
+	defaultTryTimeout = 200 * time.Millisecond
+	release := make(chan struct{})
+	stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer stalled.Close()
+	defer close(release)
+	cfg := testConfig(t, makeVHD(3))
+	o := devOptions(t)
+	o.Client.Retry = policy.RetryOptions{MaxRetries: 1, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Upload(t.Context(), filepath.Join(cfg.Root, Source(cfg)), sumOf(makeVHD(3)), stalled.URL+"/"+devAccount+"/images", "d.vhd", o)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Upload = %v, want it to give up on the stalled server (deadline exceeded)", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Upload still waits for a server that never answers")
 	}
 }

@@ -101,7 +101,7 @@ func Upload(ctx context.Context, file, sum, containerURL, name string, o Options
 }
 
 func containerClient(containerURL string, o Options) (*container.Client, error) {
-	opts := &container.ClientOptions{ClientOptions: o.Client}
+	opts := &container.ClientOptions{ClientOptions: o.client()}
 	var cc *container.Client
 	var err error
 	if o.SharedKey != nil {
