@@ -23,7 +23,7 @@ const computeRole = "roles/compute.storageAdmin (or compute.images.create) in th
 // else is an error saying how to delete it.
 func Existing(ctx context.Context, svc *compute.Service, s Settings, img *compute.Image, size int64, o Options) (bool, error) {
 	var got *compute.Image
-	err := retry(ctx, o, func() (err error) {
+	err := retry(ctx, o, func(ctx context.Context) (err error) {
 		got, err = svc.Images.Get(s.Project, img.Name).Context(ctx).Do()
 		return err
 	})
@@ -51,7 +51,7 @@ func create(ctx context.Context, svc *compute.Service, s Settings, img *compute.
 	say(o, "creating image %s from %s", img.Name, img.RawDisk.Source)
 	request := requestID()
 	var op *compute.Operation
-	err := retry(ctx, o, func() (err error) {
+	err := retry(ctx, o, func(ctx context.Context) (err error) {
 		op, err = svc.Images.Insert(s.Project, img).RequestId(request).Context(ctx).Do()
 		return err
 	})
@@ -100,7 +100,7 @@ func wait(ctx context.Context, svc *compute.Service, s Settings, op *compute.Ope
 		case <-time.After(every):
 		}
 		var next *compute.Operation
-		err := retry(ctx, o, func() (err error) {
+		err := retry(ctx, o, func(ctx context.Context) (err error) {
 			next, err = svc.GlobalOperations.Get(s.Project, op.Name).Context(ctx).Do()
 			return err
 		})
@@ -113,15 +113,23 @@ func wait(ctx context.Context, svc *compute.Service, s Settings, op *compute.Ope
 	}
 }
 
-// retry runs call again after a 429 or 5xx answer, up to 5 times, waiting
-// o.RetryDelay and doubling.
-func retry(ctx context.Context, o Options, call func() error) error {
+// callTimeout bounds each call to the Compute and Cloud Storage APIs and
+// each chunk of the upload: the libraries bound none, so a connection that
+// stalls would hang upload:gcp for good. A 16 MiB chunk needs 140 KB/s to
+// go within it.
+var callTimeout = 2 * time.Minute
+
+// retry runs call, each time within callTimeout, again after a 429 or 5xx
+// answer, up to 5 times, waiting o.RetryDelay and doubling.
+func retry(ctx context.Context, o Options, call func(context.Context) error) error {
 	delay := o.RetryDelay
 	if delay == 0 {
 		delay = time.Second
 	}
 	for attempt := 1; ; attempt++ {
-		err := call()
+		callCtx, cancel := context.WithTimeout(ctx, callTimeout)
+		err := call(callCtx)
+		cancel()
 		code := httpCode(err)
 		if err == nil || attempt == 5 || (code != http.StatusTooManyRequests && code < 500) {
 			return err

@@ -23,7 +23,10 @@ import (
 // CRC32C (and MD5, where the object has one).
 func Upload(ctx context.Context, client *storage.Client, file string, s Settings, name string, o Options) (skipped bool, err error) {
 	where := "gs://" + s.Bucket + "/" + name
-	if _, err := client.Bucket(s.Bucket).Attrs(ctx); errors.Is(err, storage.ErrBucketNotExist) {
+	attrsCtx, cancel := context.WithTimeout(ctx, callTimeout)
+	_, err = client.Bucket(s.Bucket).Attrs(attrsCtx)
+	cancel()
+	if errors.Is(err, storage.ErrBucketNotExist) {
 		return false, fmt.Errorf("publishing to GCP: bucket %q does not exist: create it with: gcloud storage buckets create gs://%s --project %s --location <region>", s.Bucket, s.Bucket, s.Project)
 	} else if err != nil {
 		return false, fmt.Errorf("publishing to GCP: reading bucket %q: %w", s.Bucket, explain(err, "roles/storage.objectAdmin on the bucket"))
@@ -33,7 +36,9 @@ func Upload(ctx context.Context, client *storage.Client, file string, s Settings
 		return false, fmt.Errorf("uploading %q: %w", file, err)
 	}
 	obj := client.Bucket(s.Bucket).Object(name)
-	attrs, err := obj.Attrs(ctx)
+	attrsCtx, cancel = context.WithTimeout(ctx, callTimeout)
+	attrs, err := obj.Attrs(attrsCtx)
+	cancel()
 	switch {
 	case err == nil:
 		if attrs.Size == size && attrs.CRC32C == crc && (len(attrs.MD5) == 0 || string(attrs.MD5) == string(sum)) {
@@ -57,13 +62,14 @@ func Upload(ctx context.Context, client *storage.Client, file string, s Settings
 		return false, fmt.Errorf("uploading %q: %w", file, err)
 	}
 	defer f.Close()
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel = context.WithCancel(ctx)
 	defer cancel()
 	w := obj.NewWriter(ctx)
 	w.ChunkSize = o.ChunkSize
 	if w.ChunkSize == 0 {
 		w.ChunkSize = 16 << 20
 	}
+	w.ChunkTransferTimeout = callTimeout
 	w.ContentType = "application/gzip"
 	w.CRC32C, w.SendCRC32C = crc, true
 	meter := progress.New(o.Out, "gcs: "+where, size, 0)
