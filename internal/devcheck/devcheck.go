@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/packer"
@@ -20,14 +21,18 @@ import (
 // goes to stdout so CI sees go test's summary lines.
 func Run(ctx context.Context, root string, getenv func(string) string) error {
 	var env []string
-	step := func(name string, args ...string) error {
+	step := func(bound time.Duration, name string, args ...string) error {
 		fmt.Fprintf(os.Stderr, ">> test: %s %s\n", name, strings.Join(args, " "))
-		return run.Run(ctx, run.Cmd{Name: name, Args: args, Dir: root, Env: env, Output: os.Stdout})
+		return run.Run(ctx, run.Cmd{Name: name, Args: args, Dir: root, Env: env, Output: os.Stdout, Timeout: bound,
+			Hint: "a download that stalled (apt, npm, the Go module proxy) or a tool that hangs"})
 	}
-	if err := step("bash", "scripts/host/install-test-tools.sh"); err != nil {
+	// No bound here: a bound runs the command in a process group of its own,
+	// and sudo, asking for a password on the terminal from there, would be
+	// stopped (SIGTTIN) instead of asking. apt and npm give up on their own.
+	if err := step(0, "bash", "scripts/host/install-test-tools.sh"); err != nil {
 		return err
 	}
-	if err := step("go", "mod", "download"); err != nil {
+	if err := step(15*time.Minute, "go", "mod", "download"); err != nil {
 		return err
 	}
 	// The tests run the real Packer: the pinned one, built once if needed.
@@ -37,20 +42,20 @@ func Run(ctx context.Context, root string, getenv func(string) string) error {
 	}
 	fmt.Fprintf(os.Stderr, ">> test: packer v%s (%s)\n", version, bin)
 	env = append(env, "PACKER="+bin)
-	unformatted, err := run.Output(ctx, run.Cmd{Name: "gofmt", Args: []string{"-l", "."}, Dir: root, Output: os.Stderr})
+	unformatted, err := run.Output(ctx, run.Cmd{Name: "gofmt", Args: []string{"-l", "."}, Dir: root, Output: os.Stderr, Timeout: 5 * time.Minute})
 	if err != nil {
 		return err
 	}
 	if files := strings.TrimSpace(string(unformatted)); files != "" {
 		return fmt.Errorf("gofmt would change these files (run gofmt -w):\n%s", files)
 	}
-	if err := step("go", "vet", "./..."); err != nil {
+	if err := step(20*time.Minute, "go", "vet", "./..."); err != nil {
 		return err
 	}
-	if err := step("go", "vet", "-tags", "mage", "./magefiles/"); err != nil {
+	if err := step(10*time.Minute, "go", "vet", "-tags", "mage", "./magefiles/"); err != nil {
 		return err
 	}
-	if err := step("go", "mod", "tidy", "-diff"); err != nil {
+	if err := step(15*time.Minute, "go", "mod", "tidy", "-diff"); err != nil {
 		return fmt.Errorf("go.mod or go.sum is not tidy (run go mod tidy): %w", err)
 	}
 	pkgs := envvar.TestPkgs.Get(getenv)
@@ -64,5 +69,8 @@ func Run(ctx context.Context, root string, getenv func(string) string) error {
 	fmt.Fprintf(os.Stderr, ">> test: go %s\n", strings.Join(args, " "))
 	// Reap: a test binary that go test's timeout kills cannot stop the tools
 	// its tests started (guestfish, qemu); their process group goes with it.
-	return run.Run(ctx, run.Cmd{Name: "go", Args: append(args, pkgs...), Dir: root, Env: env, Output: os.Stdout, Reap: true})
+	// go test's -timeout bounds each package's test binary; the whole run
+	// (every package, and building them) gets twice as long.
+	return run.Run(ctx, run.Cmd{Name: "go", Args: append(args, pkgs...), Dir: root, Env: env, Output: os.Stdout, Reap: true,
+		Timeout: 90 * time.Minute, Hint: "a test that hangs past go test's own -timeout"})
 }
