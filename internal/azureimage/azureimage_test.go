@@ -8,7 +8,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -451,29 +450,12 @@ func TestWithoutAnyCredentialsTheDefaultChainFailsInOneLine(t *testing.T) {
 func TestAStalledServerIsGivenUpOnNotWaitedForForever(t *testing.T) {
 	defer func(d time.Duration) { defaultTryTimeout = d }(defaultTryTimeout)
 	defaultTryTimeout = 200 * time.Millisecond
-	release := make(chan struct{})
-	stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer stalled.Close()
-	defer close(release)
+	stalled := uploadtest.StalledServer(t)
 	cfg := testConfig(t, makeVHD(3))
 	o := devOptions(t)
 	o.Client.Retry = policy.RetryOptions{MaxRetries: 1, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond}
-	done := make(chan error, 1)
-	go func() {
+	uploadtest.GivesUp(t, func() error {
 		_, err := Upload(t.Context(), filepath.Join(cfg.Root, Source(cfg)), sumOf(makeVHD(3)), stalled.URL+"/"+devAccount+"/images", "d.vhd", o)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("Upload = %v, want it to give up on the stalled server (deadline exceeded)", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Upload still waits for a server that never answers")
-	}
+		return err
+	})
 }

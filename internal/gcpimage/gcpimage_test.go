@@ -3,10 +3,8 @@ package gcpimage
 import (
 	"bytes"
 	"context"
-	"errors"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -295,49 +293,29 @@ func TestTheStorageLibraryTakesTheEmulatorFromStorageEmulatorHost(t *testing.T) 
 func TestAStalledServerIsGivenUpOnNotWaitedForForever(t *testing.T) {
 	defer func(d time.Duration) { callTimeout = d }(callTimeout)
 	callTimeout = 200 * time.Millisecond
-	release := make(chan struct{})
-	stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer stalled.Close()
-	defer close(release)
+	stalled := uploadtest.StalledServer(t)
 	o := Options{TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}), RetryDelay: time.Millisecond}
 	s := Settings{Project: testProject, Bucket: testBucket, ComputeEndpoint: stalled.URL + "/compute/v1/"}
 	cfg := testConfig(t, testData(5, 64<<10))
-	calls := map[string]func(ctx context.Context) error{
-		"the Compute API": func(ctx context.Context) error {
-			svc, err := compute.NewService(ctx, computeOptions(s, o)...)
+	t.Run("the Compute API", func(t *testing.T) {
+		uploadtest.GivesUp(t, func() error {
+			svc, err := compute.NewService(t.Context(), computeOptions(s, o)...)
 			if err != nil {
 				return err
 			}
-			_, err = Existing(ctx, svc, s, imageFor(cfg, s, "x.tar.gz", nil), 1, o)
+			_, err = Existing(t.Context(), svc, s, imageFor(cfg, s, "x.tar.gz", nil), 1, o)
 			return err
-		},
-		"Cloud Storage": func(ctx context.Context) error {
-			client, err := storage.NewClient(ctx, option.WithEndpoint(stalled.URL+"/storage/v1/"), option.WithoutAuthentication())
+		})
+	})
+	t.Run("Cloud Storage", func(t *testing.T) {
+		uploadtest.GivesUp(t, func() error {
+			client, err := storage.NewClient(t.Context(), option.WithEndpoint(stalled.URL+"/storage/v1/"), option.WithoutAuthentication())
 			if err != nil {
 				return err
 			}
 			defer client.Close()
-			_, err = Upload(ctx, client, filepath.Join(cfg.Root, Source(cfg)), s, "x.tar.gz", o)
+			_, err = Upload(t.Context(), client, filepath.Join(cfg.Root, Source(cfg)), s, "x.tar.gz", o)
 			return err
-		},
-	}
-	for name, call := range calls {
-		t.Run(name, func(t *testing.T) {
-			done := make(chan error, 1)
-			go func() { done <- call(t.Context()) }()
-			select {
-			case err := <-done:
-				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Errorf("got %v, want it to give up on the stalled server (deadline exceeded)", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatal("still waits for a server that never answers")
-			}
 		})
-	}
+	})
 }

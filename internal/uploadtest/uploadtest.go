@@ -4,9 +4,14 @@
 package uploadtest
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gold-standard-images/internal/config"
 )
@@ -33,4 +38,35 @@ func WriteArtifact(t testing.TB, cfg *config.Config, rel string, data []byte) st
 		t.Fatal(err)
 	}
 	return path
+}
+
+// StalledServer is an HTTP server that takes every request and answers
+// none until the test ends: a connection that stalls.
+func StalledServer(t testing.TB) *httptest.Server {
+	release := make(chan struct{})
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(s.Close)
+	t.Cleanup(func() { close(release) }) // runs first: Close waits for the handlers
+	return s
+}
+
+// GivesUp fails t unless call, talking to a StalledServer, ends within
+// 30 seconds with an error that is context.DeadlineExceeded.
+func GivesUp(t testing.TB, call func() error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("got %v, want it to give up on the stalled server (deadline exceeded)", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("still waits for a server that never answers")
+	}
 }
