@@ -297,11 +297,21 @@ func place(root string, a arrival) (Status, string) {
 	if err := os.RemoveAll(tmp); err != nil {
 		return Refused, err.Error()
 	}
+	// A failure part way puts the files moved so far back where they
+	// arrived, so that the folder still verifies and a re-run places it.
+	var moved []string
+	undo := func() {
+		for _, name := range moved {
+			moveFile(filepath.Join(tmp, filepath.FromSlash(name)), filepath.Join(a.dir, filepath.FromSlash(name)))
+		}
+		os.RemoveAll(tmp)
+	}
 	for _, name := range a.names {
 		if err := moveFile(filepath.Join(a.dir, filepath.FromSlash(name)), filepath.Join(tmp, filepath.FromSlash(name))); err != nil {
-			os.RemoveAll(tmp)
+			undo()
 			return Refused, fmt.Sprintf("moving %q: %v", name, err)
 		}
+		moved = append(moved, name)
 	}
 	// SHA256SUM is written again after the files moved, with the content
 	// just verified, so that it is newer than each of them: a current
@@ -309,20 +319,23 @@ func place(root string, a arrival) (Status, string) {
 	// without hashing the files again.
 	sumPath := filepath.Join(tmp, checksum.FileName)
 	if err := atomicfile.WriteFile(sumPath, a.sum, 0o644); err != nil {
-		os.RemoveAll(tmp)
+		undo()
 		return Refused, err.Error()
 	}
 	now := time.Now()
 	if err := os.Chtimes(sumPath, now, now); err != nil {
-		os.RemoveAll(tmp)
+		undo()
 		return Refused, err.Error()
 	}
-	if err := os.Rename(tmp, dest); err != nil {
-		os.RemoveAll(tmp)
+	if err := rename(tmp, dest); err != nil {
+		undo()
 		return Refused, err.Error()
 	}
 	return Placed, ""
 }
+
+// rename is os.Rename; tests make it fail.
+var rename = os.Rename
 
 // moveFile renames src to dst, copying when they are on different file
 // systems.
@@ -330,7 +343,7 @@ func moveFile(src, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	if err := os.Rename(src, dst); err == nil {
+	if err := rename(src, dst); err == nil {
 		return nil
 	}
 	in, err := os.Open(src)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -205,5 +206,41 @@ func TestAssembleRefusesWhatItCannotTrust(t *testing.T) {
 				t.Errorf("aws placed with the arriving content = %v, want %v (%q, %v)", placed, tt.placed, got, readErr)
 			}
 		})
+	}
+}
+
+// TestAFolderThatFailsToBePlacedStaysWhereItArrivedForTheReRun: files move
+// one by one into a temporary folder renamed into place at the end; when
+// that fails, they go back, so the folder still verifies and a re-run
+// places it.
+func TestAFolderThatFailsToBePlacedStaysWhereItArrivedForTheReRun(t *testing.T) {
+	p := twoJobs(t)
+	root, incoming := t.TempDir(), t.TempDir()
+	const rel = "artifacts/1.0.0/Test-1/gcp"
+	arrived := jobFolder(t, incoming, "Test-1-g2-kvm", rel, map[string]string{"Test-1-1.0.0_gcp.tar.gz": "disk", "manifest.json": "{}"})
+	dest := filepath.Join(root, filepath.FromSlash(rel))
+	defer func() { rename = os.Rename }()
+	rename = func(src, dst string) error {
+		if dst == dest {
+			return &os.LinkError{Op: "rename", Old: src, New: dst, Err: errors.New("injected failure")}
+		}
+		return os.Rename(src, dst)
+	}
+	if _, err := Assemble(context.Background(), root, incoming, p, Options{}); err == nil || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("err = %v, want the injected failure", err)
+	}
+	if err := sha256sumCheck(t, arrived); err != nil {
+		t.Fatalf("after the failed placing the arrived folder no longer verifies: %v", err)
+	}
+	if _, err := os.Stat(dest); !os.IsNotExist(err) {
+		t.Errorf("the failed placing left %s: %v", dest, err)
+	}
+	rename = os.Rename
+	folders, err := Assemble(context.Background(), root, incoming, p, Options{})
+	if err != nil || len(folders) != 1 || folders[0].Status != Placed {
+		t.Fatalf("re-run: %v, %v; want the folder placed", folders, err)
+	}
+	if err := sha256sumCheck(t, dest); err != nil {
+		t.Errorf("sha256sum -c in the placed folder: %v", err)
 	}
 }
