@@ -8,6 +8,7 @@ import (
 
 	"gold-standard-images/internal/awsimport"
 	"gold-standard-images/internal/dockerpush"
+	"gold-standard-images/internal/glanceimage"
 )
 
 // Docker pushes the docker image of a vm_name to a container registry, no Docker daemon needed.
@@ -57,6 +58,41 @@ func (Upload) Aws(ctx context.Context, vmName string) error {
 	res, err := awsimport.Publish(ctx, cfg, s, awsimport.Options{Out: os.Stderr})
 	if err == nil {
 		say("aws: %s", res)
+	}
+	return err
+}
+
+// Openstack uploads the openstack qcow2 of a vm_name to Glance as the image <vm_name>-<version>.
+//
+// Reads artifacts/<version>/<vm_name>/openstack/<vm_name>-<version>_openstack.qcow2;
+// tags the image packer and <version>, sets os_distro, os_version,
+// hw_disk_bus=virtio and hw_qemu_guest_agent=yes, and checks Glance's hash
+// against the file. An active image of that name and hash is left as it is;
+// one left queued or saving by an interrupted run is replaced.
+// Environment, as the openstack CLI reads it: OS_CLOUD (a cloud of
+// clouds.yaml; OS_CLIENT_CONFIG_FILE names the file), OS_AUTH_TYPE
+// (password, v3applicationcredential, token, or none with OS_ENDPOINT for a
+// Glance without Keystone), OS_AUTH_URL, OS_USERNAME or OS_USER_ID,
+// OS_PASSWORD, OS_USER_DOMAIN_NAME or OS_USER_DOMAIN_ID, OS_PROJECT_NAME or
+// OS_PROJECT_ID (OS_TENANT_NAME, OS_TENANT_ID), OS_PROJECT_DOMAIN_NAME or
+// OS_PROJECT_DOMAIN_ID, OS_APPLICATION_CREDENTIAL_ID or
+// OS_APPLICATION_CREDENTIAL_NAME with OS_APPLICATION_CREDENTIAL_SECRET,
+// OS_TOKEN, OS_REGION_NAME, OS_INTERFACE, OS_CACERT, OS_INSECURE=1;
+// OS_IMAGE_VISIBILITY (private, shared, community, public),
+// OS_IMAGE_PROTECTED=1, OS_IMAGE_TIMEOUT (wait for active, default 30m),
+// FORCE=1 replaces an active image of that name holding other data; VERSION.
+func (Upload) Openstack(ctx context.Context, vmName string) error {
+	cfg, err := loadConfig(vmName)
+	if err != nil {
+		return err
+	}
+	s, err := glanceimage.SettingsFromEnv(cfg.Site, os.Getenv)
+	if err != nil {
+		return err
+	}
+	res, err := glanceimage.Publish(ctx, cfg, s, glanceimage.Options{Out: os.Stderr})
+	if err == nil {
+		say("openstack: %s", res)
 	}
 	return err
 }
