@@ -21,6 +21,7 @@ import (
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/layerdigest"
+	"gold-standard-images/internal/ova"
 	"gold-standard-images/internal/run"
 )
 
@@ -152,34 +153,15 @@ func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 	return []string{filepath.Base(final)}, nil
 }
 
-// ovftoolHelp says how to get an OVA for VMware.
-const ovftoolHelp = "install VMware OVF Tool (free download: https://developer.broadcom.com/tools/open-virtualization-format-ovf-tool/latest, puts ovftool in PATH) and run the conversion again for an OVA"
-
 // vmwareOVA packs the VMX and its disks into an OVA with ovftool; without
-// ovftool it keeps the VMX and its disks in the artifact folder.
+// ovftool it makes the OVA itself (internal/ova: OVF descriptor,
+// streamOptimized VMDKs by qemu-img, SHA256 manifest).
 func vmwareOVA(ctx context.Context, j *job, tmp string) ([]string, error) {
 	if _, err := exec.LookPath("ovftool"); err == nil {
 		return nil, run.Run(ctx, run.Cmd{Name: "ovftool", Args: []string{"--acceptAllEulas", j.input, tmp}, Output: j.tools,
 			Timeout: boundFor(j.inDir, qemuImgStartup, qemuImgRate), Log: j.toolLog, Hint: fmt.Sprintf("a full or stalled disk (df -h %s)", j.outDir)})
 	}
-	files, err := vmwareFiles(j.inDir)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range files {
-		dst := filepath.Join(j.outDir, name)
-		if j.fresh(dst) {
-			continue
-		}
-		if err := linkOrCopy(filepath.Join(j.inDir, name), filepath.Join(filepath.Dir(tmp), name)); err != nil {
-			return nil, err
-		}
-		if err := j.place(filepath.Join(filepath.Dir(tmp), name), dst, ""); err != nil {
-			return nil, err
-		}
-	}
-	j.log.printf("%s: ovftool not found, kept %s and its disks instead of an OVA; %s", j.provider, filepath.Base(j.input), ovftoolHelp)
-	return files, nil
+	return nil, ova.FromVMX(ctx, j.input, tmp, j.stem, ova.Options{Output: j.tools, Log: j.toolLog, Timeout: boundFor(j.inDir, qemuImgStartup, qemuImgRate)})
 }
 
 // vmwareFiles lists the files of a VMware VM in dir: the .vmx last, so a
