@@ -9,6 +9,7 @@ import (
 	"gold-standard-images/internal/awsimport"
 	"gold-standard-images/internal/dockerpush"
 	"gold-standard-images/internal/glanceimage"
+	"gold-standard-images/internal/vsphereimport"
 )
 
 // Docker pushes the docker image of a vm_name to a container registry, no Docker daemon needed.
@@ -93,6 +94,33 @@ func (Upload) Openstack(ctx context.Context, vmName string) error {
 	res, err := glanceimage.Publish(ctx, cfg, s, glanceimage.Options{Out: os.Stderr})
 	if err == nil {
 		say("openstack: %s", res)
+	}
+	return err
+}
+
+// Vmware imports the vmware OVA of a vm_name into vSphere as the template <vm_name>-<version>.
+//
+// Reads artifacts/<version>/<vm_name>/vmware/<vm_name>-<version>_vmware.ova
+// (made by ovftool, or in Go where ovftool is missing) and imports it as
+// govc import.ova does (OVF descriptor, NFC lease, disk upload with
+// progress), then marks it as a template. A template of that name in the
+// folder is left as it is unless FORCE=1, which replaces it.
+// Environment, as govc reads it: GOVC_URL (https://vcenter.example/sdk),
+// GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE=1, GOVC_DATACENTER,
+// GOVC_DATASTORE, GOVC_FOLDER, GOVC_RESOURCE_POOL, GOVC_NETWORK (what the
+// OVA's "VM Network" maps to); FORCE, VERSION.
+func (Upload) Vmware(ctx context.Context, vmName string) error {
+	cfg, err := loadConfig(vmName)
+	if err != nil {
+		return err
+	}
+	s, err := vsphereimport.SettingsFromEnv(cfg.Site, os.Getenv)
+	if err != nil {
+		return err
+	}
+	res, err := vsphereimport.Publish(ctx, cfg, s, vsphereimport.Options{Out: os.Stderr})
+	if err == nil {
+		say("vmware: %s", res)
 	}
 	return err
 }

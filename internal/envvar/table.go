@@ -6,7 +6,7 @@ var (
 	// Builds (build:*, artifacts:convert).
 	Only    = Text{Var{Name: "ONLY", Value: "providers, comma-separated", Doc: "builds and converts only these providers, e.g. aws,gcp"}}
 	Except  = Text{Var{Name: "EXCEPT", Value: "providers, comma-separated", Doc: "leaves these providers out"}}
-	Force   = Bool{Var{Name: "FORCE", Doc: "rebuilds builds that are up to date"}}
+	Force   = Bool{Var{Name: "FORCE", Doc: "rebuilds builds that are up to date; upload:openstack and upload:vmware replace an image or template of the same name"}}
 	Version = Text{Var{Name: "VERSION", Value: "digits and dots, e.g. 1.0.0", Doc: "overrides the site's version"}}
 
 	// Packer.
@@ -75,6 +75,17 @@ var (
 	OSImageProtected              = Bool{Var{Name: "OS_IMAGE_PROTECTED", Doc: "protects the image from deletion"}}
 	OSImageTimeout                = Duration{Var{Name: "OS_IMAGE_TIMEOUT", Doc: "bounds the wait for the image to become active after the upload (default 30m)"}}
 
+	// upload:vmware: govc's variables, read as govc reads them.
+	GovcURL          = Text{Var{Name: "GOVC_URL", Value: "a URL or host", Doc: "the vCenter or ESXi to import into, e.g. https://vcenter.example/sdk (a bare host is https://host/sdk)"}}
+	GovcUsername     = Text{Var{Name: "GOVC_USERNAME", Value: "a user name", Doc: "the vSphere user (over the user in GOVC_URL)"}}
+	GovcPassword     = Text{Var{Name: "GOVC_PASSWORD", Value: "a password", Doc: "the vSphere user's password (secret)"}}
+	GovcInsecure     = Bool{Var{Name: "GOVC_INSECURE", Doc: "skips vSphere's TLS certificate check (test systems only)"}}
+	GovcDatacenter   = Text{Var{Name: "GOVC_DATACENTER", Value: "a datacenter", Doc: "the datacenter (default the only one)"}}
+	GovcDatastore    = Text{Var{Name: "GOVC_DATASTORE", Value: "a datastore", Doc: "the datastore of the template's disks (default the datacenter's only one)"}}
+	GovcFolder       = Text{Var{Name: "GOVC_FOLDER", Value: "an inventory path", Doc: "the VM folder of the template (default the datacenter's vm folder)"}}
+	GovcResourcePool = Text{Var{Name: "GOVC_RESOURCE_POOL", Value: "an inventory path", Doc: "the resource pool the import runs in (default the only one)"}}
+	GovcNetwork      = Text{Var{Name: "GOVC_NETWORK", Value: "a network", Doc: "the network the OVA's \"VM Network\" maps to (default vSphere's choice)"}}
+
 	// mage test.
 	TestRun  = Text{Var{Name: "TEST_RUN", Value: "a go test -run pattern", Doc: "runs only the tests matching it"}}
 	TestPkgs = Words{Var{Name: "TEST_PKGS", Doc: "the packages to test (default ./...)"}}
@@ -96,6 +107,7 @@ var All = []Row{
 	OSUserDomainName, OSUserDomainID, OSProjectName, OSProjectID, OSTenantName, OSTenantID, OSProjectDomainName, OSProjectDomainID,
 	OSApplicationCredentialID, OSApplicationCredentialName, OSApplicationCredentialSecret, OSToken,
 	OSRegionName, OSInterface, OSCACert, OSInsecure, OSImageVisibility, OSImageProtected, OSImageTimeout,
+	GovcURL, GovcUsername, GovcPassword, GovcInsecure, GovcDatacenter, GovcDatastore, GovcFolder, GovcResourcePool, GovcNetwork,
 	TestRun, TestPkgs,
 	Path,
 }
