@@ -29,6 +29,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/ctxio"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/progress"
 )
@@ -226,7 +227,7 @@ func upload(ctx context.Context, client *gophercloud.ServiceClient, cfg *config.
 	}
 	defer f.Close()
 	meter := progress.New(o.Out, "glance: "+name, local.size, 0)
-	err = imagedata.Upload(ctx, client, img.ID, io.TeeReader(ctxReader{ctx, f}, meter)).ExtractErr()
+	err = imagedata.Upload(ctx, client, img.ID, io.TeeReader(ctxio.Reader(ctx, f), meter)).ExtractErr()
 	meter.Done()
 	if err != nil {
 		return "", fmt.Errorf("uploading %q to image %q (%s): %s", filepath.Base(file), name, img.ID, apiError(err))
@@ -314,7 +315,7 @@ func hashFile(ctx context.Context, file string, out io.Writer) (hashes, error) {
 	}
 	s, m := sha512.New(), md5.New() //nolint:gosec
 	meter := progress.New(out, "sha512: "+filepath.Base(file), info.Size(), 0)
-	n, err := io.Copy(io.MultiWriter(s, m, meter), ctxReader{ctx, f})
+	n, err := io.Copy(io.MultiWriter(s, m, meter), ctxio.Reader(ctx, f))
 	meter.Done()
 	if err != nil {
 		return hashes{}, fmt.Errorf("hashing %q: %w", file, err)
@@ -367,17 +368,4 @@ func apiError(err error) string {
 		return fmt.Sprintf("HTTP %d from %s %s: %.200s", code.Actual, code.Method, code.URL, body)
 	}
 	return oneLine(err)
-}
-
-// ctxReader stops a long read when the context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/atomicfile"
+	"gold-standard-images/internal/ctxio"
 	"gold-standard-images/internal/run"
 )
 
@@ -211,7 +212,7 @@ func Write(ctx context.Context, out string, vm VM) error {
 		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: time.Now().Truncate(time.Second), Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}); err != nil {
 			return err
 		}
-		if _, err := io.Copy(io.MultiWriter(tw, h), ctxReader{ctx, r}); err != nil {
+		if _, err := io.Copy(io.MultiWriter(tw, h), ctxio.Reader(ctx, r)); err != nil {
 			return err
 		}
 		fmt.Fprintf(&manifest, "SHA256(%s)= %s\n", name, hex.EncodeToString(h.Sum(nil)))
@@ -358,16 +359,3 @@ var descriptor = template.Must(template.New("ovf").Funcs(template.FuncMap{"x": x
   </VirtualSystem>
 </Envelope>
 `))
-
-// ctxReader stops a long copy when the context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
