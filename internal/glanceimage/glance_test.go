@@ -42,36 +42,60 @@ func needTool(t testing.TB, name, pkg string) string {
 	return ""
 }
 
-// freePort is a free TCP port on 127.0.0.1.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+// glance is the one glance-api of this test binary, started by the first
+// test that needs it and stopped by TestMain; each test uses image names
+// of its own (a version of its own).
+var glance struct {
+	once sync.Once
+	url  string
+	err  error
+	stop func()
 }
 
-// startGlance runs Debian's glance-api on a free loopback port without
-// Keystone (the paste pipeline with the unauthenticated context), with a
-// sqlite database and the file store in a temporary folder, and returns
-// its URL. It is stopped when the test ends.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if glance.stop != nil {
+		glance.stop()
+	}
+	os.Exit(code)
+}
+
+// startGlance returns the URL of the test binary's Glance: Debian's
+// glance-api on a free loopback port without Keystone (the paste pipeline
+// with the unauthenticated context), with a sqlite database and the file
+// store in a temporary folder.
 func startGlance(t testing.TB) string {
 	t.Helper()
 	api := needTool(t, "glance-api", "glance-api")
 	manage := needTool(t, "glance-manage", "glance-api")
+	glance.once.Do(func() { glance.url, glance.stop, glance.err = runGlance(api, manage) })
+	if glance.err != nil {
+		t.Fatal(glance.err)
+	}
+	return glance.url
+}
+
+func runGlance(api, manage string) (string, func(), error) {
 	paste := "/usr/share/glance-common/glance-api-paste.ini"
 	if _, err := os.Stat(paste); err != nil {
 		paste = "/etc/glance/glance-api-paste.ini"
 	}
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "glance-test-")
+	if err != nil {
+		return "", nil, err
+	}
+	stop := func() { os.RemoveAll(dir) }
 	for _, d := range []string{"images", "staging", "tasks", "lock"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
+			return "", stop, err
 		}
 	}
-	port := freePort(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", stop, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
 	conf := filepath.Join(dir, "glance-api.conf")
 	text := fmt.Sprintf(`[DEFAULT]
 bind_host = 127.0.0.1
@@ -96,45 +120,45 @@ flavor =
 config_file = %[3]s
 `, port, dir, paste)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
+		return "", stop, err
 	}
-	ctx := context.Background()
-	if err := run.Run(ctx, run.Cmd{Name: manage, Args: []string{"--config-file", conf, "db_sync"}, Timeout: 3 * time.Minute,
+	if err := run.Run(context.Background(), run.Cmd{Name: manage, Args: []string{"--config-file", conf, "db_sync"}, Timeout: 3 * time.Minute,
 		Hint: "glance-manage stalled on the sqlite database"}); err != nil {
-		t.Fatalf("glance-manage db_sync: %v", err)
+		return "", stop, fmt.Errorf("glance-manage db_sync: %w", err)
 	}
 	var logs bytes.Buffer
 	cmd := exec.Command(api, "--config-file", conf)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting glance-api: %v", err)
+		return "", stop, fmt.Errorf("starting glance-api: %w", err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	stop = func() { cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) }
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		resp, err := http.Get(url + "/v2/images")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return url
+				return url, stop, nil
 			}
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "glance-api.log"))
-			t.Fatalf("glance-api did not answer on %s: %v\n%s\n%s", url, err, logs.String(), log)
+			return "", stop, fmt.Errorf("glance-api did not answer on %s: %v\n%s\n%s", url, err, logs.String(), log)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
-// testConfig is a configuration rooted in a temporary folder holding an
-// openstack artifact: a real qcow2 (Glance inspects the format) with
-// mib MiB of data written by qemu-img from a raw file.
-func testConfig(t *testing.T, mib int, seed byte) *config.Config {
+// testConfig is a configuration of version rooted in a temporary folder
+// holding an openstack artifact: a real qcow2 (Glance inspects the format)
+// with mib MiB of data written by qemu-img from a raw file.
+func testConfig(t *testing.T, version string, mib int, seed byte) *config.Config {
 	t.Helper()
 	qemuImg := needTool(t, "qemu-img", "qemu-utils")
 	cfg := &config.Config{Root: t.TempDir(), Site: config.Defaults(), OS: config.OS{VMName: "CentOS-7.9.2009", OSName: "CentOS", OSVersion: "7.9.2009"}}
+	cfg.Site.Version = version
 	raw := filepath.Join(t.TempDir(), "disk.raw")
 	data := make([]byte, mib<<20)
 	for i := range data {
@@ -189,7 +213,7 @@ func listNamed(t *testing.T, c *gophercloud.ServiceClient, name string) []images
 
 func TestPublishWithoutKeystoneCreatesUploadsChecksAndARerunSkips(t *testing.T) {
 	glance := startGlance(t)
-	cfg := testConfig(t, 3, 0)
+	cfg := testConfig(t, "1.0.0", 3, 0)
 	s := Settings{Auth: Auth{Type: "none", Endpoint: glance}, Visibility: "community", Protected: true}
 	var out bytes.Buffer
 	res, err := Publish(context.Background(), cfg, s, Options{Out: &out, PollInterval: 100 * time.Millisecond})
@@ -243,7 +267,7 @@ func TestPublishWithoutKeystoneCreatesUploadsChecksAndARerunSkips(t *testing.T) 
 
 	// Other data under the same name: refused, then replaced with FORCE
 	// (the protected image is unprotected and deleted).
-	other := testConfig(t, 1, 0x5a)
+	other := testConfig(t, "1.0.0", 1, 0x5a)
 	if _, err := Publish(context.Background(), other, s, Options{}); err == nil || !strings.Contains(err.Error(), "FORCE=1") {
 		t.Fatalf("other data without FORCE: %v, want a refusal naming FORCE=1", err)
 	}
@@ -350,7 +374,7 @@ func (p *cuttingProxy) serve(c net.Conn) {
 
 func TestACutUploadLeavesNoImageAndTheNextRunUploads(t *testing.T) {
 	glance := startGlance(t)
-	cfg := testConfig(t, 4, 1)
+	cfg := testConfig(t, "2.0.0", 4, 1)
 	proxy, via := startCuttingProxy(t, glance, 1<<20)
 	s := Settings{Auth: Auth{Type: "none", Endpoint: via}}
 	proxy.armed.Store(true)
@@ -378,7 +402,7 @@ func TestACutUploadLeavesNoImageAndTheNextRunUploads(t *testing.T) {
 
 func TestAnImageLeftByAnInterruptedRunIsDeletedAndReplaced(t *testing.T) {
 	glance := startGlance(t)
-	cfg := testConfig(t, 4, 2)
+	cfg := testConfig(t, "3.0.0", 4, 2)
 	name := ImageName(cfg)
 	c := glanceClient(t, glance)
 	ctx := context.Background()
@@ -426,7 +450,7 @@ func TestAnImageLeftByAnInterruptedRunIsDeletedAndReplaced(t *testing.T) {
 
 func TestAnImageStillSavingRecentlyIsNotTouched(t *testing.T) {
 	glance := startGlance(t)
-	cfg := testConfig(t, 1, 3)
+	cfg := testConfig(t, "4.0.0", 1, 3)
 	c := glanceClient(t, glance)
 	ctx := context.Background()
 	// A queued image counts as left behind; one saving within StaleAfter

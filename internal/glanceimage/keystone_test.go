@@ -174,7 +174,7 @@ func TestKeystoneTokensReachTheCatalogsGlance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := testConfig(t, 1, byte(10+i))
+			cfg := testConfig(t, fmt.Sprintf("5.0.%d", i), 1, byte(10+i))
 			before := proxy.withToken
 			res, err := Publish(context.Background(), cfg, s, Options{PollInterval: 100 * time.Millisecond})
 			if err != nil {
@@ -200,7 +200,7 @@ func TestKeystoneTokensReachTheCatalogsGlance(t *testing.T) {
 
 func TestRefusedCredentialsAreOneLineWithoutTheSecret(t *testing.T) {
 	_, _, authURL := startKeystone(t)
-	cfg := testConfig(t, 1, 20)
+	cfg := testConfig(t, "6.0.0", 1, 20)
 	for _, a := range []Auth{
 		{Type: "password", URL: authURL, Username: "builder", Password: "wrong-Pa55word", ProjectName: "images"},
 		{Type: "v3applicationcredential", URL: authURL, AppCredID: "ac-1", Secret: "wrong-s3cret"},
