@@ -285,10 +285,13 @@ func TestPublishWithoutKeystoneCreatesUploadsChecksAndARerunSkips(t *testing.T) 
 }
 
 // cuttingProxy forwards connections to target and cuts a request's
-// connection after it has passed limit bytes upstream while armed.
+// connection after it has passed limit bytes upstream while armed; with
+// corrupt it changes one byte past limit instead (one that cannot be part
+// of HTTP's chunk framing) and goes on, as a bad network card would.
 type cuttingProxy struct {
-	target string
-	limit  int64
+	target  string
+	limit   int64
+	corrupt bool
 	armed  atomic.Bool
 	cuts   atomic.Int32
 	mu     sync.Mutex
@@ -346,12 +349,23 @@ func (p *cuttingProxy) serve(c net.Conn) {
 		close(done)
 	}()
 	var sent int64
+	flipped := false
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := c.Read(buf)
 		if n > 0 {
 			sent += int64(n)
-			if p.armed.Load() && sent > p.limit {
+			if p.corrupt && p.armed.Load() && sent > p.limit && !flipped {
+				for i := max(0, n-int(sent-p.limit)); i < n; i++ {
+					if buf[i] >= 0x80 { // never a chunk-size digit or CRLF
+						buf[i] ^= 0x01
+						flipped = true
+						p.cuts.Add(1)
+						break
+					}
+				}
+			}
+			if !p.corrupt && p.armed.Load() && sent > p.limit {
 				p.cuts.Add(1)
 				up.Write(buf[:n-int(min(int64(n), sent-p.limit))])
 				// A reset, as a dropped network would leave it.
@@ -397,6 +411,24 @@ func TestACutUploadLeavesNoImageAndTheNextRunUploads(t *testing.T) {
 	}
 	if res.Skipped {
 		t.Errorf("re-run after the cut: %+v, want an upload", res)
+	}
+}
+
+func TestDataDamagedOnTheWayIsCaughtByGlancesHashAndNotKept(t *testing.T) {
+	glance := startGlance(t)
+	cfg := testConfig(t, "7.0.0", 3, 4)
+	proxy, via := startCuttingProxy(t, glance, 2<<20)
+	proxy.corrupt = true
+	proxy.armed.Store(true)
+	_, err := Publish(context.Background(), cfg, Settings{Auth: Auth{Type: "none", Endpoint: via}}, Options{PollInterval: 100 * time.Millisecond})
+	if proxy.cuts.Load() != 1 {
+		t.Fatalf("the proxy changed %d bytes, want 1", proxy.cuts.Load())
+	}
+	if err == nil || !strings.Contains(err.Error(), "Glance holds other data") || !strings.Contains(err.Error(), "sha512") {
+		t.Fatalf("error %v: want the hash mismatch named", err)
+	}
+	if left := listNamed(t, glanceClient(t, glance), ImageName(cfg)); len(left) != 0 {
+		t.Errorf("the damaged image was kept: %s %s", left[0].ID, left[0].Status)
 	}
 }
 
