@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/atomicfile"
+	"gold-standard-images/internal/ctxio"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/layerdigest"
@@ -338,7 +339,7 @@ func (b *box) addStream(ctx context.Context, name string, size int64, r io.Reade
 		b.err = err
 		return
 	}
-	if _, err := io.Copy(b.tw, ctxReader{ctx, r}); err != nil {
+	if _, err := io.Copy(b.tw, ctxio.Reader(ctx, r)); err != nil {
 		b.err = fmt.Errorf("adding %s: %w", name, err)
 	}
 }
@@ -359,19 +360,6 @@ func (b *box) commit() error {
 func (b *box) abort() {
 	b.z.Close()
 	b.f.Abort()
-}
-
-// ctxReader stops a long copy when the context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // linkOrCopy makes dst the same content as src: a hard link when both are

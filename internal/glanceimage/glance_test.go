@@ -292,10 +292,10 @@ type cuttingProxy struct {
 	target  string
 	limit   int64
 	corrupt bool
-	armed  atomic.Bool
-	cuts   atomic.Int32
-	mu     sync.Mutex
-	conns  []net.Conn // closed at the end, idle keep-alive ones too
+	armed   atomic.Bool
+	cuts    atomic.Int32
+	mu      sync.Mutex
+	conns   []net.Conn // closed at the end, idle keep-alive ones too
 }
 
 func startCuttingProxy(t *testing.T, target string, limit int64) (*cuttingProxy, string) {
