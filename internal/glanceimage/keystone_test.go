@@ -18,15 +18,19 @@ import (
 	"gold-standard-images/internal/config"
 )
 
-// fakeKeystone speaks Keystone v3's POST /v3/auth/tokens for the password
-// and application_credential methods, with a catalog whose image service
-// in RegionOne is glance (RegionTwo's points nowhere).
+// fakeKeystone speaks Keystone v3's POST /v3/auth/tokens for the password,
+// application_credential and token methods, with a catalog whose image
+// service in RegionOne is glance (RegionTwo's points nowhere), and its
+// version document at / for clients given an unversioned OS_AUTH_URL.
 type fakeKeystone struct {
 	glance   string
 	user     string // name, in domain Default
 	password string
 	credID   string
 	secret   string
+	// userToken is a token the user has (OS_TOKEN), exchanged for a
+	// scoped one.
+	userToken string
 
 	mu    sync.Mutex
 	asked []string // the methods of each request
@@ -35,6 +39,12 @@ type fakeKeystone struct {
 const testToken = "gAAAAA-test-token"
 
 func (k *fakeKeystone) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMultipleChoices)
+		fmt.Fprintf(w, `{"versions":{"values":[{"id":"v3.14","status":"stable","updated":"2020-04-07T00:00:00Z","links":[{"rel":"self","href":"http://%s/v3/"}]}]}}`, r.Host)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v3/auth/tokens" {
 		http.NotFound(w, r)
 		return
@@ -50,6 +60,7 @@ func (k *fakeKeystone) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					}
 				}
 				ApplicationCredential struct{ ID, Secret string } `json:"application_credential"`
+				Token                 struct{ ID string }
 			}
 			Scope struct {
 				Project struct {
@@ -75,6 +86,8 @@ func (k *fakeKeystone) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			req.Auth.Scope.Project.Name == "images" && req.Auth.Scope.Project.Domain.Name == "Default"
 	case "application_credential":
 		ok = id.ApplicationCredential.ID == k.credID && id.ApplicationCredential.Secret == k.secret
+	case "token":
+		ok = id.Token.ID == k.userToken && req.Auth.Scope.Project.Name == "images"
 	}
 	if !ok {
 		w.Header().Set("Content-Type", "application/json")
@@ -125,7 +138,7 @@ func startKeystone(t *testing.T) (*fakeKeystone, *tokenCheckingProxy, string) {
 	proxy := &tokenCheckingProxy{next: httputil.NewSingleHostReverseProxy(target)}
 	front := httptest.NewServer(proxy)
 	t.Cleanup(front.Close)
-	k := &fakeKeystone{glance: front.URL, user: "builder", password: "s3cret-Pa55", credID: "ac-1", secret: "ac-s3cret"}
+	k := &fakeKeystone{glance: front.URL, user: "builder", password: "s3cret-Pa55", credID: "ac-1", secret: "ac-s3cret", userToken: "gAAAAA-user-token"}
 	ks := httptest.NewServer(k)
 	t.Cleanup(ks.Close)
 	return k, proxy, ks.URL + "/v3"
@@ -166,6 +179,8 @@ func TestKeystoneTokensReachTheCatalogsGlance(t *testing.T) {
 		{"application credential from clouds.yaml, secret from the environment", map[string]string{"OS_CLOUD": "lab-app", "OS_APPLICATION_CREDENTIAL_SECRET": "ac-s3cret"}, "application_credential"},
 		{"password from the OS_* variables alone", map[string]string{"OS_AUTH_URL": authURL, "OS_USERNAME": "builder", "OS_PASSWORD": "s3cret-Pa55", "OS_PROJECT_NAME": "images", "OS_REGION_NAME": "RegionOne"}, "password"},
 		{"application credential from the OS_* variables alone", map[string]string{"OS_AUTH_URL": authURL, "OS_APPLICATION_CREDENTIAL_ID": "ac-1", "OS_APPLICATION_CREDENTIAL_SECRET": "ac-s3cret", "OS_REGION_NAME": "RegionOne"}, "application_credential"},
+		{"an unversioned OS_AUTH_URL, found by Keystone's version document", map[string]string{"OS_AUTH_URL": strings.TrimSuffix(authURL, "/v3"), "OS_USERNAME": "builder", "OS_PASSWORD": "s3cret-Pa55", "OS_PROJECT_NAME": "images", "OS_REGION_NAME": "RegionOne"}, "password"},
+		{"a token exchanged for one scoped to the project", map[string]string{"OS_AUTH_TYPE": "token", "OS_AUTH_URL": authURL, "OS_TOKEN": "gAAAAA-user-token", "OS_PROJECT_NAME": "images", "OS_REGION_NAME": "RegionOne"}, "token"},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
