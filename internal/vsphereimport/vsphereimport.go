@@ -277,7 +277,7 @@ func destroy(ctx context.Context, vm *object.VirtualMachine, template bool) erro
 }
 
 // importOVA is `govc import.ova` with our progress, then MarkAsTemplate.
-// A failed upload aborts the lease, which removes the half-made VM.
+// A failed upload aborts the lease and removes the half-made VM.
 func importOVA(ctx context.Context, c *govmomi.Client, p placement, file, name string, s Settings, o Options) error {
 	imp := importer.Importer{
 		Log:          func(msg string) (int, error) { return writeNote(o.Out, msg) },
@@ -305,7 +305,14 @@ func importOVA(ctx context.Context, c *govmomi.Client, p placement, file, name s
 	}
 	updater.Done()
 	if err != nil {
-		lease.Abort(context.WithoutCancel(ctx), &types.LocalizedMethodFault{LocalizedMessage: oneLine(err)})
+		// vSphere removes the VM of an aborted lease; remove it here too
+		// where it is still there (vcsim, an older ESXi), so a cut import
+		// never leaves a VM behind.
+		cleanup := context.WithoutCancel(ctx)
+		lease.Abort(cleanup, &types.LocalizedMethodFault{LocalizedMessage: oneLine(err)})
+		if info.Entity.Value != "" {
+			destroy(cleanup, object.NewVirtualMachine(c.Client, info.Entity), false)
+		}
 		return fmt.Errorf("uploading %q to vSphere: %s", filepath.Base(file), oneLine(err))
 	}
 	if err := lease.Complete(ctx); err != nil {

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +36,34 @@ const (
 // user/password, and returns its URL without the user.
 func startVCenter(t *testing.T) string {
 	t.Helper()
+	u, _ := startVCenterCutting(t)
+	return u
+}
+
+// nfcCutter cuts, while armed, the connection of a disk upload (a POST
+// under /nfc/) after 64 KiB of its body, as a dropped network would.
+type nfcCutter struct {
+	next  http.Handler
+	armed atomic.Bool
+	cuts  atomic.Int32
+}
+
+func (c *nfcCutter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c.armed.Load() && r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/nfc/") {
+		io.CopyN(io.Discard, r.Body, 64<<10)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			c.cuts.Add(1)
+			conn.Close()
+			return
+		}
+	}
+	c.next.ServeHTTP(w, r)
+}
+
+// startVCenterCutting is startVCenter with an nfcCutter in front of the
+// simulator's handler (set before its first request).
+func startVCenterCutting(t *testing.T) (string, *nfcCutter) {
+	t.Helper()
 	m := simulator.VPX()
 	if err := m.Create(); err != nil {
 		t.Fatal(err)
@@ -41,9 +72,11 @@ func startVCenter(t *testing.T) string {
 	m.Service.Listen = &url.URL{User: url.UserPassword(user, password)}
 	s := m.Service.NewServer()
 	t.Cleanup(s.Close)
+	cutter := &nfcCutter{next: s.Config.Handler}
+	s.Config.Handler = cutter
 	u := *s.URL
 	u.User = nil
-	return u.String()
+	return u.String(), cutter
 }
 
 // testConfig is a configuration whose vmware artifact is an OVA made by
@@ -142,6 +175,36 @@ func TestPublishImportsATemplateWithTheOVAsDiskAndARerunSkipsIt(t *testing.T) {
 	isTemplate, disks, newID := template(t, vc, res.Path)
 	if !forced.Replaced || forced.Skipped || newID == id || !isTemplate || len(disks) != 1 || disks[0] != 96<<20 {
 		t.Errorf("FORCE: %+v, template %v %s (was %s), disks %v; want a new template of 96 MiB", forced, isTemplate, newID, id, disks)
+	}
+}
+
+func TestACutImportLeavesNoVMAndTheNextRunImports(t *testing.T) {
+	vc, cutter := startVCenterCutting(t)
+	cfg := testConfig(t, 32)
+	cutter.armed.Store(true)
+	_, err := Publish(context.Background(), cfg, settings(vc), Options{})
+	if err == nil || cutter.cuts.Load() == 0 {
+		t.Fatalf("import through a cut connection: %v, %d cuts", err, cutter.cuts.Load())
+	}
+	if !strings.HasPrefix(err.Error(), "uploading \"CentOS-7.9.2009-1.0.0_vmware.ova\" to vSphere: ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error %q: want one line saying the upload failed", err)
+	}
+	ctx := context.Background()
+	c, err := Login(ctx, settings(vc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Logout(ctx)
+	if vms, _ := find.NewFinder(c.Client).VirtualMachineList(ctx, "/DC0/vm/"+TemplateName(cfg)); len(vms) != 0 {
+		t.Errorf("the cut import left %d VMs named %s", len(vms), TemplateName(cfg))
+	}
+	cutter.armed.Store(false)
+	res, err := Publish(ctx, cfg, settings(vc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if isTemplate, disks, _ := template(t, vc, res.Path); res.Skipped || !isTemplate || len(disks) != 1 || disks[0] != 32<<20 {
+		t.Errorf("re-run after the cut: %+v, template %v, disks %v", res, isTemplate, disks)
 	}
 }
 
