@@ -480,7 +480,7 @@ func TestAnImageLeftByAnInterruptedRunIsDeletedAndReplaced(t *testing.T) {
 	}
 }
 
-func TestAnImageStillSavingRecentlyIsNotTouched(t *testing.T) {
+func TestAnImageStillSavingRecentlyIsNotTouchedAndWaitingForItEndsAtTheTimeout(t *testing.T) {
 	glance := startGlance(t)
 	cfg := testConfig(t, "4.0.0", 1, 3)
 	c := glanceClient(t, glance)
@@ -511,6 +511,10 @@ func TestAnImageStillSavingRecentlyIsNotTouched(t *testing.T) {
 	_, err = Publish(ctx, cfg, Settings{Auth: Auth{Type: "none", Endpoint: glance}}, Options{StaleAfter: time.Hour})
 	if err == nil || !strings.Contains(err.Error(), "another upload may be running") {
 		t.Errorf("Publish beside a running upload: %v", err)
+	}
+	// Waiting for an image that stays saving ends at the timeout, named.
+	if _, err := waitActive(ctx, c, img.ID, 300*time.Millisecond, 50*time.Millisecond); err == nil || !strings.Contains(err.Error(), `not active after 300ms (last status "saving"); OS_IMAGE_TIMEOUT allows longer`) {
+		t.Errorf("waiting for a saving image: %v", err)
 	}
 	pw.Write(data[64<<10:])
 	pw.Close()
