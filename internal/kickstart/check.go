@@ -93,7 +93,7 @@ func edit(base, changes map[string][]string) map[string][]string {
 
 var (
 	el8Gone = map[string]string{
-		"install":    "removed in RHEL 8: the installer always installs (delete the line)",
+		"install":    "deprecated from RHEL 8 on: the installer always installs (delete the line)",
 		"authconfig": "replaced by authselect in RHEL 8 (removed in RHEL 10)",
 		"auth":       "replaced by authselect in RHEL 8 (removed in RHEL 10)",
 	}

@@ -61,7 +61,7 @@ func TestCheckAppliesTheRulesOfEachRelease(t *testing.T) {
 	cases := []struct {
 		name, vm, from, to, want string
 	}{
-		{"EL 8 has no install", "Rocky-8.10", "cmdline\n", "install\ncmdline\n", "install: removed in RHEL 8"},
+		{"EL 8 has no install", "Rocky-8.10", "cmdline\n", "install\ncmdline\n", "install: deprecated from RHEL 8 on"},
 		{"EL 8 has no authconfig", "Rocky-8.10", "authselect select sssd with-silent-lastlog --force", "authconfig --enableshadow --passalgo=sha512", "authconfig: replaced by authselect in RHEL 8"},
 		{"EL 8 needs authselect", "Rocky-8.10", "authselect select sssd with-silent-lastlog --force\n", "", `command "authselect": want it once, found 0`},
 		{"EL 8 has no timesource", "Rocky-8.10-uefi", "timezone UTC --utc --ntpservers=0.pool.ntp.org,ntp.example.com", "timezone UTC --utc\ntimesource --ntp-server=0.pool.ntp.org", "timesource: RHEL 9 and later"},

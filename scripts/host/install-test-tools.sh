@@ -3,14 +3,15 @@
 # qemu-img and qemu-system (disk conversions, TCG), libguestfs (rootfs export
 # without KVM), vagrant (catalog), docker-registry and skopeo (image push),
 # podman (kickstart container), ansible and ansible-lint, shellcheck, gnupg,
-# mmdebstrap and socat (the e2e test's fixture guest and its kickstart relay).
+# mmdebstrap and socat (the e2e test's fixture guest and its kickstart relay),
+# ovmf (UEFI firmware of the QEMU builds with firmware uefi).
 # Idempotent: does nothing when every tool is already there.
 set -euo pipefail
 
 packages=(
   qemu-utils qemu-system-x86 libguestfs-tools linux-image-amd64
   vagrant docker-registry skopeo podman runc uidmap
-  ansible ansible-lint shellcheck gnupg openssl fdisk e2fsprogs xorriso mmdebstrap socat
+  ansible ansible-lint shellcheck gnupg openssl fdisk e2fsprogs xorriso mmdebstrap socat ovmf
   git ca-certificates
 )
 
