@@ -50,6 +50,7 @@ func (Ks) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sayProblems(k)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	return kickstart.Serve(ctx, envvar.KSAddr.Or(os.Getenv, "127.0.0.1:8080"), k.Handler(), os.Stderr, func(a string) {
@@ -75,10 +76,11 @@ func (Ks) Up(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, targets, err := kickstart.LoadAll(root, os.Getenv, kickstart.Options{})
+	k, targets, err := kickstart.LoadAll(root, os.Getenv, kickstart.Options{})
 	if err != nil {
 		return err
 	}
+	sayProblems(k)
 	bin, tar := filepath.Join(root, tree.KSServerBinary), filepath.Join(root, tree.KSImageTarball)
 	if err := kscontainer.BuildServer(ctx, root, bin); err != nil {
 		return err
@@ -106,4 +108,12 @@ func (Ks) Down(ctx context.Context) error {
 		return err
 	}
 	return eng.Down(ctx)
+}
+
+// sayProblems names each OS definition that does not load and is left out
+// of what is served; the others are served.
+func sayProblems(k *kickstart.Kickstarts) {
+	for _, err := range k.Problems() {
+		say("ks: left out: %v", err)
+	}
 }

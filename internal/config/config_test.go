@@ -142,6 +142,19 @@ func TestShippedDefinitionsLoad(t *testing.T) {
 	}
 }
 
+// Without iso_checksum, a signed checksum file and its key stand in: the
+// sha256 is taken from it when the ISO is fetched.
+func TestAChecksumFromTheSignedFileNeedsNoISOChecksum(t *testing.T) {
+	signed := strings.Replace(goodOS, `"07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a"`, `"", "iso_checksum_file": "CHECKSUM", "iso_signing_key": "templates/gpg/RPM-GPG-KEY-Rocky-10", "iso_signing_key_fingerprint": "55AF 04D9 A30C 2ADD DC22 85DD D8BE 58F9 45A8 B0F7"`, 1)
+	cfg, err := Load(testRoot(t, "", map[string]string{"Test-1.0": signed}), "Test-1.0", noEnv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OS.ISOChecksum != "" || cfg.OS.ISOChecksumFile != "CHECKSUM" {
+		t.Errorf("iso_checksum %q, iso_checksum_file %q", cfg.OS.ISOChecksum, cfg.OS.ISOChecksumFile)
+	}
+}
+
 // The firmware is the OS definition's, else the site's, else BIOS; a
 // site's per-OS override wins over both.
 func TestFirmwareComesFromTheDefinitionElseTheSite(t *testing.T) {
@@ -268,6 +281,7 @@ func TestLoadReportsBadInput(t *testing.T) {
 		{name: "UnknownFamilyAndFirmware", extra: map[string]string{"Rocky-9.4": strings.Replace(goodOS, `"vm_name": "Test-1.0",`, `"vm_name": "Rocky-9.4", "os_family": "rocky9", "firmware": "efi", "mirror_dir": "9/stream",`, 1)}, vmName: "Rocky-9.4"},
 		{name: "FamilyOfAnotherRelease", extra: map[string]string{"Rocky-8.10": strings.Replace(goodOS, `"vm_name": "Test-1.0",`, `"vm_name": "Rocky-8.10", "os_family": "rhel9",`, 1)}, vmName: "Rocky-8.10"},
 		{name: "NoFamilyServesTheRelease", extra: map[string]string{"Future-11.0": strings.Replace(strings.Replace(goodOS, `"vm_name": "Test-1.0",`, `"vm_name": "Future-11.0",`, 1), `"os_version": "7.9.2009"`, `"os_version": "11.0"`, 1)}, vmName: "Future-11.0"},
+		{name: "NoChecksumAndNoSignedFile", extra: map[string]string{"Test-1.0": strings.Replace(goodOS, `"07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a"`, `""`, 1)}, vmName: "Test-1.0"},
 		{name: "BadSiteFirmware", site: "{\n  \"firmware\": \"EFI\",\n  \"os\": {\"CentOS-7.9.2009\": {\"firmware\": \"coreboot\"}}\n}\n", vmName: "CentOS-7.9.2009"},
 	}
 	for _, tc := range cases {

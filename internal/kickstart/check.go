@@ -52,7 +52,7 @@ var rhel7Commands = map[string][]string{
 	"skipx":      {},
 }
 
-// rhel8Commands: RHEL 8 removed install, replaced authconfig with
+// rhel8Commands: RHEL 8 deprecates install, replaces authconfig with
 // authselect, and splits the packages into BaseOS (url) and AppStream
 // (repo); it has no timesource (RHEL8Handler).
 var rhel8Commands = edit(rhel7Commands, map[string][]string{
@@ -97,7 +97,9 @@ var (
 		"authconfig": "replaced by authselect in RHEL 8 (removed in RHEL 10)",
 		"auth":       "replaced by authselect in RHEL 8 (removed in RHEL 10)",
 	}
-	el9Gone = mergeGone(el8Gone, map[string]string{
+	// el8Required are the commands EL 8 and later need exactly once.
+	el8Required = []string{"lang", "keyboard", "timezone", "rootpw", "authselect", "bootloader", "clearpart", "reboot"}
+	el9Gone     = mergeGone(el8Gone, map[string]string{
 		"timezone --ntpservers": "deprecated in RHEL 9, removed in RHEL 10: use timesource --ntp-server=<server>, one per server",
 		"timezone --nontp":      "deprecated in RHEL 9, removed in RHEL 10: use timesource --ntp-disable",
 		"timezone --isUtc":      "deprecated since RHEL 9: use --utc",
@@ -117,11 +119,9 @@ var dialects = map[int]dialect{
 		required: []string{"install", "lang", "keyboard", "timezone", "rootpw", "authconfig", "bootloader", "clearpart", "reboot"}},
 	8: {name: "RHEL 8", commands: rhel8Commands, el8: true,
 		gone:     mergeGone(el8Gone, map[string]string{"timesource": "RHEL 9 and later: RHEL 8 sets NTP servers with timezone --ntpservers"}),
-		required: []string{"lang", "keyboard", "timezone", "rootpw", "authselect", "bootloader", "clearpart", "reboot"}},
-	9: {name: "RHEL 9", commands: rhel9Commands, el8: true, gone: el9Gone,
-		required: []string{"lang", "keyboard", "timezone", "rootpw", "authselect", "bootloader", "clearpart", "reboot"}},
-	10: {name: "RHEL 10", commands: rhel9Commands, el8: true, gone: el9Gone,
-		required: []string{"lang", "keyboard", "timezone", "rootpw", "authselect", "bootloader", "clearpart", "reboot"}},
+		required: el8Required},
+	9:  {name: "RHEL 9", commands: rhel9Commands, el8: true, gone: el9Gone, required: el8Required},
+	10: {name: "RHEL 10", commands: rhel9Commands, el8: true, gone: el9Gone, required: el8Required},
 }
 
 var (
