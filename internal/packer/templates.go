@@ -52,10 +52,10 @@ type Vars struct {
 	VagrantPublicKeyFile string `json:"vagrant_public_key_file"`
 	OutputRoot           string `json:"output_root"` // each provider writes into <OutputRoot>/<provider>
 	RepoRoot             string `json:"repo_root"`
-	Accelerator          string `json:"accelerator"`          // QEMU accelerator "kvm" or "tcg"; empty lets Packer choose
-	Firmware             string `json:"firmware"`             // "bios" or "uefi" (config.Config.Firmware)
-	X8664V3              bool   `json:"x86_64_v3,omitempty"`  // EL 10: the QEMU CPU must be x86-64-v3
-	VMwareGuestOSType    string `json:"vmware_guest_os_type"` // VMware guest id of the OS family
+	Accelerator          string `json:"accelerator"`                    // QEMU accelerator "kvm" or "tcg"; empty lets Packer choose
+	Firmware             string `json:"firmware,omitempty"`             // "bios" or "uefi" (config.Config.Firmware); empty keeps the template's bios
+	X8664V3              bool   `json:"x86_64_v3,omitempty"`            // EL 10: the QEMU CPU must be x86-64-v3
+	VMwareGuestOSType    string `json:"vmware_guest_os_type,omitempty"` // VMware guest id of the release; empty keeps centos7-64
 
 	// Set only where a build differs from an ISO install (the e2e fixture);
 	// empty leaves the template's default.
