@@ -51,8 +51,8 @@ type OS struct {
 	OSVersion   string     `json:"os_version"`   // release, e.g. "7.9.2009"
 	ISO         string     `json:"iso"`          // ISO file name without ".iso"
 	ISOChecksum string     `json:"iso_checksum"` // sha256 of the ISO, 64 hex characters; empty takes it from the signed iso_checksum_file
-	ISOServer   StringList `json:"iso_server"`   // mirror(s): <server>/<os_version>/isos/x86_64/<iso>.iso
-	RepoServer  string     `json:"repo_server"`  // package tree: <server>/<os_version>/os/x86_64; empty installs from the ISO
+	ISOServer   StringList `json:"iso_server"`   // mirror(s), vault first: <server>/<mirror_dir>/isos/x86_64/<iso>.iso
+	RepoServer  string     `json:"repo_server"`  // package tree (RepoURL, AppStreamURL); empty installs from the ISO
 
 	ISOURL          StringList `json:"iso_url,omitempty"`                     // full URL(s) or local path of the ISO, instead of iso_server
 	ISOChecksumFile string     `json:"iso_checksum_file,omitempty"`           // clear-signed checksum file beside the ISO, e.g. "sha256sum.txt.asc"
