@@ -96,8 +96,18 @@ var targetEnv = map[string][]string{
 // sharedEnv lists the targets that read the same variables as another
 // target: their help refers to that target's instead of repeating it.
 var sharedEnv = map[string]string{
-	"build:rhel7": "build:centos7",
-	"build:os":    "build:centos7",
+	"build:rhel7":    "build:centos7",
+	"build:os":       "build:centos7",
+	"build:rocky8":   "build:centos7",
+	"build:rocky9":   "build:centos7",
+	"build:rocky10":  "build:centos7",
+	"build:alma9":    "build:centos7",
+	"build:alma10":   "build:centos7",
+	"build:stream9":  "build:centos7",
+	"build:stream10": "build:centos7",
+	"build:rhel8":    "build:centos7",
+	"build:rhel9":    "build:centos7",
+	"build:rhel10":   "build:centos7",
 }
 
 func TestEveryTargetsHelpNamesTheEnvironmentItReads(t *testing.T) {

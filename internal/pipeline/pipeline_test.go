@@ -300,6 +300,9 @@ func TestBuildPassesTheVariablesAndArgumentsToPacker(t *testing.T) {
 			"accelerator":             "tcg",
 			"cpus":                    float64(2),
 			"memory":                  float64(2048),
+			"firmware":                "bios",
+			"boot_menu":               "isolinux",
+			"vmware_guest_os_type":    "centos7-64",
 
 			"virtualbox_nat_localhost": true,
 		}
