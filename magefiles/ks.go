@@ -50,6 +50,7 @@ func (Ks) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sayProblems(k)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	return kickstart.Serve(ctx, envvar.KSAddr.Or(os.Getenv, "127.0.0.1:8080"), k.Handler(), os.Stderr, func(a string) {
@@ -78,10 +79,11 @@ func (Ks) Up(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, targets, err := kickstart.LoadAll(root, os.Getenv, kickstart.Options{})
+	k, targets, err := kickstart.LoadAll(root, os.Getenv, kickstart.Options{})
 	if err != nil {
 		return err
 	}
+	sayProblems(k)
 	bin, tar := filepath.Join(root, tree.KSServerBinary), filepath.Join(root, tree.KSImageTarball)
 	if err := kscontainer.BuildServer(ctx, root, bin); err != nil {
 		return err
@@ -118,4 +120,12 @@ func engine(ctx context.Context, root string) (kscontainer.Engine, error) {
 		say("ks: %s", n)
 	}
 	return eng, err
+}
+
+// sayProblems names each OS definition that does not load and is left out
+// of what is served; the others are served.
+func sayProblems(k *kickstart.Kickstarts) {
+	for _, err := range k.Problems() {
+		say("ks: left out: %v", err)
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"gold-standard-images/internal/azureimage"
 	"gold-standard-images/internal/dockerpush"
 	"gold-standard-images/internal/gcpimage"
+	"gold-standard-images/internal/glanceimage"
+	"gold-standard-images/internal/vsphereimport"
 )
 
 // Docker pushes the docker image of a vm_name to a container registry, no Docker daemon needed.
@@ -118,6 +120,68 @@ func (Upload) Gcp(ctx context.Context, vmName string) error {
 	res, err := gcpimage.Publish(ctx, cfg, s, gcpimage.Options{Out: os.Stderr})
 	if err == nil {
 		say("gcp: %s", res)
+	}
+	return err
+}
+
+// Openstack uploads the openstack qcow2 of a vm_name to Glance as the image <vm_name>-<version>.
+//
+// Reads artifacts/<version>/<vm_name>/openstack/<vm_name>-<version>_openstack.qcow2;
+// tags the image packer and <version>, sets os_distro, os_version,
+// hw_disk_bus=virtio and hw_qemu_guest_agent=yes, and checks Glance's hash
+// against the file. An active image of that name and hash is left as it is;
+// one left queued or saving by an interrupted run is replaced.
+// Environment, as the openstack CLI reads it: OS_CLOUD (a cloud of
+// clouds.yaml; OS_CLIENT_CONFIG_FILE names the file), OS_AUTH_TYPE
+// (password, v3applicationcredential, token, or none with OS_ENDPOINT for a
+// Glance without Keystone), OS_AUTH_URL, OS_USERNAME or OS_USER_ID,
+// OS_PASSWORD, OS_USER_DOMAIN_NAME or OS_USER_DOMAIN_ID, OS_PROJECT_NAME or
+// OS_PROJECT_ID (OS_TENANT_NAME, OS_TENANT_ID), OS_PROJECT_DOMAIN_NAME or
+// OS_PROJECT_DOMAIN_ID, OS_APPLICATION_CREDENTIAL_ID or
+// OS_APPLICATION_CREDENTIAL_NAME with OS_APPLICATION_CREDENTIAL_SECRET,
+// OS_TOKEN, OS_REGION_NAME, OS_INTERFACE, OS_CACERT, OS_INSECURE=1;
+// OS_IMAGE_VISIBILITY (private, shared, community, public),
+// OS_IMAGE_PROTECTED=1, OS_IMAGE_TIMEOUT (wait for active, default 30m),
+// FORCE=1 replaces an active image of that name holding other data; VERSION.
+func (Upload) Openstack(ctx context.Context, vmName string) error {
+	cfg, err := loadConfig(vmName)
+	if err != nil {
+		return err
+	}
+	s, err := glanceimage.SettingsFromEnv(cfg.Site, os.Getenv)
+	if err != nil {
+		return err
+	}
+	res, err := glanceimage.Publish(ctx, cfg, s, glanceimage.Options{Out: os.Stderr})
+	if err == nil {
+		say("openstack: %s", res)
+	}
+	return err
+}
+
+// Vmware imports the vmware OVA of a vm_name into vSphere as the template <vm_name>-<version>.
+//
+// Reads artifacts/<version>/<vm_name>/vmware/<vm_name>-<version>_vmware.ova
+// (made by ovftool, or in Go where ovftool is missing) and imports it as
+// govc import.ova does (OVF descriptor, NFC lease, disk upload with
+// progress), then marks it as a template. A template of that name in the
+// folder is left as it is unless FORCE=1, which replaces it.
+// Environment, as govc reads it: GOVC_URL (https://vcenter.example/sdk),
+// GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE=1, GOVC_DATACENTER,
+// GOVC_DATASTORE, GOVC_FOLDER, GOVC_RESOURCE_POOL, GOVC_NETWORK (what the
+// OVA's "VM Network" maps to); FORCE, VERSION.
+func (Upload) Vmware(ctx context.Context, vmName string) error {
+	cfg, err := loadConfig(vmName)
+	if err != nil {
+		return err
+	}
+	s, err := vsphereimport.SettingsFromEnv(cfg.Site, os.Getenv)
+	if err != nil {
+		return err
+	}
+	res, err := vsphereimport.Publish(ctx, cfg, s, vsphereimport.Options{Out: os.Stderr})
+	if err == nil {
+		say("vmware: %s", res)
 	}
 	return err
 }

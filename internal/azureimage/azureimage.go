@@ -43,7 +43,8 @@ type Settings struct {
 	// ResourceManagerEndpoint is the ARM URL; empty is Azure's public cloud.
 	ResourceManagerEndpoint string
 	Timeout                 time.Duration // bounds each of disk and image creation; 0 is 1h
-	// Firmware is "bios" (Hyper-V generation V1) or "uefi" (V2); empty is bios.
+	// Firmware is "bios" (Hyper-V generation V1) or "uefi" (V2); empty takes the
+	// build's own (firmware in the OS definition or site, config.Firmware).
 	Firmware string
 }
 
@@ -157,7 +158,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	} else if err != nil {
 		return Result{}, fmt.Errorf("publishing to Azure: %w", err)
 	}
-	gen, err := HyperVGeneration(s.Firmware)
+	gen, err := HyperVGeneration(firmware(s, cfg))
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -261,4 +262,12 @@ func cloudFor(endpoint string) cloud.Configuration {
 		cloud.ResourceManager: {Endpoint: endpoint, Audience: endpoint},
 	}
 	return c
+}
+
+// firmware is the Settings' firmware, else the build's.
+func firmware(s Settings, cfg *config.Config) string {
+	if s.Firmware != "" {
+		return s.Firmware
+	}
+	return string(cfg.Firmware())
 }

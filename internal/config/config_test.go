@@ -107,8 +107,24 @@ func TestShippedDefinitionsLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(names, ",") != "CentOS-7.6.1810,CentOS-7.9.2009,RedHat-7.9" {
-		t.Fatalf("shipped definitions = %v", names)
+	// vm_name -> family, BaseOS (or EL 7's os) tree, AppStream tree.
+	want := map[string][3]string{
+		"AlmaLinux-9.6":    {"rhel9", "https://repo.almalinux.org/almalinux/9.6/BaseOS/x86_64/os", "https://repo.almalinux.org/almalinux/9.6/AppStream/x86_64/os"},
+		"AlmaLinux-10.1":   {"rhel9", "https://repo.almalinux.org/almalinux/10.1/BaseOS/x86_64/os", "https://repo.almalinux.org/almalinux/10.1/AppStream/x86_64/os"},
+		"CentOS-7.6.1810":  {"rhel7", "https://vault.centos.org/7.6.1810/os/x86_64", ""},
+		"CentOS-7.9.2009":  {"rhel7", "https://vault.centos.org/7.9.2009/os/x86_64", ""},
+		"CentOS-Stream-9":  {"rhel9", "https://mirror.stream.centos.org/9-stream/BaseOS/x86_64/os", "https://mirror.stream.centos.org/9-stream/AppStream/x86_64/os"},
+		"CentOS-Stream-10": {"rhel9", "https://mirror.stream.centos.org/10-stream/BaseOS/x86_64/os", "https://mirror.stream.centos.org/10-stream/AppStream/x86_64/os"},
+		"RedHat-7.9":       {"rhel7", "", ""},
+		"RedHat-8.10":      {"rhel8", "", ""},
+		"RedHat-9.6":       {"rhel9", "", ""},
+		"RedHat-10.0":      {"rhel9", "", ""},
+		"Rocky-8.10":       {"rhel8", "https://dl.rockylinux.org/pub/rocky/8.10/BaseOS/x86_64/os", "https://dl.rockylinux.org/pub/rocky/8.10/AppStream/x86_64/os"},
+		"Rocky-9.6":        {"rhel9", "https://dl.rockylinux.org/vault/rocky/9.6/BaseOS/x86_64/os", "https://dl.rockylinux.org/vault/rocky/9.6/AppStream/x86_64/os"},
+		"Rocky-10.1":       {"rhel9", "https://dl.rockylinux.org/pub/rocky/10.1/BaseOS/x86_64/os", "https://dl.rockylinux.org/pub/rocky/10.1/AppStream/x86_64/os"},
+	}
+	if len(names) != len(want) {
+		t.Errorf("shipped definitions = %v, want the %d of this test", names, len(want))
 	}
 	for _, name := range names {
 		cfg, err := Load(root, name, noEnv, Options{AllowMissingISO: true})
@@ -116,9 +132,51 @@ func TestShippedDefinitionsLoad(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if cfg.OS.Family != "rhel7" {
-			t.Errorf("%s: family %q, want rhel7", name, cfg.OS.Family)
+		got := [3]string{cfg.OS.Family, cfg.OS.RepoURL(), cfg.OS.AppStreamURL()}
+		if got != want[name] {
+			t.Errorf("%s: family, BaseOS, AppStream = %q, want %q", name, got, want[name])
 		}
+		if cfg.Firmware() != BIOS {
+			t.Errorf("%s: firmware %q, want the default bios", name, cfg.Firmware())
+		}
+	}
+}
+
+// Without iso_checksum, a signed checksum file and its key stand in: the
+// sha256 is taken from it when the ISO is fetched.
+func TestAChecksumFromTheSignedFileNeedsNoISOChecksum(t *testing.T) {
+	signed := strings.Replace(goodOS, `"07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a"`, `"", "iso_checksum_file": "CHECKSUM", "iso_signing_key": "templates/gpg/RPM-GPG-KEY-Rocky-10", "iso_signing_key_fingerprint": "55AF 04D9 A30C 2ADD DC22 85DD D8BE 58F9 45A8 B0F7"`, 1)
+	cfg, err := Load(testRoot(t, "", map[string]string{"Test-1.0": signed}), "Test-1.0", noEnv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OS.ISOChecksum != "" || cfg.OS.ISOChecksumFile != "CHECKSUM" {
+		t.Errorf("iso_checksum %q, iso_checksum_file %q", cfg.OS.ISOChecksum, cfg.OS.ISOChecksumFile)
+	}
+}
+
+// The firmware is the OS definition's, else the site's, else BIOS; a
+// site's per-OS override wins over both.
+func TestFirmwareComesFromTheDefinitionElseTheSite(t *testing.T) {
+	uefiOS := strings.Replace(goodOS, `"vm_name": "Test-1.0",`, `"vm_name": "Test-1.0", "firmware": "uefi",`, 1)
+	for _, c := range []struct {
+		name, site, os string
+		want           Firmware
+	}{
+		{"Default", "", goodOS, BIOS},
+		{"Site", `{"firmware": "uefi"}`, goodOS, UEFI},
+		{"Definition", `{"firmware": "bios"}`, uefiOS, UEFI},
+		{"SiteOverrideOfTheOS", `{"os": {"Test-1.0": {"firmware": "bios"}}}`, uefiOS, BIOS},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Load(testRoot(t, c.site, map[string]string{"Test-1.0": c.os}), "Test-1.0", noEnv, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Firmware() != c.want {
+				t.Errorf("firmware %q, want %q", cfg.Firmware(), c.want)
+			}
+		})
 	}
 }
 
@@ -222,6 +280,11 @@ func TestLoadReportsBadInput(t *testing.T) {
 		{name: "NotAnObject", site: "[1, 2]", vmName: "CentOS-7.9.2009"},
 		{name: "BadSeedStrings", site: "{\n  \"headless\": \"yes\",\n  \"disk_size\": \"8 GB\",\n  \"cpus\": \"0\",\n  \"memory\": \"512\",\n  \"ssh_timeout\": \"10 minutes\",\n  \"vmware_sha\": \"md5\",\n  \"virtualbox_nat_localhost\": \"on\"\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "VMwareSHAGivenAsASum", site: "{\n  \"disk_size\": \"100\",\n  \"vmware_sha\": \"" + strings.Repeat("ab", 32) + "\"\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "UnknownFamilyAndFirmware", extra: map[string]string{"Rocky-9.4": strings.Replace(goodOS, `"vm_name": "Test-1.0",`, `"vm_name": "Rocky-9.4", "os_family": "rocky9", "firmware": "efi", "mirror_dir": "9/stream",`, 1)}, vmName: "Rocky-9.4"},
+		{name: "FamilyOfAnotherRelease", extra: map[string]string{"Rocky-8.10": strings.Replace(goodOS, `"vm_name": "Test-1.0",`, `"vm_name": "Rocky-8.10", "os_family": "rhel9",`, 1)}, vmName: "Rocky-8.10"},
+		{name: "NoFamilyServesTheRelease", extra: map[string]string{"Future-11.0": strings.Replace(strings.Replace(goodOS, `"vm_name": "Test-1.0",`, `"vm_name": "Future-11.0",`, 1), `"os_version": "7.9.2009"`, `"os_version": "11.0"`, 1)}, vmName: "Future-11.0"},
+		{name: "NoChecksumAndNoSignedFile", extra: map[string]string{"Test-1.0": strings.Replace(goodOS, `"07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a"`, `""`, 1)}, vmName: "Test-1.0"},
+		{name: "BadSiteFirmware", site: "{\n  \"firmware\": \"EFI\",\n  \"os\": {\"CentOS-7.9.2009\": {\"firmware\": \"coreboot\"}}\n}\n", vmName: "CentOS-7.9.2009"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

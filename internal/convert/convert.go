@@ -1,7 +1,7 @@
 // Package convert turns each provider's Packer output into the file its
 // platform takes (one table, a row per provider) and makes the Vagrant boxes:
 // azure a fixed VHD, gcp a sparse oldgnu disk.raw tarball, docker a rootfs
-// tarball, vmware an OVA (or the VMX when ovftool is missing), the others
+// tarball, vmware an OVA (ovftool's, or made in Go where it is missing), the others
 // the disk as built. Every output is written under a temporary name and
 // renamed when whole into its provider folder, which exists only once it
 // holds a whole output. Each output's size, time and SHA-256 are recorded

@@ -6,7 +6,7 @@ var (
 	// Builds (build:*, artifacts:convert).
 	Only    = Text{Var{Name: "ONLY", Value: "providers, comma-separated", Doc: "builds and converts only these providers, e.g. aws,gcp"}}
 	Except  = Text{Var{Name: "EXCEPT", Value: "providers, comma-separated", Doc: "leaves these providers out"}}
-	Force   = Bool{Var{Name: "FORCE", Doc: "rebuilds builds that are up to date"}}
+	Force   = Bool{Var{Name: "FORCE", Doc: "rebuilds builds that are up to date; upload:openstack and upload:vmware replace an image or template of the same name"}}
 	Version = Text{Var{Name: "VERSION", Value: "digits and dots, e.g. 1.0.0", Doc: "overrides the site's version"}}
 
 	// Packer.
@@ -71,6 +71,46 @@ var (
 	DockerOut         = Text{Var{Name: "DOCKER_OUT", Value: "a folder", Doc: "writes an OCI image layout there instead of pushing"}}
 	DockerConfig      = External{Var{Name: "DOCKER_CONFIG", Value: "a folder", Doc: "the docker config folder with the registry credentials of docker login (read by the registry client)"}}
 
+	// upload:openstack: the openstack CLI's variables, read as it reads them.
+	OSCloud                       = Text{Var{Name: "OS_CLOUD", Value: "a cloud name", Doc: "the cloud of clouds.yaml to use (the OS_* variables below override its fields)"}}
+	OSClientConfigFile            = Text{Var{Name: "OS_CLIENT_CONFIG_FILE", Value: "a path", Doc: "the clouds.yaml to read (default ./clouds.yaml, ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml)"}}
+	OSAuthType                    = Choice{Var{Name: "OS_AUTH_TYPE", Doc: "how to authenticate (default v3applicationcredential when an application credential is set, else password)"}, []string{"password", "v3password", "v3applicationcredential", "token", "v3token", "none"}}
+	OSAuthURL                     = Text{Var{Name: "OS_AUTH_URL", Value: "a URL", Doc: "the Keystone endpoint, e.g. https://keystone.example:5000/v3"}}
+	OSEndpoint                    = Text{Var{Name: "OS_ENDPOINT", Value: "a URL", Doc: "the Glance endpoint with OS_AUTH_TYPE=none (a Glance without Keystone)"}}
+	OSUsername                    = Text{Var{Name: "OS_USERNAME", Value: "a user name", Doc: "the user of password authentication"}}
+	OSUserID                      = Text{Var{Name: "OS_USER_ID", Value: "a user id", Doc: "the user of password authentication, by id"}}
+	OSPassword                    = Text{Var{Name: "OS_PASSWORD", Value: "a password", Doc: "the password of OS_USERNAME (secret)"}}
+	OSUserDomainName              = Text{Var{Name: "OS_USER_DOMAIN_NAME", Value: "a domain name", Doc: "the user's domain (default Default when neither it nor OS_USER_DOMAIN_ID is set)"}}
+	OSUserDomainID                = Text{Var{Name: "OS_USER_DOMAIN_ID", Value: "a domain id", Doc: "the user's domain, by id"}}
+	OSProjectName                 = Text{Var{Name: "OS_PROJECT_NAME", Value: "a project name", Doc: "the project the image belongs to (OS_TENANT_NAME is read too)"}}
+	OSProjectID                   = Text{Var{Name: "OS_PROJECT_ID", Value: "a project id", Doc: "the project, by id (OS_TENANT_ID is read too)"}}
+	OSTenantName                  = Text{Var{Name: "OS_TENANT_NAME", Value: "a project name", Doc: "the old name of OS_PROJECT_NAME"}}
+	OSTenantID                    = Text{Var{Name: "OS_TENANT_ID", Value: "a project id", Doc: "the old name of OS_PROJECT_ID"}}
+	OSProjectDomainName           = Text{Var{Name: "OS_PROJECT_DOMAIN_NAME", Value: "a domain name", Doc: "the project's domain (default the user's)"}}
+	OSProjectDomainID             = Text{Var{Name: "OS_PROJECT_DOMAIN_ID", Value: "a domain id", Doc: "the project's domain, by id"}}
+	OSApplicationCredentialID     = Text{Var{Name: "OS_APPLICATION_CREDENTIAL_ID", Value: "an id", Doc: "an application credential, with OS_APPLICATION_CREDENTIAL_SECRET"}}
+	OSApplicationCredentialName   = Text{Var{Name: "OS_APPLICATION_CREDENTIAL_NAME", Value: "a name", Doc: "an application credential by name (with OS_USERNAME or OS_USER_ID)"}}
+	OSApplicationCredentialSecret = Text{Var{Name: "OS_APPLICATION_CREDENTIAL_SECRET", Value: "a secret", Doc: "the application credential's secret (secret)"}}
+	OSToken                       = Text{Var{Name: "OS_TOKEN", Value: "a token", Doc: "an existing Keystone token with OS_AUTH_TYPE=token (secret)"}}
+	OSRegionName                  = Text{Var{Name: "OS_REGION_NAME", Value: "a region", Doc: "the region whose Glance is used"}}
+	OSInterface                   = Choice{Var{Name: "OS_INTERFACE", Doc: "the catalog endpoint to use (default public)"}, []string{"public", "internal", "admin"}}
+	OSCACert                      = Text{Var{Name: "OS_CACERT", Value: "a PEM file", Doc: "CA certificates to trust for Keystone and Glance"}}
+	OSInsecure                    = Bool{Var{Name: "OS_INSECURE", Doc: "skips TLS certificate checks (test clouds only)"}}
+	OSImageVisibility             = Choice{Var{Name: "OS_IMAGE_VISIBILITY", Doc: "who may use the image (default Glance's: shared)"}, []string{"private", "shared", "community", "public"}}
+	OSImageProtected              = Bool{Var{Name: "OS_IMAGE_PROTECTED", Doc: "protects the image from deletion"}}
+	OSImageTimeout                = Duration{Var{Name: "OS_IMAGE_TIMEOUT", Doc: "bounds the wait for the image to become active after the upload (default 30m)"}}
+
+	// upload:vmware: govc's variables, read as govc reads them.
+	GovcURL          = Text{Var{Name: "GOVC_URL", Value: "a URL or host", Doc: "the vCenter or ESXi to import into, e.g. https://vcenter.example/sdk (a bare host is https://host/sdk)"}}
+	GovcUsername     = Text{Var{Name: "GOVC_USERNAME", Value: "a user name", Doc: "the vSphere user (over the user in GOVC_URL)"}}
+	GovcPassword     = Text{Var{Name: "GOVC_PASSWORD", Value: "a password", Doc: "the vSphere user's password (secret)"}}
+	GovcInsecure     = Bool{Var{Name: "GOVC_INSECURE", Doc: "skips vSphere's TLS certificate check (test systems only)"}}
+	GovcDatacenter   = Text{Var{Name: "GOVC_DATACENTER", Value: "a datacenter", Doc: "the datacenter (default the only one)"}}
+	GovcDatastore    = Text{Var{Name: "GOVC_DATASTORE", Value: "a datastore", Doc: "the datastore of the template's disks (default the datacenter's only one)"}}
+	GovcFolder       = Text{Var{Name: "GOVC_FOLDER", Value: "an inventory path", Doc: "the VM folder of the template (default the datacenter's vm folder)"}}
+	GovcResourcePool = Text{Var{Name: "GOVC_RESOURCE_POOL", Value: "an inventory path", Doc: "the resource pool the import runs in (default the only one)"}}
+	GovcNetwork      = Text{Var{Name: "GOVC_NETWORK", Value: "a network", Doc: "the network the OVA's \"VM Network\" maps to (default vSphere's choice)"}}
+
 	// mage test.
 	TestRun  = Text{Var{Name: "TEST_RUN", Value: "a go test -run pattern", Doc: "runs only the tests matching it"}}
 	TestPkgs = Words{Var{Name: "TEST_PKGS", Doc: "the packages to test (default ./...)"}}
@@ -91,6 +131,11 @@ var All = []Row{
 	AzureStorageBlobEndpoint, AzureResourceManagerEndpoint, AzureImageTimeout, AzureClientID, AzureTenantID, AzureClientSecret,
 	GCPProject, GCSBucket, GCPImageFamily, GCPImageTimeout, GCEEndpoint, StorageEmulatorHost, GoogleApplicationCredentials,
 	Registry, RegistryNamespace, RegistryInsecure, DockerOut, DockerConfig,
+	OSCloud, OSClientConfigFile, OSAuthType, OSAuthURL, OSEndpoint, OSUsername, OSUserID, OSPassword,
+	OSUserDomainName, OSUserDomainID, OSProjectName, OSProjectID, OSTenantName, OSTenantID, OSProjectDomainName, OSProjectDomainID,
+	OSApplicationCredentialID, OSApplicationCredentialName, OSApplicationCredentialSecret, OSToken,
+	OSRegionName, OSInterface, OSCACert, OSInsecure, OSImageVisibility, OSImageProtected, OSImageTimeout,
+	GovcURL, GovcUsername, GovcPassword, GovcInsecure, GovcDatacenter, GovcDatastore, GovcFolder, GovcResourcePool, GovcNetwork,
 	TestRun, TestPkgs,
 	Path,
 }

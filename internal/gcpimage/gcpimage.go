@@ -37,7 +37,8 @@ type Settings struct {
 	// (https://compute.googleapis.com/compute/v1/); empty is Google's.
 	ComputeEndpoint string
 	Timeout         time.Duration // bounds images.insert; 0 is 1h
-	// Firmware is "bios" or "uefi" (adds UEFI_COMPATIBLE); empty is bios.
+	// Firmware is "bios" or "uefi" (adds UEFI_COMPATIBLE); empty takes the
+	// build's own (firmware in the OS definition or site, config.Firmware).
 	Firmware string
 }
 
@@ -150,7 +151,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	} else if err != nil {
 		return Result{}, fmt.Errorf("publishing to GCP: %w", err)
 	}
-	features, err := GuestOSFeatures(s.Firmware)
+	features, err := GuestOSFeatures(firmware(s, cfg))
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -225,4 +226,12 @@ func computeOptions(s Settings, o Options) []option.ClientOption {
 		opts = append(opts, option.WithEndpoint(s.ComputeEndpoint))
 	}
 	return opts
+}
+
+// firmware is the Settings' firmware, else the build's.
+func firmware(s Settings, cfg *config.Config) string {
+	if s.Firmware != "" {
+		return s.Firmware
+	}
+	return string(cfg.Firmware())
 }

@@ -319,3 +319,24 @@ func TestAStalledServerIsGivenUpOnNotWaitedForForever(t *testing.T) {
 		})
 	})
 }
+
+func TestTheFirmwareIsTheBuildsUnlessTheSettingsSayOtherwise(t *testing.T) {
+	cases := []struct {
+		name     string
+		settings string
+		build    config.Firmware
+		want     string
+	}{
+		{"a BIOS build", "", config.BIOS, "bios"},
+		{"a UEFI build", "", config.UEFI, "uefi"},
+		{"settings over the build", "bios", config.UEFI, "bios"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &config.Config{OS: config.OS{Firmware: tc.build}}
+			if got := firmware(Settings{Firmware: tc.settings}, cfg); got != tc.want {
+				t.Errorf("firmware = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -54,15 +54,17 @@ func Import(ctx context.Context, cfg *config.Config, src string, opts Options) (
 		return fail(err)
 	}
 	defer unlock()
+	if cfg.OS.ISOChecksumFile != "" {
+		beside := source{raw: abs, local: abs}
+		got, err := ensureSignedSums(ctx, cfg, []source{beside}, opts, want)
+		if err != nil {
+			return fail(fmt.Errorf("%w\n(iso:import reads the vendor's signed %s from beside the ISO: %s)", err, path.Base(cfg.OS.ISOChecksumFile), filepath.Join(filepath.Dir(abs), path.Base(cfg.OS.ISOChecksumFile))))
+		}
+		want = got // the signed file gives the sha256 where iso_checksum is empty
+	}
 	if recorded(rec, final, want) {
 		opts.say("%s is in the cache and verified already, left as it is", final)
 		return Result{Path: final, SHA256: want, Source: "cache", Cached: true}, nil
-	}
-	if cfg.OS.ISOChecksumFile != "" {
-		beside := source{raw: abs, local: abs}
-		if err := ensureSignedSums(ctx, cfg, []source{beside}, opts, want); err != nil {
-			return fail(fmt.Errorf("%w\n(iso:import reads the vendor's signed %s from beside the ISO: %s)", err, path.Base(cfg.OS.ISOChecksumFile), filepath.Join(filepath.Dir(abs), path.Base(cfg.OS.ISOChecksumFile))))
-		}
 	}
 	sum, err := copyHashed(ctx, abs, final, want, info.Size(), opts)
 	if err != nil {

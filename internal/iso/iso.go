@@ -125,6 +125,9 @@ func (o Options) say(format string, args ...any) {
 
 func wantSum(cfg *config.Config) (string, error) {
 	want := strings.ToLower(strings.TrimSpace(cfg.OS.ISOChecksum))
+	if want == "" && cfg.OS.ISOChecksumFile != "" {
+		return "", nil // taken from the signed checksum file (plan)
+	}
 	if !hex64.MatchString(want) {
 		return "", fmt.Errorf("fetching the ISO of %q: field \"iso_checksum\": want 64 hex characters (sha256), got %q", cfg.OS.VMName, cfg.OS.ISOChecksum)
 	}
@@ -141,10 +144,11 @@ func wantSum(cfg *config.Config) (string, error) {
 // ISO (lockISO): a second fetch of it waits for the first.
 func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error) {
 	opts = opts.withDefaults(cfg)
-	want, srcs, err := plan(cfg)
+	want, srcs, err := plan(ctx, cfg, opts)
 	if err != nil {
 		return Result{}, err
 	}
+	signed := cfg.OS.ISOChecksum == "" // plan read want from the signed checksum file
 	final := filepath.Join(opts.CacheDir, cfg.OS.ISOFile())
 	rec := recordPath(opts.CacheDir, cfg.OS.ISOFile())
 
@@ -173,12 +177,11 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 	}
 
 	var problems []error
-	var signed bool
 	checkSigned := func() error {
 		if signed || cfg.OS.ISOChecksumFile == "" {
 			return nil
 		}
-		if err := ensureSignedSums(ctx, cfg, srcs, opts, want); err != nil {
+		if _, err := ensureSignedSums(ctx, cfg, srcs, opts, want); err != nil {
 			return err
 		}
 		signed = true
@@ -266,12 +269,20 @@ func supplyHint(cfg *config.Config) string {
 }
 
 // plan reads what Fetch and Verify need from cfg: the sha256 the ISO must
-// have and the sources it may come from, in order.
-func plan(cfg *config.Config) (want string, srcs []source, err error) {
+// have and the sources it may come from, in order. Without iso_checksum the
+// sha256 is the one the signed checksum file lists (ensureSignedSums), for
+// releases whose ISO is rebuilt under the same name (CentOS Stream's
+// "latest") or whose sha256 has no second public source.
+func plan(ctx context.Context, cfg *config.Config, opts Options) (want string, srcs []source, err error) {
 	if want, err = wantSum(cfg); err != nil {
 		return "", nil, err
 	}
-	srcs, err = sources(cfg)
+	if srcs, err = sources(cfg); err != nil {
+		return "", nil, err
+	}
+	if want == "" {
+		want, err = ensureSignedSums(ctx, cfg, srcs, opts, "")
+	}
 	return want, srcs, err
 }
 
@@ -282,7 +293,7 @@ func plan(cfg *config.Config) (want string, srcs []source, err error) {
 // removed; a bad local file is left where it is.
 func Verify(ctx context.Context, cfg *config.Config, opts Options) (Result, error) {
 	opts = opts.withDefaults(cfg)
-	want, srcs, err := plan(cfg)
+	want, srcs, err := plan(ctx, cfg, opts)
 	if err != nil {
 		return Result{}, err
 	}
@@ -305,8 +316,8 @@ func Verify(ctx context.Context, cfg *config.Config, opts Options) (Result, erro
 	if path == "" {
 		return Result{}, fmt.Errorf("verifying the ISO of %q: not found at %s; run mage iso:fetch %s first (offline: mage iso:import %s <path>)", cfg.OS.VMName, strings.Join(candidatePaths(final, srcs), ", "), cfg.OS.VMName, cfg.OS.VMName)
 	}
-	if cfg.OS.ISOChecksumFile != "" {
-		if err := ensureSignedSums(ctx, cfg, srcs, opts, want); err != nil {
+	if cfg.OS.ISOChecksumFile != "" && cfg.OS.ISOChecksum != "" {
+		if _, err := ensureSignedSums(ctx, cfg, srcs, opts, want); err != nil {
 			return Result{}, err
 		}
 	}

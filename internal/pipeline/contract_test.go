@@ -65,6 +65,7 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 		"ssh=60m " + filepath.Join(f.root, "keys", "packer") + " " + filepath.Join(f.root, "keys", "vagrant.pub"),
 		"out=" + filepath.Join(f.root, ".cache", "packer-output", "1.0.0", vmName) + " root=" + f.root + " accel=kvm",
 		"cpus=2 memory=2048 nat=true",
+		"firmware=bios menu=isolinux guest=centos7-64",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("Packer's output lacks %q:\n%s", want, out)

@@ -300,6 +300,9 @@ func TestBuildPassesTheVariablesAndArgumentsToPacker(t *testing.T) {
 			"accelerator":             "tcg",
 			"cpus":                    float64(2),
 			"memory":                  float64(2048),
+			"firmware":                "bios",
+			"boot_menu":               "isolinux",
+			"vmware_guest_os_type":    "centos7-64",
 
 			"virtualbox_nat_localhost": true,
 		}
@@ -544,7 +547,7 @@ func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T
 		"VBoxManage (needed by aws, virtualbox)",
 		"vmrun (needed by vmware)",
 		"qemu-system-x86_64 (needed by azure, docker, gcp, openstack): apt-get install qemu-system-x86",
-		"qemu-img (needed by azure, docker, gcp, openstack): apt-get install qemu-utils",
+		"qemu-img (needed by azure, docker, gcp, openstack, vmware): apt-get install qemu-utils",
 		"guestfish (needed by docker): apt-get install libguestfs-tools",
 		"gpg (needed to check the ISO's signed sha256sum.txt.asc): apt-get install gnupg",
 		"gpgv (needed to check the ISO's signed sha256sum.txt.asc)",

@@ -4,7 +4,8 @@
 # without KVM), vagrant (catalog), docker-registry and skopeo (image push),
 # podman (kickstart container), ansible and ansible-lint, shellcheck, gnupg,
 # mmdebstrap and socat (the e2e test's fixture guest and its kickstart relay),
-# jq (the GitLab CI example in docs/ci.md),
+# jq (the GitLab CI example in docs/ci.md), glance-api (a real Glance for upload:openstack,
+# started by its tests), ovmf (UEFI firmware of the QEMU builds with firmware uefi),
 # and from npm Azurite (the Azure Storage emulator of upload:azure's tests).
 # Idempotent: does nothing when every tool is already there.
 set -euo pipefail
@@ -12,8 +13,8 @@ set -euo pipefail
 packages=(
   qemu-utils qemu-system-x86 libguestfs-tools linux-image-amd64
   vagrant docker-registry skopeo podman runc uidmap
-  ansible ansible-lint shellcheck gnupg openssl fdisk e2fsprogs xorriso mmdebstrap socat
-  git ca-certificates jq
+  ansible ansible-lint shellcheck gnupg openssl fdisk e2fsprogs xorriso mmdebstrap socat ovmf
+  git ca-certificates jq glance-api
 )
 # npm packages: the command each installs, and the package@version.
 npm_tools=(

@@ -21,6 +21,9 @@ variable "accelerator" { type = string }
 variable "cpus" { type = number }
 variable "memory" { type = number }
 variable "virtualbox_nat_localhost" { type = bool }
+variable "firmware" { type = string }
+variable "boot_menu" { type = string }
+variable "vmware_guest_os_type" { type = string }
 
 source "null" "contract" {
   communicator = "none"
@@ -37,6 +40,7 @@ build {
       "echo ssh=${var.ssh_timeout} ${var.ssh_private_key_file} ${var.vagrant_public_key_file}",
       "echo out=${var.output_root} root=${var.repo_root} accel=${var.accelerator}",
       "echo cpus=${var.cpus} memory=${var.memory} nat=${var.virtualbox_nat_localhost}",
+      "echo firmware=${var.firmware} menu=${var.boot_menu} guest=${var.vmware_guest_os_type}",
     ]
   }
 }
