@@ -13,6 +13,7 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/googleapis/gax-go/v2"
 
+	"gold-standard-images/internal/ctxio"
 	"gold-standard-images/internal/progress"
 )
 
@@ -97,19 +98,6 @@ func checksums(ctx context.Context, file string) (size int64, crc uint32, sum []
 	}
 	defer f.Close()
 	c, m := crc32.New(crc32.MakeTable(crc32.Castagnoli)), md5.New()
-	size, err = io.Copy(io.MultiWriter(c, m), readerCtx{ctx, f})
+	size, err = io.Copy(io.MultiWriter(c, m), ctxio.Reader(ctx, f))
 	return size, c.Sum32(), m.Sum(nil), err
-}
-
-// readerCtx stops reading when ctx is done.
-type readerCtx struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r readerCtx) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"gold-standard-images/internal/ctxio"
 	"gold-standard-images/internal/tree"
 )
 
@@ -100,7 +101,7 @@ func extractVMDK(ctx context.Context, ova, dir string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("reading the OVA %q: %w", ova, err)
 		}
-		_, err = io.Copy(w, ctxReader{ctx, tr})
+		_, err = io.Copy(w, ctxio.Reader(ctx, tr))
 		if cerr := w.Close(); err == nil {
 			err = cerr
 		}
@@ -109,17 +110,4 @@ func extractVMDK(ctx context.Context, ova, dir string) (string, error) {
 		}
 		return out, nil
 	}
-}
-
-// ctxReader stops a copy when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
