@@ -19,6 +19,7 @@ require (
 	github.com/johannesboyne/gofakes3 v1.2.0
 	github.com/klauspost/compress v1.19.2
 	github.com/magefile/mage v1.17.2
+	github.com/ulikunitz/xz v0.5.15
 	golang.org/x/crypto v0.59.0
 )
 

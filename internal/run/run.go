@@ -23,6 +23,9 @@ type Cmd struct {
 	Args []string // arguments, passed as they are
 	Dir  string   // working directory; empty is the current one
 	Env  []string // extra KEY=value entries added to the environment
+	// Stdin, when set, is the command's standard input (a pipe for a tool
+	// driven command by command, such as guestfish); nil is no input.
+	Stdin io.Reader
 	// Output receives stdout and stderr as they come (a log file, os.Stderr
 	// with -v); nil discards them. The last lines are kept for errors anyway.
 	Output io.Writer
@@ -118,6 +121,7 @@ func Run(ctx context.Context, c Cmd) error {
 	}
 	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
 	cmd.Dir = c.Dir
+	cmd.Stdin = c.Stdin
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	grouped := c.Group || c.Reap

@@ -1,0 +1,75 @@
+package inspect
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type entry struct{ name, body, link string }
+
+func writeRootfs(t *testing.T, entries []entry) string {
+	path := filepath.Join(t.TempDir(), "rootfs.tar.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := gzip.NewWriter(f)
+	tw := tar.NewWriter(z)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.body)), Typeflag: tar.TypeReg}
+		switch {
+		case strings.HasSuffix(e.name, "/"):
+			h.Typeflag, h.Mode = tar.TypeDir, 0o755
+		case e.link != "":
+			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, e.link, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(e.body))
+	}
+	tw.Close()
+	z.Close()
+	f.Close()
+	return path
+}
+
+func TestADockerRootfsWithAKernelIsBrokenAndOneWithoutHolds(t *testing.T) {
+	base := []entry{
+		{name: "./"},
+		{name: "./etc/"},
+		{name: "./etc/os-release", link: "../usr/lib/os-release"},
+		{name: "./usr/lib/os-release", body: "NAME=\"Rocky Linux\"\nID=\"rocky\"\n"},
+		{name: "./etc/gold-standard-image", body: "vm_name=x\nbuild=docker\n"},
+		{name: "./etc/shadow", body: "root:!!:19000::::::\n"},
+		{name: "./etc/ssh/sshd_config", body: "PasswordAuthentication no\nPermitRootLogin prohibit-password\n"},
+		{name: "./boot/"},
+		{name: "./usr/lib/modules/"},
+	}
+	var out strings.Builder
+	rep, err := Inspect(t.Context(), "docker", Source{Path: writeRootfs(t, base), Format: Rootfs}, "", Options{Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Family != RHEL || rep.Broken() != nil {
+		t.Fatalf("family %q, broken: %v\n%s", rep.Family, rep.Broken(), out.String())
+	}
+	if !strings.Contains(out.String(), "inspect: docker: ok   no kernel, modules, firmware, bootloader or initramfs") {
+		t.Errorf("no ok line for the rootfs rule:\n%s", out.String())
+	}
+	kernel := append(base, entry{name: "./boot/vmlinuz-5.14", body: "k"}, entry{name: "./usr/lib/firmware/a.bin", body: "f"}, entry{name: "./etc/ssh/ssh_host_rsa_key", body: "k"})
+	rep, err = Inspect(t.Context(), "docker", Source{Path: writeRootfs(t, kernel), Format: Rootfs}, "", Options{Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := rep.Broken()
+	for _, want := range []string{`docker: rule "no kernel, modules, firmware, bootloader or initramfs": found /boot/vmlinuz-5.14, /usr/lib/firmware/a.bin`, `rule "no SSH host keys"`} {
+		if broken == nil || !strings.Contains(broken.Error(), want) {
+			t.Errorf("error %v, want it to say %q", broken, want)
+		}
+	}
+}
