@@ -82,7 +82,7 @@ func TestAnUnlockedRootIsBrokenWithoutQuotingTheHash(t *testing.T) {
 func TestTheBuildKeyInRootsAuthorizedKeysIsBroken(t *testing.T) {
 	build := "ssh-ed25519 AAAAbuildkey packer"
 	for keys, holds := range map[string]bool{
-		"":                                   true,
+		"":                                    true,
 		"ssh-ed25519 AAAAother someone\n":     true,
 		"no-pty ssh-ed25519 AAAAbuildkey x\n": false,
 	} {
