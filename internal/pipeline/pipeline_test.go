@@ -59,7 +59,8 @@ type fixture struct {
 	ksFor       [][]string // providers each kickstart server start was for
 	converted   [][]string
 	checksummed int
-	catalogued  []string // artifacts folder of each catalog run
+	catalogued  []string   // artifacts folder of each catalog run
+	inspected   [][]string // providers of each inspect run
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -138,6 +139,10 @@ func (f *fixture) deps() Deps {
 		},
 		Checksum: func(context.Context, []tree.Artifact) error { f.checksummed++; return nil },
 		Catalog:  func(_ context.Context, dir string) error { f.catalogued = append(f.catalogued, dir); return nil },
+		Inspect: func(_ context.Context, ps []providers.Provider) error {
+			f.inspected = append(f.inspected, providers.Names(ps))
+			return nil
+		},
 	}
 }
 
@@ -240,6 +245,9 @@ func TestBuildRunsTheGroupsOneAfterTheOtherAndTheBuildsOfAGroupTogether(t *testi
 	}
 	if want := []string{filepath.Join(f.root, "artifacts")}; !slices.Equal(f.catalogued, want) {
 		t.Errorf("catalog written for %v, want %v", f.catalogued, want)
+	}
+	if want := [][]string{providers.Names(providers.All)}; !equalLists(f.inspected, want) {
+		t.Errorf("inspected %v, want %v", f.inspected, want)
 	}
 	for _, want := range []string{">> packer group 1 (aws, virtualbox)", ">> packer group 2 (azure, docker, gcp, openstack, vmware)", ">> summary", "logs/1.0.0/" + vmName + "/gcp.log"} {
 		if !strings.Contains(f.out.String(), want) {
@@ -728,5 +736,21 @@ func TestPackerBoundFollowsSSHTimeoutAndTheAccelerator(t *testing.T) {
 		if got := b.packerBound(); got != tc.want {
 			t.Errorf("%s with PACKER_TIMEOUT %v: bound %v, want %v", tc.accel, tc.set, got, tc.want)
 		}
+	}
+}
+
+func TestABrokenInspectionFailsTheBuildAfterTheCatalogIsWritten(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	deps := f.deps()
+	deps.Inspect = func(context.Context, []providers.Provider) error {
+		return errors.New(`gcp: rule "root locked": root's password field does not start with "!"`)
+	}
+	_, err := Build(context.Background(), f.config(), deps, Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }})
+	if err == nil || !strings.Contains(err.Error(), `rule "root locked"`) {
+		t.Fatalf("error %v, want the broken rule named", err)
+	}
+	if len(f.catalogued) != 1 || !strings.Contains(f.out.String(), ">> inspect: failed after") {
+		t.Errorf("catalog written %d times, output:\n%s", len(f.catalogued), f.out.String())
 	}
 }
