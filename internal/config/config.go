@@ -93,6 +93,12 @@ type Site struct {
 	SSHTimeout string `json:"ssh_timeout"` // how long Packer waits for SSH, Go duration
 	VMwareSHA  string `json:"vmware_sha"`  // kept from the original site files and checked; unused: the vmware build installs open-vm-tools
 
+	// GCPGuestRepo is the base of Google's yum tree the gcp image installs
+	// Google's guest environment from: <url>/repos/google-compute-engine-
+	// el<N>-x86_64-stable and the keys <url>/doc/*.gpg (a site mirror of
+	// the tree, or Google's own).
+	GCPGuestRepo string `json:"gcp_guest_repo"`
+
 	Registry         string                `json:"registry,omitempty"`          // container registry of upload:docker (REGISTRY overrides)
 	RegistryInsecure bool                  `json:"registry_insecure,omitempty"` // allow plain HTTP to a registry that is not localhost
 	AWS              AWS                   `json:"aws"`                         // upload:aws settings
@@ -111,7 +117,9 @@ func Defaults() Site {
 		Keyboard:   "us",
 		Timezone:   "UTC",
 		SSHTimeout: "60m",
-		AWS:        AWS{ImportRole: "vmimport", ImportTimeout: "2h"},
+		// Google's documented location (cloud.google.com/compute/docs/images/install-guest-environment).
+		GCPGuestRepo: "https://packages.cloud.google.com/yum",
+		AWS:          AWS{ImportRole: "vmimport", ImportTimeout: "2h"},
 	}
 }
 

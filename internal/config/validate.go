@@ -63,6 +63,9 @@ func validateSite(s Site, lines map[string]int, known []string) []Problem {
 	if s.VMwareSHA != "" && !hex64.MatchString(s.VMwareSHA) {
 		add("vmware_sha", "want 64 hex characters or empty, got %d characters", len(s.VMwareSHA))
 	}
+	if !strings.HasPrefix(s.GCPGuestRepo, "https://") && !strings.HasPrefix(s.GCPGuestRepo, "http://") || strings.ContainsAny(s.GCPGuestRepo, " \t\n\"'?#") {
+		add("gcp_guest_repo", "want an http:// or https:// URL without query, e.g. %q, got %q", Defaults().GCPGuestRepo, s.GCPGuestRepo)
+	}
 	if d, err := time.ParseDuration(s.AWS.ImportTimeout); err != nil || d <= 0 {
 		add("aws.import_timeout", "want a duration such as 2h, got %q", s.AWS.ImportTimeout)
 	}
