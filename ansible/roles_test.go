@@ -1,0 +1,79 @@
+package ansible_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// play runs tasks (YAML, indented for a play's task list) on this machine
+// with ansible-playbook -c local, the roles of this folder on the path.
+func play(t *testing.T, tasks string) {
+	t.Helper()
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("this test needs ansible-playbook (apt-get install ansible-core): %v", err)
+		}
+		t.Skipf("ansible-playbook missing: %v", err)
+	}
+	roles, err := filepath.Abs("roles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	playbook := filepath.Join(dir, "play.yml")
+	text := "- hosts: localhost\n  gather_facts: false\n  tasks:\n" + tasks
+	if err := os.WriteFile(playbook, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ansible-playbook", "-c", "local", "-i", "localhost,", playbook)
+	cmd.Env = append(os.Environ(), "ANSIBLE_ROLES_PATH="+roles, "ANSIBLE_NOCOLOR=1", "ANSIBLE_LOCAL_TEMP="+dir, "ANSIBLE_REMOTE_TEMP="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ansible-playbook: %v\n%s", err, out)
+	}
+}
+
+func TestTheSerialConsoleRoleSetsGRUBsKernelLineForEachPlatform(t *testing.T) {
+	el7 := "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX=\"crashkernel=auto rd.lvm.lv=centos/root rhgb quiet\"\nGRUB_DISABLE_RECOVERY=\"true\"\n"
+	for _, tc := range []struct {
+		name, before, args, want string
+	}{
+		{"azure", el7, `["console=ttyS0", "earlyprintk=ttyS0", "rootdelay=300", "net.ifnames=0"]`,
+			`GRUB_CMDLINE_LINUX="crashkernel=auto rd.lvm.lv=centos/root console=ttyS0 earlyprintk=ttyS0 rootdelay=300 net.ifnames=0"`},
+		{"gcp replaces another console", strings.Replace(el7, "rhgb", "console=tty1 rhgb", 1), `["console=ttyS0,38400n8"]`,
+			`GRUB_CMDLINE_LINUX="crashkernel=auto rd.lvm.lv=centos/root console=ttyS0,38400n8"`},
+		{"openstack keeps both consoles, and a second run changes nothing", "GRUB_CMDLINE_LINUX='console=tty0 console=ttyS0,115200n8 quiet'\n", `["console=tty0", "console=ttyS0,115200n8"]`,
+			`GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200n8"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "grub")
+			if err := os.WriteFile(file, []byte(tc.before), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			task := fmt.Sprintf("    - ansible.builtin.include_role:\n        name: serial_console\n        tasks_from: default_grub.yml\n      vars:\n        serial_console_default_grub: %s\n        serial_console_args: %s\n", file, tc.args)
+			for range 2 {
+				play(t, task)
+				got, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines := strings.Split(string(got), "\n")
+				var cmdline []string
+				for _, l := range lines {
+					if strings.HasPrefix(l, "GRUB_CMDLINE_LINUX=") {
+						cmdline = append(cmdline, l)
+					}
+				}
+				if len(cmdline) != 1 || cmdline[0] != tc.want {
+					t.Fatalf("GRUB_CMDLINE_LINUX lines %q, want [%q]; file:\n%s", cmdline, tc.want, got)
+				}
+				if strings.Contains(tc.before, "GRUB_TIMEOUT=5") && !strings.Contains(string(got), "GRUB_TIMEOUT=5\n") {
+					t.Errorf("other settings lost:\n%s", got)
+				}
+			}
+		})
+	}
+}
