@@ -77,3 +77,57 @@ func TestTheSerialConsoleRoleSetsGRUBsKernelLineForEachPlatform(t *testing.T) {
 		})
 	}
 }
+
+// fakeGrubby puts a grubby on PATH that prints info as `grubby --info=ALL`
+// does and records the arguments of every other call in the returned file.
+// Debian has no grubby: the role's own logic (which arguments go, which
+// come, whether to call it at all) is what this tries.
+func fakeGrubby(t *testing.T, info string) (calls string) {
+	dir := t.TempDir()
+	calls = filepath.Join(dir, "calls")
+	infoFile := filepath.Join(dir, "info")
+	if err := os.WriteFile(infoFile, []byte(info), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf("#!/bin/sh\nif [ \"$1\" = --info=ALL ]; then cat %q; exit 0; fi\nfor a in \"$@\"; do printf '%%s\\n' \"$a\"; done >> %q\n", infoFile, calls)
+	if err := os.WriteFile(filepath.Join(dir, "grubby"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+":"+os.Getenv("PATH"))
+	return calls
+}
+
+func TestTheSerialConsoleRoleUpdatesEveryKernelOnlyWhenAnEntryDiffers(t *testing.T) {
+	el7 := "index=0\nkernel=/boot/vmlinuz-3.10.0-1160.el7.x86_64\nargs=\"ro crashkernel=auto rd.lvm.lv=centos/root rhgb quiet LANG=en_US.UTF-8\"\n" +
+		"index=1\nkernel=/boot/vmlinuz-0-rescue-abc\nargs=\"ro crashkernel=auto console=tty1 rhgb quiet\"\n"
+	done := "index=0\nkernel=/boot/vmlinuz-5.14.0-70.el9.x86_64\nargs=\"root=/dev/vda1 ro console=ttyS0,38400n8\"\n"
+	for _, tc := range []struct {
+		name, info string
+		want       []string // grubby's arguments; nil: not called
+	}{
+		{"a stale EL 7 menu", el7, []string{"--update-kernel=ALL", "--remove-args=rhgb quiet console=tty1", "--args=console=ttyS0,38400n8"}},
+		{"every entry already right", done, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := fakeGrubby(t, tc.info)
+			grub := filepath.Join(t.TempDir(), "grub")
+			if err := os.WriteFile(grub, []byte("GRUB_CMDLINE_LINUX=\"ro rhgb\"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			play(t, fmt.Sprintf("    - ansible.builtin.include_role:\n        name: serial_console\n      vars:\n        serial_console_default_grub: %s\n        serial_console_args: [\"console=ttyS0,38400n8\"]\n", grub))
+			got, err := os.ReadFile(calls)
+			if tc.want == nil {
+				if err == nil {
+					t.Fatalf("grubby called with %q, want no call", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("grubby not called: %v", err)
+			}
+			if want := strings.Join(tc.want, "\n") + "\n"; string(got) != want {
+				t.Errorf("grubby arguments:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}

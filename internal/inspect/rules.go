@@ -175,6 +175,7 @@ var Table = []Rule{
 
 	// aws
 	{Name: "initramfs has the Xen, NVMe and ENA drivers the kernel ships", Providers: []string{"aws"}, Families: el, Kind: InitramfsModulesShipped, Args: []string{"xen_blkfront", "xen_netfront", "nvme", "ena"}},
+	{Name: "AWS serial console on the kernel line", Providers: []string{"aws"}, Families: el, Kind: KernelArgs, Args: []string{"console=tty0", "console=ttyS0,115200n8"}},
 	{Name: "cloud-init installed", Providers: []string{"aws", "openstack"}, Families: el, Kind: Installed, Args: cloudInitPkg},
 	{Name: "cloud-init enabled", Providers: []string{"aws", "openstack"}, Families: el, Kind: UnitEnabled, Args: []string{"cloud-init.service"}},
 
