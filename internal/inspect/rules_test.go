@@ -1,6 +1,10 @@
 package inspect
 
 import (
+	"errors"
+	"io/fs"
+
+	"gold-standard-images/internal/providers"
 	"slices"
 	"testing"
 )
@@ -100,6 +104,14 @@ func TestTheFamilyFollowsTheDistributionLibguestfsNames(t *testing.T) {
 	} {
 		if got := Family(distro); got != want {
 			t.Errorf("Family(%q) = %q, want %q", distro, got, want)
+		}
+	}
+}
+
+func TestEveryProviderHasAnArtifactToOpen(t *testing.T) {
+	for _, p := range providers.All {
+		if _, err := SourceOf(p.Name, t.TempDir(), "x"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: %v", p.Name, err)
 		}
 	}
 }
