@@ -549,7 +549,7 @@ func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T
 		"vmrun (needed by vmware)",
 		"qemu-system-x86_64 (needed by azure, docker, gcp, openstack): apt-get install qemu-system-x86",
 		"qemu-img (needed by azure, docker, gcp, openstack): apt-get install qemu-utils",
-		"guestfish (needed by docker): apt-get install libguestfs-tools",
+		"guestfish (needed by aws, virtualbox, azure, docker, gcp, openstack, vmware): apt-get install libguestfs-tools",
 		"gpg (needed to check the ISO's signed sha256sum.txt.asc): apt-get install gnupg",
 		"gpgv (needed to check the ISO's signed sha256sum.txt.asc)",
 		"keys/vagrant.pub is missing: run `mage keys`",
@@ -573,7 +573,7 @@ func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T
 func TestPreflightOnlyChecksTheToolsOfTheChosenProviders(t *testing.T) {
 	f := newFixture(t)
 	bin := t.TempDir()
-	for _, tool := range []string{"ansible-playbook", "qemu-system-x86_64", "qemu-img", "gpg", "gpgv"} {
+	for _, tool := range []string{"ansible-playbook", "qemu-system-x86_64", "qemu-img", "guestfish", "gpg", "gpgv"} {
 		if err := os.WriteFile(filepath.Join(bin, tool), []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -581,7 +581,7 @@ func TestPreflightOnlyChecksTheToolsOfTheChosenProviders(t *testing.T) {
 	f.env["PATH"] = bin
 	f.env["EXCEPT"] = "aws,virtualbox,vmware,docker"
 	if _, err := f.build(context.Background()); err != nil {
-		t.Fatalf("Build without VirtualBox, VMware and libguestfs tools but without those providers: %v", err)
+		t.Fatalf("Build without VirtualBox and VMware tools but without those providers: %v", err)
 	}
 }
 
