@@ -306,6 +306,7 @@ func TestBuildPassesTheVariablesAndArgumentsToPacker(t *testing.T) {
 			"output_root":             filepath.Join(f.root, ".cache", "packer-output", "1.0.0", vmName),
 			"repo_root":               f.root,
 			"accelerator":             "tcg",
+			"gcp_guest_repo":          "https://packages.cloud.google.com/yum",
 		}
 		for k, w := range want {
 			if vars[k] != w {
