@@ -99,6 +99,14 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 			errs = append(errs, fmt.Errorf("inspecting %s: %w", p.Name, err))
 			continue
 		}
+		rules := opts.Rules
+		if rules == nil {
+			rules = Table
+		}
+		if inspected(art.Path, p.Name, opts.BuildKey, rules) {
+			fmt.Fprintf(out(opts), "inspect: %s: %s up to date (its rules held, and it, the rules and the build key are unchanged since)\n", p.Name, filepath.Base(art.Path))
+			continue
+		}
 		logPath := filepath.Join(root, strings.TrimSuffix(cfg.Tree().ConvertLog(p.Name), ".convert.log")+".inspect.log")
 		rep, err := Inspect(ctx, p.Name, art, logPath, opts)
 		if err != nil {
@@ -106,7 +114,13 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 			continue
 		}
 		reports = append(reports, rep)
-		errs = append(errs, rep.Broken())
+		broken := rep.Broken()
+		if broken == nil {
+			if err := markInspected(art.Path, p.Name, opts.BuildKey, rules); err != nil {
+				fmt.Fprintf(out(opts), "inspect: %s: not recorded as inspected (it is inspected again next time): %v\n", p.Name, err)
+			}
+		}
+		errs = append(errs, broken)
 	}
 	return reports, errors.Join(errs...)
 }

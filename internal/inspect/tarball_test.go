@@ -1,8 +1,12 @@
 package inspect
 
 import (
+	"time"
+
 	"archive/tar"
 	"compress/gzip"
+	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/providers"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,4 +76,60 @@ func TestADockerRootfsWithAKernelIsBrokenAndOneWithoutHolds(t *testing.T) {
 			t.Errorf("error %v, want it to say %q", broken, want)
 		}
 	}
+}
+
+func TestRunInspectsAnArtifactAgainOnlyWhenItChangedOrBroke(t *testing.T) {
+	cfg := &config.Config{Root: t.TempDir(), Site: config.Site{Namespace: "gold", Version: "1.2.3"}, OS: config.OS{VMName: "CentOS-7.9.2009"}}
+	art := filepath.Join(cfg.Root, cfg.Tree().Artifact("docker", "tar.gz"))
+	if err := os.MkdirAll(filepath.Dir(art), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	good := writeRootfs(t, []entry{
+		{name: "./etc/os-release", body: "ID=debian\n"},
+		{name: "./etc/gold-standard-image", body: "build=docker\n"},
+		{name: "./etc/shadow", body: "root:!*:19000::::::\n"},
+		{name: "./etc/ssh/sshd_config", body: "PasswordAuthentication no\nPermitRootLogin prohibit-password\n"},
+	})
+	docker := selectDocker(t)
+	run := func(src string) (string, error) {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if src != art {
+			if err := os.WriteFile(art, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out strings.Builder
+		_, err = Run(t.Context(), cfg, docker, Options{Out: &out})
+		return out.String(), err
+	}
+	for i, src := range []string{good, art} {
+		want := map[int]string{0: "docker: ok   root locked", 1: "up to date"}[i]
+		out, err := run(src)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("run %d: %v, want %q in:\n%s", i+1, err, want, out)
+		}
+	}
+	later := time.Now().Add(time.Minute)
+	os.Chtimes(art, later, later)
+	if out, err := run(art); err != nil || !strings.Contains(out, "ok   root locked") {
+		t.Fatalf("after a change: %v, want it inspected again:\n%s", err, out)
+	}
+	broken := writeRootfs(t, []entry{{name: "./etc/os-release", body: "ID=debian\n"}, {name: "./boot/vmlinuz", body: "k"}})
+	for range 2 {
+		out, err := run(broken)
+		if err == nil || !strings.Contains(err.Error(), `docker: rule "root locked": /etc/shadow is missing`) || strings.Contains(out, "up to date") {
+			t.Fatalf("broken rootfs: %v\n%s", err, out)
+		}
+	}
+}
+
+func selectDocker(t *testing.T) []providers.Provider {
+	ps, err := providers.Select("docker", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
 }
