@@ -1,6 +1,9 @@
 package inspect
 
 import (
+	"bytes"
+	"errors"
+	"io/fs"
 	"time"
 
 	"archive/tar"
@@ -132,4 +135,40 @@ func selectDocker(t *testing.T) []providers.Provider {
 		t.Fatal(err)
 	}
 	return ps
+}
+
+func TestADiskInATarballIsExtractedWholeAndSparse(t *testing.T) {
+	disk := make([]byte, 8<<20)
+	copy(disk[100:], "boot sector")
+	copy(disk[5<<20:], "data far in")
+	dir := t.TempDir()
+	ova := filepath.Join(dir, "x.ova")
+	f, err := os.Create(ova)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	for _, m := range []struct {
+		name string
+		data []byte
+	}{{"x.ovf", []byte("<Envelope/>")}, {"x-disk1.vmdk", disk}} {
+		tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data)), Typeflag: tar.TypeReg})
+		tw.Write(m.data)
+	}
+	tw.Close()
+	f.Close()
+	path, format, err := Source{Path: ova, Format: OVA}.disk(t.Context(), t.TempDir())
+	if err != nil || format != "vmdk" || filepath.Base(path) != "x-disk1.vmdk" {
+		t.Fatalf("got %q %q %v", path, format, err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, disk) {
+		t.Fatalf("extracted disk differs (%d bytes, %v)", len(got), err)
+	}
+	if a := allocated(path); a >= int64(len(disk))/2 {
+		t.Errorf("extracted disk takes %d bytes on disk for 2 blocks of data: not sparse", a)
+	}
+	if _, _, err := (Source{Path: writeRootfs(t, nil), Format: GCPTarball}).disk(t.Context(), t.TempDir()); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a GCP tarball without disk.raw: %v, want a not-exist error", err)
+	}
 }
