@@ -131,3 +131,64 @@ func TestTheSerialConsoleRoleUpdatesEveryKernelOnlyWhenAnEntryDiffers(t *testing
 		})
 	}
 }
+
+// fakeTools puts programs on PATH that record their arguments, one call a
+// line, in the returned file; modinfo fails for the modules in missing.
+func fakeTools(t *testing.T, missing ...string) (calls string) {
+	dir := t.TempDir()
+	calls = filepath.Join(dir, "calls")
+	rec := fmt.Sprintf("#!/bin/sh\necho \"$(basename \"$0\") $*\" >> %q\n", calls)
+	modinfo := rec + "case \" $* \" in\n"
+	for _, m := range missing {
+		modinfo += fmt.Sprintf("*\" %s \"*) exit 1 ;;\n", m)
+	}
+	modinfo += "esac\n"
+	for name, script := range map[string]string{"dracut": rec, "modinfo": modinfo} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir+":"+os.Getenv("PATH"))
+	return calls
+}
+
+func TestTheCloudInitramfsRoleAddsTheDriversEveryKernelHasAndRemakesEachInitramfs(t *testing.T) {
+	modules := t.TempDir()
+	for _, k := range []string{"5.14.0-70.el9.x86_64", "5.14.0-362.el9.x86_64"} {
+		if err := os.MkdirAll(filepath.Join(modules, k), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(modules, k, "modules.dep"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(modules, "leftover-without-modules.dep", "extra"), 0o755)
+	calls := fakeTools(t, "xen-blkfront")
+	conf := filepath.Join(t.TempDir(), "gsi-cloud.conf")
+	play(t, fmt.Sprintf("    - ansible.builtin.include_role:\n        name: cloud_initramfs\n      vars:\n        cloud_initramfs_modules_dir: %s\n        cloud_initramfs_conf: %s\n        cloud_initramfs_drivers: [nvme]\n        cloud_initramfs_optional_drivers: [xen-blkfront, ena]\n", modules, conf))
+	got, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nhostonly=\"no\"\n", "\nadd_drivers+=\" nvme ena \"\n"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("%s lacks %q:\n%s", conf, want, got)
+		}
+	}
+	log, err := os.ReadFile(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"dracut --force /boot/initramfs-5.14.0-362.el9.x86_64.img 5.14.0-362.el9.x86_64\n",
+		"dracut --force /boot/initramfs-5.14.0-70.el9.x86_64.img 5.14.0-70.el9.x86_64\n",
+		"modinfo -k 5.14.0-70.el9.x86_64 -F filename ena\n",
+	} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("calls lack %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(string(log), "leftover") {
+		t.Errorf("a folder without modules.dep was taken for a kernel:\n%s", log)
+	}
+}
