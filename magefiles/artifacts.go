@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"gold-standard-images/internal/checksum"
+	"gold-standard-images/internal/releasediff"
 	"gold-standard-images/internal/tree"
 )
 
@@ -40,4 +42,14 @@ func (Artifacts) Verify(ctx context.Context) error {
 	}
 	say("verify: %d mismatch(es)", len(ms))
 	return checksum.MismatchError(ms)
+}
+
+// Diff tells what changed between two releases of an image: packages added, removed and changed, the kernel, and the inputs that differ.
+//
+// It reads the SBOM (sbom.spdx.json) and build record (manifest.json) of
+// each provider folder both releases have, e.g. `mage artifacts:diff
+// CentOS-7.9.2009 1.0.0 1.1.0`. DIFF_FORMAT=json prints JSON instead of
+// the table.
+func (Artifacts) Diff(vmName, versionA, versionB string) error {
+	return releasediff.Print(os.Stdout, tree.ArtifactsDir, vmName, versionA, versionB, os.Getenv)
 }

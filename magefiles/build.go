@@ -28,7 +28,9 @@ type Build mg.Namespace
 // artifacts/ for the Vagrant catalog (default file:// URLs);
 // QEMU_ACCELERATOR=kvm|tcg overrides the KVM probe (a tiny guest run on
 // /dev/kvm; TCG where it runs none); PACKER_TIMEOUT bounds each packer
-// build (default ssh_timeout plus 1h with KVM, 3h with TCG);
+// build (default ssh_timeout plus 1h with KVM, 3h with TCG); HEADLESS=0
+// shows the hypervisors' consoles; PACKER_ON_ERROR=cleanup|abort|ask|
+// run-cleanup-provisioner is Packer's -on-error (abort keeps a failed VM);
 // LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS tune the docker
 // conversion and the inspection of the images (mage -h artifacts:inspect;
 // default direct). Logs go to
@@ -40,6 +42,56 @@ func (Build) Centos7(ctx context.Context) error { return buildOS(ctx, "CentOS-7.
 //
 // Environment: as for build:centos7 (mage -h build:centos7).
 func (Build) Rhel7(ctx context.Context) error { return buildOS(ctx, "RedHat-7.9") }
+
+// Rocky8 builds the Rocky Linux 8.10 images (ISO verified against Rocky's signed CHECKSUM).
+//
+// Environment: as for build:centos7 (mage -h build:centos7).
+func (Build) Rocky8(ctx context.Context) error { return buildOS(ctx, "Rocky-8.10") }
+
+// Rocky9 builds the Rocky Linux 9.6 images (from Rocky's vault, the current mirror as fallback).
+//
+// Environment: as for build:centos7 (mage -h build:centos7).
+func (Build) Rocky9(ctx context.Context) error { return buildOS(ctx, "Rocky-9.6") }
+
+// Rocky10 builds the Rocky Linux 10.1 images (x86-64-v3 CPU; ISO verified against Rocky's signed CHECKSUM).
+//
+// Environment: as for build:centos7 (mage -h build:centos7).
+func (Build) Rocky10(ctx context.Context) error { return buildOS(ctx, "Rocky-10.1") }
+
+// Alma9 builds the AlmaLinux 9.6 images.
+//
+// Environment: as for build:centos7 (mage -h build:centos7).
+func (Build) Alma9(ctx context.Context) error { return buildOS(ctx, "AlmaLinux-9.6") }
+
+// Alma10 builds the AlmaLinux 10.1 images (x86-64-v3 CPU).
+//
+// Environment: as for build:centos7 (mage -h build:centos7).
+func (Build) Alma10(ctx context.Context) error { return buildOS(ctx, "AlmaLinux-10.1") }
+
+// Stream9 builds the CentOS Stream 9 images; the site gives the sha256 of the ISO it checked (see templates/site.json).
+//
+// Environment: as for build:centos7 (mage -h build:centos7).
+func (Build) Stream9(ctx context.Context) error { return buildOS(ctx, "CentOS-Stream-9") }
+
+// Stream10 builds the CentOS Stream 10 images; the site gives the sha256 of the ISO it checked (see templates/site.json).
+//
+// Environment: as for build:centos7 (mage -h build:centos7).
+func (Build) Stream10(ctx context.Context) error { return buildOS(ctx, "CentOS-Stream-10") }
+
+// Rhel8 builds the Red Hat Enterprise Linux 8.10 images; the site supplies the ISO (see templates/site.json).
+//
+// Environment: as for build:centos7 (mage -h build:centos7).
+func (Build) Rhel8(ctx context.Context) error { return buildOS(ctx, "RedHat-8.10") }
+
+// Rhel9 builds the Red Hat Enterprise Linux 9.6 images; the site supplies the ISO (see templates/site.json).
+//
+// Environment: as for build:centos7 (mage -h build:centos7).
+func (Build) Rhel9(ctx context.Context) error { return buildOS(ctx, "RedHat-9.6") }
+
+// Rhel10 builds the Red Hat Enterprise Linux 10.0 images; the site supplies the ISO (see templates/site.json).
+//
+// Environment: as for build:centos7 (mage -h build:centos7).
+func (Build) Rhel10(ctx context.Context) error { return buildOS(ctx, "RedHat-10.0") }
 
 // Os builds the images of any OS definition, named by its vm_name (templates/os/<vm_name>.json).
 //

@@ -50,6 +50,7 @@ func (Ks) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sayProblems(k)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	return kickstart.Serve(ctx, envvar.KSAddr.Or(os.Getenv, "127.0.0.1:8080"), k.Handler(), os.Stderr, func(a string) {
@@ -59,11 +60,14 @@ func (Ks) Serve(ctx context.Context) error {
 
 // Up builds the kickstart server image and runs it as a long-lived container for bare-metal installs.
 //
-// Running it again replaces the container. Environment: KS_PORT is the host
-// port (default 8080); CONTAINER_ENGINE is docker or podman (default: docker
-// if installed); CONTAINER_ENGINE_FLAGS are global engine flags (podman on
-// some hosts: --runtime runc); CONTAINER_RUN_FLAGS are flags of `run` (e.g.
-// --ulimit nofile=1024:1024 --ulimit nproc=1024:1024); VERSION overrides
+// Running it again replaces the container, which is named for this checkout
+// (gsi-ks-<hash of its path>), so checkouts on one host do not clash.
+// Environment: KS_PORT is the host port (default 8080); CONTAINER_ENGINE is
+// docker or podman (default: docker if its daemon answers, else podman);
+// CONTAINER_ENGINE_FLAGS are global engine flags and CONTAINER_RUN_FLAGS
+// flags of `run`: podman gets --runtime runc where its default runtime does
+// not run, and --ulimit nofile/nproc of 1024 (podman's defaults exceed a
+// restricted host's limits), unless these say otherwise; VERSION overrides
 // the site's version.
 func (Ks) Up(ctx context.Context) error {
 	root := repoRoot()
@@ -71,14 +75,15 @@ func (Ks) Up(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	eng, err := kscontainer.EngineFromEnv(os.Getenv)
+	eng, err := engine(ctx, root)
 	if err != nil {
 		return err
 	}
-	_, targets, err := kickstart.LoadAll(root, os.Getenv, kickstart.Options{})
+	k, targets, err := kickstart.LoadAll(root, os.Getenv, kickstart.Options{})
 	if err != nil {
 		return err
 	}
+	sayProblems(k)
 	bin, tar := filepath.Join(root, tree.KSServerBinary), filepath.Join(root, tree.KSImageTarball)
 	if err := kscontainer.BuildServer(ctx, root, bin); err != nil {
 		return err
@@ -93,7 +98,7 @@ func (Ks) Up(ctx context.Context) error {
 	if err := eng.Up(ctx, tar, port); err != nil {
 		return err
 	}
-	say("ks: container %s (%s) serves http://<this host>:%d/ks", kscontainer.ContainerName, eng.Name, port)
+	say("ks: container %s (%s) serves http://<this host>:%d/ks?build=metal/<host>&os=<vm_name>", eng.Container, eng.Name, port)
 	return nil
 }
 
@@ -101,9 +106,26 @@ func (Ks) Up(ctx context.Context) error {
 //
 // Environment: CONTAINER_ENGINE and CONTAINER_ENGINE_FLAGS as for ks:up.
 func (Ks) Down(ctx context.Context) error {
-	eng, err := kscontainer.EngineFromEnv(os.Getenv)
+	eng, err := engine(ctx, repoRoot())
 	if err != nil {
 		return err
 	}
 	return eng.Down(ctx)
+}
+
+// engine is the container engine of ks:up and ks:down, saying what it chose.
+func engine(ctx context.Context, root string) (kscontainer.Engine, error) {
+	eng, err := kscontainer.EngineFromEnv(ctx, os.Getenv, root)
+	for _, n := range eng.Notes {
+		say("ks: %s", n)
+	}
+	return eng, err
+}
+
+// sayProblems names each OS definition that does not load and is left out
+// of what is served; the others are served.
+func sayProblems(k *kickstart.Kickstarts) {
+	for _, err := range k.Problems() {
+		say("ks: left out: %v", err)
+	}
 }

@@ -11,8 +11,8 @@ say() { printf '>> cleanup: %s\n' "$*"; }
 
 say "package caches"
 if command -v yum >/dev/null; then
-  yum --quiet clean all
-  rm -rf /var/cache/yum
+  yum --quiet clean all # dnf on EL 8 and later
+  rm -rf /var/cache/yum /var/cache/dnf
 fi
 if command -v apt-get >/dev/null; then # the e2e test's Debian fixture guest
   apt-get clean

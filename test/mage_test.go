@@ -67,28 +67,48 @@ func TestEveryListedTargetHasADocSentence(t *testing.T) {
 // (directly or through the packages it calls); each must be named in the
 // target's help (mage -h <target>), so a newcomer finds every knob there.
 var targetEnv = map[string][]string{
+	"artifacts:diff":    {"DIFF_FORMAT"},
 	"artifacts:convert": {"VERSION", "ONLY", "EXCEPT", "QEMU_ACCELERATOR", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
 	"artifacts:inspect": {"VERSION", "ONLY", "EXCEPT", "QEMU_ACCELERATOR", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
-	"build:centos7":     {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "QEMU_ACCELERATOR", "PACKER_TIMEOUT", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
+	"build:centos7":     {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "QEMU_ACCELERATOR", "PACKER_TIMEOUT", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS", "HEADLESS", "PACKER_ON_ERROR"},
 	"catalog":           {"CATALOG_BASE_URL"},
 	"config":            {"VERSION"},
 	"iso:fetch":         {"ISO_CACHE"},
 	"iso:verify":        {"ISO_CACHE"},
+	"iso:import":        {"ISO_CACHE"},
 	"ks:down":           {"CONTAINER_ENGINE", "CONTAINER_ENGINE_FLAGS"},
 	"ks:render":         {"VERSION"},
 	"ks:serve":          {"KS_ADDR", "VERSION"},
 	"ks:up":             {"KS_PORT", "CONTAINER_ENGINE", "CONTAINER_ENGINE_FLAGS", "CONTAINER_RUN_FLAGS", "VERSION"},
+	"plan":              {"ONLY", "EXCEPT", "VERSION", "PACKER", "PATH", "ISO_CACHE"},
 	"test":              {"TEST_RUN", "TEST_PKGS", "PACKER", "PACKER_CACHE"},
 	"upload:aws":        {"AWS_S3_BUCKET", "AWS_ENDPOINT_URL", "AWS_IMPORT_TIMEOUT", "VERSION"},
+	"upload:azure":      {"AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZURE_LOCATION", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_CONTAINER", "AZURE_IMAGE_TIMEOUT", "AZURE_STORAGE_BLOB_ENDPOINT", "AZURE_RESOURCE_MANAGER_ENDPOINT", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "VERSION"},
+	"upload:gcp":        {"GCP_PROJECT", "GCS_BUCKET", "GCP_IMAGE_FAMILY", "GCP_IMAGE_TIMEOUT", "GCE_ENDPOINT", "STORAGE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS", "VERSION"},
 	"upload:docker":     {"REGISTRY", "REGISTRY_INSECURE", "REGISTRY_NAMESPACE", "DOCKER_OUT", "VERSION"},
-	"validate":          {"PACKER", "PACKER_CACHE", "VERSION"},
+	"upload:openstack": {"OS_CLOUD", "OS_CLIENT_CONFIG_FILE", "OS_AUTH_TYPE", "OS_AUTH_URL", "OS_ENDPOINT", "OS_USERNAME", "OS_USER_ID", "OS_PASSWORD",
+		"OS_USER_DOMAIN_NAME", "OS_USER_DOMAIN_ID", "OS_PROJECT_NAME", "OS_PROJECT_ID", "OS_TENANT_NAME", "OS_TENANT_ID", "OS_PROJECT_DOMAIN_NAME", "OS_PROJECT_DOMAIN_ID",
+		"OS_APPLICATION_CREDENTIAL_ID", "OS_APPLICATION_CREDENTIAL_NAME", "OS_APPLICATION_CREDENTIAL_SECRET", "OS_TOKEN",
+		"OS_REGION_NAME", "OS_INTERFACE", "OS_CACERT", "OS_INSECURE", "OS_IMAGE_VISIBILITY", "OS_IMAGE_PROTECTED", "OS_IMAGE_TIMEOUT", "FORCE", "VERSION"},
+	"upload:vmware": {"GOVC_URL", "GOVC_USERNAME", "GOVC_PASSWORD", "GOVC_INSECURE", "GOVC_DATACENTER", "GOVC_DATASTORE", "GOVC_FOLDER", "GOVC_RESOURCE_POOL", "GOVC_NETWORK", "FORCE", "VERSION"},
+	"validate":      {"PACKER", "PACKER_CACHE", "VERSION"},
 }
 
 // sharedEnv lists the targets that read the same variables as another
 // target: their help refers to that target's instead of repeating it.
 var sharedEnv = map[string]string{
-	"build:rhel7": "build:centos7",
-	"build:os":    "build:centos7",
+	"build:rhel7":    "build:centos7",
+	"build:os":       "build:centos7",
+	"build:rocky8":   "build:centos7",
+	"build:rocky9":   "build:centos7",
+	"build:rocky10":  "build:centos7",
+	"build:alma9":    "build:centos7",
+	"build:alma10":   "build:centos7",
+	"build:stream9":  "build:centos7",
+	"build:stream10": "build:centos7",
+	"build:rhel8":    "build:centos7",
+	"build:rhel9":    "build:centos7",
+	"build:rhel10":   "build:centos7",
 }
 
 func TestEveryTargetsHelpNamesTheEnvironmentItReads(t *testing.T) {

@@ -27,17 +27,21 @@ import (
 // CATALOG_BASE_URL and what the conversions read; log receives their
 // progress lines, toolOutput the output of the tools they run.
 func Deps(cfg *config.Config, getenv func(string) string, log, toolOutput io.Writer) pipeline.Deps {
+	sent := &kickstart.Sent{} // the kickstarts served, for the build records
 	return pipeline.Deps{
 		PackerPath: func(ctx context.Context) (string, string, error) {
 			return packer.Find(ctx, cfg.Root, getenv, log)
 		},
 		FetchISO: iso.FetchFunc(cfg, iso.Options{Out: log, Getenv: getenv}),
 		StartKickstart: func(ctx context.Context, selected []providers.Provider) (int, func(), error) {
-			return kickstart.StartForBuild(ctx, cfg, selected)
+			return kickstart.StartForBuild(ctx, cfg, selected, sent)
 		},
 		GuestKickstartURL: kickstart.GuestBaseURL,
 		Convert: func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error) {
 			return convert.Run(ctx, cfg, selected, convert.Options{Log: log, ToolOutput: toolOutput, Getenv: getenv})
+		},
+		Record: func(ctx context.Context, facts pipeline.Facts, arts []tree.Artifact) ([]tree.Artifact, error) {
+			return record(ctx, cfg, recordEnv{getenv: getenv, log: log, toolOutput: toolOutput, sent: sent}, facts, arts)
 		},
 		Checksum: func(ctx context.Context, arts []tree.Artifact) error {
 			_, err := checksum.WriteArtifacts(ctx, underRoot(cfg.Root, arts))

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gold-standard-images/internal/envvar"
@@ -48,9 +50,9 @@ type OS struct {
 	OSName      string     `json:"os_name"`      // distribution, e.g. "CentOS" or "RedHat"
 	OSVersion   string     `json:"os_version"`   // release, e.g. "7.9.2009"
 	ISO         string     `json:"iso"`          // ISO file name without ".iso"
-	ISOChecksum string     `json:"iso_checksum"` // sha256 of the ISO, 64 hex characters
-	ISOServer   StringList `json:"iso_server"`   // mirror(s): <server>/<os_version>/isos/x86_64/<iso>.iso
-	RepoServer  string     `json:"repo_server"`  // package tree: <server>/<os_version>/os/x86_64; empty installs from the ISO
+	ISOChecksum string     `json:"iso_checksum"` // sha256 of the ISO, 64 hex characters; empty takes it from the signed iso_checksum_file
+	ISOServer   StringList `json:"iso_server"`   // mirror(s), vault first: <server>/<mirror_dir>/isos/x86_64/<iso>.iso
+	RepoServer  string     `json:"repo_server"`  // package tree (RepoURL, AppStreamURL); empty installs from the ISO
 
 	ISOURL          StringList `json:"iso_url,omitempty"`                     // full URL(s) or local path of the ISO, instead of iso_server
 	ISOChecksumFile string     `json:"iso_checksum_file,omitempty"`           // clear-signed checksum file beside the ISO, e.g. "sha256sum.txt.asc"
@@ -58,6 +60,8 @@ type OS struct {
 	ISOSigningKeyFP string     `json:"iso_signing_key_fingerprint,omitempty"` // that key's fingerprint (40 hex, spaces allowed), checked before the key is trusted
 	Family          string     `json:"os_family,omitempty"`                   // kickstart template family, e.g. "rhel7"; derived from os_version when empty
 	SiteSuppliedISO bool       `json:"site_supplied_iso,omitempty"`           // the ISO comes from the site (customer portal), not from a public mirror
+	MirrorDir       string     `json:"mirror_dir,omitempty"`                  // the release's folder on iso_server and repo_server, e.g. "9-stream"; default os_version
+	Firmware        Firmware   `json:"firmware,omitempty"`                    // "bios" or "uefi"; empty takes the site's firmware (default bios)
 }
 
 // OSOverride lets templates/site.json set an OS definition's ISO and
@@ -67,6 +71,7 @@ type OSOverride struct {
 	ISOServer   StringList `json:"iso_server,omitempty"`
 	ISOChecksum string     `json:"iso_checksum,omitempty"`
 	RepoServer  string     `json:"repo_server,omitempty"`
+	Firmware    Firmware   `json:"firmware,omitempty"`
 }
 
 // AWS holds the settings of upload:aws.
@@ -91,7 +96,14 @@ type Site struct {
 	RootPass   string `json:"root_pass"`   // root password; empty makes a random one per build (secret)
 	RootSalt   string `json:"root_salt"`   // salt for the root password hash; empty makes a random one
 	SSHTimeout string `json:"ssh_timeout"` // how long Packer waits for SSH, Go duration
-	VMwareSHA  string `json:"vmware_sha"`  // kept from the original site files and checked; unused: the vmware build installs open-vm-tools
+	VMwareSHA  string `json:"vmware_sha"`  // hash algorithm of the vmware OVA's manifest (ovftool --shaAlgorithm): sha1, sha256 or sha512
+
+	CPUs                   int  `json:"cpus"`                     // virtual CPUs of the build VMs
+	Memory                 int  `json:"memory"`                   // memory of the build VMs in MiB
+	VirtualBoxNATLocalhost bool `json:"virtualbox_nat_localhost"` // VirtualBox 7 NAT lets guests reach the host's loopback (false for VirtualBox 6.1)
+
+	Firmware   Firmware   `json:"firmware,omitempty"`    // "bios" (default) or "uefi" for every OS whose definition does not say
+	NTPServers StringList `json:"ntp_servers,omitempty"` // NTP servers of the installed systems; empty keeps the vendor's pool
 
 	// GCPGuestRepo is the base of Google's yum tree the gcp image installs
 	// Google's guest environment from: <url>/repos/google-compute-engine-
@@ -117,9 +129,14 @@ func Defaults() Site {
 		Keyboard:   "us",
 		Timezone:   "UTC",
 		SSHTimeout: "60m",
+		VMwareSHA:  "sha256",
+		CPUs:       2,
+		Memory:     2048,
 		// Google's documented location (cloud.google.com/compute/docs/images/install-guest-environment).
 		GCPGuestRepo: "https://packages.cloud.google.com/yum",
 		AWS:          AWS{ImportRole: "vmimport", ImportTimeout: "2h"},
+
+		VirtualBoxNATLocalhost: true,
 	}
 }
 
@@ -192,6 +209,9 @@ func LoadSite(root string, getenv func(string) string) (site Site, found bool, e
 		}
 		site.Version = v
 	}
+	if site.VMwareSHA == "" {
+		site.VMwareSHA = "sha256"
+	}
 	return site, found, nil
 }
 
@@ -221,6 +241,12 @@ func LoadOS(root, vmName string, site Site, opts Options) (OS, error) {
 	}
 	if def.Family == "" {
 		def.Family = deriveFamily(def.OSVersion)
+	}
+	if def.Firmware == "" {
+		def.Firmware = site.Firmware
+	}
+	if def.Firmware == "" {
+		def.Firmware = BIOS
 	}
 	return def, nil
 }
@@ -265,15 +291,54 @@ func applyOverride(def OS, o OSOverride) OS {
 	if o.RepoServer != "" {
 		def.RepoServer = o.RepoServer
 	}
+	if o.Firmware != "" {
+		def.Firmware = o.Firmware
+	}
 	return def
 }
 
-// deriveFamily maps an OS version to its kickstart template family:
-// "7.9.2009" -> "rhel7".
-func deriveFamily(version string) string {
-	major, _, _ := strings.Cut(version, ".")
-	return "rhel" + major
+// Families maps each kickstart family (http/templates/<family>.ks.tmpl)
+// to the major releases it serves: EL 9 and 10 share one template.
+var Families = map[string][]int{
+	"rhel7": {7},
+	"rhel8": {8},
+	"rhel9": {9, 10},
 }
+
+// Major is the major release of an os_version: "9.6" -> 9; 0 when it has none.
+func Major(version string) int {
+	major, _, _ := strings.Cut(version, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// deriveFamily maps an OS version to its kickstart template family:
+// "7.9.2009" -> "rhel7", "10.0" -> "rhel9"; "" when no family serves it.
+func deriveFamily(version string) string {
+	for family, majors := range Families {
+		if slices.Contains(majors, Major(version)) {
+			return family
+		}
+	}
+	return ""
+}
+
+// Firmware is the firmware the build VMs boot with.
+type Firmware string
+
+// The firmwares a build can use.
+const (
+	BIOS Firmware = "bios"
+	UEFI Firmware = "uefi"
+)
+
+// Firmware is the firmware the build VMs boot with: the OS definition's,
+// else the site's, else BIOS. Uploads read it to mark images (GCP
+// UEFI_COMPATIBLE, Azure HyperVGeneration V2).
+func (c *Config) Firmware() Firmware { return c.OS.Firmware }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -285,29 +350,53 @@ func contains(list []string, s string) bool {
 }
 
 // ISOURLs returns the places the ISO can be had from, in the order to try:
-// iso_url when given, else <iso_server>/<os_version>/isos/x86_64/<iso>.iso for
-// each server. Entries may be http(s):// or file:// URLs or local paths.
+// iso_url when given, else <iso_server>/<mirror_dir>/isos/x86_64/<iso>.iso
+// for each server (the layout of CentOS 7, Rocky and AlmaLinux mirrors and
+// vaults). Entries may be http(s):// or file:// URLs or local paths.
 func (o OS) ISOURLs() []string {
 	if len(o.ISOURL) > 0 {
 		return append([]string(nil), o.ISOURL...)
 	}
 	var urls []string
 	for _, s := range o.ISOServer {
-		urls = append(urls, strings.TrimRight(s, "/")+"/"+o.OSVersion+"/isos/x86_64/"+o.ISO+".iso")
+		urls = append(urls, strings.TrimRight(s, "/")+"/"+o.dir()+"/isos/x86_64/"+o.ISO+".iso")
 	}
 	return urls
+}
+
+// dir is the release's folder on the mirrors: mirror_dir, else os_version.
+func (o OS) dir() string {
+	if o.MirrorDir != "" {
+		return o.MirrorDir
+	}
+	return o.OSVersion
 }
 
 // ISOFile is the file name of the ISO, e.g. "CentOS-7-x86_64-Minimal-2009.iso".
 func (o OS) ISOFile() string { return o.ISO + ".iso" }
 
-// RepoURL is the package tree the installer uses
-// (<repo_server>/<os_version>/os/x86_64), or "" to install from the ISO.
+// RepoURL is the package tree the installer uses, or "" to install from
+// the ISO: <repo_server>/<mirror_dir>/os/x86_64 for EL 7,
+// <repo_server>/<mirror_dir>/BaseOS/x86_64/os from EL 8 on.
 func (o OS) RepoURL() string {
 	if o.RepoServer == "" {
 		return ""
 	}
-	return strings.TrimRight(o.RepoServer, "/") + "/" + o.OSVersion + "/os/x86_64"
+	base := strings.TrimRight(o.RepoServer, "/") + "/" + o.dir()
+	if Major(o.OSVersion) < 8 {
+		return base + "/os/x86_64"
+	}
+	return base + "/BaseOS/x86_64/os"
+}
+
+// AppStreamURL is the AppStream repository of EL 8 and later
+// (<repo_server>/<mirror_dir>/AppStream/x86_64/os), or "" for EL 7 and
+// installs from the ISO.
+func (o OS) AppStreamURL() string {
+	if o.RepoServer == "" || Major(o.OSVersion) < 8 {
+		return ""
+	}
+	return strings.TrimRight(o.RepoServer, "/") + "/" + o.dir() + "/AppStream/x86_64/os"
 }
 
 // Tree is the part of the on-disk tree this configuration's build writes:
@@ -330,12 +419,13 @@ func (c *Config) Redacted() any {
 		site.RootSalt = "(set in " + SiteFile + ", redacted)"
 	}
 	return struct {
-		Site     Site     `json:"site"`
-		SiteFile string   `json:"site_file"`
-		OS       OS       `json:"os"`
-		ISOURLs  []string `json:"iso_urls"`
-		RepoURL  string   `json:"repo_url"`
-	}{site, c.siteFileNote(), c.OS, c.OS.ISOURLs(), c.OS.RepoURL()}
+		Site      Site     `json:"site"`
+		SiteFile  string   `json:"site_file"`
+		OS        OS       `json:"os"`
+		ISOURLs   []string `json:"iso_urls"`
+		RepoURL   string   `json:"repo_url"`
+		AppStream string   `json:"appstream_url,omitempty"`
+	}{site, c.siteFileNote(), c.OS, c.OS.ISOURLs(), c.OS.RepoURL(), c.OS.AppStreamURL()}
 }
 
 func (c *Config) siteFileNote() string {

@@ -107,8 +107,24 @@ func TestShippedDefinitionsLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(names, ",") != "CentOS-7.6.1810,CentOS-7.9.2009,RedHat-7.9" {
-		t.Fatalf("shipped definitions = %v", names)
+	// vm_name -> family, BaseOS (or EL 7's os) tree, AppStream tree.
+	want := map[string][3]string{
+		"AlmaLinux-9.6":    {"rhel9", "https://repo.almalinux.org/almalinux/9.6/BaseOS/x86_64/os", "https://repo.almalinux.org/almalinux/9.6/AppStream/x86_64/os"},
+		"AlmaLinux-10.1":   {"rhel9", "https://repo.almalinux.org/almalinux/10.1/BaseOS/x86_64/os", "https://repo.almalinux.org/almalinux/10.1/AppStream/x86_64/os"},
+		"CentOS-7.6.1810":  {"rhel7", "https://vault.centos.org/7.6.1810/os/x86_64", ""},
+		"CentOS-7.9.2009":  {"rhel7", "https://vault.centos.org/7.9.2009/os/x86_64", ""},
+		"CentOS-Stream-9":  {"rhel9", "https://mirror.stream.centos.org/9-stream/BaseOS/x86_64/os", "https://mirror.stream.centos.org/9-stream/AppStream/x86_64/os"},
+		"CentOS-Stream-10": {"rhel9", "https://mirror.stream.centos.org/10-stream/BaseOS/x86_64/os", "https://mirror.stream.centos.org/10-stream/AppStream/x86_64/os"},
+		"RedHat-7.9":       {"rhel7", "", ""},
+		"RedHat-8.10":      {"rhel8", "", ""},
+		"RedHat-9.6":       {"rhel9", "", ""},
+		"RedHat-10.0":      {"rhel9", "", ""},
+		"Rocky-8.10":       {"rhel8", "https://dl.rockylinux.org/pub/rocky/8.10/BaseOS/x86_64/os", "https://dl.rockylinux.org/pub/rocky/8.10/AppStream/x86_64/os"},
+		"Rocky-9.6":        {"rhel9", "https://dl.rockylinux.org/vault/rocky/9.6/BaseOS/x86_64/os", "https://dl.rockylinux.org/vault/rocky/9.6/AppStream/x86_64/os"},
+		"Rocky-10.1":       {"rhel9", "https://dl.rockylinux.org/pub/rocky/10.1/BaseOS/x86_64/os", "https://dl.rockylinux.org/pub/rocky/10.1/AppStream/x86_64/os"},
+	}
+	if len(names) != len(want) {
+		t.Errorf("shipped definitions = %v, want the %d of this test", names, len(want))
 	}
 	for _, name := range names {
 		cfg, err := Load(root, name, noEnv, Options{AllowMissingISO: true})
@@ -116,9 +132,51 @@ func TestShippedDefinitionsLoad(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if cfg.OS.Family != "rhel7" {
-			t.Errorf("%s: family %q, want rhel7", name, cfg.OS.Family)
+		got := [3]string{cfg.OS.Family, cfg.OS.RepoURL(), cfg.OS.AppStreamURL()}
+		if got != want[name] {
+			t.Errorf("%s: family, BaseOS, AppStream = %q, want %q", name, got, want[name])
 		}
+		if cfg.Firmware() != BIOS {
+			t.Errorf("%s: firmware %q, want the default bios", name, cfg.Firmware())
+		}
+	}
+}
+
+// Without iso_checksum, a signed checksum file and its key stand in: the
+// sha256 is taken from it when the ISO is fetched.
+func TestAChecksumFromTheSignedFileNeedsNoISOChecksum(t *testing.T) {
+	signed := strings.Replace(goodOS, `"07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a"`, `"", "iso_checksum_file": "CHECKSUM", "iso_signing_key": "templates/gpg/RPM-GPG-KEY-Rocky-10", "iso_signing_key_fingerprint": "55AF 04D9 A30C 2ADD DC22 85DD D8BE 58F9 45A8 B0F7"`, 1)
+	cfg, err := Load(testRoot(t, "", map[string]string{"Test-1.0": signed}), "Test-1.0", noEnv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OS.ISOChecksum != "" || cfg.OS.ISOChecksumFile != "CHECKSUM" {
+		t.Errorf("iso_checksum %q, iso_checksum_file %q", cfg.OS.ISOChecksum, cfg.OS.ISOChecksumFile)
+	}
+}
+
+// The firmware is the OS definition's, else the site's, else BIOS; a
+// site's per-OS override wins over both.
+func TestFirmwareComesFromTheDefinitionElseTheSite(t *testing.T) {
+	uefiOS := strings.Replace(goodOS, `"vm_name": "Test-1.0",`, `"vm_name": "Test-1.0", "firmware": "uefi",`, 1)
+	for _, c := range []struct {
+		name, site, os string
+		want           Firmware
+	}{
+		{"Default", "", goodOS, BIOS},
+		{"Site", `{"firmware": "uefi"}`, goodOS, UEFI},
+		{"Definition", `{"firmware": "bios"}`, uefiOS, UEFI},
+		{"SiteOverrideOfTheOS", `{"os": {"Test-1.0": {"firmware": "bios"}}}`, uefiOS, BIOS},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Load(testRoot(t, c.site, map[string]string{"Test-1.0": c.os}), "Test-1.0", noEnv, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Firmware() != c.want {
+				t.Errorf("firmware %q, want %q", cfg.Firmware(), c.want)
+			}
+		})
 	}
 }
 
@@ -207,7 +265,7 @@ func TestLoadReportsBadInput(t *testing.T) {
 		vmName string
 	}{
 		{name: "MalformedSiteJSON", site: "{\n  \"namespace\": \"gold\",\n  \"version\": 1.0.0\n}\n", vmName: "CentOS-7.9.2009"},
-		{name: "UnknownFieldsWithSuggestions", site: "{\n  \"namspace\": \"gold\",\n  \"time_zone\": \"UTC\",\n  \"colour\": \"blue\"\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "UnknownFieldsWithSuggestions", site: "{\n  \"namspace\": \"gold\",\n  \"time_zone\": \"UTC\",\n  \"favourite_colour\": \"blue\"\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "WrongTypes", site: "{\n  \"headless\": \"yes\",\n  \"disk_size\": \"20G\",\n  \"aws\": {\"bucket\": 7},\n  \"os\": {\"CentOS-7.9.2009\": {\"iso_server\": 3}}\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "BadValues", site: "{\n  \"namespace\": \"Gold Images\",\n  \"version\": \"v1\",\n  \"disk_size\": 100,\n  \"lang\": \"\",\n  \"root_salt\": \"has spaces\",\n  \"ssh_timeout\": \"soon\",\n  \"ks_server\": \"ks.example.com\",\n  \"gcp_guest_repo\": \"ftp://mirror/yum\",\n  \"aws\": {\"import_role\": \"\"}\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "NumberOutOfRange", site: "{\n  \"disk_size\": 1e400\n}\n", vmName: "CentOS-7.9.2009"},
@@ -220,6 +278,13 @@ func TestLoadReportsBadInput(t *testing.T) {
 		{name: "UnknownVMName", vmName: "CentOS-7.9"},
 		{name: "RHELWithoutSiteISO", vmName: "RedHat-7.9"},
 		{name: "NotAnObject", site: "[1, 2]", vmName: "CentOS-7.9.2009"},
+		{name: "BadSeedStrings", site: "{\n  \"headless\": \"yes\",\n  \"disk_size\": \"8 GB\",\n  \"cpus\": \"0\",\n  \"memory\": \"512\",\n  \"ssh_timeout\": \"10 minutes\",\n  \"vmware_sha\": \"md5\",\n  \"virtualbox_nat_localhost\": \"on\"\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "VMwareSHAGivenAsASum", site: "{\n  \"disk_size\": \"100\",\n  \"vmware_sha\": \"" + strings.Repeat("ab", 32) + "\"\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "UnknownFamilyAndFirmware", extra: map[string]string{"Rocky-9.4": strings.Replace(goodOS, `"vm_name": "Test-1.0",`, `"vm_name": "Rocky-9.4", "os_family": "rocky9", "firmware": "efi", "mirror_dir": "9/stream",`, 1)}, vmName: "Rocky-9.4"},
+		{name: "FamilyOfAnotherRelease", extra: map[string]string{"Rocky-8.10": strings.Replace(goodOS, `"vm_name": "Test-1.0",`, `"vm_name": "Rocky-8.10", "os_family": "rhel9",`, 1)}, vmName: "Rocky-8.10"},
+		{name: "NoFamilyServesTheRelease", extra: map[string]string{"Future-11.0": strings.Replace(strings.Replace(goodOS, `"vm_name": "Test-1.0",`, `"vm_name": "Future-11.0",`, 1), `"os_version": "7.9.2009"`, `"os_version": "11.0"`, 1)}, vmName: "Future-11.0"},
+		{name: "NoChecksumAndNoSignedFile", extra: map[string]string{"Test-1.0": strings.Replace(goodOS, `"07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a"`, `""`, 1)}, vmName: "Test-1.0"},
+		{name: "BadSiteFirmware", site: "{\n  \"firmware\": \"EFI\",\n  \"os\": {\"CentOS-7.9.2009\": {\"firmware\": \"coreboot\"}}\n}\n", vmName: "CentOS-7.9.2009"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,22 +318,7 @@ func TestSitePasswordIsHashedWithSiteSaltAndNeverShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("openssl", "passwd", "-6", "-salt", "abcdefgh12345678", "s3cret-Pa55").Output()
-	if err != nil {
-		t.Fatalf("openssl passwd (package openssl) is needed to cross-check the hash: %v", err)
-	}
-	if want := strings.TrimSpace(string(out)); cfg.RootPasswordHash() != want {
-		t.Errorf("hash = %q, openssl says %q", cfg.RootPasswordHash(), want)
-	}
-	printed, err := json.Marshal(cfg.Redacted())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, secret := range []string{"s3cret-Pa55", cfg.RootPasswordHash(), "abcdefgh12345678"} {
-		if strings.Contains(string(printed), secret) {
-			t.Errorf("redacted configuration contains %q: %s", secret, printed)
-		}
-	}
+	checkHashedAndHidden(t, cfg, "s3cret-Pa55", "abcdefgh12345678")
 }
 
 func TestRandomRootPasswordDiffersPerLoad(t *testing.T) {
@@ -307,6 +357,76 @@ func TestSHA512CryptMatchesSpecificationVectors(t *testing.T) {
 		}
 		if got, want := SHA512Crypt(tc.password, tc.salt), strings.TrimSpace(string(out)); got != want {
 			t.Errorf("SHA512Crypt(%q, %q) = %q, openssl says %q", tc.password, tc.salt, got, want)
+		}
+	}
+}
+
+// TestSeedSiteFileLoadsWithItsStringValues loads the original project's
+// site file (testdata/seed-site.json.example, reconstructed from its field
+// list: every value a string, as Packer user variables are) and checks that
+// each string reaches its typed field and the password only as its hash.
+func TestSeedSiteFileLoadsWithItsStringValues(t *testing.T) {
+	seed, err := os.ReadFile(filepath.Join("testdata", "seed-site.json.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(testRoot(t, string(seed), nil), "CentOS-7.9.2009", noEnv, Options{})
+	if err != nil {
+		t.Fatalf("the seed's site file does not load: %v", err)
+	}
+	s := cfg.Site
+	if !s.Headless || s.DiskSize != 8192 || s.SSHTimeout != "10m" || s.VMwareSHA != "sha256" || s.KSServer != "http://192.168.56.1:8080" {
+		t.Errorf("seed values not taken: headless %v, disk_size %d, ssh_timeout %q, vmware_sha %q, ks_server %q", s.Headless, s.DiskSize, s.SSHTimeout, s.VMwareSHA, s.KSServer)
+	}
+	checkHashedAndHidden(t, cfg, "changeme", "Wd3kR9pX")
+}
+
+func TestStringAndTypedFormsGiveTheSameSettings(t *testing.T) {
+	cases := []struct {
+		name, site string
+		check      func(Site) bool
+	}{
+		{"headless false as a string", `{"headless": "false"}`, func(s Site) bool { return !s.Headless }},
+		{"headless false typed", `{"headless": false}`, func(s Site) bool { return !s.Headless }},
+		{"disk_size as a string", `{"disk_size": "8192"}`, func(s Site) bool { return s.DiskSize == 8192 }},
+		{"cpus and memory as strings", `{"cpus": "4", "memory": "4096"}`, func(s Site) bool { return s.CPUs == 4 && s.Memory == 4096 }},
+		{"cpus and memory typed", `{"cpus": 4, "memory": 4096}`, func(s Site) bool { return s.CPUs == 4 && s.Memory == 4096 }},
+		{"virtualbox_nat_localhost as a string", `{"virtualbox_nat_localhost": "false"}`, func(s Site) bool { return !s.VirtualBoxNATLocalhost }},
+		{"vmware_sha sha512", `{"vmware_sha": "sha512"}`, func(s Site) bool { return s.VMwareSHA == "sha512" }},
+		{"vmware_sha empty is sha256", `{"vmware_sha": ""}`, func(s Site) bool { return s.VMwareSHA == "sha256" }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			site, _, err := LoadSite(testRoot(t, tc.site, nil), noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(site) {
+				t.Errorf("%s: got %+v", tc.site, site)
+			}
+		})
+	}
+}
+
+// checkHashedAndHidden checks that cfg's root password hash is what
+// `openssl passwd -6` makes of password and salt, and that none of the
+// three shows in the configuration `mage config` prints.
+func checkHashedAndHidden(t *testing.T, cfg *Config, password, salt string) {
+	t.Helper()
+	out, err := exec.Command("openssl", "passwd", "-6", "-salt", salt, password).Output()
+	if err != nil {
+		t.Fatalf("openssl passwd (package openssl) is needed to cross-check the hash: %v", err)
+	}
+	if want := strings.TrimSpace(string(out)); cfg.RootPasswordHash() != want {
+		t.Errorf("hash = %q, openssl says %q", cfg.RootPasswordHash(), want)
+	}
+	printed, err := json.Marshal(cfg.Redacted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{password, cfg.RootPasswordHash(), salt} {
+		if strings.Contains(string(printed), secret) {
+			t.Errorf("redacted configuration contains %q: %s", secret, printed)
 		}
 	}
 }

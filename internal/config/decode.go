@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -193,9 +194,50 @@ func (d *decoder) value(raw []byte, off int64, f reflect.Value, path string, lin
 		d.object(raw, off, f, path)
 		return
 	}
+	if quoted, ok := packerString(raw, f.Kind()); ok {
+		if !setFromString(f, quoted) {
+			d.add(line, path, "want %s, got %q", describe(f.Type()), quoted)
+		}
+		return
+	}
 	if err := json.Unmarshal(raw, f.Addr().Interface()); err != nil {
 		d.add(line, path, "want %s, got %s", describe(f.Type()), jsonKind(raw))
 	}
+}
+
+// packerString returns the text of raw when it is a JSON string given for a
+// boolean or whole-number field: the original project's site files hold
+// Packer user variables, which are all strings ("headless": "true",
+// "disk_size": "8192").
+func packerString(raw []byte, kind reflect.Kind) (string, bool) {
+	switch kind {
+	case reflect.Bool, reflect.Int, reflect.Int64, reflect.Int32:
+	default:
+		return "", false
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// setFromString sets the boolean or whole-number f from its string form,
+// as Packer read user variables: "true"/"false" (strconv.ParseBool) and
+// decimal numbers. It reports whether s was one.
+func setFromString(f reflect.Value, s string) bool {
+	if f.Kind() == reflect.Bool {
+		b, err := strconv.ParseBool(s)
+		if err == nil {
+			f.SetBool(b)
+		}
+		return err == nil
+	}
+	n, err := strconv.ParseInt(s, 10, f.Type().Bits())
+	if err == nil {
+		f.SetInt(n)
+	}
+	return err == nil
 }
 
 func jsonName(sf reflect.StructField) string {
@@ -219,8 +261,10 @@ func describe(t reflect.Type) string {
 	case reflect.String:
 		return "a string"
 	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64:
+		return `true or false (or "true" or "false")`
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return `a whole number (or one in quotes, such as "8192")`
+	case reflect.Uint, reflect.Uint64:
 		return "a whole number"
 	case reflect.Slice:
 		return "a list of " + strings.TrimPrefix(describe(t.Elem()), "a ") + "s"

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,8 +17,13 @@ var (
 	vmNameRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	namespaceRe = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 	saltRe      = regexp.MustCompile(`^[./0-9A-Za-z]{1,16}$`)
-	familyRe    = regexp.MustCompile(`^rhel[0-9]+$`)
+	hostRe      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$`)
+	mirrorDirRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 )
+
+// OVAHashes are the hash algorithms vmware_sha names (ovftool's
+// --shaAlgorithm).
+var OVAHashes = []string{"sha1", "sha256", "sha512"}
 
 // checkVersion returns what is wrong with an image version (tree.IsVersion:
 // the artifacts tree and Vagrant's catalog take it), or "".
@@ -60,8 +67,18 @@ func validateSite(s Site, lines map[string]int, known []string) []Problem {
 	if d, err := time.ParseDuration(s.SSHTimeout); err != nil || d <= 0 {
 		add("ssh_timeout", "want a duration such as 60m, got %q", s.SSHTimeout)
 	}
-	if s.VMwareSHA != "" && !hex64.MatchString(s.VMwareSHA) {
-		add("vmware_sha", "want 64 hex characters or empty, got %d characters", len(s.VMwareSHA))
+	switch {
+	case s.VMwareSHA == "" || contains(OVAHashes, s.VMwareSHA): // empty: sha256
+	case hex64.MatchString(s.VMwareSHA):
+		add("vmware_sha", "want the OVA manifest's hash algorithm, sha1, sha256 or sha512 (ovftool's --shaAlgorithm, as in the original site files), got a sha256 sum")
+	default:
+		add("vmware_sha", "want the OVA manifest's hash algorithm, sha1, sha256 or sha512 (ovftool's --shaAlgorithm), got %q", s.VMwareSHA)
+	}
+	if s.CPUs < 1 || s.CPUs > 256 {
+		add("cpus", "want a number of virtual CPUs from 1 to 256, got %d", s.CPUs)
+	}
+	if s.Memory < 1024 || s.Memory > 4*1024*1024 {
+		add("memory", "want a size in MiB from 1024 (the installer's least) to 4194304, got %d", s.Memory)
 	}
 	if !strings.HasPrefix(s.GCPGuestRepo, "https://") && !strings.HasPrefix(s.GCPGuestRepo, "http://") || strings.ContainsAny(s.GCPGuestRepo, " \t\n\"'?#") {
 		add("gcp_guest_repo", "want an http:// or https:// URL without query, e.g. %q, got %q", Defaults().GCPGuestRepo, s.GCPGuestRepo)
@@ -78,6 +95,17 @@ func validateSite(s Site, lines map[string]int, known []string) []Problem {
 		}
 		if o.ISOChecksum != "" && !hex64.MatchString(o.ISOChecksum) {
 			add("os."+name+".iso_checksum", "want 64 hex characters (sha256), got %d characters", len(o.ISOChecksum))
+		}
+		if msg := checkFirmware(o.Firmware); msg != "" {
+			add("os."+name+".firmware", "%s", msg)
+		}
+	}
+	if msg := checkFirmware(s.Firmware); msg != "" {
+		add("firmware", "%s", msg)
+	}
+	for i, h := range s.NTPServers {
+		if !hostRe.MatchString(h) {
+			add("ntp_servers", "entry %d: want a host name or IP address, got %q", i+1, h)
 		}
 	}
 	sortProblems(ps)
@@ -115,6 +143,10 @@ func validateOS(o OS, fileName string, lines map[string]int, opts Options) []Pro
 	case o.ISOChecksum == "" && o.SiteSuppliedISO && opts.AllowMissingISO:
 	case o.ISOChecksum == "" && o.SiteSuppliedISO:
 		add("iso_checksum", "%s", "want the ISO's sha256 (64 hex characters), got an empty value"+siteHint+" with \"iso_checksum\"")
+	case o.ISOChecksum == "" && o.ISOChecksumFile != "" && o.ISOSigningKey != "":
+		// taken from the signed checksum file when the ISO is fetched
+	case o.ISOChecksum == "":
+		add("iso_checksum", "want the ISO's sha256 (64 hex characters), or iso_checksum_file and iso_signing_key to take it from the vendor's signed checksum file; got an empty value")
 	case !hex64.MatchString(o.ISOChecksum):
 		add("iso_checksum", "want 64 hex characters (sha256), got %d characters", len(o.ISOChecksum))
 	}
@@ -143,11 +175,38 @@ func validateOS(o OS, fileName string, lines map[string]int, opts Options) []Pro
 	} else if fp := strings.ReplaceAll(o.ISOSigningKeyFP, " ", ""); fp != "" && !hex40.MatchString(fp) {
 		add("iso_signing_key_fingerprint", "want the key's 40 hex character fingerprint (spaces allowed), got %q", o.ISOSigningKeyFP)
 	}
-	if o.Family != "" && !familyRe.MatchString(o.Family) {
-		add("os_family", "want a kickstart family such as rhel7, got %q", o.Family)
+	checkFamily(o, add)
+	if o.MirrorDir != "" && !mirrorDirRe.MatchString(o.MirrorDir) {
+		add("mirror_dir", "want one folder name such as 9-stream (letters, digits, . _ -), got %q", o.MirrorDir)
+	}
+	if msg := checkFirmware(o.Firmware); msg != "" {
+		add("firmware", "%s", msg)
 	}
 	sortProblems(ps)
 	return ps
+}
+
+// checkFamily checks that os_family names a known family that serves
+// os_version's major release, or, without os_family, that one does.
+func checkFamily(o OS, add func(field, format string, args ...any)) {
+	known := slices.Sorted(maps.Keys(Families))
+	major := Major(o.OSVersion)
+	switch majors, ok := Families[o.Family]; {
+	case o.Family == "" && major > 0 && deriveFamily(o.OSVersion) == "":
+		add("os_version", "no kickstart family serves major release %d (families: %s); set os_family or add a family (CONTRIBUTING.md, \"Adding an OS family\")", major, strings.Join(known, ", "))
+	case o.Family != "" && !ok:
+		add("os_family", "want one of %s (a family with a kickstart template), got %q", strings.Join(known, ", "), o.Family)
+	case o.Family != "" && major > 0 && !slices.Contains(majors, major):
+		add("os_family", "family %q serves major releases %v, but os_version %q is %d", o.Family, majors, o.OSVersion, major)
+	}
+}
+
+// checkFirmware returns what is wrong with a firmware setting, or "".
+func checkFirmware(f Firmware) string {
+	if f != "" && f != BIOS && f != UEFI {
+		return fmt.Sprintf("want %q or %q, got %q", BIOS, UEFI, f)
+	}
+	return ""
 }
 
 func sortProblems(ps []Problem) {

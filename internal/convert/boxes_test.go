@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	govmomiovf "github.com/vmware/govmomi/ovf"
+
 	sha256sum "gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/tree"
@@ -54,7 +56,19 @@ func boxMembers(t *testing.T, path string) map[string][]byte {
 	defer f.Close()
 	z, err := gzip.NewReader(f)
 	must(t, err)
-	tr := tar.NewReader(z)
+	return members(t, z)
+}
+
+// tarMembers reads a plain tar (an OVA).
+func tarMembers(t *testing.T, path string) map[string][]byte {
+	f, err := os.Open(path)
+	must(t, err)
+	defer f.Close()
+	return members(t, f)
+}
+
+func members(t *testing.T, r io.Reader) map[string][]byte {
+	tr := tar.NewReader(r)
 	out := map[string][]byte{}
 	for {
 		h, err := tr.Next()
@@ -76,8 +90,9 @@ func TestAsBuiltDisksAreLinkedAndVagrantBoxesMade(t *testing.T) {
 	qcow := packerOutput(t, cfg, "openstack", "qcow2")
 	sh(t, "", "qemu-img", "create", "-f", "qcow2", qcow, "2148M") // 2 GiB + 100 MiB: virtual_size 3
 	vmx := packerOutput(t, cfg, "vmware", "vmx")
-	must(t, os.WriteFile(vmx, []byte(`scsi0:0.fileName = "disk.vmdk"`+"\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(filepath.Dir(vmx), "disk.vmdk"), []byte("vmdk data"), 0o644))
+	must(t, os.WriteFile(vmx, []byte(`guestOS = "centos7-64"`+"\n"+`scsi0:0.fileName = "disk.vmdk"`+"\n"), 0o644))
+	vmdk := filepath.Join(filepath.Dir(vmx), "disk.vmdk")
+	sh(t, "", "qemu-img", "create", "-f", "vmdk", vmdk, "100M")
 
 	t.Setenv("PATH", withoutOvftool(t))
 	var log bytes.Buffer
@@ -95,14 +110,19 @@ func TestAsBuiltDisksAreLinkedAndVagrantBoxesMade(t *testing.T) {
 		"virtualbox box CentOS-7.9.2009-1.2.3_virtualbox.box",
 		"virtualbox disk CentOS-7.9.2009-1.2.3_virtualbox.ova",
 		"vmware box CentOS-7.9.2009-1.2.3_vmware.box",
-		"vmware disk CentOS-7.9.2009-1.2.3_vmware.vmx",
-		"vmware disk disk.vmdk",
+		"vmware disk CentOS-7.9.2009-1.2.3_vmware.ova",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("artifacts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if !strings.Contains(log.String(), "ovftool not found") || !strings.Contains(log.String(), "OVF Tool") {
-		t.Errorf("log does not say how to get ovftool:\n%s", log.String())
+	// Without ovftool the OVA is made in Go: descriptor first, the disk
+	// at the VMX's capacity, read by govmomi's parser.
+	ova := tarMembers(t, artifactPath(cfg, "vmware", "ova"))
+	env, err := govmomiovf.Unmarshal(bytes.NewReader(ova["CentOS-7.9.2009-1.2.3_vmware.ovf"]))
+	if err != nil {
+		t.Errorf("the vmware OVA's descriptor: %v (members %v)", err, keys(ova))
+	} else if env.Disk == nil || len(env.Disk.Disks) != 1 || env.Disk.Disks[0].Capacity != fmt.Sprint(100<<20) || ova["CentOS-7.9.2009-1.2.3_vmware-disk1.vmdk"] == nil {
+		t.Errorf("the vmware OVA: disks %+v, members %v; want one disk of 100 MiB", env.Disk, keys(ova))
 	}
 	// As built: the same file.
 	for _, p := range []struct{ provider, ext string }{{"aws", "ova"}, {"openstack", "qcow2"}} {
@@ -138,7 +158,7 @@ func TestAsBuiltDisksAreLinkedAndVagrantBoxesMade(t *testing.T) {
 	}
 
 	vm := boxMembers(t, artifactPath(cfg, "vmware", "box"))
-	if string(vm["metadata.json"]) != `{"provider":"vmware_desktop"}`+"\n" || vm["CentOS-7.9.2009-1.2.3_vmware.vmx"] == nil || string(vm["disk.vmdk"]) != "vmdk data" {
+	if disk, _ := os.ReadFile(vmdk); string(vm["metadata.json"]) != `{"provider":"vmware_desktop"}`+"\n" || vm["CentOS-7.9.2009-1.2.3_vmware.vmx"] == nil || !bytes.Equal(vm["disk.vmdk"], disk) {
 		t.Errorf("vmware box members %v, metadata %s", keys(vm), vm["metadata.json"])
 	}
 
@@ -361,5 +381,36 @@ func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(outDir, final)); err != nil {
 		t.Errorf("the conversion itself did not happen: %v", err)
+	}
+}
+
+// TestOvftoolHashesTheOVAManifestWithTheSitesVMwareSHA checks that the
+// site's vmware_sha reaches ovftool as --shaAlgorithm. OVF Tool is a
+// proprietary download no test machine has, so an ovftool on PATH records
+// its arguments and writes the OVA; the command line is what is checked.
+func TestOvftoolHashesTheOVAManifestWithTheSitesVMwareSHA(t *testing.T) {
+	for _, hash := range []string{"sha1", "sha512"} {
+		t.Run(hash, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Site.VMwareSHA = hash
+			vmx := packerOutput(t, cfg, "vmware", "vmx")
+			must(t, os.WriteFile(vmx, []byte(`scsi0:0.fileName = "disk.vmdk"`+"\n"), 0o644))
+			must(t, os.WriteFile(filepath.Join(filepath.Dir(vmx), "disk.vmdk"), []byte("vmdk data"), 0o644))
+			bin := t.TempDir()
+			argsFile := filepath.Join(t.TempDir(), "args")
+			script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + argsFile + "\nfor last; do :; done\necho ova > \"$last\"\n"
+			must(t, os.WriteFile(filepath.Join(bin, "ovftool"), []byte(script), 0o755))
+			t.Setenv("PATH", bin+string(os.PathListSeparator)+withoutOvftool(t))
+			if _, err := Run(context.Background(), cfg, selectOnly(t, "vmware"), Options{}); err != nil {
+				// the box needs the VMX: not part of this test
+				t.Logf("run: %v", err)
+			}
+			args, err := os.ReadFile(argsFile)
+			must(t, err)
+			lines := strings.Split(strings.TrimSpace(string(args)), "\n")
+			if len(lines) != 4 || lines[1] != "--shaAlgorithm="+hash || lines[2] != vmx {
+				t.Errorf("ovftool arguments:\n%s\nwant --acceptAllEulas --shaAlgorithm=%s %s <ova>", args, hash, vmx)
+			}
+		})
 	}
 }

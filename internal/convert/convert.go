@@ -1,7 +1,7 @@
 // Package convert turns each provider's Packer output into the file its
 // platform takes (one table, a row per provider) and makes the Vagrant boxes:
 // azure a fixed VHD, gcp a sparse oldgnu disk.raw tarball, docker a rootfs
-// tarball, vmware an OVA (or the VMX when ovftool is missing), the others
+// tarball, vmware an OVA (ovftool's, or made in Go where it is missing), the others
 // the disk as built. Every output is written under a temporary name and
 // renamed when whole into its provider folder, which exists only once it
 // holds a whole output. Each output's size, time and SHA-256 are recorded
@@ -111,6 +111,7 @@ type job struct {
 	tools    io.Writer // the conversion log, and ToolOutput
 	toolLog  string    // the conversion log's path, relative to the root
 	getenv   func(string) string
+	ovaHash  string // hash algorithm of an OVA's manifest (site vmware_sha)
 }
 
 // Run converts the Packer output of the selected providers into their
@@ -159,6 +160,7 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 			log:      log,
 			toolLog:  cfg.Tree().ConvertLog(r.provider),
 			getenv:   opts.Getenv,
+			ovaHash:  cfg.Site.VMwareSHA,
 		}
 		j.input = filepath.Join(j.inDir, j.stem+"."+r.input)
 		if _, err := os.Stat(j.input); errors.Is(err, fs.ErrNotExist) {

@@ -18,9 +18,11 @@ import (
 	"time"
 
 	"gold-standard-images/internal/atomicfile"
+	"gold-standard-images/internal/ctxio"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/layerdigest"
+	"gold-standard-images/internal/ova"
 	"gold-standard-images/internal/run"
 )
 
@@ -160,34 +162,26 @@ func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 // tar's patterns on the "./"-relative names: the folders stay, empty.
 var rootfsExcludes = []string{"./boot/*", "./lib/modules/*", "./usr/lib/modules/*", "./lib/firmware/*", "./usr/lib/firmware/*"}
 
-// ovftoolHelp says how to get an OVA for VMware.
-const ovftoolHelp = "install VMware OVF Tool (free download: https://developer.broadcom.com/tools/open-virtualization-format-ovf-tool/latest, puts ovftool in PATH) and run the conversion again for an OVA"
-
 // vmwareOVA packs the VMX and its disks into an OVA with ovftool; without
-// ovftool it keeps the VMX and its disks in the artifact folder.
+// ovftool it makes the OVA itself (internal/ova: OVF descriptor,
+// streamOptimized VMDKs by qemu-img, SHA256 manifest).
 func vmwareOVA(ctx context.Context, j *job, tmp string) ([]string, error) {
 	if _, err := exec.LookPath("ovftool"); err == nil {
-		return nil, run.Run(ctx, run.Cmd{Name: "ovftool", Args: []string{"--acceptAllEulas", j.input, tmp}, Output: j.tools,
+		return nil, run.Run(ctx, run.Cmd{Name: "ovftool", Args: ovftoolArgs(j.ovaHash, j.input, tmp), Output: j.tools,
 			Timeout: boundFor(j.inDir, qemuImgStartup, qemuImgRate), Log: j.toolLog, Hint: fmt.Sprintf("a full or stalled disk (df -h %s)", j.outDir)})
 	}
-	files, err := vmwareFiles(j.inDir)
-	if err != nil {
-		return nil, err
+	return nil, ova.FromVMX(ctx, j.input, tmp, j.stem, ova.Options{Output: j.tools, Log: j.toolLog, Timeout: boundFor(j.inDir, qemuImgStartup, qemuImgRate)})
+}
+
+// ovftoolArgs are the arguments of ovftool packing the VMX in into the OVA
+// out, its manifest hashed with hash (the site's vmware_sha: sha1, sha256 or
+// sha512; empty leaves ovftool's default).
+func ovftoolArgs(hash, in, out string) []string {
+	args := []string{"--acceptAllEulas"}
+	if hash != "" {
+		args = append(args, "--shaAlgorithm="+hash)
 	}
-	for _, name := range files {
-		dst := filepath.Join(j.outDir, name)
-		if j.fresh(dst) {
-			continue
-		}
-		if err := linkOrCopy(filepath.Join(j.inDir, name), filepath.Join(filepath.Dir(tmp), name)); err != nil {
-			return nil, err
-		}
-		if err := j.place(filepath.Join(filepath.Dir(tmp), name), dst, ""); err != nil {
-			return nil, err
-		}
-	}
-	j.log.printf("%s: ovftool not found, kept %s and its disks instead of an OVA; %s", j.provider, filepath.Base(j.input), ovftoolHelp)
-	return files, nil
+	return append(args, in, out)
 }
 
 // vmwareFiles lists the files of a VMware VM in dir: the .vmx last, so a
@@ -364,7 +358,7 @@ func (b *box) addStream(ctx context.Context, name string, size int64, r io.Reade
 		b.err = err
 		return
 	}
-	if _, err := io.Copy(b.tw, ctxReader{ctx, r}); err != nil {
+	if _, err := io.Copy(b.tw, ctxio.Reader(ctx, r)); err != nil {
 		b.err = fmt.Errorf("adding %s: %w", name, err)
 	}
 }
@@ -385,19 +379,6 @@ func (b *box) commit() error {
 func (b *box) abort() {
 	b.z.Close()
 	b.f.Abort()
-}
-
-// ctxReader stops a long copy when the context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // linkOrCopy makes dst the same content as src: a hard link when both are

@@ -7,6 +7,7 @@
 package dockerpush
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ import (
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/progress"
 	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/sbom"
 )
 
 // OCI label keys the image carries.
@@ -54,6 +56,9 @@ type Meta struct {
 	Created  time.Time // creation time; the artifact's modification time keeps re-pushes identical
 	Revision string    // source revision (git commit); empty leaves the label out
 	Source   string    // source repository URL; empty leaves the label out
+	// SBOMDigest is the sha256:<hex> of the image's SBOM; empty leaves the
+	// label out.
+	SBOMDigest string
 }
 
 // Image builds the image of the gzip rootfs tarball at path: one OCI layer
@@ -76,6 +81,9 @@ func Image(ctx context.Context, path string, m Meta) (v1.Image, error) {
 	}
 	if m.Source != "" {
 		labels[LabelSource] = m.Source
+	}
+	if m.SBOMDigest != "" {
+		labels[LabelSBOMDigest] = m.SBOMDigest
 	}
 	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
@@ -158,32 +166,15 @@ func Push(ctx context.Context, img v1.Image, repo string, tags []string, insecur
 	if len(tags) == 0 {
 		return fmt.Errorf("pushing to %q: no tags given", repo)
 	}
-	var nameOpts []name.Option
-	if insecure {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
 	refs := make([]name.Tag, len(tags))
 	for i, t := range tags {
-		ref, err := name.NewTag(repo+":"+t, append(nameOpts, name.StrictValidation)...)
+		ref, err := name.NewTag(repo+":"+t, append(repoOptions(insecure), name.StrictValidation)...)
 		if err != nil {
 			return fmt.Errorf("pushing image: reference %q: %w", repo+":"+t, err)
 		}
 		refs[i] = ref
 	}
-	host := refs[0].RegistryStr()
-	tr := o.Transport
-	if tr == nil {
-		tr = http.DefaultTransport
-	}
-	tr = httpGuard{next: tr, allow: insecure || IsLoopback(host), host: host}
-	keychain := o.Keychain
-	if keychain == nil {
-		keychain = authn.DefaultKeychain
-	}
-	backoff := o.Backoff
-	if backoff.Steps == 0 {
-		backoff = remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 5}
-	}
+	opts := o.remoteOptions(ctx, refs[0].RegistryStr(), insecure)
 	var total int64
 	if layers, err := img.Layers(); err == nil {
 		for _, l := range layers {
@@ -205,14 +196,6 @@ func Push(ctx context.Context, img v1.Image, repo string, tags []string, insecur
 			}
 		}
 	}()
-	opts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(keychain),
-		remote.WithTransport(tr),
-		remote.WithRetryBackoff(backoff),
-		remote.WithRetryStatusCodes(retryCodes...),
-		remote.WithUserAgent("gold-standard-images"),
-	}
 	err := remote.Write(refs[0], img, append(opts, remote.WithProgress(updates))...)
 	<-relayed
 	meter.Done()
@@ -225,6 +208,41 @@ func Push(ctx context.Context, img v1.Image, repo string, tags []string, insecur
 		}
 	}
 	return nil
+}
+
+// repoOptions are the reference options of a repository: plain HTTP
+// allowed when insecure.
+func repoOptions(insecure bool) []name.Option {
+	if insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+// remoteOptions are the options of every request to the registry host:
+// credentials, the plain-HTTP guard, retries and the user agent.
+func (o Options) remoteOptions(ctx context.Context, host string, insecure bool) []remote.Option {
+	tr := o.Transport
+	if tr == nil {
+		tr = http.DefaultTransport
+	}
+	tr = httpGuard{next: tr, allow: insecure || IsLoopback(host), host: host}
+	keychain := o.Keychain
+	if keychain == nil {
+		keychain = authn.DefaultKeychain
+	}
+	backoff := o.Backoff
+	if backoff.Steps == 0 {
+		backoff = remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 5}
+	}
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(keychain),
+		remote.WithTransport(tr),
+		remote.WithRetryBackoff(backoff),
+		remote.WithRetryStatusCodes(retryCodes...),
+		remote.WithUserAgent("gold-standard-images"),
+	}
 }
 
 func pushError(ref name.Tag, err error) error {
@@ -342,17 +360,24 @@ type Result struct {
 	Name  string   // the vm_name
 	Tags  []string // the version, then latest
 	Where string   // the repository pushed to, or the OCI layout folder
+	SBOM  string   // the SBOM's referrer, repository@digest; empty when none was attached
 }
 
 // String is the line upload:docker prints:
 // "<vm_name>:<version> and :latest written to <where>".
 func (r Result) String() string {
-	return fmt.Sprintf("%s:%s written to %s", r.Name, strings.Join(r.Tags, " and :"), r.Where)
+	line := fmt.Sprintf("%s:%s written to %s", r.Name, strings.Join(r.Tags, " and :"), r.Where)
+	if r.SBOM != "" {
+		line += ", SBOM attached as " + r.SBOM
+	}
+	return line
 }
 
 // Publish builds the image of cfg's docker artifact (Source) and pushes it
 // as <registry>/<namespace>/<vm_name>:<version> and :latest, or writes it to
-// the OCI layout s.OutDir.
+// the OCI layout s.OutDir. Where the build left an SBOM beside the artifact,
+// the image carries its digest as a label, and it is attached as an OCI
+// referrer of the image (AttachSBOM, AttachSBOMToLayout).
 func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
 	rel := Source(cfg)
 	path := filepath.Join(cfg.Root, rel)
@@ -368,6 +393,15 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	}
 	meta := Meta{Title: cfg.OS.VMName, Version: cfg.Site.Version, Created: info.ModTime().UTC().Truncate(time.Second)}
 	meta.Revision, meta.Source = gitInfo(ctx, cfg.Root)
+	sbomPath := filepath.Join(filepath.Dir(path), sbom.FileName)
+	sbomData, err := os.ReadFile(sbomPath)
+	switch {
+	case err == nil:
+		h, _, _ := v1.SHA256(bytes.NewReader(sbomData))
+		meta.SBOMDigest = h.String()
+	case !errors.Is(err, os.ErrNotExist):
+		return Result{}, fmt.Errorf("publishing docker image: reading the SBOM: %w", err)
+	}
 	img, err := Image(ctx, path, meta)
 	if err != nil {
 		return Result{}, err
@@ -375,10 +409,30 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	res := Result{Name: cfg.OS.VMName, Tags: []string{cfg.Site.Version, "latest"}}
 	if s.OutDir != "" {
 		res.Where = s.OutDir
-		return res, WriteLayout(s.OutDir, img, res.Tags)
+		if err := WriteLayout(s.OutDir, img, res.Tags); err != nil {
+			return res, err
+		}
+		if sbomData != nil {
+			d, err := AttachSBOMToLayout(s.OutDir, img, sbom.FileName, sbomData)
+			if err != nil {
+				return res, err
+			}
+			res.SBOM = s.OutDir + "@" + d.String()
+		}
+		return res, nil
 	}
 	res.Where = Repository(s.Registry, s.Namespace, cfg.OS.VMName)
-	return res, Push(ctx, img, res.Where, res.Tags, s.Insecure, o)
+	if err := Push(ctx, img, res.Where, res.Tags, s.Insecure, o); err != nil {
+		return res, err
+	}
+	if sbomData != nil {
+		d, err := AttachSBOM(ctx, img, res.Where, sbom.FileName, sbomData, s.Insecure, o)
+		if err != nil {
+			return res, err
+		}
+		res.SBOM = res.Where + "@" + d.String()
+	}
+	return res, nil
 }
 
 // gitInfo returns the commit checked out in root and the source URL of its

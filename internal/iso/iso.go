@@ -125,6 +125,9 @@ func (o Options) say(format string, args ...any) {
 
 func wantSum(cfg *config.Config) (string, error) {
 	want := strings.ToLower(strings.TrimSpace(cfg.OS.ISOChecksum))
+	if want == "" && cfg.OS.ISOChecksumFile != "" {
+		return "", nil // taken from the signed checksum file (plan)
+	}
 	if !hex64.MatchString(want) {
 		return "", fmt.Errorf("fetching the ISO of %q: field \"iso_checksum\": want 64 hex characters (sha256), got %q", cfg.OS.VMName, cfg.OS.ISOChecksum)
 	}
@@ -141,10 +144,11 @@ func wantSum(cfg *config.Config) (string, error) {
 // ISO (lockISO): a second fetch of it waits for the first.
 func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error) {
 	opts = opts.withDefaults(cfg)
-	want, srcs, err := plan(cfg)
+	want, srcs, err := plan(ctx, cfg, opts)
 	if err != nil {
 		return Result{}, err
 	}
+	signed := cfg.OS.ISOChecksum == "" // plan read want from the signed checksum file
 	final := filepath.Join(opts.CacheDir, cfg.OS.ISOFile())
 	rec := recordPath(opts.CacheDir, cfg.OS.ISOFile())
 
@@ -173,12 +177,11 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 	}
 
 	var problems []error
-	var signed bool
 	checkSigned := func() error {
 		if signed || cfg.OS.ISOChecksumFile == "" {
 			return nil
 		}
-		if err := ensureSignedSums(ctx, cfg, srcs, opts, want); err != nil {
+		if _, err := ensureSignedSums(ctx, cfg, srcs, opts, want); err != nil {
 			return err
 		}
 		signed = true
@@ -197,7 +200,7 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 				return Result{}, err
 			}
 			if sum == want {
-				if err := writeRecord(rec, final, sum); err != nil {
+				if err := writeRecord(rec, final, sum, signed); err != nil {
 					return Result{}, err
 				}
 				return Result{Path: final, SHA256: sum, Source: "cache"}, nil
@@ -227,7 +230,7 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 				opts.say("%s: sha256 %s, want %s (file left where it is)", src.local, sum, want)
 				continue
 			}
-			if err := writeRecord(rec, src.local, sum); err != nil {
+			if err := writeRecord(rec, src.local, sum, signed); err != nil {
 				return Result{}, err
 			}
 			return Result{Path: src.local, SHA256: sum, Source: src.raw}, nil
@@ -237,7 +240,7 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 		}
 		res, err := download(ctx, src.url, final, want, opts)
 		if err == nil {
-			if err := writeRecord(rec, final, want); err != nil {
+			if err := writeRecord(rec, final, want, signed); err != nil {
 				return Result{}, err
 			}
 			return res, nil
@@ -256,16 +259,30 @@ func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error
 		}
 		problems = append(problems, err)
 	}
-	return Result{}, fmt.Errorf("fetching the ISO %q of %q: every source failed:\n%w", cfg.OS.ISOFile(), cfg.OS.VMName, errors.Join(problems...))
+	return Result{}, fmt.Errorf("fetching the ISO %q of %q: every source failed:\n%w\n%s", cfg.OS.ISOFile(), cfg.OS.VMName, errors.Join(problems...), supplyHint(cfg))
+}
+
+// supplyHint says how to supply an ISO that cannot be fetched.
+func supplyHint(cfg *config.Config) string {
+	return fmt.Sprintf("without network, supply it yourself: mage iso:import %s /path/to/%s (verifies it and puts it in the ISO cache), "+
+		"or give its path in \"iso_url\" of %s's \"os\": {%q: {...}}", cfg.OS.VMName, cfg.OS.ISOFile(), config.SiteFile, cfg.OS.VMName)
 }
 
 // plan reads what Fetch and Verify need from cfg: the sha256 the ISO must
-// have and the sources it may come from, in order.
-func plan(cfg *config.Config) (want string, srcs []source, err error) {
+// have and the sources it may come from, in order. Without iso_checksum the
+// sha256 is the one the signed checksum file lists (ensureSignedSums), for
+// releases whose ISO is rebuilt under the same name (CentOS Stream's
+// "latest") or whose sha256 has no second public source.
+func plan(ctx context.Context, cfg *config.Config, opts Options) (want string, srcs []source, err error) {
 	if want, err = wantSum(cfg); err != nil {
 		return "", nil, err
 	}
-	srcs, err = sources(cfg)
+	if srcs, err = sources(cfg); err != nil {
+		return "", nil, err
+	}
+	if want == "" {
+		want, err = ensureSignedSums(ctx, cfg, srcs, opts, "")
+	}
 	return want, srcs, err
 }
 
@@ -276,7 +293,7 @@ func plan(cfg *config.Config) (want string, srcs []source, err error) {
 // removed; a bad local file is left where it is.
 func Verify(ctx context.Context, cfg *config.Config, opts Options) (Result, error) {
 	opts = opts.withDefaults(cfg)
-	want, srcs, err := plan(cfg)
+	want, srcs, err := plan(ctx, cfg, opts)
 	if err != nil {
 		return Result{}, err
 	}
@@ -297,10 +314,10 @@ func Verify(ctx context.Context, cfg *config.Config, opts Options) (Result, erro
 		}
 	}
 	if path == "" {
-		return Result{}, fmt.Errorf("verifying the ISO of %q: not found at %s; run mage iso:fetch %s first", cfg.OS.VMName, strings.Join(candidatePaths(final, srcs), ", "), cfg.OS.VMName)
+		return Result{}, fmt.Errorf("verifying the ISO of %q: not found at %s; run mage iso:fetch %s first (offline: mage iso:import %s <path>)", cfg.OS.VMName, strings.Join(candidatePaths(final, srcs), ", "), cfg.OS.VMName, cfg.OS.VMName)
 	}
-	if cfg.OS.ISOChecksumFile != "" {
-		if err := ensureSignedSums(ctx, cfg, srcs, opts, want); err != nil {
+	if cfg.OS.ISOChecksumFile != "" && cfg.OS.ISOChecksum != "" {
+		if _, err := ensureSignedSums(ctx, cfg, srcs, opts, want); err != nil {
 			return Result{}, err
 		}
 	}
@@ -319,7 +336,7 @@ func Verify(ctx context.Context, cfg *config.Config, opts Options) (Result, erro
 		}
 		return Result{}, mm
 	}
-	if err := writeRecord(rec, path, sum); err != nil {
+	if err := writeRecord(rec, path, sum, cfg.OS.ISOChecksumFile != ""); err != nil {
 		return Result{}, err
 	}
 	return Result{Path: path, SHA256: sum, Source: path}, nil
@@ -339,12 +356,9 @@ func (e *MismatchError) Error() string {
 }
 
 // candidatePaths are the files a verified ISO may be at: the cache first
-// (when some source is a URL), then each local source.
+// (where downloads and iso:import put it), then each local source.
 func candidatePaths(final string, srcs []source) []string {
-	var ps []string
-	if hasRemote(srcs) {
-		ps = append(ps, final)
-	}
+	ps := []string{final}
 	for _, s := range srcs {
 		if s.local != "" {
 			ps = append(ps, s.local)

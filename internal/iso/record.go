@@ -16,6 +16,31 @@ type record struct {
 	Size    int64  `json:"size"`
 	MTimeNs int64  `json:"mtime_ns"`
 	SHA256  string `json:"sha256"`
+	// Signed says the clear-signed checksum file was verified too (its
+	// signature, and the ISO's line in it) when the ISO was.
+	Signed bool `json:"signed_checksum_file,omitempty"`
+}
+
+// Verified is what the ISO cache says of cfg's ISO (the build record
+// quotes it): ok is false when the cache has no record of it.
+type Verified struct {
+	Name   string // file name, e.g. CentOS-7-x86_64-Minimal-2009.iso
+	SHA256 string // lower-case hex
+	Signed bool   // the signed checksum file was verified as well
+}
+
+// CacheRecord reads the cache's record of the ISO file name isoFile in
+// cacheDir (tree.ISOCache).
+func CacheRecord(cacheDir, isoFile string) (v Verified, ok bool) {
+	data, err := os.ReadFile(recordPath(cacheDir, isoFile))
+	if err != nil {
+		return Verified{}, false
+	}
+	var r record
+	if json.Unmarshal(data, &r) != nil || r.SHA256 == "" {
+		return Verified{}, false
+	}
+	return Verified{Name: isoFile, SHA256: r.SHA256, Signed: r.Signed}, true
 }
 
 // recordPath is the record of ISO file name iso: <cache>/<iso>.verified.
@@ -42,8 +67,9 @@ func recorded(rec, path, want string) bool {
 	return err == nil && info.Mode().IsRegular() && info.Size() == r.Size && info.ModTime().UnixNano() == r.MTimeNs
 }
 
-// writeRecord records path as verified with sha256 sum.
-func writeRecord(rec, path, sum string) error {
+// writeRecord records path as verified with sha256 sum, and whether its
+// signed checksum file was verified too.
+func writeRecord(rec, path, sum string, signed bool) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return fmt.Errorf("recording verified ISO %q: %w", path, err)
@@ -52,7 +78,7 @@ func writeRecord(rec, path, sum string) error {
 	if err != nil {
 		return fmt.Errorf("recording verified ISO %q: %w", path, err)
 	}
-	data, err := json.MarshalIndent(record{Path: abs, Size: info.Size(), MTimeNs: info.ModTime().UnixNano(), SHA256: sum}, "", "  ")
+	data, err := json.MarshalIndent(record{Path: abs, Size: info.Size(), MTimeNs: info.ModTime().UnixNano(), SHA256: sum, Signed: signed}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -20,21 +21,29 @@ import (
 )
 
 // ensureSignedSums checks the distribution's clear-signed checksum file
-// (iso_checksum_file, beside the ISO): its signature must be by the key in
-// iso_signing_key, whose fingerprint must be iso_signing_key_fingerprint,
-// and its line for the ISO must say iso_checksum. A copy that verified is
-// kept in the cache and checked again offline next time; otherwise each
-// source's copy is tried in order.
-func ensureSignedSums(ctx context.Context, cfg *config.Config, srcs []source, opts Options, want string) error {
+// (iso_checksum_file, beside the ISO) and returns the sha256 it lists for
+// the ISO: its signature must be by the key in iso_signing_key, whose
+// fingerprint must be iso_signing_key_fingerprint, and, when want is not
+// empty (iso_checksum given), its line for the ISO must say want. A copy
+// that verified is kept in the cache and checked again offline next time;
+// otherwise each source's copy is tried in order.
+func ensureSignedSums(ctx context.Context, cfg *config.Config, srcs []source, opts Options, want string) (string, error) {
 	name := cfg.OS.ISOChecksumFile
 	cached := filepath.Join(opts.CacheDir, cfg.OS.ISOFile()+"."+path.Base(name))
 	keyFile := cfg.OS.ISOSigningKey
 	if !filepath.IsAbs(keyFile) {
 		keyFile = filepath.Join(cfg.Root, keyFile)
 	}
+	check := func(data []byte) (string, error) {
+		got, err := SignedSum(ctx, data, keyFile, cfg.OS.ISOSigningKeyFP, cfg.OS.ISOFile())
+		if err == nil && want != "" && got != want {
+			err = fmt.Errorf("the signed checksum file says sha256 %s for %q, but iso_checksum is %s", got, cfg.OS.ISOFile(), want)
+		}
+		return got, err
+	}
 	if data, err := os.ReadFile(cached); err == nil {
-		if err := CheckSignedChecksum(ctx, data, keyFile, cfg.OS.ISOSigningKeyFP, cfg.OS.ISOFile(), want); err == nil {
-			return nil
+		if got, err := check(data); err == nil {
+			return got, nil
 		}
 		os.Remove(cached)
 	}
@@ -45,21 +54,22 @@ func ensureSignedSums(ctx context.Context, cfg *config.Config, srcs []source, op
 			problems = append(problems, err)
 			continue
 		}
-		if err := CheckSignedChecksum(ctx, data, keyFile, cfg.OS.ISOSigningKeyFP, cfg.OS.ISOFile(), want); err != nil {
+		got, err := check(data)
+		if err != nil {
 			if errors.Is(err, errKey) { // the key itself is wrong: no mirror can help
-				return err
+				return "", err
 			}
 			problems = append(problems, fmt.Errorf("%s: %w", where, err))
 			opts.say("%s: %v", where, err)
 			continue
 		}
-		opts.say("%s: signature good (key %s), %s listed with the expected sha256", where, cfg.OS.ISOSigningKeyFP, cfg.OS.ISOFile())
+		opts.say("%s: signature good (key %s), %s listed with sha256 %s", where, cfg.OS.ISOSigningKeyFP, cfg.OS.ISOFile(), got)
 		if err := atomicfile.WriteFile(cached, data, 0o644); err != nil {
-			return err
+			return "", err
 		}
-		return nil
+		return got, nil
 	}
-	return fmt.Errorf("checking the signed checksum file %q of %q:\n%w", name, cfg.OS.VMName, errors.Join(problems...))
+	return "", fmt.Errorf("checking the signed checksum file %q of %q:\n%w", name, cfg.OS.VMName, errors.Join(problems...))
 }
 
 // readBeside reads file name from the folder of source s.
@@ -103,10 +113,24 @@ var errKey = errors.New("signing key")
 const gpgTimeout = time.Minute
 
 func CheckSignedChecksum(ctx context.Context, asc []byte, keyFile, wantFP, isoFile, want string) error {
+	got, err := SignedSum(ctx, asc, keyFile, wantFP, isoFile)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("the signed checksum file says sha256 %s for %q, but iso_checksum is %s", got, isoFile, want)
+	}
+	return nil
+}
+
+// SignedSum checks that asc (a clear-signed checksum file) carries a good
+// signature by the key in keyFile, whose fingerprint must be wantFP, and
+// returns the sha256 the signed text lists for isoFile.
+func SignedSum(ctx context.Context, asc []byte, keyFile, wantFP, isoFile string) (string, error) {
 	wantFP = strings.ToUpper(strings.ReplaceAll(wantFP, " ", ""))
 	home, err := os.MkdirTemp("", "iso-gnupg-*")
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer cleanHome(home)
 	gpg := func(stdout io.Writer, args ...string) error {
@@ -114,48 +138,45 @@ func CheckSignedChecksum(ctx context.Context, asc []byte, keyFile, wantFP, isoFi
 	}
 	fps, err := importKeys(ctx, home, keyFile)
 	if err != nil {
-		return err
+		return "", err
 	}
 	found := false
 	for _, fp := range fps {
 		found = found || fp == wantFP
 	}
 	if !found {
-		return fmt.Errorf("%w: %q holds key(s) %s, want fingerprint %s (iso_signing_key_fingerprint)", errKey, keyFile, strings.Join(fps, ", "), wantFP)
+		return "", fmt.Errorf("%w: %q holds key(s) %s, want fingerprint %s (iso_signing_key_fingerprint)", errKey, keyFile, strings.Join(fps, ", "), wantFP)
 	}
 	trusted := filepath.Join(home, "trusted.gpg")
 	var exported bytes.Buffer
 	if err := gpg(&exported, "--export", wantFP); err != nil {
-		return fmt.Errorf("%w: exporting %s: %v", errKey, wantFP, err)
+		return "", fmt.Errorf("%w: exporting %s: %v", errKey, wantFP, err)
 	}
 	if err := os.WriteFile(trusted, exported.Bytes(), 0o600); err != nil {
-		return err
+		return "", err
 	}
 	ascFile := filepath.Join(home, "sums.asc")
 	plainFile := filepath.Join(home, "sums.txt")
 	if err := os.WriteFile(ascFile, asc, 0o600); err != nil {
-		return err
+		return "", err
 	}
 	var status bytes.Buffer
 	err = run.Run(ctx, run.Cmd{Name: "gpgv", Args: []string{"--homedir", home, "--keyring", trusted, "--status-fd", "1", "--output", plainFile, ascFile}, Stdout: &status, Timeout: gpgTimeout})
 	if err != nil {
-		return fmt.Errorf("checking the signature with key %s: %w", wantFP, err)
+		return "", fmt.Errorf("checking the signature with key %s: %w", wantFP, err)
 	}
 	if !validSigBy(status.String(), wantFP) {
-		return fmt.Errorf("checking the signature with key %s: gpgv reported no valid signature by it:\n%s", wantFP, status.String())
+		return "", fmt.Errorf("checking the signature with key %s: gpgv reported no valid signature by it:\n%s", wantFP, status.String())
 	}
 	plain, err := os.ReadFile(plainFile)
 	if err != nil {
-		return fmt.Errorf("reading the signed text: %w", err)
+		return "", fmt.Errorf("reading the signed text: %w", err)
 	}
 	got, ok := sumFor(plain, isoFile)
-	switch {
-	case !ok:
-		return fmt.Errorf("the signed checksum file has no line for %q", isoFile)
-	case got != want:
-		return fmt.Errorf("the signed checksum file says sha256 %s for %q, but iso_checksum is %s", got, isoFile, want)
+	if !ok {
+		return "", fmt.Errorf("the signed checksum file has no line for %q", isoFile)
 	}
-	return nil
+	return got, nil
 }
 
 // KeyFingerprints returns the primary key fingerprints (upper-case hex, no
@@ -217,18 +238,33 @@ func validSigBy(status, fp string) bool {
 	return false
 }
 
-// sumFor finds the sha256 of name in coreutils-format text.
+// sumFor finds the sha256 of name in checksum text: coreutils format
+// ("<hex>  name", CentOS 7) or BSD format ("SHA256 (name) = <hex>", Rocky,
+// AlmaLinux, CentOS Stream); "#" lines (Rocky's sizes) are comments.
 func sumFor(text []byte, name string) (string, bool) {
 	sc := bufio.NewScanner(bytes.NewReader(text))
 	for sc.Scan() {
-		sum, file, ok := strings.Cut(strings.TrimSpace(sc.Text()), " ")
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		if m := bsdSumRE.FindStringSubmatch(line); m != nil {
+			if m[1] == name {
+				return strings.ToLower(m[2]), true
+			}
+			continue
+		}
+		sum, file, ok := strings.Cut(line, " ")
 		file = strings.TrimLeft(file, " *")
-		if ok && file == name {
+		if ok && file == name && hex64.MatchString(sum) {
 			return strings.ToLower(sum), true
 		}
 	}
 	return "", false
 }
+
+// bsdSumRE is one line of a BSD-format (`sha256sum --tag`) checksum file.
+var bsdSumRE = regexp.MustCompile(`^SHA256 \((.+)\) = ([0-9A-Fa-f]{64})$`)
 
 // cleanHome stops any gpg-agent gpg started for home and removes it.
 func cleanHome(home string) {

@@ -2,10 +2,25 @@ package kickstart
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"gold-standard-images/internal/config"
 )
+
+// dialect is what the anaconda of one major release accepts, for the
+// commands the templates may use: pykickstart's RHEL<N>Handler
+// (`ksvalidator -v RHEL9`) is the reference; http/README.md records the
+// facts taken from it.
+type dialect struct {
+	name     string              // "RHEL 9"
+	commands map[string][]string // command -> options it accepts (anyOption: authselect passes them on)
+	gone     map[string]string   // command, or "command --option", that this release refuses or deprecates -> what to use
+	required []string            // commands that must appear exactly once
+	el8      bool                // EL 8 and later: BaseOS + AppStream, @^minimal-environment
+}
 
 // rhel7Commands lists the RHEL 7 kickstart commands the templates may use
 // and the options each accepts (from the RHEL 7 Installation Guide's
@@ -29,6 +44,7 @@ var rhel7Commands = map[string][]string{
 	"ignoredisk": {"only-use", "drives"},
 	"clearpart":  {"all", "linux", "none", "initlabel", "drives", "list"},
 	"zerombr":    {},
+	"reqpart":    {"add-boot"},
 	"part":       {"fstype", "size", "grow", "maxsize", "ondisk", "ondrive", "recommended", "asprimary", "label"},
 	"volgroup":   {"pesize", "useexisting", "noformat"},
 	"logvol":     {"vgname", "name", "fstype", "size", "grow", "maxsize", "recommended", "percent"},
@@ -36,8 +52,77 @@ var rhel7Commands = map[string][]string{
 	"skipx":      {},
 }
 
-// rhel7Required must appear exactly once (url or cdrom: one of them).
-var rhel7Required = []string{"install", "lang", "keyboard", "timezone", "rootpw", "authconfig", "bootloader", "clearpart", "reboot"}
+// rhel8Commands: RHEL 8 deprecates install, replaces authconfig with
+// authselect, and splits the packages into BaseOS (url) and AppStream
+// (repo); it has no timesource (RHEL8Handler).
+var rhel8Commands = edit(rhel7Commands, map[string][]string{
+	"install":    nil,
+	"authconfig": nil,
+	"authselect": {anyOption},
+	"url":        {"url", "mirrorlist", "metalink", "proxy", "noverifyssl"},
+	"repo":       {"name", "baseurl", "mirrorlist", "metalink", "cost", "excludepkgs", "includepkgs", "proxy", "noverifyssl", "install"},
+	"clearpart":  {"all", "linux", "none", "initlabel", "drives", "list", "disklabel"},
+	"part":       {"fstype", "size", "grow", "maxsize", "ondisk", "ondrive", "recommended", "asprimary", "label", "fsoptions"},
+})
+
+// rhel9Commands: RHEL 9 adds timesource (F33_Timesource) and deprecates
+// timezone --ntpservers, --nontp (F33_Timezone) and --isUtc
+// (F32_Timezone, use --utc); RHEL 10 removes them (F40_Timezone).
+// rootpw learns --allow-ssh (F37_RootPw).
+var rhel9Commands = edit(rhel8Commands, map[string][]string{
+	"timesource": {"ntp-server", "ntp-pool", "ntp-disable", "nts"},
+	"timezone":   {"utc"},
+	"rootpw":     {"iscrypted", "plaintext", "lock", "allow-ssh"},
+})
+
+// anyOption in a command's options accepts every option.
+const anyOption = "*"
+
+// edit copies base with changes applied: a nil value removes the command.
+func edit(base, changes map[string][]string) map[string][]string {
+	out := maps.Clone(base)
+	for c, opts := range changes {
+		if opts == nil {
+			delete(out, c)
+			continue
+		}
+		out[c] = opts
+	}
+	return out
+}
+
+var (
+	el8Gone = map[string]string{
+		"install":    "deprecated from RHEL 8 on: the installer always installs (delete the line)",
+		"authconfig": "replaced by authselect in RHEL 8 (removed in RHEL 10)",
+		"auth":       "replaced by authselect in RHEL 8 (removed in RHEL 10)",
+	}
+	// el8Required are the commands EL 8 and later need exactly once.
+	el8Required = []string{"lang", "keyboard", "timezone", "rootpw", "authselect", "bootloader", "clearpart", "reboot"}
+	el9Gone     = mergeGone(el8Gone, map[string]string{
+		"timezone --ntpservers": "deprecated in RHEL 9, removed in RHEL 10: use timesource --ntp-server=<server>, one per server",
+		"timezone --nontp":      "deprecated in RHEL 9, removed in RHEL 10: use timesource --ntp-disable",
+		"timezone --isUtc":      "deprecated since RHEL 9: use --utc",
+	})
+)
+
+func mergeGone(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
+}
+
+// dialects holds the rules of each major release the families serve.
+var dialects = map[int]dialect{
+	7: {name: "RHEL 7", commands: rhel7Commands,
+		gone:     map[string]string{"authselect": "RHEL 8 and later: RHEL 7 uses authconfig", "timesource": "RHEL 9 and later: RHEL 7 sets NTP servers with timezone --ntpservers"},
+		required: []string{"install", "lang", "keyboard", "timezone", "rootpw", "authconfig", "bootloader", "clearpart", "reboot"}},
+	8: {name: "RHEL 8", commands: rhel8Commands, el8: true,
+		gone:     mergeGone(el8Gone, map[string]string{"timesource": "RHEL 9 and later: RHEL 8 sets NTP servers with timezone --ntpservers"}),
+		required: el8Required},
+	9:  {name: "RHEL 9", commands: rhel9Commands, el8: true, gone: el9Gone, required: el8Required},
+	10: {name: "RHEL 10", commands: rhel9Commands, el8: true, gone: el9Gone, required: el8Required},
+}
 
 var (
 	optionRE  = regexp.MustCompile(`^--([a-zA-Z-]+)(=(.*))?$`)
@@ -45,14 +130,23 @@ var (
 	sizeRE    = regexp.MustCompile(`^[1-9][0-9]*$`)
 )
 
-// Check parses a RHEL 7 kickstart and reports what anaconda (or
-// ksvalidator -v RHEL7) would refuse: unknown commands or options, required
-// commands missing or repeated, sections not closed by %end, logical
-// volumes on undeclared volume groups, duplicate mount points, a root
-// password that is not a SHA-512 crypt hash. Every problem is reported:
-// those of each line in line order, then those of the whole file.
-func Check(ks string) error {
-	c := &checker{count: map[string]int{}, pvs: map[string]bool{}, vgs: map[string]bool{}, mounts: map[string]int{}}
+// Check parses the kickstart rendered for t and reports what the anaconda
+// of t's major release (or ksvalidator -v RHEL<N>) would refuse or
+// deprecate: unknown commands or options, commands of other releases,
+// required commands missing or repeated, sections not closed by %end,
+// logical volumes on undeclared volume groups, duplicate mount points, a
+// root password that is not a SHA-512 crypt hash; from EL 8 on also BaseOS
+// without AppStream and a %packages without @^minimal-environment; for
+// UEFI an EFI system partition; everywhere crypto policies left at
+// DEFAULT. Every problem is reported: those of each line in line order,
+// then those of the whole file.
+func Check(ks string, t Target) error {
+	major := config.Major(t.OSVersion)
+	d, ok := dialects[major]
+	if !ok {
+		return fmt.Errorf("checking the kickstart of %q: no rules for major release %d (os_version %q)", t.VMName, major, t.OSVersion)
+	}
+	c := &checker{dialect: d, uefi: t.Firmware == string(config.UEFI), count: map[string]int{}, pvs: map[string]bool{}, vgs: map[string]bool{}, mounts: map[string]int{}, packages: map[string]bool{}}
 	for i, line := range strings.Split(ks, "\n") {
 		c.line(i+1, strings.TrimSpace(line))
 	}
@@ -60,13 +154,17 @@ func Check(ks string) error {
 		rule(c)
 	}
 	if len(c.problems) > 0 {
-		return fmt.Errorf("invalid RHEL 7 kickstart:\n    %s", strings.Join(c.problems, "\n    "))
+		return fmt.Errorf("invalid %s kickstart:\n    %s", d.name, strings.Join(c.problems, "\n    "))
 	}
 	return nil
 }
 
 // checker is what Check has seen so far, and the problems it found.
 type checker struct {
+	dialect     dialect
+	uefi        bool
+	packages    map[string]bool // names in %packages
+	appStream   int             // repo --name=AppStream lines
 	problems    []string
 	count       map[string]int // commands and sections, by name
 	section     string         // the open section; "" outside
@@ -107,8 +205,12 @@ func (c *checker) line(n int, trim string) {
 		c.sectionHeader(n, fields[0])
 		return
 	}
-	if _, ok := rhel7Commands[fields[0]]; !ok {
-		c.bad(n, "unknown RHEL 7 kickstart command %q", fields[0])
+	if why, ok := c.dialect.gone[fields[0]]; ok {
+		c.bad(n, "%s: %s", fields[0], why)
+		return
+	}
+	if _, ok := c.dialect.commands[fields[0]]; !ok {
+		c.bad(n, "unknown %s kickstart command %q", c.dialect.name, fields[0])
 		return
 	}
 	c.count[fields[0]]++
@@ -157,6 +259,10 @@ func (c *checker) inSection(n int, trim string) {
 		c.bad(n, "%s begins before %s of line %d has its %%end", strings.Fields(trim)[0], c.section, c.sectionLine)
 	case c.section == "%packages" && trim != "" && !strings.HasPrefix(trim, "#") && !packageRE.MatchString(trim):
 		c.bad(n, "%%packages: %q is not a package or @group name", trim)
+	case c.section == "%packages":
+		c.packages[trim] = true
+	case c.section == "%post":
+		c.cryptoPolicy(n, trim)
 	}
 }
 
@@ -168,6 +274,7 @@ var commandRules = []struct {
 }{
 	{"", (*checker).unknownOptions},
 	{"url", (*checker).url},
+	{"repo", (*checker).repo},
 	{"rootpw", (*checker).rootpw},
 	{"lang", (*checker).oneArgument},
 	{"timezone", (*checker).oneArgument},
@@ -178,9 +285,39 @@ var commandRules = []struct {
 }
 
 func (c *checker) unknownOptions(cmd command) {
+	known := c.dialect.commands[cmd.name]
+	if contains(known, anyOption) {
+		return
+	}
 	for _, o := range cmd.given {
-		if !contains(rhel7Commands[cmd.name], o) {
+		if why, ok := c.dialect.gone[cmd.name+" --"+o]; ok {
+			c.bad(cmd.n, "%s --%s: %s", cmd.name, o, why)
+		} else if !contains(known, o) {
 			c.bad(cmd.n, "%s: unknown option --%s", cmd.name, o)
+		}
+	}
+}
+
+// repo counts the AppStream repository, which must have a location.
+func (c *checker) repo(cmd command) {
+	if cmd.opts["name"] == "" {
+		c.bad(cmd.n, "repo: want --name")
+	}
+	if cmd.opts["baseurl"] == "" && cmd.opts["mirrorlist"] == "" && cmd.opts["metalink"] == "" {
+		c.bad(cmd.n, "repo %s: want --baseurl, --mirrorlist or --metalink", cmd.opts["name"])
+	}
+	if strings.EqualFold(cmd.opts["name"], "AppStream") {
+		c.appStream++
+	}
+}
+
+// cryptoPolicy refuses a %post that moves the system-wide crypto policy
+// away from DEFAULT (the images stay at the vendor's default).
+func (c *checker) cryptoPolicy(n int, trim string) {
+	f := strings.Fields(trim)
+	for i := 0; i+1 < len(f); i++ {
+		if strings.HasSuffix(f[0], "update-crypto-policies") && (f[i] == "--set" || f[i] == "-s") && f[i+1] != "DEFAULT" {
+			c.bad(n, "%%post: crypto policy %q: leave it at DEFAULT", f[i+1])
 		}
 	}
 }
@@ -257,6 +394,32 @@ var fileRules = []func(*checker){
 	(*checker).onePackagesSection,
 	(*checker).oneRootMount,
 	(*checker).repeatedMounts,
+	(*checker).el8Repositories,
+	(*checker).el8Environment,
+	(*checker).efiSystemPartition,
+}
+
+// el8Repositories: from EL 8 on, a network install (url, BaseOS) needs the
+// AppStream repository beside it; the ISO (cdrom) carries both.
+func (c *checker) el8Repositories() {
+	if c.dialect.el8 && c.count["url"] == 1 && c.appStream != 1 {
+		c.problems = append(c.problems, fmt.Sprintf("repositories: url gives BaseOS; want one repo --name=AppStream beside it, found %d", c.appStream))
+	}
+}
+
+// el8Environment: from EL 8 on the package set is the minimal environment.
+func (c *checker) el8Environment() {
+	if c.dialect.el8 && !c.packages["@^minimal-environment"] {
+		c.problems = append(c.problems, "%packages: want @^minimal-environment")
+	}
+}
+
+// efiSystemPartition: UEFI firmware boots from an EFI system partition,
+// made by reqpart or a /boot/efi partition.
+func (c *checker) efiSystemPartition() {
+	if c.uefi && c.count["reqpart"]+c.mounts["/boot/efi"] != 1 {
+		c.problems = append(c.problems, "firmware uefi: want reqpart or one /boot/efi partition (the EFI system partition)")
+	}
 }
 
 func (c *checker) unclosedSection() {
@@ -266,7 +429,7 @@ func (c *checker) unclosedSection() {
 }
 
 func (c *checker) requiredCommands() {
-	for _, name := range rhel7Required {
+	for _, name := range c.dialect.required {
 		if c.count[name] != 1 {
 			c.problems = append(c.problems, fmt.Sprintf("command %q: want it once, found %d", name, c.count[name]))
 		}

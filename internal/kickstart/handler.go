@@ -65,7 +65,8 @@ func ParseQuery(rawQuery string) (Request, error) {
 // Handler serves GET /ks and /ks.php (the original PHP server's path, so
 // existing PXE boot lines keep working). It answers 404 for an unknown
 // build or metal host (never a fallback to defaults), 400 for malformed
-// parameters or an unknown OS, and renders only from what Load read: it
+// parameters or an unknown OS, 500 for an OS whose definition does not
+// load (naming its problem), and renders only from what Load read: it
 // never serves files from disk.
 func (k *Kickstarts) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -85,6 +86,10 @@ func (k *Kickstarts) Handler() http.Handler {
 		req, err := ParseQuery(r.URL.RawQuery)
 		if err != nil {
 			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err, ok := k.broken[req.OS]; ok {
+			http.Error(w, fmt.Sprintf("server error: the OS definition %q does not load: %v", req.OS, err), http.StatusInternalServerError)
 			return
 		}
 		if _, ok := k.targets[req.OS]; !ok {

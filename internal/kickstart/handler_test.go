@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -116,7 +119,7 @@ func TestEveryServedKickstartHoldsNoSecretsFromARealSiteFile(t *testing.T) {
 			if rec.Code != 200 {
 				t.Fatalf("%s %s: status %d: %s", b, o, rec.Code, rec.Body)
 			}
-			if !strings.Contains(rec.Body.String(), "timezone Europe/Berlin --isUtc") || !strings.Contains(rec.Body.String(), "rootpw --iscrypted $6$abcdefgh$") {
+			if !regexp.MustCompile(`(?m)^timezone Europe/Berlin --(isUtc|utc)\b`).MatchString(rec.Body.String()) || !strings.Contains(rec.Body.String(), "rootpw --iscrypted $6$abcdefgh$") {
 				t.Errorf("%s %s: the site's timezone or password hash is missing:\n%s", b, o, rec.Body)
 			}
 			assertNoSecrets(t, rec.Body.Bytes())
@@ -367,7 +370,8 @@ func TestStartForBuildServesThatBuildsOSWithItsOwnPasswordHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, stop, err := StartForBuild(t.Context(), cfg, providers.All[:1])
+	var sent Sent
+	port, stop, err := StartForBuild(t.Context(), cfg, providers.All[:1], &sent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,5 +391,12 @@ func TestStartForBuildServesThatBuildsOSWithItsOwnPasswordHash(t *testing.T) {
 	}
 	if code, _ := get("build=virtual/aws&os=CentOS-7.6.1810"); code != 400 {
 		t.Errorf("another OS: status %d, want 400", code)
+	}
+	sum := sha256.Sum256([]byte(body))
+	if got, want := sent.SHA256("virtual/aws"), hex.EncodeToString(sum[:]); got != want {
+		t.Errorf("recorded kickstart sha256 %q, want %q (the body received; the refused request must not replace it)", got, want)
+	}
+	if got := sent.SHA256("virtual/gcp"); got != "" {
+		t.Errorf("a build never served has sha256 %q, want none", got)
 	}
 }

@@ -2,6 +2,8 @@ package kickstart
 
 import (
 	"bytes"
+	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +39,8 @@ func shippedTargets(t testing.TB) []Target {
 			t.Fatal(err)
 		}
 		ts = append(ts, Target{
-			VMName: def.VMName, Family: def.Family, RepoURL: def.RepoURL(),
+			VMName: def.VMName, Family: def.Family, OSVersion: def.OSVersion, Firmware: string(def.Firmware),
+			RepoURL: def.RepoURL(), AppStreamURL: def.AppStreamURL(),
 			Lang: site.Lang, Keyboard: site.Keyboard, Timezone: site.Timezone,
 			RootPasswordHash: config.SHA512Crypt(testPassword, "goldenSALTgolden"),
 		})
@@ -45,9 +48,27 @@ func shippedTargets(t testing.TB) []Target {
 	return ts
 }
 
+// uefiTargets are one shipped OS of each major release booted with UEFI
+// firmware and given NTP servers, so the golden files hold both ways of
+// each family.
+func uefiTargets(t testing.TB) []Target {
+	t.Helper()
+	var out []Target
+	for _, tg := range shippedTargets(t) {
+		switch tg.VMName {
+		case "CentOS-7.9.2009", "Rocky-8.10", "Rocky-9.6", "CentOS-Stream-10":
+			tg.VMName += "-uefi"
+			tg.Firmware = string(config.UEFI)
+			tg.NTPServers = []string{"0.pool.ntp.org", "ntp.example.com"}
+			out = append(out, tg)
+		}
+	}
+	return out
+}
+
 func loadShipped(t testing.TB) *Kickstarts {
 	t.Helper()
-	k, err := Load(repoRoot, shippedTargets(t), Options{AuthorizedKey: testKey})
+	k, err := Load(repoRoot, append(shippedTargets(t), uefiTargets(t)...), Options{AuthorizedKey: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,13 +126,16 @@ func TestEveryBuildAndOSRendersAValidKickstartMatchingItsGoldenFile(t *testing.T
 	if strings.Join(builds, ",") != strings.Join(wantBuilds, ",") {
 		t.Fatalf("builds = %v, want %v", builds, wantBuilds)
 	}
+	if p := k.Problems(); len(p) > 0 {
+		t.Fatalf("shipped targets that do not load: %v", p)
+	}
 	for _, b := range builds {
 		for _, o := range k.OSNames() {
 			var buf bytes.Buffer
 			if err := k.Render(&buf, b, o, "http://192.0.2.1:8080"); err != nil {
 				t.Fatalf("render %s %s: %v", b, o, err)
 			}
-			if err := Check(buf.String()); err != nil {
+			if err := Check(buf.String(), k.targets[o]); err != nil {
 				t.Errorf("%s %s: %v", b, o, err)
 			}
 			golden.CheckNamed(t, strings.ReplaceAll(b, "/", "_")+"_"+o, buf.Bytes())
@@ -193,21 +217,102 @@ func TestLoadRefusesAPrivateKeyAndAnOSWithoutATemplate(t *testing.T) {
 	if _, err := Load(root, ts, Options{}); err == nil || !strings.Contains(err.Error(), "run `mage keys`") {
 		t.Errorf("missing key: err = %v", err)
 	}
-	ts[0].Family = "rhel9"
-	if _, err := Load(root, ts, Options{AuthorizedKey: testKey}); err == nil || !strings.Contains(err.Error(), `kickstart template of family "rhel9"`) {
-		t.Errorf("missing family: err = %v", err)
+	// A target without a template, or with a bad value, fails alone.
+	ts[0].Family = "rhel6"
+	ts[1].Lang = "en_US.UTF-8\nrootpw --plaintext x"
+	k, err := Load(root, ts, Options{AuthorizedKey: testKey})
+	if err != nil {
+		t.Fatal(err)
 	}
-	ts[0].Family, ts[0].Lang = "rhel7", "en_US.UTF-8\nrootpw --plaintext x"
-	if _, err := Load(root, ts, Options{AuthorizedKey: testKey}); err == nil || !strings.Contains(err.Error(), "lang") {
-		t.Errorf("injected lang: err = %v", err)
+	for _, c := range []struct{ vm, want string }{
+		{ts[0].VMName, `OS definition "templates/os/` + ts[0].VMName + `.json": loading the kickstart template of family "rhel6"`},
+		{ts[1].VMName, "lang"},
+	} {
+		if err := k.Render(io.Discard, "virtual/aws", c.vm, ""); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to say %q", c.vm, err, c.want)
+		}
+	}
+	if got := len(k.Problems()); got != 2 {
+		t.Errorf("Problems() = %v, want the 2 broken targets", k.Problems())
+	}
+	if err := k.Render(io.Discard, "virtual/aws", ts[2].VMName, ""); err != nil {
+		t.Errorf("%s, loaded beside the broken ones: %v", ts[2].VMName, err)
+	}
+}
+
+// Adding a broken OS definition next to the shipped ones (a malformed file,
+// a family without a template, an unknown family, a release no family
+// serves) breaks those definitions only: ks:render, ks:serve and mage
+// validate (RenderAll) keep working for every other OS, and each broken
+// one is reported naming its file.
+func TestABrokenOSDefinitionBreaksOnlyItself(t *testing.T) {
+	root := copyTree(t)
+	broken := map[string]string{
+		"Rocky-9.4":  `{"vm_name": "Rocky-9.4", "os_name": "Rocky", "os_version": "9.4", "iso": "Rocky-9.4-x86_64-minimal", "iso_checksum": "` + strings.Repeat("a", 64) + `", "iso_server": "https://dl.rockylinux.org/vault/rocky", "os_family": "rhel94"}`,
+		"Malformed":  `{"vm_name": "Malformed", "os_name": `,
+		"Future-11":  `{"vm_name": "Future-11", "os_name": "Future", "os_version": "11.0", "iso": "f", "iso_checksum": "` + strings.Repeat("b", 64) + `", "iso_server": "https://example.com"}`,
+		"NoTemplate": `{"vm_name": "NoTemplate", "os_name": "Rocky", "os_version": "9.4", "iso": "r", "iso_checksum": "` + strings.Repeat("c", 64) + `", "iso_server": "https://example.com"}`,
+	}
+	for name, body := range broken {
+		writeFile(t, root, "templates/os/"+name+".json", body)
+	}
+	// NoTemplate's family exists in the code but its template is missing in
+	// this tree: the rhel9 OS definitions break with it, the others not.
+	if err := os.Remove(filepath.Join(root, TemplatesDir, "rhel9.ks.tmpl")); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(string) string { return "" }
+	k, _, err := LoadAll(root, getenv, Options{})
+	if err != nil {
+		t.Fatalf("LoadAll failed as a whole: %v", err)
+	}
+	for _, vm := range []string{"CentOS-7.9.2009", "RedHat-7.9", "Rocky-8.10", "RedHat-8.10"} {
+		var buf bytes.Buffer
+		if err := k.Render(&buf, "virtual/aws", vm, ""); err != nil {
+			t.Errorf("%s: %v", vm, err)
+		} else if err := Check(buf.String(), k.targets[vm]); err != nil {
+			t.Errorf("%s: %v", vm, err)
+		}
+	}
+	for vm, want := range map[string]string{
+		"Rocky-9.4":  `"templates/os/Rocky-9.4.json": line 1: field "os_family": want one of rhel7, rhel8, rhel9`,
+		"Malformed":  `"templates/os/Malformed.json": malformed JSON`,
+		"Future-11":  `"templates/os/Future-11.json": line 1: field "os_version": no kickstart family serves major release 11`,
+		"NoTemplate": `OS definition "templates/os/NoTemplate.json": loading the kickstart template of family "rhel9"`,
+		"Rocky-9.6":  `OS definition "templates/os/Rocky-9.6.json": loading the kickstart template of family "rhel9"`,
+	} {
+		err := k.Render(io.Discard, "virtual/aws", vm, "")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want it to say %s", vm, err, want)
+		}
+	}
+	h := k.Handler()
+	for vm, code := range map[string]int{"CentOS-7.9.2009": 200, "Rocky-9.4": 500, "Malformed": 500} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/ks?build=virtual/aws&os="+vm, nil))
+		if rec.Code != code {
+			t.Errorf("GET /ks for %s: status %d, want %d: %s", vm, rec.Code, code, rec.Body)
+		}
+	}
+	err = RenderAll(t.Context(), root, getenv)
+	if err == nil {
+		t.Fatal("RenderAll passed with broken OS definitions")
+	}
+	for _, want := range []string{"Rocky-9.4.json", "Malformed.json", "Future-11.json", "NoTemplate.json"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("RenderAll does not report %s:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "kickstart virtual/aws for CentOS-7.9.2009") {
+		t.Errorf("RenderAll reports the intact CentOS-7.9.2009:\n%v", err)
 	}
 }
 
 func TestANewFamilyIsOneTemplateFile(t *testing.T) {
 	root := copyTree(t)
-	writeFile(t, root, "http/templates/rhel9.ks.tmpl", "# {{ .OS.VMName }} {{ .Build.Name }} family rhel9\n")
+	writeFile(t, root, "http/templates/rhel10.ks.tmpl", "# {{ .OS.VMName }} {{ .Build.Name }} family rhel10\n")
 	ts := shippedTargets(t)[:1]
-	ts[0].Family = "rhel9"
+	ts[0].Family = "rhel10"
 	k, err := Load(root, ts, Options{AuthorizedKey: testKey})
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +321,7 @@ func TestANewFamilyIsOneTemplateFile(t *testing.T) {
 	if err := k.Render(&buf, "virtual/aws", ts[0].VMName, ""); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := buf.String(), "# "+ts[0].VMName+" virtual/aws family rhel9\n"; got != want {
+	if got, want := buf.String(), "# "+ts[0].VMName+" virtual/aws family rhel10\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,30 +18,39 @@ import (
 // LoadAll loads every OS definition below root (the site's settings, each
 // OS's own root password hash; site-supplied ISOs need not be configured)
 // and the kickstarts for them: what ks:serve, ks:render and ks:up serve.
+// An OS definition that does not load is that OS's problem alone
+// (Kickstarts.Problems); the site settings, the builds and the key are
+// everyone's and fail LoadAll.
 func LoadAll(root string, getenv func(string) string, opts Options) (*Kickstarts, []Target, error) {
 	names, err := config.Available(root)
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, _, err := config.LoadSite(root, getenv); err != nil {
+		return nil, nil, err
+	}
 	var targets []Target
-	var problems []error
+	broken := map[string]error{}
 	for _, n := range names {
 		cfg, err := config.Load(root, n, getenv, config.Options{AllowMissingISO: true})
 		if err != nil {
-			problems = append(problems, err)
+			broken[n] = err
 			continue
 		}
 		targets = append(targets, FromConfig(cfg))
 	}
-	if err := errors.Join(problems...); err != nil {
+	k, err := Load(root, targets, opts)
+	if err != nil {
 		return nil, nil, err
 	}
-	k, err := Load(root, targets, opts)
-	return k, targets, err
+	maps.Copy(k.broken, broken)
+	return k, targets, nil
 }
 
 // RenderAll renders and checks (Check) the kickstart of every build for
-// every OS definition below root, reporting every problem. Without
+// every OS definition below root, reporting every problem: an OS
+// definition that does not load is one problem, and the others are still
+// rendered and checked. Without
 // keys/packer.pub it renders with a placeholder key, since it checks the
 // templates, not the keys.
 func RenderAll(ctx context.Context, root string, getenv func(string) string) error {
@@ -48,11 +58,18 @@ func RenderAll(ctx context.Context, root string, getenv func(string) string) err
 	if _, err := checkKeyFile(root); errors.Is(err, os.ErrNotExist) {
 		opts.AuthorizedKey = placeholderKey
 	}
-	k, _, err := LoadAll(root, getenv, opts)
+	k, ts, err := LoadAll(root, getenv, opts)
 	if err != nil {
 		return err
 	}
 	var problems []string
+	for _, err := range k.Problems() {
+		problems = append(problems, err.Error())
+	}
+	targets := map[string]Target{}
+	for _, t := range ts {
+		targets[t.VMName] = t
+	}
 	for _, b := range k.Builds() {
 		for _, o := range k.OSNames() {
 			if err := ctx.Err(); err != nil {
@@ -63,7 +80,7 @@ func RenderAll(ctx context.Context, root string, getenv func(string) string) err
 				problems = append(problems, err.Error())
 				continue
 			}
-			if err := Check(buf.String()); err != nil {
+			if err := Check(buf.String(), targets[o]); err != nil {
 				problems = append(problems, fmt.Sprintf("kickstart %s for %s: %v", b, o, err))
 			}
 		}

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -23,26 +25,33 @@ import (
 // settings: nothing else of the configuration (no plain password, no cloud
 // settings) ever reaches the renderer or the kickstart server.
 type Target struct {
-	VMName           string `json:"vm_name"`
-	Family           string `json:"family"`   // template http/templates/<family>.ks.tmpl
-	RepoURL          string `json:"repo_url"` // package tree; empty installs from the ISO (cdrom)
-	Lang             string `json:"lang"`
-	Keyboard         string `json:"keyboard"`
-	Timezone         string `json:"timezone"`
-	RootPasswordHash string `json:"root_password_hash"` // "$6$..." crypt hash
+	VMName           string   `json:"vm_name"`
+	Family           string   `json:"family"`                  // template http/templates/<family>.ks.tmpl
+	OSVersion        string   `json:"os_version"`              // release, e.g. "9.6": its major release picks the checker's tables
+	Firmware         string   `json:"firmware"`                // "bios" or "uefi" (an EFI system partition)
+	RepoURL          string   `json:"repo_url"`                // package tree (EL 8+: BaseOS); empty installs from the ISO (cdrom)
+	AppStreamURL     string   `json:"appstream_url,omitempty"` // EL 8+: the AppStream repository beside BaseOS
+	Lang             string   `json:"lang"`
+	Keyboard         string   `json:"keyboard"`
+	Timezone         string   `json:"timezone"`
+	NTPServers       []string `json:"ntp_servers,omitempty"` // empty keeps the vendor's pool
+	RootPasswordHash string   `json:"root_password_hash"`    // "$6$..." crypt hash
 }
 
 // FromConfig takes the target of a loaded configuration, with its root
 // password hash (a build's random password stays that build's).
 func FromConfig(c *config.Config) Target {
 	return Target{
-		VMName: c.OS.VMName, Family: c.OS.Family, RepoURL: c.OS.RepoURL(),
-		Lang: c.Site.Lang, Keyboard: c.Site.Keyboard, Timezone: c.Site.Timezone,
+		VMName: c.OS.VMName, Family: c.OS.Family, OSVersion: c.OS.OSVersion, Firmware: string(c.Firmware()),
+		RepoURL: c.OS.RepoURL(), AppStreamURL: c.OS.AppStreamURL(),
+		Lang: c.Site.Lang, Keyboard: c.Site.Keyboard, Timezone: c.Site.Timezone, NTPServers: c.Site.NTPServers,
 		RootPasswordHash: c.RootPasswordHash(),
 	}
 }
 
 var (
+	ntpHostRE  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$`)
+	versionRE  = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
 	hashRE     = regexp.MustCompile(`^\$6\$[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}$`)
 	langRE     = regexp.MustCompile(`^[A-Za-z]{2,3}(_[A-Za-z]{2})?(\.[A-Za-z0-9-]+)?(@[A-Za-z]+)?$`)
 	timezoneRE = regexp.MustCompile(`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`)
@@ -56,10 +65,19 @@ func (t Target) check() error {
 	if !tokenRE.MatchString(t.Family) {
 		p = append(p, fmt.Sprintf("family %q: want a template family such as rhel7", t.Family))
 	}
-	if t.RepoURL != "" {
-		u, err := url.Parse(t.RepoURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ftp" && u.Scheme != "nfs") || strings.ContainsAny(t.RepoURL, " \t\r\n\"'") {
-			p = append(p, fmt.Sprintf("repo URL %q: want an http(s), ftp or nfs URL without spaces", t.RepoURL))
+	if config.Major(t.OSVersion) == 0 || !versionRE.MatchString(t.OSVersion) {
+		p = append(p, fmt.Sprintf("os_version %q: want a release such as 9.6", t.OSVersion))
+	}
+	if t.Firmware != string(config.BIOS) && t.Firmware != string(config.UEFI) {
+		p = append(p, fmt.Sprintf("firmware %q: want bios or uefi", t.Firmware))
+	}
+	for _, r := range []string{t.RepoURL, t.AppStreamURL} {
+		if r == "" {
+			continue
+		}
+		u, err := url.Parse(r)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ftp" && u.Scheme != "nfs") || strings.ContainsAny(r, " \t\r\n\"'") {
+			p = append(p, fmt.Sprintf("repo URL %q: want an http(s), ftp or nfs URL without spaces", r))
 		}
 	}
 	if !langRE.MatchString(t.Lang) {
@@ -70,6 +88,11 @@ func (t Target) check() error {
 	}
 	if !timezoneRE.MatchString(t.Timezone) {
 		p = append(p, fmt.Sprintf("timezone %q: want a zone such as UTC or Europe/Berlin", t.Timezone))
+	}
+	for _, h := range t.NTPServers {
+		if !ntpHostRE.MatchString(h) {
+			p = append(p, fmt.Sprintf("NTP server %q: want a host name or IP address", h))
+		}
 	}
 	if !hashRE.MatchString(t.RootPasswordHash) {
 		p = append(p, "root password hash: want a SHA-512 crypt hash ($6$...)")
@@ -90,11 +113,14 @@ type Data struct {
 
 // Kickstarts holds everything needed to render: build definitions,
 // templates per family, the authorized key and the OS targets. It is loaded
-// once; rendering never reads files.
+// once; rendering never reads files. An OS target that could not be loaded
+// (a malformed definition, a family without a template) is kept apart in
+// broken: it fails alone, every other OS renders.
 type Kickstarts struct {
 	builds    Builds
 	templates map[string]*template.Template
 	targets   map[string]Target
+	broken    map[string]error
 	key       string
 }
 
@@ -105,7 +131,9 @@ type Options struct {
 }
 
 // Load reads the build definitions and templates below root and checks that
-// every target has a template for its family.
+// every target has a template for its family. A target that fails is kept
+// out (Problems, and Render names its problem); only what every OS needs
+// (builds, the authorized key) fails Load.
 func Load(root string, targets []Target, opts Options) (*Kickstarts, error) {
 	builds, err := LoadBuilds(root)
 	if err != nil {
@@ -125,27 +153,33 @@ func Load(root string, targets []Target, opts Options) (*Kickstarts, error) {
 	if key, err = checkAuthorizedKey(key); err != nil {
 		return nil, fmt.Errorf("reading root's authorized key %q: %w", KeyFile, err)
 	}
-	k := &Kickstarts{builds: builds, templates: map[string]*template.Template{}, targets: map[string]Target{}, key: key}
-	var problems []error
+	k := &Kickstarts{builds: builds, templates: map[string]*template.Template{}, targets: map[string]Target{}, broken: map[string]error{}, key: key}
 	for _, t := range targets {
 		if err := t.check(); err != nil {
-			problems = append(problems, err)
+			k.broken[t.VMName] = err
 			continue
 		}
 		if _, ok := k.templates[t.Family]; !ok {
 			tmpl, err := loadTemplate(root, t.Family)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("OS definition %q: %w", t.VMName, err))
+				k.broken[t.VMName] = fmt.Errorf("OS definition %q: %w", config.OSDir+"/"+t.VMName+".json", err)
 				continue
 			}
 			k.templates[t.Family] = tmpl
 		}
 		k.targets[t.VMName] = t
 	}
-	if err := errors.Join(problems...); err != nil {
-		return nil, err
-	}
 	return k, nil
+}
+
+// Problems returns the error of every OS that could not be loaded, in
+// vm_name order; the others render.
+func (k *Kickstarts) Problems() []error {
+	var errs []error
+	for _, n := range slices.Sorted(maps.Keys(k.broken)) {
+		errs = append(errs, k.broken[n])
+	}
+	return errs
 }
 
 func loadTemplate(root, family string) (*template.Template, error) {
@@ -204,6 +238,9 @@ func (k *Kickstarts) Render(w io.Writer, build, vmName, baseURL string) error {
 	b, ok := k.builds[build]
 	if !ok {
 		return fmt.Errorf("rendering kickstart: %w %q; known: %s", ErrUnknownBuild, build, strings.Join(k.Builds(), ", "))
+	}
+	if err, ok := k.broken[vmName]; ok {
+		return fmt.Errorf("rendering kickstart %s for %s: %w", build, vmName, err)
 	}
 	t, ok := k.targets[vmName]
 	if !ok {

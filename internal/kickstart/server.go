@@ -172,10 +172,15 @@ func ListenHosts(selected []providers.Provider, vmnet []string) []string {
 
 // StartForBuild starts the in-process kickstart server of one build: it
 // serves that build's OS only, with that build's root password hash.
-func StartForBuild(ctx context.Context, cfg *config.Config, selected []providers.Provider) (port int, stop func(), err error) {
+// sent, when not nil, keeps the sha256 of each kickstart it sends.
+func StartForBuild(ctx context.Context, cfg *config.Config, selected []providers.Provider, sent *Sent) (port int, stop func(), err error) {
 	k, err := Load(cfg.Root, []Target{FromConfig(cfg)}, Options{})
 	if err != nil {
 		return 0, nil, err
 	}
-	return Start(ctx, ListenHosts(selected, VMwareHostAddrs()), k.Handler())
+	h := k.Handler()
+	if sent != nil {
+		h = sent.Record(h)
+	}
+	return Start(ctx, ListenHosts(selected, VMwareHostAddrs()), h)
 }

@@ -50,6 +50,28 @@ func Find(ctx context.Context, root string, getenv func(string) string, log io.W
 	if log == nil {
 		log = io.Discard
 	}
+	if path, version, err = Installed(ctx, getenv, log); err != nil || path != "" {
+		return path, version, err
+	}
+	dir, err := CacheDir(getenv)
+	if err != nil {
+		return "", "", err
+	}
+	path, err = Ensure(ctx, root, dir, getenv, log)
+	if err != nil {
+		return "", "", err
+	}
+	return path, PinnedVersion, nil
+}
+
+// Installed is Find without building: the Packer binary $PACKER names, or
+// a 1.9.x `packer` on PATH, and its version; an empty path means Find
+// would use the pinned v1.9.4 (PinnedVersion). `mage plan` uses it to know
+// the version a build's fingerprint will hold without building Packer.
+func Installed(ctx context.Context, getenv func(string) string, log io.Writer) (path string, version string, err error) {
+	if log == nil {
+		log = io.Discard
+	}
 	if p := envvar.Packer.Get(getenv); p != "" {
 		return fromEnv(ctx, p, getenv, log)
 	}
@@ -64,15 +86,7 @@ func Find(ctx context.Context, root string, getenv func(string) string, log io.W
 			fmt.Fprintf(log, "packer: %s is v%s, the templates need %sx; using the pinned v%s\n", p, v, SupportedSeries, PinnedVersion)
 		}
 	}
-	dir, err := CacheDir(getenv)
-	if err != nil {
-		return "", "", err
-	}
-	path, err = Ensure(ctx, root, dir, getenv, log)
-	if err != nil {
-		return "", "", err
-	}
-	return path, PinnedVersion, nil
+	return "", "", nil
 }
 
 func fromEnv(ctx context.Context, p string, getenv func(string) string, log io.Writer) (string, string, error) {

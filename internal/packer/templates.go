@@ -54,19 +54,31 @@ type Vars struct {
 	OutputRoot           string `json:"output_root"` // each provider writes into <OutputRoot>/<provider>
 	RepoRoot             string `json:"repo_root"`
 	Accelerator          string `json:"accelerator"` // QEMU accelerator "kvm" or "tcg"; empty lets Packer choose
+	// VirtualBox 7's NAT lets guests reach the host's loopback (the
+	// kickstart server); false for VirtualBox 6.1, which lacks the switch.
+	VirtualBoxNATLocalhost bool   `json:"virtualbox_nat_localhost"`
+	Firmware               string `json:"firmware,omitempty"`             // "bios" or "uefi" (config.Config.Firmware); empty keeps the template's bios
+	X8664V3                bool   `json:"x86_64_v3,omitempty"`            // EL 10: the QEMU CPU must be x86-64-v3
+	VMwareGuestOSType      string `json:"vmware_guest_os_type,omitempty"` // VMware guest id of the release; empty keeps centos7-64
 
 	// Set only where a build differs from an ISO install (the e2e fixture);
 	// empty leaves the template's default.
 	DiskImage bool       `json:"disk_image,omitempty"` // iso_path is a bootable disk image the QEMU builds start from
-	BootMenu  string     `json:"boot_menu,omitempty"`  // menu the boot_command edits: "isolinux" (default) or "grub"
+	BootMenu  string     `json:"boot_menu,omitempty"`  // menu the boot_command edits: "isolinux" (default), "grub-install" or "grub"
 	QEMUArgs  [][]string `json:"qemu_args,omitempty"`  // extra QEMU arguments (Packer's qemuargs)
 }
 
 // ForConfig returns the variables of cfg's builds: the ISO at isoPath, the
 // kickstart server on ksPort, keys from <root>/keys and output into
-// <root>/.cache/packer-output/<version>/<vm_name>/<provider>.
+// <root>/.cache/packer-output/<version>/<vm_name>/<provider>; the firmware,
+// boot menu, CPU and VMware guest type of its OS release.
 func ForConfig(cfg *config.Config, isoPath string, ksPort int) Vars {
+	major := config.Major(cfg.OS.OSVersion)
 	return Vars{
+		Firmware:             string(cfg.Firmware()),
+		BootMenu:             bootMenu(cfg.Firmware(), major),
+		X8664V3:              major >= 10,
+		VMwareGuestOSType:    vmwareGuestOSType(major),
 		VMName:               cfg.OS.VMName,
 		Version:              cfg.Site.Version,
 		OSVersion:            cfg.OS.OSVersion,
@@ -78,11 +90,37 @@ func ForConfig(cfg *config.Config, isoPath string, ksPort int) Vars {
 		KSBaseURL:            cfg.Site.KSServer,
 		Headless:             cfg.Site.Headless,
 		DiskSize:             cfg.Site.DiskSize,
+		CPUs:                 cfg.Site.CPUs,
+		Memory:               cfg.Site.Memory,
 		SSHTimeout:           cfg.Site.SSHTimeout,
 		SSHPrivateKeyFile:    filepath.Join(cfg.Root, PackerKey),
 		VagrantPublicKeyFile: filepath.Join(cfg.Root, VagrantPublicKey),
 		OutputRoot:           filepath.Join(cfg.Root, cfg.Tree().PackerOutputRoot()),
 		RepoRoot:             cfg.Root,
+
+		VirtualBoxNATLocalhost: cfg.Site.VirtualBoxNATLocalhost,
+	}
+}
+
+// bootMenu is the menu an EL ISO boots into: GRUB2 under UEFI, and from
+// EL 10 on under BIOS too (its ISOs dropped isolinux); isolinux otherwise.
+func bootMenu(fw config.Firmware, major int) string {
+	if fw == config.UEFI || major >= 10 {
+		return "grub-install"
+	}
+	return "isolinux"
+}
+
+// vmwareGuestOSType is VMware's guest id for an EL major release; EL 10
+// takes EL 9's until VMware products name it.
+func vmwareGuestOSType(major int) string {
+	switch {
+	case major <= 7:
+		return "centos7-64"
+	case major == 8:
+		return "rhel8-64"
+	default:
+		return "rhel9-64"
 	}
 }
 

@@ -88,6 +88,9 @@ func (f fixture) vars(t *testing.T, vmName string) packer.Vars {
 	return v
 }
 
+// TestTemplatesValidateForEveryOSAndProvider runs `packer validate` over
+// every provider's build for every shipped OS definition, and once more
+// with UEFI firmware for one OS of each family.
 func TestTemplatesValidateForEveryOSAndProvider(t *testing.T) {
 	bin := realPacker(t)
 	root := repoRoot(t)
@@ -96,18 +99,50 @@ func TestTemplatesValidateForEveryOSAndProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	type run struct {
+		name string
+		v    packer.Vars
+	}
+	var runs []run
 	for _, vm := range names {
+		runs = append(runs, run{vm, f.vars(t, vm)})
+	}
+	for _, vm := range []string{"CentOS-7.9.2009", "Rocky-8.10", "Rocky-9.6", "Rocky-10.1"} {
 		v := f.vars(t, vm)
-		for _, p := range providers.All {
-			t.Run(vm+"/"+p.Name, func(t *testing.T) {
-				var log bytes.Buffer
-				if err := packer.Validate(context.Background(), bin, root, v, []providers.Provider{p}, &log); err != nil {
-					t.Fatalf("%v\n%s", err, log.String())
-				}
-				if !strings.Contains(log.String(), "The configuration is valid.") {
-					t.Errorf("packer validate did not say the configuration is valid:\n%s", log.String())
-				}
-			})
+		v.Firmware, v.BootMenu = "uefi", "grub-install"
+		runs = append(runs, run{vm + "/uefi", v})
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			var log bytes.Buffer
+			if err := packer.Validate(context.Background(), bin, root, r.v, nil, &log); err != nil {
+				t.Fatalf("%v\n%s", err, log.String())
+			}
+			if !strings.Contains(log.String(), "The configuration is valid.") {
+				t.Errorf("packer validate did not say the configuration is valid:\n%s", log.String())
+			}
+		})
+	}
+}
+
+// ForConfig takes the firmware, boot menu, CPU and VMware guest type from
+// the OS release: EL 10 ISOs boot GRUB2 under BIOS too and need x86-64-v3.
+func TestForConfigFollowsTheOSRelease(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct {
+		vm           string
+		menu, vmware string
+		v3           bool
+	}{
+		{"CentOS-7.9.2009", "isolinux", "centos7-64", false},
+		{"Rocky-8.10", "isolinux", "rhel8-64", false},
+		{"Rocky-9.6", "isolinux", "rhel9-64", false},
+		{"Rocky-10.1", "grub-install", "rhel9-64", true},
+		{"CentOS-Stream-10", "grub-install", "rhel9-64", true},
+	} {
+		v := f.vars(t, c.vm)
+		if v.Firmware != "bios" || v.BootMenu != c.menu || v.VMwareGuestOSType != c.vmware || v.X8664V3 != c.v3 {
+			t.Errorf("%s: firmware %q, boot menu %q, VMware %q, x86-64-v3 %v; want bios, %q, %q, %v", c.vm, v.Firmware, v.BootMenu, v.VMwareGuestOSType, v.X8664V3, c.menu, c.vmware, c.v3)
 		}
 	}
 }
@@ -238,7 +273,9 @@ func TestVariableValidationRejectsBadValues(t *testing.T) {
 		{"missing key", func(v *packer.Vars) { v.SSHPrivateKeyFile = filepath.Join(f.out, "nokey") }, "run `mage keys` to create keys/packer"},
 		{"relative output", func(v *packer.Vars) { v.OutputRoot = "out" }, "The output_root must be an absolute path."},
 		{"missing playbook", func(v *packer.Vars) { v.RepoRoot = f.out }, "site.yml"},
-		{"unknown boot menu", func(v *packer.Vars) { v.BootMenu = "syslinux" }, `The boot_menu must be "isolinux" or "grub".`},
+		{"unknown boot menu", func(v *packer.Vars) { v.BootMenu = "syslinux" }, `The boot_menu must be "isolinux", "grub-install" or "grub".`},
+		{"unknown firmware", func(v *packer.Vars) { v.Firmware = "efi" }, `The firmware must be "bios" or "uefi".`},
+		{"bad VMware guest", func(v *packer.Vars) { v.VMwareGuestOSType = "RHEL 9" }, `The vmware_guest_os_type must be a VMware guest id`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -292,6 +329,16 @@ func TestBootCommands(t *testing.T) {
 		got.WriteString("# ks_base_url = \"" + base + "\"\n")
 		got.Write(out)
 	}
+	// GRUB2 of the EL ISOs: Rocky 9 under UEFI, Rocky 10 under BIOS.
+	for _, c := range []struct{ vm, firmware string }{{"Rocky-9.6", "uefi"}, {"Rocky-10.1", "bios"}} {
+		v := f.vars(t, c.vm)
+		if c.firmware == "uefi" {
+			v.Firmware, v.BootMenu = "uefi", "grub-install"
+		}
+		out := console(t, bin, root, v, `local.boot_command["gcp"]`)
+		got.WriteString("# " + c.vm + ", firmware " + c.firmware + ", boot_menu " + v.BootMenu + "\n")
+		got.Write(out)
+	}
 	golden.Check(t, got.Bytes())
 }
 
@@ -307,6 +354,8 @@ func TestAnsibleVarsCarryTheOSDefinition(t *testing.T) {
 		{"CentOS-7.9.2009", "https://vault.centos.org", "7.9.2009"},
 		{"CentOS-7.6.1810", "https://vault.centos.org", "7.6.1810"},
 		{"RedHat-7.9", "", "7.9"},
+		{"Rocky-9.6", "https://dl.rockylinux.org/vault/rocky", "9.6"},
+		{"CentOS-Stream-10", "https://mirror.stream.centos.org", "10"},
 	} {
 		t.Run(tc.vmName, func(t *testing.T) {
 			v := f.vars(t, tc.vmName)
@@ -382,5 +431,32 @@ func TestGRUBBootCommandEditsTheKernelLineWithTheURLQuoted(t *testing.T) {
 	want := `e<wait><down><down><end> inst.text inst.ks='http://10.0.2.100:8080/ks?build=virtual/gcp&os=CentOS-7.9.2009'<f10><wait>`
 	if strings.TrimSpace(got) != want {
 		t.Errorf("boot command = %s, want %s", got, want)
+	}
+}
+
+// TestSiteCPUsMemoryAndNATSwitchReachTheTemplates loads a site file giving
+// cpus, memory and the VirtualBox NAT switch in the original project's
+// string form and evaluates the variables with the real `packer console`.
+func TestSiteCPUsMemoryAndNATSwitchReachTheTemplates(t *testing.T) {
+	bin := realPacker(t)
+	f := newFixture(t)
+	siteRoot := t.TempDir()
+	site := `{"cpus": "3", "memory": "3072", "virtualbox_nat_localhost": "false", "headless": "false"}`
+	if err := os.MkdirAll(filepath.Join(siteRoot, "templates", "os"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(siteRoot, config.SiteFile), []byte(site), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := config.LoadSite(siteRoot, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := f.vars(t, "CentOS-7.9.2009")
+	withSite := packer.ForConfig(&config.Config{Root: repoRoot(t), Site: s, OS: config.OS{VMName: v.VMName}}, f.iso, 8080)
+	v.CPUs, v.Memory, v.VirtualBoxNATLocalhost, v.Headless = withSite.CPUs, withSite.Memory, withSite.VirtualBoxNATLocalhost, withSite.Headless
+	got := strings.Fields(string(console(t, bin, repoRoot(t), v, `"${var.cpus} ${var.memory} ${var.virtualbox_nat_localhost} ${var.headless}"`)))
+	if want := []string{"3", "3072", "false", "false"}; !slices.Equal(got, want) {
+		t.Errorf("cpus memory virtualbox_nat_localhost headless = %q, want %q", got, want)
 	}
 }

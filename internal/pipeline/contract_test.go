@@ -24,8 +24,10 @@ func realPacker(t *testing.T) string {
 	return packertest.Real(t, root)
 }
 
-func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
-	bin := realPacker(t)
+// contractFixture is a fixture whose templates are
+// testdata/packer-contract/contract.pkr.hcl (null builds) instead of the
+// real ones.
+func contractFixture(t *testing.T) *fixture {
 	f := newFixture(t)
 	tmpl, err := os.ReadFile(filepath.Join("testdata", "packer-contract", "contract.pkr.hcl"))
 	if err != nil {
@@ -33,6 +35,12 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 	}
 	os.Remove(filepath.Join(f.root, packer.TemplatesDir, "build.pkr.hcl"))
 	f.write(filepath.Join(packer.TemplatesDir, "contract.pkr.hcl"), string(tmpl))
+	return f
+}
+
+func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
+	bin := realPacker(t)
+	f := contractFixture(t)
 
 	p := providers.Provider{Name: "contract", Builder: "null", Group: 1}
 	b := &build{cfg: f.config(), accelerator: "kvm", isoPath: "/isos/CentOS 7.iso", isoSHA256: strings.Repeat("ab", 32), ksPort: 8123}
@@ -56,6 +64,8 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 		"ks=8123 http://ks.example.org/$path headless=true disk=20480",
 		"ssh=60m " + filepath.Join(f.root, "keys", "packer") + " " + filepath.Join(f.root, "keys", "vagrant.pub"),
 		"out=" + filepath.Join(f.root, ".cache", "packer-output", "1.0.0", vmName) + " root=" + f.root + " accel=kvm",
+		"cpus=2 memory=2048 nat=true",
+		"firmware=bios menu=isolinux guest=centos7-64",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("Packer's output lacks %q:\n%s", want, out)
@@ -77,13 +87,7 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 
 func TestRealPackerStopsOnCancellationAndLeavesNoOutput(t *testing.T) {
 	bin := realPacker(t)
-	f := newFixture(t)
-	tmpl, err := os.ReadFile(filepath.Join("testdata", "packer-contract", "contract.pkr.hcl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(filepath.Join(f.root, packer.TemplatesDir, "build.pkr.hcl"))
-	f.write(filepath.Join(packer.TemplatesDir, "contract.pkr.hcl"), string(tmpl))
+	f := contractFixture(t)
 	f.write(filepath.Join(packer.TemplatesDir, "sleep.auto.pkrvars.hcl"), "sleep_seconds = 600\n")
 
 	p := providers.Provider{Name: "sleeper", Builder: "null", Group: 1}
@@ -104,6 +108,7 @@ func TestRealPackerStopsOnCancellationAndLeavesNoOutput(t *testing.T) {
 		}
 	}
 	cancel()
+	var err error
 	select {
 	case err = <-done:
 	case <-time.After(60 * time.Second):
@@ -118,5 +123,38 @@ func TestRealPackerStopsOnCancellationAndLeavesNoOutput(t *testing.T) {
 	log, _ := os.ReadFile(filepath.Join(f.root, b.cfg.Tree().Log(p.Name)))
 	if !strings.Contains(string(log), "Cancelling build after receiving interrupt") {
 		t.Errorf("the log does not show that Packer was interrupted:\n%s", log)
+	}
+}
+
+// TestRealPackerFailureIsQuotedInTheSummaryAndError runs a real Packer
+// build that fails and checks that the summary and the error quote
+// Packer's own error line and name the log.
+func TestRealPackerFailureIsQuotedInTheSummaryAndError(t *testing.T) {
+	bin := realPacker(t)
+	f := contractFixture(t)
+
+	p := providers.Provider{Name: "failer", Builder: "null", Group: 1}
+	b := &build{cfg: f.config(), packer: bin, opts: Options{Out: &f.out, Grace: 30 * time.Second}.withDefaults()}
+	b.results = []Result{{Provider: p.Name, Status: NotRun, Log: b.cfg.Tree().Log(p.Name)}}
+	if err := (groupStep{b, []providers.Provider{p}}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := b.results[0]
+	if r.Status != Failed {
+		t.Fatalf("status %s, want failed", r.Status)
+	}
+	const want = "--> null.failer: Script exited with non-zero exit status: 3. Allowed exit codes are: [0]"
+	if len(r.Why) == 0 || !strings.HasPrefix(r.Why[len(r.Why)-1], want) {
+		t.Fatalf("Why = %q, want Packer's line %q", r.Why, want)
+	}
+	var summary strings.Builder
+	writeSummary(&summary, b.results)
+	for _, w := range []string{"failer failed, says Packer (" + r.Log + "):", want} {
+		if !strings.Contains(summary.String(), w) {
+			t.Errorf("summary lacks %q:\n%s", w, summary.String())
+		}
+	}
+	if !strings.Contains(f.out.String(), "failer: FAILED after") || !strings.Contains(f.out.String(), want) {
+		t.Errorf("progress does not quote Packer:\n%s", f.out.String())
 	}
 }

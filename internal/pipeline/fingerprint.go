@@ -32,6 +32,13 @@ var InputDirs = []string{"http", "ansible", "scripts", packer.TemplatesDir}
 // besides the OS definition; the public keys end up in the image.
 var InputFiles = []string{"keys/packer.pub", "keys/vagrant.pub"}
 
+// Fingerprints returns, per provider, the fingerprint of the inputs of
+// cfg's builds that decides whether a build is up to date (see
+// fingerprints); `mage plan` uses it as the cache key of CI jobs.
+func Fingerprints(cfg *config.Config, selected []providers.Provider, packerVersion string) (map[string]string, error) {
+	return fingerprints(cfg, selected, packerVersion)
+}
+
 // fingerprints returns, per provider, the sha256 of everything a build's
 // result depends on: the OS definition, the effective site settings (no
 // secrets in clear), the InputDirs and InputFiles, the Packer version, the
@@ -101,6 +108,17 @@ func hashFile(h hash.Hash, root, rel string) error {
 	}
 	fmt.Fprintf(h, "\nend %s\n", rel)
 	return nil
+}
+
+// TreeSHA256 is the sha256 of the files below dir (relative to root) as
+// the fingerprint hashes them: names and contents, in name order. The
+// build record quotes it for the templates, playbooks and scripts.
+func TreeSHA256(root, dir string) (string, error) {
+	h := sha256.New()
+	if err := hashTree(h, root, dir); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // hashTree adds every regular file below dir, in name order, to h.

@@ -62,6 +62,7 @@ func (s groupStep) Run(ctx context.Context) error {
 				r.Status, r.Err = Cancelled, ctx.Err()
 			default:
 				r.Status, r.Err = Failed, err
+				r.Why = packerErrors(filepath.Join(b.cfg.Root, r.Log))
 			}
 		}()
 	}
@@ -79,7 +80,11 @@ func (s groupStep) Run(ctx context.Context) error {
 		case OK:
 			fmt.Fprintf(b.opts.Out, "   %s: ok in %s\n", p.Name, roundDuration(r.Duration))
 		case Failed:
-			fmt.Fprintf(b.opts.Out, "   %s: FAILED after %s: %s\n", p.Name, roundDuration(r.Duration), firstLine(r.Err))
+			why := firstLine(r.Err)
+			if len(r.Why) > 0 {
+				why = r.Why[len(r.Why)-1]
+			}
+			fmt.Fprintf(b.opts.Out, "   %s: FAILED after %s: %s\n", p.Name, roundDuration(r.Duration), why)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -144,6 +149,9 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 	})
 	if err != nil {
 		fmt.Fprintf(logFile, "# failed: %v\n", firstLine(err))
+		if b.onError == "abort" && ctx.Err() == nil {
+			return err // its output stays for a look (Build says so)
+		}
 		if rmErr := os.RemoveAll(outDir); rmErr != nil {
 			err = errors.Join(err, fmt.Errorf("removing the partial output of %s: %w", p.Name, rmErr))
 		}
@@ -191,6 +199,9 @@ func (b *build) vars(p providers.Provider) packer.Vars {
 		v.KSBaseURL = b.deps.GuestKickstartURL(p.Builder, b.ksPort)
 	}
 	v.Accelerator = b.accelerator
+	if b.headless != nil {
+		v.Headless = *b.headless
+	}
 	if b.opts.PackerVars != nil {
 		b.opts.PackerVars(p, &v)
 	}
@@ -202,7 +213,11 @@ func (b *build) vars(p providers.Provider) packer.Vars {
 // validate` runs `packer validate`).
 func (b *build) command(p providers.Provider) ([]string, error) {
 	varFile := filepath.Join(b.cfg.Root, b.cfg.Tree().VarFile(p.Name))
-	args, err := packer.Command("build", varFile, b.vars(p), []providers.Provider{p}, "-color=false", "-timestamp-ui")
+	flags := []string{"-color=false", "-timestamp-ui"}
+	if b.onError != "" {
+		flags = append(flags, "-on-error="+b.onError)
+	}
+	args, err := packer.Command("build", varFile, b.vars(p), []providers.Provider{p}, flags...)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", p.Name, err)
 	}

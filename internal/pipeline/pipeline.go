@@ -78,6 +78,10 @@ type Deps struct {
 	GuestKickstartURL func(b providers.Builder, port int) string
 	// Convert turns the Packer output of the providers into artifacts.
 	Convert func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error)
+	// Record, optional, writes what a build leaves beside each provider's
+	// artifacts before they are checksummed (SBOM, manifest.json), so that
+	// SHA256SUM covers it; it returns the files it wrote.
+	Record func(ctx context.Context, facts Facts, arts []tree.Artifact) ([]tree.Artifact, error)
 	// Checksum writes the SHA256SUM files of the artifacts.
 	Checksum func(ctx context.Context, arts []tree.Artifact) error
 	// Catalog writes the Vagrant catalogs of the artifacts tree at
@@ -86,6 +90,14 @@ type Deps struct {
 	// Inspect checks the artifacts of the providers on the images
 	// themselves (internal/inspect); its error names each broken rule.
 	Inspect func(ctx context.Context, selected []providers.Provider) error
+}
+
+// Facts are what a build learnt on its way that its record quotes.
+type Facts struct {
+	PackerVersion string
+	ISOPath       string // empty when every build was up to date (no ISO fetched)
+	ISOSHA256     string
+	Started       time.Time
 }
 
 func (d Deps) check() error {
@@ -117,8 +129,9 @@ type Options struct {
 	Out io.Writer
 	// Verbose also copies Packer's output to Out (it always goes to the logs).
 	Verbose bool
-	// Getenv reads ONLY, EXCEPT, FORCE, PACKER_TIMEOUT, PATH and
-	// QEMU_ACCELERATOR (for the preflight); nil is os.Getenv.
+	// Getenv reads ONLY, EXCEPT, FORCE, HEADLESS, PACKER_ON_ERROR,
+	// PACKER_TIMEOUT, PATH and QEMU_ACCELERATOR (for the preflight); nil is
+	// os.Getenv.
 	Getenv func(string) string
 	// Env is extra KEY=value environment for Packer.
 	Env []string
@@ -177,7 +190,18 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	if err != nil {
 		return nil, err
 	}
-	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout}
+	headless, err := envvar.Headless.Or(opts.Getenv, cfg.Site.Headless)
+	if err != nil {
+		return nil, err
+	}
+	onError, err := envvar.PackerOnError.Get(opts.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	b := &build{cfg: cfg, deps: deps, opts: opts, selected: selected, force: force, packerTimeout: packerTimeout, headless: &headless, onError: onError, started: time.Now().UTC()}
+	if onError == "ask" {
+		fmt.Fprintln(opts.Out, "   PACKER_ON_ERROR=ask: Packer runs without a terminal here (its output goes to its log), so it cleans up as with cleanup; abort keeps a failed VM for a look")
+	}
 	b.results = make([]Result, len(selected))
 	for i, p := range selected {
 		b.results[i] = Result{Provider: p.Name, Status: NotRun, Log: cfg.Tree().Log(p.Name)}
@@ -188,20 +212,32 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	for _, group := range providers.Groups(selected) {
 		steps = append(steps, groupStep{b, group})
 	}
-	steps = append(steps, convertStep{b}, checksumStep{b}, catalogStep{b}, inspectStep{b})
+	steps = append(steps, convertStep{b})
+	if deps.Record != nil {
+		steps = append(steps, recordStep{b})
+	}
+	steps = append(steps, checksumStep{b}, catalogStep{b}, inspectStep{b})
 
 	runErr := RunSteps(ctx, opts.Out, steps)
+	runErr = errors.Join(runErr, b.recordErr)
 	b.stopKickstart()
 	if b.fingerprints != nil {
 		writeSummary(opts.Out, b.results)
 	}
 	if failed := b.failed(); len(failed) > 0 {
-		var names, logs []string
+		var names, whys []string
 		for _, r := range failed {
 			names = append(names, r.Provider)
-			logs = append(logs, r.Log)
+			why := firstLine(r.Err) // stopped by its bound, or no log
+			if len(r.Why) > 0 {
+				why = strings.Join(r.Why, " / ")
+			}
+			whys = append(whys, fmt.Sprintf("\n  %s: %s (log %s)", r.Provider, why, r.Log))
 		}
-		runErr = errors.Join(runErr, fmt.Errorf("building %s: packer build failed for %s (logs: %s)", cfg.OS.VMName, strings.Join(names, ", "), strings.Join(logs, ", ")))
+		if b.onError == "abort" {
+			whys = append(whys, fmt.Sprintf("\n  PACKER_ON_ERROR=abort: their output stays in %s for a look, and a VirtualBox or VMware VM stays registered: unregister it before the next build", cfg.Tree().PackerOutputRoot()))
+		}
+		runErr = errors.Join(runErr, fmt.Errorf("building %s: packer build failed for %s:%s", cfg.OS.VMName, strings.Join(names, ", "), strings.Join(whys, "")))
 	}
 	return b.results, runErr
 }
@@ -215,6 +251,8 @@ type build struct {
 	force    bool
 	// packerTimeout bounds each `packer build`; 0 derives it (packerBound).
 	packerTimeout time.Duration
+	headless      *bool  // HEADLESS over the site's headless; nil keeps the site's
+	onError       string // PACKER_ON_ERROR: Packer's -on-error, empty for its default (cleanup)
 
 	accelerator   string // "kvm" or "tcg"
 	packer        string
@@ -226,6 +264,8 @@ type build struct {
 	fingerprints  map[string]string // provider -> fingerprint of its inputs
 	results       []Result          // one per selected provider, in order
 	artifacts     []tree.Artifact
+	started       time.Time
+	recordErr     error // the record step's, reported at the end
 }
 
 func (b *build) stopKickstart() {
@@ -363,6 +403,26 @@ func (s convertStep) Skip() (bool, string) {
 func (s convertStep) Run(ctx context.Context) error {
 	arts, err := s.b.deps.Convert(ctx, s.b.built())
 	s.b.artifacts = arts
+	return err
+}
+
+type recordStep struct{ b *build }
+
+func (s recordStep) String() string { return "build record and SBOM" }
+func (s recordStep) Skip() (bool, string) {
+	return len(s.b.artifacts) == 0, "no artifacts"
+}
+func (s recordStep) Run(ctx context.Context) error {
+	b := s.b
+	made, err := b.deps.Record(ctx, Facts{PackerVersion: b.packerVersion, ISOPath: b.isoPath, ISOSHA256: b.isoSHA256, Started: b.started}, b.artifacts)
+	b.artifacts = append(b.artifacts, made...)
+	if err != nil && ctx.Err() == nil {
+		// The artifacts are there all the same: they are still checksummed
+		// and catalogued, and the build fails at the end naming this.
+		fmt.Fprintf(b.opts.Out, "   failed: %v\n", err)
+		b.recordErr = err
+		return nil
+	}
 	return err
 }
 

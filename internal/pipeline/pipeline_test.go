@@ -306,7 +306,14 @@ func TestBuildPassesTheVariablesAndArgumentsToPacker(t *testing.T) {
 			"output_root":             filepath.Join(f.root, ".cache", "packer-output", "1.0.0", vmName),
 			"repo_root":               f.root,
 			"accelerator":             "tcg",
-			"gcp_guest_repo":          "https://packages.cloud.google.com/yum",
+			"cpus":                    float64(2),
+			"memory":                  float64(2048),
+			"firmware":                "bios",
+			"boot_menu":               "isolinux",
+			"vmware_guest_os_type":    "centos7-64",
+
+			"virtualbox_nat_localhost": true,
+			"gcp_guest_repo":           "https://packages.cloud.google.com/yum",
 		}
 		for k, w := range want {
 			if vars[k] != w {
@@ -549,7 +556,7 @@ func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T
 		"VBoxManage (needed by aws, virtualbox)",
 		"vmrun (needed by vmware)",
 		"qemu-system-x86_64 (needed by azure, docker, gcp, openstack): apt-get install qemu-system-x86",
-		"qemu-img (needed by azure, docker, gcp, openstack): apt-get install qemu-utils",
+		"qemu-img (needed by azure, docker, gcp, openstack, vmware): apt-get install qemu-utils",
 		"guestfish (needed by aws, virtualbox, azure, docker, gcp, openstack, vmware): apt-get install libguestfs-tools",
 		"gpg (needed to check the ISO's signed sha256sum.txt.asc): apt-get install gnupg",
 		"gpgv (needed to check the ISO's signed sha256sum.txt.asc)",
@@ -753,5 +760,180 @@ func TestABrokenInspectionFailsTheBuildAfterTheCatalogIsWritten(t *testing.T) {
 	}
 	if len(f.catalogued) != 1 || !strings.Contains(f.out.String(), ">> inspect: failed after") {
 		t.Errorf("catalog written %d times, output:\n%s", len(f.catalogued), f.out.String())
+	}
+}
+
+func TestTheRecordStepRunsBetweenConversionAndChecksumsAndItsFilesAreChecksummed(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	deps := f.deps()
+	var order []string
+	var facts Facts
+	convert := deps.Convert
+	deps.Convert = func(ctx context.Context, ps []providers.Provider) ([]tree.Artifact, error) {
+		order = append(order, "convert")
+		return convert(ctx, ps)
+	}
+	deps.Record = func(_ context.Context, fa Facts, arts []tree.Artifact) ([]tree.Artifact, error) {
+		order = append(order, "record")
+		facts = fa
+		return []tree.Artifact{{Provider: "gcp", Kind: tree.Record, Path: "artifacts/gcp/manifest.json"}}, nil
+	}
+	var checksummed []tree.Artifact
+	deps.Checksum = func(_ context.Context, arts []tree.Artifact) error {
+		order = append(order, "checksum")
+		checksummed = arts
+		return nil
+	}
+	opts := Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec},
+		Grace: 10 * time.Second, KVMDevice: filepath.Join(f.root, "no-kvm")}
+	if _, err := Build(context.Background(), f.config(), deps, opts); err != nil {
+		t.Fatalf("Build: %v\n%s", err, f.out.String())
+	}
+	if got := strings.Join(order, ","); got != "convert,record,checksum" {
+		t.Errorf("steps ran in the order %s, want convert,record,checksum", got)
+	}
+	if len(checksummed) != 2 || checksummed[1].Kind != tree.Record {
+		t.Errorf("checksummed %+v, want the disk and the record", checksummed)
+	}
+	if facts.PackerVersion != "1.9.4" || !strings.HasSuffix(facts.ISOPath, ".iso") || facts.ISOSHA256 == "" || facts.Started.IsZero() {
+		t.Errorf("the record step was told %+v", facts)
+	}
+}
+
+func TestAFailedRecordStillLeavesChecksumsAndCatalogAndFailsTheBuild(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	deps := f.deps()
+	deps.Record = func(context.Context, Facts, []tree.Artifact) ([]tree.Artifact, error) {
+		return nil, errors.New("reading the packages of \"disk.qcow2\": no operating system")
+	}
+	opts := Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec},
+		Grace: 10 * time.Second, KVMDevice: filepath.Join(f.root, "no-kvm")}
+	_, err := Build(context.Background(), f.config(), deps, opts)
+	if err == nil || !strings.Contains(err.Error(), "no operating system") {
+		t.Errorf("Build: %v, want the record's error", err)
+	}
+	if f.checksummed != 1 || len(f.catalogued) != 1 {
+		t.Errorf("checksummed %d times, catalogued %d times; want both once", f.checksummed, len(f.catalogued))
+	}
+}
+
+func TestHeadlessAndOnErrorFromTheEnvironmentReachPacker(t *testing.T) {
+	cases := []struct {
+		name, headless, onError string
+		wantHeadless            bool
+		wantFlag                string
+	}{
+		{"defaults", "", "", true, ""},
+		{"HEADLESS=0 shows the console", "0", "", false, ""},
+		{"PACKER_ON_ERROR=abort", "", "abort", true, "-on-error=abort"},
+		{"PACKER_ON_ERROR=run-cleanup-provisioner", "1", "run-cleanup-provisioner", true, "-on-error=run-cleanup-provisioner"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.env["ONLY"] = "gcp"
+			f.env["HEADLESS"] = tc.headless
+			f.env["PACKER_ON_ERROR"] = tc.onError
+			if _, err := f.build(context.Background()); err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			var vars map[string]any
+			if err := json.Unmarshal([]byte(f.recorded("gcp", "vars.json")), &vars); err != nil {
+				t.Fatal(err)
+			}
+			if vars["headless"] != tc.wantHeadless {
+				t.Errorf("headless = %v, want %v", vars["headless"], tc.wantHeadless)
+			}
+			args := strings.Split(strings.TrimSpace(f.recorded("gcp", "args")), "\n")
+			if got := slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-on-error") }); got != (tc.wantFlag != "") || (tc.wantFlag != "" && !slices.Contains(args, tc.wantFlag)) {
+				t.Errorf("arguments %q, want -on-error flag %q", args, tc.wantFlag)
+			}
+		})
+	}
+}
+
+func TestABadPackerOnErrorIsRefusedNamingTheVariable(t *testing.T) {
+	f := newFixture(t)
+	f.env["PACKER_ON_ERROR"] = "retry"
+	_, err := f.build(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `PACKER_ON_ERROR="retry"`) || !strings.Contains(err.Error(), "cleanup, abort, ask or run-cleanup-provisioner") {
+		t.Errorf("err = %v, want one naming PACKER_ON_ERROR and its choices", err)
+	}
+}
+
+// TestAFailedBuildsErrorQuotesPackersCause replays the log of a real failed
+// Packer build (testdata/packer-logs/ssh-timeout.log: Packer v1.9.4, the
+// qemu.gcp build of templates/packer started from a blank disk image under
+// TCG with ssh_timeout 5s) and checks that the summary and the returned
+// error quote Packer's cause with the log's path, and the wrong one
+// ("no artifacts were created") is not offered as the reason.
+func TestAFailedBuildsErrorQuotesPackersCause(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "aws,gcp"
+	realLog, err := filepath.Abs(filepath.Join("testdata", "packer-logs", "ssh-timeout.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.build(context.Background(), "FAKE_PACKER_FAIL=gcp", "FAKE_PACKER_FAIL_LOG="+realLog)
+	log := "logs/1.0.0/" + vmName + "/gcp.log"
+	const cause = "--> qemu.gcp: Timeout waiting for SSH."
+	if err == nil || !strings.Contains(err.Error(), "gcp: "+cause+" (log "+log+")") || strings.Contains(err.Error(), "aws") {
+		t.Errorf("error %v, want one quoting %q for gcp only, with its log", err, cause)
+	}
+	summary := f.out.String()[strings.Index(f.out.String(), ">> summary"):]
+	if !strings.Contains(summary, "gcp failed, says Packer ("+log+"):\n      "+cause+"\n") {
+		t.Errorf("summary does not quote Packer's cause:\n%s", summary)
+	}
+	if !strings.Contains(f.out.String(), "gcp: FAILED after") || strings.Contains(f.out.String(), "FAILED after 0s: exit status 1: ==> Builds finished") {
+		t.Errorf("progress line does not give the cause:\n%s", f.out.String())
+	}
+}
+
+// TestPackerErrorsPicksPackersErrorLines reads two real Packer v1.9.4 logs
+// (testdata/packer-logs) and one composed from Ansible's and Packer's
+// formats (a failed task needs a booted guest, which these tests do not
+// have).
+func TestPackerErrorsPicksPackersErrorLines(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct{ name, log, want string }{
+		{"ssh timeout, real log", filepath.Join("testdata", "packer-logs", "ssh-timeout.log"), "--> qemu.gcp: Timeout waiting for SSH."},
+		{"no log", filepath.Join(dir, "missing.log"), ""},
+		{"ansible task", "", "qemu.gcp: fatal: [default]: FAILED! => {\"msg\": \"No package matching 'nope' found available\"} | --> qemu.gcp: Error executing Ansible: Non-zero exit status: exit status 2"},
+		{"variable refused, real log", filepath.Join("testdata", "packer-logs", "missing-iso.log"), "Error: Invalid value for varfile variable"},
+	}
+	inline := map[string]string{
+		"ansible task": "2026-11-30T12:00:00Z:     qemu.gcp: TASK [base : Install] ****\n" +
+			"2026-11-30T12:00:01Z:     qemu.gcp: fatal: [default]: FAILED! => {\"msg\": \"No package matching 'nope' found available\"}\n" +
+			"2026-11-30T12:00:02Z: ==> qemu.gcp: Provisioning step had errors: Running the cleanup provisioner, if present...\n" +
+			"==> Some builds didn't complete successfully and had errors:\n--> qemu.gcp: Error executing Ansible: Non-zero exit status: exit status 2\n\n==> Builds finished but no artifacts were created.\n",
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tc.log
+			if path == "" {
+				path = filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".log")
+				if err := os.WriteFile(path, []byte(inline[tc.name]), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := strings.Join(packerErrors(path), " | "); got != tc.want {
+				t.Errorf("packerErrors = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAbortOnErrorKeepsTheFailedBuildsOutput(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	f.env["PACKER_ON_ERROR"] = "abort"
+	_, err := f.build(context.Background(), "FAKE_PACKER_FAIL=gcp")
+	if err == nil || !strings.Contains(err.Error(), "PACKER_ON_ERROR=abort: their output stays in .cache/packer-output/1.0.0/"+vmName) {
+		t.Fatalf("error %v, want one saying the output is kept", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.outputDir("gcp"), "partial.vmdk")); err != nil {
+		t.Errorf("the failed build's output is gone with PACKER_ON_ERROR=abort: %v", err)
 	}
 }

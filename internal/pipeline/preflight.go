@@ -27,7 +27,7 @@ type HostTool struct {
 var HostTools = []HostTool{
 	{Name: "ansible-playbook", Install: "apt-get install ansible"},
 	{Name: "qemu-system-x86_64", Builders: []providers.Builder{providers.QEMU}, Install: "apt-get install qemu-system-x86"},
-	{Name: "qemu-img", Builders: []providers.Builder{providers.QEMU}, Install: "apt-get install qemu-utils"},
+	{Name: "qemu-img", Builders: []providers.Builder{providers.QEMU}, Providers: []string{"vmware"}, Install: "apt-get install qemu-utils"},
 	{Name: "guestfish", Install: "apt-get install libguestfs-tools (extracts the docker rootfs; the inspect step opens every image with it)"},
 	{Name: "VBoxManage", Builders: []providers.Builder{providers.VirtualBox}, Install: "install VirtualBox 7 (Debian 12 has no package in main: https://www.virtualbox.org/wiki/Linux_Downloads)"},
 	{Name: "vmrun", Builders: []providers.Builder{providers.VMware}, Install: "install VMware Workstation (no Debian package)"},
@@ -39,7 +39,7 @@ var SignatureTools = []string{"gpg", "gpgv"}
 
 // OptionalTools are reported when absent but do not stop a build.
 var OptionalTools = []HostTool{
-	{Name: "ovftool", Builders: []providers.Builder{providers.VMware}, Install: "VMware OVF Tool, only needed to export OVF/OVA from VMware"},
+	{Name: "ovftool", Builders: []providers.Builder{providers.VMware}, Install: "VMware OVF Tool; without it the vmware OVA is made with qemu-img"},
 }
 
 // Preflight checks, before anything starts, that the host has every tool the

@@ -26,6 +26,7 @@ type Result struct {
 	Duration time.Duration // 0 when Packer did not run
 	Log      string        // build log, relative to the root
 	Err      error         // why it failed
+	Why      []string      // Packer's own last error lines from the log, when it failed
 }
 
 // writeSummary prints the table of results: provider, result, time, log.
@@ -44,4 +45,12 @@ func writeSummary(w io.Writer, results []Result) {
 		fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\n", r.Provider, r.Status, took, log)
 	}
 	tw.Flush()
+	for _, r := range results {
+		if r.Status == Failed && len(r.Why) > 0 {
+			fmt.Fprintf(w, "   %s failed, says Packer (%s):\n", r.Provider, r.Log)
+			for _, line := range r.Why {
+				fmt.Fprintf(w, "      %s\n", line)
+			}
+		}
+	}
 }

@@ -23,12 +23,12 @@ type Cmd struct {
 	Args []string // arguments, passed as they are
 	Dir  string   // working directory; empty is the current one
 	Env  []string // extra KEY=value entries added to the environment
-	// Stdin, when set, is the command's standard input (a pipe for a tool
-	// driven command by command, such as guestfish); nil is no input.
-	Stdin io.Reader
 	// Output receives stdout and stderr as they come (a log file, os.Stderr
 	// with -v); nil discards them. The last lines are kept for errors anyway.
 	Output io.Writer
+	// Stdin, when set, is the command's standard input (a script fed as
+	// the command answers, as guestfish reads one); nil is the null device.
+	Stdin io.Reader
 	// Stdout, when set, receives stdout alone (for commands whose output is
 	// data); stderr still goes to Output.
 	Stdout io.Writer

@@ -76,3 +76,13 @@ func TestOutputSeparatesStdout(t *testing.T) {
 		t.Errorf("stdout %q, log %q", out, log.String())
 	}
 }
+
+func TestStdinIsTheCommandsInput(t *testing.T) {
+	out, err := Output(context.Background(), Cmd{Name: "sh", Args: []string{"-c", "read a; read b; echo \"$b $a\""}, Stdin: strings.NewReader("one\ntwo\n"), Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "two one" {
+		t.Errorf("got %q, want %q", got, "two one")
+	}
+}

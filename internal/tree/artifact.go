@@ -11,6 +11,7 @@ const (
 	Disk     Kind = "disk"     // the image a platform imports (OVA, VHD, qcow2, tar.gz)
 	Box      Kind = "box"      // a Vagrant box
 	Checksum Kind = "checksum" // a SHA256SUM file
+	Record   Kind = "record"   // what is known of the build: manifest.json, the SBOM
 )
 
 // Artifact is one produced file.

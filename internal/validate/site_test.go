@@ -55,7 +55,7 @@ func TestSitePlaybookRefusesMissingOrUnknownBuilds(t *testing.T) {
 // TestReposRoleDefaults evaluates the repos role's defaults with the real
 // ansible-playbook for the extra variables the Packer templates pass: a
 // given repo_server and os_version win; empty ones fall back to the CentOS
-// vault for CentOS and to no change elsewhere.
+// vault for CentOS 7 and to no change elsewhere (CentOS Stream included).
 func TestReposRoleDefaults(t *testing.T) {
 	root := realRoot(t)
 	play := filepath.Join(t.TempDir(), "defaults.yml")
@@ -86,6 +86,10 @@ func TestReposRoleDefaults(t *testing.T) {
 			"server=[] version=[7.9]"},
 		{"RedHatGiven", `{"ansible_distribution": "RedHat", "repo_server": "https://satellite.example/rhel", "os_version": "7.9"}`,
 			"server=[https://satellite.example/rhel] version=[7.9]"},
+		{"CentOSStreamEmpty", `{"ansible_distribution": "CentOS", "ansible_distribution_major_version": "9", "repo_server": "", "os_version": "9"}`,
+			"server=[] version=[9]"},
+		{"RockyGiven", `{"ansible_distribution": "Rocky", "ansible_distribution_major_version": "9", "repo_server": "https://dl.rockylinux.org/vault/rocky", "os_version": "9.6"}`,
+			"server=[https://dl.rockylinux.org/vault/rocky] version=[9.6]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer

@@ -120,6 +120,41 @@ func TestRunReportsEveryFailureTogether(t *testing.T) {
 	}
 }
 
+// A broken OS definition dropped next to the shipped ones (here an unknown
+// kickstart family, as a user adding templates/os/Rocky-9.4.json might
+// write) fails its own checks, naming its file; every shipped OS still
+// passes packer validate and renders its kickstarts.
+func TestRunReportsABrokenOSDefinitionAndChecksTheOthers(t *testing.T) {
+	root := repo(t, map[string]string{
+		"ansible/site.yml":            goodPlaybook,
+		"scripts/cleanup.sh":          "#!/bin/sh\n",
+		"scripts/zero.sh":             "#!/bin/sh\n",
+		"templates/os/Rocky-9.4.json": `{"vm_name": "Rocky-9.4", "os_name": "Rocky", "os_version": "9.4", "iso": "Rocky-9.4-x86_64-minimal", "iso_checksum": "` + strings.Repeat("a", 64) + `", "iso_server": "https://dl.rockylinux.org/vault/rocky", "os_family": "rocky9"}`,
+	})
+	var said []string
+	err := Run(context.Background(), Options{
+		Root: root, Packer: realPacker(t), Getenv: noEnv,
+		Say: func(f string, a ...any) { said = append(said, fmt.Sprintf(f, a...)) },
+	})
+	if err == nil {
+		t.Fatal("Run passed with a broken OS definition")
+	}
+	for _, want := range []string{"packer Rocky-9.4:", `"templates/os/Rocky-9.4.json"`, `field "os_family"`, "kickstart render:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	names, _ := config.Available(realRoot(t))
+	for _, vm := range names {
+		if want := "packer " + vm + ": ok"; !contains(said, want) {
+			t.Errorf("progress lacks %q: %q", want, said)
+		}
+	}
+	if strings.Contains(err.Error(), "for CentOS-7.9.2009") || strings.Contains(err.Error(), "for Rocky-9.6") {
+		t.Errorf("the shipped definitions' kickstarts are reported broken too:\n%v", err)
+	}
+}
+
 func TestRunNamesTheOSDefinitionWithABadVersion(t *testing.T) {
 	root := repo(t, map[string]string{
 		"ansible/site.yml":   goodPlaybook,

@@ -37,11 +37,22 @@ locals {
   # media & install" to "Install", <tab> opens its kernel line. grub (EL 8+
   # UEFI, the e2e fixture): e edits the first entry, two <down> reach its
   # kernel line below setparams and a blank line, <f10> boots; GRUB's
-  # parser splits words at &, so the URL is quoted.
+  # parser splits words at &, so the URL is quoted. grub-install (EL ISOs
+  # under UEFI, and EL 10's under BIOS too, whose menu is GRUB2): <up>
+  # moves from "Test this media & install" to "Install", e edits it, two
+  # <down> reach the linux/linuxefi line, Ctrl-X boots it.
   boot_keys = {
-    isolinux = { before = "<up><wait><tab><wait>", quote = "", after = "<enter><wait>" }
-    grub     = { before = "e<wait><down><down><end>", quote = "'", after = "<f10><wait>" }
+    isolinux       = { before = "<up><wait><tab><wait>", quote = "", after = "<enter><wait>" }
+    grub           = { before = "e<wait><down><down><end>", quote = "'", after = "<f10><wait>" }
+    "grub-install" = { before = "<up><wait>e<wait><down><down><end><wait>", quote = "'", after = "<leftCtrlOn>x<leftCtrlOff><wait>" }
   }
+
+  uefi = var.firmware == "uefi"
+
+  # How long after power-on the boot_command is typed: UEFI firmware (OVMF
+  # under TCG especially) takes longer to reach the menu, whose timeout on
+  # the EL ISOs is 60 s.
+  boot_wait = local.uefi ? "30s" : "10s"
 
   # The text typed after the keys is appended to the kernel line.
   boot_command = {
@@ -62,7 +73,10 @@ source "qemu" "base" {
   iso_url              = var.iso_path
   iso_checksum         = var.iso_checksum
   disk_image           = var.disk_image
-  qemuargs             = var.qemu_args
+  qemuargs             = concat(var.qemu_args, var.x86_64_v3 ? [["-cpu", "max"]] : [])
+  efi_boot             = local.uefi
+  efi_firmware_code    = local.uefi ? var.ovmf_code : null
+  efi_firmware_vars    = local.uefi ? var.ovmf_vars : null
   headless             = var.headless
   accelerator          = var.accelerator
   cpus                 = var.cpus
@@ -71,7 +85,7 @@ source "qemu" "base" {
   disk_interface       = "virtio"
   net_device           = "virtio-net"
   format               = "qcow2"
-  boot_wait            = "10s"
+  boot_wait            = local.boot_wait
   communicator         = "ssh"
   ssh_username         = "root"
   ssh_private_key_file = var.ssh_private_key_file
@@ -83,13 +97,14 @@ source "virtualbox-iso" "base" {
   iso_url              = var.iso_path
   iso_checksum         = var.iso_checksum
   guest_os_type        = "RedHat_64"
+  firmware             = local.uefi ? "efi" : "bios"
   headless             = var.headless
   cpus                 = var.cpus
   memory               = var.memory
   disk_size            = var.disk_size
   hard_drive_interface = "sata"
   format               = "ova"
-  boot_wait            = "10s"
+  boot_wait            = local.boot_wait
   communicator         = "ssh"
   ssh_username         = "root"
   ssh_private_key_file = var.ssh_private_key_file
@@ -103,14 +118,15 @@ source "virtualbox-iso" "base" {
 source "vmware-iso" "vmware" {
   iso_url              = var.iso_path
   iso_checksum         = var.iso_checksum
-  guest_os_type        = "centos7-64"
+  guest_os_type        = var.vmware_guest_os_type
+  vmx_data             = local.uefi ? { firmware = "efi" } : {}
   headless             = var.headless
   cpus                 = var.cpus
   memory               = var.memory
   disk_size            = var.disk_size
   disk_adapter_type    = "lsilogic"
   network_adapter_type = "vmxnet3"
-  boot_wait            = "10s"
+  boot_wait            = local.boot_wait
   communicator         = "ssh"
   ssh_username         = "root"
   ssh_private_key_file = var.ssh_private_key_file

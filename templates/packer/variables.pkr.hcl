@@ -93,7 +93,7 @@ variable "ks_base_url" {
 variable "headless" {
   type        = bool
   default     = true
-  description = "Run the hypervisors without a window."
+  description = "Run the hypervisors without a window (site setting headless; HEADLESS=0 shows them)."
 }
 
 variable "disk_size" {
@@ -109,7 +109,7 @@ variable "disk_size" {
 variable "cpus" {
   type        = number
   default     = 2
-  description = "Virtual CPUs of the build VMs."
+  description = "Virtual CPUs of the build VMs (site setting cpus)."
   validation {
     condition     = var.cpus >= 1 && floor(var.cpus) == var.cpus
     error_message = "The cpus must be a whole number, at least 1."
@@ -119,7 +119,7 @@ variable "cpus" {
 variable "memory" {
   type        = number
   default     = 2048
-  description = "Memory of the build VMs in MiB (the CentOS 7 installer needs at least 1024)."
+  description = "Memory of the build VMs in MiB (site setting memory; the CentOS 7 installer needs at least 1024)."
   validation {
     condition     = var.memory >= 1024 && floor(var.memory) == var.memory
     error_message = "The memory must be a whole number of MiB, at least 1024."
@@ -175,7 +175,7 @@ variable "repo_root" {
 variable "virtualbox_nat_localhost" {
   type        = bool
   default     = true
-  description = "Let VirtualBox (7.0 and later) guests reach the host's loopback through NAT at 10.0.2.2, where the kickstart server listens. Set false for VirtualBox 6.1, which lacks the option and always allows it."
+  description = "(Site setting virtualbox_nat_localhost.) Let VirtualBox (7.0 and later) guests reach the host's loopback through NAT at 10.0.2.2, where the kickstart server listens. Set false for VirtualBox 6.1, which lacks the option and always allows it."
 }
 
 variable "accelerator" {
@@ -197,10 +197,48 @@ variable "disk_image" {
 variable "boot_menu" {
   type        = string
   default     = "isolinux"
-  description = "The boot menu the boot_command edits to append the kickstart URL to the kernel line: isolinux (CentOS/RHEL 7 ISOs) or grub."
+  description = "The boot menu the boot_command edits to append the kickstart URL to the kernel line: isolinux (EL 7 to 9 ISOs booted by BIOS), grub-install (EL ISOs booted by UEFI, and EL 10 ISOs) or grub (the e2e fixture's disk)."
   validation {
-    condition     = contains(["isolinux", "grub"], var.boot_menu)
-    error_message = "The boot_menu must be \"isolinux\" or \"grub\"."
+    condition     = contains(["isolinux", "grub", "grub-install"], var.boot_menu)
+    error_message = "The boot_menu must be \"isolinux\", \"grub-install\" or \"grub\"."
+  }
+}
+
+variable "firmware" {
+  type        = string
+  default     = "bios"
+  description = "Firmware of the build VMs (the OS definition's or site's firmware): bios, or uefi (QEMU boots OVMF, VirtualBox and VMware their EFI firmware)."
+  validation {
+    condition     = contains(["bios", "uefi"], var.firmware)
+    error_message = "The firmware must be \"bios\" or \"uefi\"."
+  }
+}
+
+variable "ovmf_code" {
+  type        = string
+  default     = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+  description = "OVMF firmware code the QEMU builds boot with firmware uefi (Debian's ovmf package)."
+}
+
+variable "ovmf_vars" {
+  type        = string
+  default     = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+  description = "OVMF variable store template copied for each QEMU build with firmware uefi (Debian's ovmf package)."
+}
+
+variable "x86_64_v3" {
+  type        = bool
+  default     = false
+  description = "The OS needs an x86-64-v3 CPU (EL 10): the QEMU builds use -cpu max, which has AVX2, BMI2, FMA and MOVBE under KVM and under TCG (QEMU 7.2 and later)."
+}
+
+variable "vmware_guest_os_type" {
+  type        = string
+  default     = "centos7-64"
+  description = "VMware guest OS type of the vmware build, e.g. centos7-64, rhel8-64, rhel9-64."
+  validation {
+    condition     = can(regex("^[a-z0-9-]+$", var.vmware_guest_os_type))
+    error_message = "The vmware_guest_os_type must be a VMware guest id such as \"rhel9-64\"."
   }
 }
 

@@ -31,11 +31,10 @@ import (
 
 // Image facts the engine and the tests rely on.
 const (
-	Ref           = "localhost/gold-standard-images/ks:latest"
-	ContainerName = "gsi-ks"
-	Port          = "8080/tcp"
-	ServerPath    = "/ksserver"
-	DataRoot      = "/srv"
+	Ref        = "localhost/gold-standard-images/ks:latest"
+	Port       = "8080/tcp"
+	ServerPath = "/ksserver"
+	DataRoot   = "/srv"
 )
 
 // Labels are the image's OCI labels.

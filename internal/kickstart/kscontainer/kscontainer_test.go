@@ -236,7 +236,7 @@ func TestUpAndDownWithPodman(t *testing.T) {
 		t.Fatal("podman is not installed: the integration test needs it (scripts/host/install-test-tools.sh installs it)")
 	}
 	f := setup(t)
-	e := Engine{Name: "podman", GlobalFlags: []string{"--runtime", "runc"}, RunFlags: []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"}}
+	e := Engine{Name: "podman", GlobalFlags: []string{"--runtime", "runc"}, RunFlags: []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"}, Container: ContainerNameFor(t.TempDir())}
 	ctx := t.Context()
 	t.Cleanup(func() { e.Down(context.Background()) })
 	if err := e.Down(ctx); err != nil {
@@ -267,17 +267,105 @@ func TestUpAndDownWithPodman(t *testing.T) {
 }
 
 func TestEngineFromEnvHonoursTheVariables(t *testing.T) {
+	if _, err := exec.LookPath("podman"); err != nil {
+		t.Fatal("podman is not installed: the test needs it (scripts/host/install-test-tools.sh installs it)")
+	}
 	env := map[string]string{"CONTAINER_ENGINE": "podman", "CONTAINER_ENGINE_FLAGS": "--runtime runc", "CONTAINER_RUN_FLAGS": " --ulimit nofile=1024:1024  --ulimit nproc=1024:1024 "}
-	e, err := EngineFromEnv(func(k string) string { return env[k] })
+	e, err := EngineFromEnv(t.Context(), func(k string) string { return env[k] }, "/srv/checkout")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e.Name != "podman" || strings.Join(e.GlobalFlags, "|") != "--runtime|runc" || strings.Join(e.RunFlags, "|") != "--ulimit|nofile=1024:1024|--ulimit|nproc=1024:1024" {
-		t.Errorf("engine %+v", e)
+		t.Errorf("engine %+v: the variables' flags must be taken as they are", e)
 	}
 	env["CONTAINER_ENGINE"] = "no-such-engine"
-	if _, err := EngineFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), `CONTAINER_ENGINE="no-such-engine"`) {
+	if _, err := EngineFromEnv(t.Context(), func(k string) string { return env[k] }, "/srv/checkout"); err == nil || !strings.Contains(err.Error(), `CONTAINER_ENGINE="no-such-engine"`) {
 		t.Errorf("unknown engine: %v", err)
+	}
+}
+
+func TestContainerNameIsStableAndDiffersPerCheckout(t *testing.T) {
+	a, b := ContainerNameFor("/srv/one/gold-standard-images"), ContainerNameFor("/srv/two/gold-standard-images")
+	if a == b || a != ContainerNameFor("/srv/one/gold-standard-images") || !strings.HasPrefix(a, "gsi-ks-") || len(a) != len("gsi-ks-")+8 {
+		t.Errorf("names %q and %q, want distinct stable gsi-ks-<8 hex>", a, b)
+	}
+	if ContainerNameFor("/srv/one/gold-standard-images/.") != a {
+		t.Errorf("the same checkout spelled differently gets another name")
+	}
+}
+
+// TestUpWorksOutOfTheBoxForTwoCheckouts runs ks:up's engine as chosen with
+// no CONTAINER_* variable set (docker only where its daemon answers, else
+// podman with the flags this host needs) for two checkouts at once: both
+// serve, and removing one leaves the other.
+func TestUpWorksOutOfTheBoxForTwoCheckouts(t *testing.T) {
+	if _, err := exec.LookPath("podman"); err != nil {
+		t.Fatal("podman is not installed: the integration test needs it (scripts/host/install-test-tools.sh installs it)")
+	}
+	f := setup(t)
+	ctx := t.Context()
+	noVars := func(string) string { return "" }
+	var engines []Engine
+	var ports []int
+	for i := 0; i < 2; i++ {
+		e, err := EngineFromEnv(ctx, noVars, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("engine %s, global flags %q, run flags %q, notes %q", e.Name, e.GlobalFlags, e.RunFlags, e.Notes)
+		t.Cleanup(func() { e.Down(context.Background()) })
+		port := freePort(t)
+		if err := e.Up(ctx, f.tarball, port); err != nil {
+			t.Fatalf("up of checkout %d: %v", i+1, err)
+		}
+		engines, ports = append(engines, e), append(ports, port)
+	}
+	for _, port := range ports {
+		body := fetch(t, fmt.Sprintf("http://127.0.0.1:%d/ks?build=metal/example&os=CentOS-7.9.2009", port))
+		if !strings.Contains(body, "volgroup web01_rootvg") {
+			t.Errorf("kickstart on port %d:\n%s", port, body)
+		}
+	}
+	if err := engines[0].Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := engines[1].Count(ctx); err != nil || n != 1 {
+		t.Errorf("the other checkout's container: %d (%v), want still 1", n, err)
+	}
+}
+
+// TestPodmanWithoutItsDefaultRuntimeGetsRunc gives podman a default
+// runtime that is not installed (through its own CONTAINERS_CONF), as on
+// hosts where podman needs --runtime runc: EngineFromEnv must find that
+// and the container must run.
+func TestPodmanWithoutItsDefaultRuntimeGetsRunc(t *testing.T) {
+	if _, err := exec.LookPath("podman"); err != nil {
+		t.Fatal("podman is not installed: the integration test needs it (scripts/host/install-test-tools.sh installs it)")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Fatal("runc is not installed: the test needs it (scripts/host/install-test-tools.sh installs podman, which brings it)")
+	}
+	f := setup(t)
+	conf := filepath.Join(t.TempDir(), "containers.conf")
+	if err := os.WriteFile(conf, []byte("[engine]\nruntime = \"no-such-runtime\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CONTAINERS_CONF", conf) // read by podman, not by this code
+	ctx := t.Context()
+	e, err := EngineFromEnv(ctx, func(k string) string { return map[string]string{"CONTAINER_ENGINE": "podman"}[k] }, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(e.GlobalFlags, " ") != "--runtime runc" || len(e.Notes) != 1 || !strings.Contains(e.Notes[0], "--runtime runc") {
+		t.Fatalf("engine %+v, want --runtime runc and a note saying so", e)
+	}
+	t.Cleanup(func() { e.Down(context.Background()) })
+	port := freePort(t)
+	if err := e.Up(ctx, f.tarball, port); err != nil {
+		t.Fatal(err)
+	}
+	if body := fetch(t, fmt.Sprintf("http://127.0.0.1:%d/ks?build=virtual/aws&os=CentOS-7.9.2009", port)); !strings.Contains(body, testKey) {
+		t.Errorf("kickstart from the container:\n%s", body)
 	}
 }
 

@@ -6,6 +6,8 @@
 // <output_root>/<provider>/ like a real build. Behaviour by environment:
 //
 //	FAKE_PACKER_FAIL=aws,gcp       these builds write a partial file and exit 1
+//	FAKE_PACKER_FAIL_LOG=<file>    a failing build prints this file first (a
+//	                               real Packer log of a failed build)
 //	FAKE_PACKER_SLEEP=30s          every build sleeps this long (SIGINT ends it)
 //	FAKE_PACKER_BARRIER=aws,virtualbox;gcp,vmware  a build named in a list
 //	                               waits (at most 20s) until every build of its
@@ -110,6 +112,10 @@ func run() error {
 	}
 	if slices.Contains(strings.Split(os.Getenv("FAKE_PACKER_FAIL"), ","), provider) {
 		os.WriteFile(filepath.Join(out, "partial.vmdk"), []byte("half"), 0o644)
+		if log := os.Getenv("FAKE_PACKER_FAIL_LOG"); log != "" {
+			data, _ := os.ReadFile(log)
+			os.Stdout.Write(data)
+		}
 		put("end", stamp())
 		return fmt.Errorf("build %q errored: told to fail", provider)
 	}

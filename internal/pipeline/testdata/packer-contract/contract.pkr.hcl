@@ -19,6 +19,12 @@ variable "vagrant_public_key_file" { type = string }
 variable "output_root" { type = string }
 variable "repo_root" { type = string }
 variable "accelerator" { type = string }
+variable "cpus" { type = number }
+variable "memory" { type = number }
+variable "virtualbox_nat_localhost" { type = bool }
+variable "firmware" { type = string }
+variable "boot_menu" { type = string }
+variable "vmware_guest_os_type" { type = string }
 
 source "null" "contract" {
   communicator = "none"
@@ -34,6 +40,8 @@ build {
       "echo ks=${var.ks_port} '${var.ks_base_url}' headless=${var.headless} disk=${var.disk_size}",
       "echo ssh=${var.ssh_timeout} ${var.ssh_private_key_file} ${var.vagrant_public_key_file}",
       "echo out=${var.output_root} root=${var.repo_root} accel=${var.accelerator}",
+      "echo cpus=${var.cpus} memory=${var.memory} nat=${var.virtualbox_nat_localhost}",
+      "echo firmware=${var.firmware} menu=${var.boot_menu} guest=${var.vmware_guest_os_type}",
     ]
   }
 }
@@ -56,6 +64,22 @@ build {
     inline = [
       "mkdir -p ${var.output_root}/sleeper && echo half > ${var.output_root}/sleeper/partial.vmdk",
       "sleep ${var.sleep_seconds}",
+    ]
+  }
+}
+
+# A build that fails, for the test that quotes Packer's error lines.
+source "null" "failer" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.failer"]
+
+  provisioner "shell-local" {
+    inline = [
+      "echo the guest has no room left >&2",
+      "exit 3",
     ]
   }
 }
