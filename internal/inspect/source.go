@@ -34,8 +34,7 @@ const (
 // where libguestfs reads it (azure's VHD, openstack's qcow2), or with its
 // disk extracted to a temporary file beside it (the OVAs' stream-optimized
 // VMDK, a copy of compressed data; GCP's disk.raw, written sparse, the
-// time of its data). vmware without ovftool ships the VMX and its disks:
-// the first disk is opened. A missing artifact is fs.ErrNotExist.
+// time of its data). A missing artifact is fs.ErrNotExist.
 func SourceOf(provider, dir, stem string) (Source, error) {
 	at := func(ext string) string { return filepath.Join(dir, stem+"."+ext) }
 	var s Source
@@ -48,18 +47,8 @@ func SourceOf(provider, dir, stem string) (Source, error) {
 		s = Source{at("tar.gz"), GCPTarball}
 	case "docker":
 		s = Source{at("tar.gz"), Rootfs}
-	case "aws", "virtualbox":
+	case "aws", "virtualbox", "vmware":
 		s = Source{at("ova"), OVA}
-	case "vmware":
-		s = Source{at("ova"), OVA}
-		if _, err := os.Stat(s.Path); err != nil {
-			disks, _ := filepath.Glob(filepath.Join(dir, "*.vmdk"))
-			for _, d := range disks {
-				if !strings.Contains(filepath.Base(d), "-s0") && !strings.HasSuffix(d, "-flat.vmdk") {
-					return Source{d, "vmdk"}, nil
-				}
-			}
-		}
 	default:
 		return Source{}, fmt.Errorf("choosing the artifact to inspect: no rule for provider %q", provider)
 	}
