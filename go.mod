@@ -30,6 +30,7 @@ require (
 	github.com/magefile/mage v1.17.2
 	github.com/rhysd/actionlint v1.7.12
 	github.com/spdx/tools-golang v0.5.7
+	github.com/ulikunitz/xz v0.5.15
 	github.com/vmware/govmomi v0.55.0
 	go.yaml.in/yaml/v4 v4.0.0-rc.3
 	golang.org/x/crypto v0.59.0

@@ -15,7 +15,7 @@ import (
 	"gold-standard-images/internal/sshkeys"
 )
 
-// Build makes the images: ISO, kickstart, Packer, conversions, checksums, catalog.
+// Build makes the images: ISO, kickstart, Packer, conversions, checksums, catalog, inspection.
 type Build mg.Namespace
 
 // Centos7 builds the CentOS 7.9.2009 images for every provider (aws, azure, docker, gcp, openstack, virtualbox, vmware).
@@ -32,7 +32,8 @@ type Build mg.Namespace
 // shows the hypervisors' consoles; PACKER_ON_ERROR=cleanup|abort|ask|
 // run-cleanup-provisioner is Packer's -on-error (abort keeps a failed VM);
 // LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS tune the docker
-// conversion (default direct). Logs go to
+// conversion and the inspection of the images (mage -h artifacts:inspect;
+// default direct). Logs go to
 // logs/<version>/CentOS-7.9.2009/<provider>.log; mage -v shows Packer's
 // output as well.
 func (Build) Centos7(ctx context.Context) error { return buildOS(ctx, "CentOS-7.9.2009") }

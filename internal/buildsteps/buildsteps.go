@@ -1,6 +1,6 @@
 // Package buildsteps connects the build pipeline to the packages that do
 // each of its steps (Packer binary, ISO, kickstart server, conversions,
-// checksums, catalog): the build targets and the e2e test run the same
+// checksums, catalog, inspection): the build targets and the e2e test run the same
 // wiring.
 package buildsteps
 
@@ -14,6 +14,7 @@ import (
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/convert"
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/inspect"
 	"gold-standard-images/internal/iso"
 	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/packer"
@@ -48,6 +49,10 @@ func Deps(cfg *config.Config, getenv func(string) string, log, toolOutput io.Wri
 		},
 		Catalog: func(ctx context.Context, artifactsDir string) error {
 			_, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: envvar.CatalogBaseURL.Get(getenv)})
+			return err
+		},
+		Inspect: func(ctx context.Context, selected []providers.Provider) error {
+			_, err := inspect.Run(ctx, cfg, selected, inspect.Options{Out: log, ToolOutput: toolOutput, Getenv: getenv})
 			return err
 		},
 	}

@@ -105,6 +105,12 @@ type Site struct {
 	Firmware   Firmware   `json:"firmware,omitempty"`    // "bios" (default) or "uefi" for every OS whose definition does not say
 	NTPServers StringList `json:"ntp_servers,omitempty"` // NTP servers of the installed systems; empty keeps the vendor's pool
 
+	// GCPGuestRepo is the base of Google's yum tree the gcp image installs
+	// Google's guest environment from: <url>/repos/google-compute-engine-
+	// el<N>-x86_64-stable and the keys <url>/doc/*.gpg (a site mirror of
+	// the tree, or Google's own).
+	GCPGuestRepo string `json:"gcp_guest_repo"`
+
 	Registry         string                `json:"registry,omitempty"`          // container registry of upload:docker (REGISTRY overrides)
 	RegistryInsecure bool                  `json:"registry_insecure,omitempty"` // allow plain HTTP to a registry that is not localhost
 	AWS              AWS                   `json:"aws"`                         // upload:aws settings
@@ -126,7 +132,9 @@ func Defaults() Site {
 		VMwareSHA:  "sha256",
 		CPUs:       2,
 		Memory:     2048,
-		AWS:        AWS{ImportRole: "vmimport", ImportTimeout: "2h"},
+		// Google's documented location (cloud.google.com/compute/docs/images/install-guest-environment).
+		GCPGuestRepo: "https://packages.cloud.google.com/yum",
+		AWS:          AWS{ImportRole: "vmimport", ImportTimeout: "2h"},
 
 		VirtualBoxNATLocalhost: true,
 	}

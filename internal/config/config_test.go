@@ -267,7 +267,7 @@ func TestLoadReportsBadInput(t *testing.T) {
 		{name: "MalformedSiteJSON", site: "{\n  \"namespace\": \"gold\",\n  \"version\": 1.0.0\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "UnknownFieldsWithSuggestions", site: "{\n  \"namspace\": \"gold\",\n  \"time_zone\": \"UTC\",\n  \"favourite_colour\": \"blue\"\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "WrongTypes", site: "{\n  \"headless\": \"yes\",\n  \"disk_size\": \"20G\",\n  \"aws\": {\"bucket\": 7},\n  \"os\": {\"CentOS-7.9.2009\": {\"iso_server\": 3}}\n}\n", vmName: "CentOS-7.9.2009"},
-		{name: "BadValues", site: "{\n  \"namespace\": \"Gold Images\",\n  \"version\": \"v1\",\n  \"disk_size\": 100,\n  \"lang\": \"\",\n  \"root_salt\": \"has spaces\",\n  \"ssh_timeout\": \"soon\",\n  \"ks_server\": \"ks.example.com\",\n  \"aws\": {\"import_role\": \"\"}\n}\n", vmName: "CentOS-7.9.2009"},
+		{name: "BadValues", site: "{\n  \"namespace\": \"Gold Images\",\n  \"version\": \"v1\",\n  \"disk_size\": 100,\n  \"lang\": \"\",\n  \"root_salt\": \"has spaces\",\n  \"ssh_timeout\": \"soon\",\n  \"ks_server\": \"ks.example.com\",\n  \"gcp_guest_repo\": \"ftp://mirror/yum\",\n  \"aws\": {\"import_role\": \"\"}\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "NumberOutOfRange", site: "{\n  \"disk_size\": 1e400\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "VersionVagrantRefuses", site: "{\n  \"version\": \"1.0+b\"\n}\n", vmName: "CentOS-7.9.2009"},
 		{name: "UnknownOSOverride", site: "{\n  \"os\": {\n    \"CentOS-7.9.209\": {\"iso_server\": \"https://mirror.example.com\"},\n    \"Ubuntu-24.04\": {\"iso_server\": \"https://mirror.example.com\"}\n  }\n}\n", vmName: "CentOS-7.9.2009"},

@@ -80,6 +80,9 @@ func validateSite(s Site, lines map[string]int, known []string) []Problem {
 	if s.Memory < 1024 || s.Memory > 4*1024*1024 {
 		add("memory", "want a size in MiB from 1024 (the installer's least) to 4194304, got %d", s.Memory)
 	}
+	if !strings.HasPrefix(s.GCPGuestRepo, "https://") && !strings.HasPrefix(s.GCPGuestRepo, "http://") || strings.ContainsAny(s.GCPGuestRepo, " \t\n\"'?#") {
+		add("gcp_guest_repo", "want an http:// or https:// URL without query, e.g. %q, got %q", Defaults().GCPGuestRepo, s.GCPGuestRepo)
+	}
 	if d, err := time.ParseDuration(s.AWS.ImportTimeout); err != nil || d <= 0 {
 		add("aws.import_timeout", "want a duration such as 2h, got %q", s.AWS.ImportTimeout)
 	}

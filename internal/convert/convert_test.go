@@ -92,6 +92,11 @@ func guestDisk(t *testing.T, path string) {
 		"home/alice/notes":   "secret\n",
 		"bin/.keep":          "",
 		"sbin/.keep":         "",
+		// What a container must not get (rootfsExcludes).
+		"boot/vmlinuz-3.10.0-1160.el7.x86_64":                     "kernel",
+		"boot/grub2/grub.cfg":                                     "menu",
+		"usr/lib/modules/3.10.0-1160.el7.x86_64/kernel/vda.ko.xz": "module",
+		"usr/lib/firmware/iwlwifi.ucode":                          "firmware",
 	}
 	for name, content := range files {
 		p := filepath.Join(root, name)
@@ -268,6 +273,16 @@ func TestDockerRootfsKeepsOwnersModesSetuidAndXattrs(t *testing.T) {
 	su, notes := members["usr/bin/su"], members["home/alice/notes"]
 	if su == nil || notes == nil || members["etc/os-release"] == nil {
 		t.Fatalf("rootfs lacks usr/bin/su, home/alice/notes or etc/os-release; has %v", keys(members))
+	}
+	for name := range members {
+		for _, dir := range []string{"boot/", "usr/lib/modules/", "usr/lib/firmware/"} {
+			if strings.HasPrefix(name, dir) && name != dir {
+				t.Errorf("rootfs has %s: a container gets no kernel, modules, firmware or bootloader", name)
+			}
+		}
+	}
+	if members["boot/"] == nil && members["boot"] == nil {
+		t.Errorf("rootfs lacks the empty boot folder; has %v", keys(members))
 	}
 	if su.Mode&0o7777 != 0o4755 || su.Uid != 0 || su.Gid != 0 {
 		t.Errorf("usr/bin/su mode %o owner %d:%d, want 4755 0:0", su.Mode&0o7777, su.Uid, su.Gid)

@@ -91,7 +91,7 @@ func tarballRaw(ctx context.Context, raw, out string, mtime time.Time) error {
 }
 
 // rootfsTarball is the docker row: the guest's root file system as a
-// tarball, read from the disk with libguestfs (which inspects the disk to
+// tarball without kernel, modules, firmware or bootloader (rootfsExcludes), read from the disk with libguestfs (which inspects the disk to
 // find and mount its file systems), keeping numeric owners, modes, setuid
 // bits, extended attributes, SELinux labels and ACLs. libguestfs boots a
 // small appliance: with KVM in seconds, without it (TCG) in a minute or so.
@@ -117,7 +117,8 @@ func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 	err = run.Run(ctx, run.Cmd{
 		Name: "guestfish",
 		Args: []string{"--ro", "--format=qcow2", "-a", j.input, "-i",
-			"tar-out", "/", "-", "numericowner:true", "xattrs:true", "selinux:true", "acls:true"},
+			"tar-out", "/", "-", "numericowner:true", "xattrs:true", "selinux:true", "acls:true",
+			"excludes:" + strings.Join(rootfsExcludes, " ")},
 		Env:     env,
 		Output:  j.tools,
 		Stdout:  io.MultiWriter(z, h.Tar()),
@@ -153,6 +154,13 @@ func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
 	j.log.printf("%s: %s made", j.provider, filepath.Base(final))
 	return []string{filepath.Base(final)}, nil
 }
+
+// rootfsExcludes keep what only a booting machine needs out of the
+// container's root file system: kernels, initramfs and bootloader (/boot,
+// with an EFI system partition below it), modules and firmware (/lib is a
+// link to /usr/lib on EL 7+ and Debian 12, both are listed for the others).
+// tar's patterns on the "./"-relative names: the folders stay, empty.
+var rootfsExcludes = []string{"./boot/*", "./lib/modules/*", "./usr/lib/modules/*", "./lib/firmware/*", "./usr/lib/firmware/*"}
 
 // vmwareOVA packs the VMX and its disks into an OVA with ovftool; without
 // ovftool it makes the OVA itself (internal/ova: OVF descriptor,

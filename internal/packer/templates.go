@@ -37,12 +37,13 @@ const (
 type Vars struct {
 	VMName               string `json:"vm_name"`
 	Version              string `json:"version"`
-	OSVersion            string `json:"os_version"`   // release, e.g. 7.9.2009: Ansible's package tree
-	RepoServer           string `json:"repo_server"`  // package server Ansible points yum at; empty keeps the default
-	ISOPath              string `json:"iso_path"`     // local, verified ISO
-	ISOChecksum          string `json:"iso_checksum"` // "sha256:<hex>"
-	KSPort               int    `json:"ks_port"`      // port of the in-process kickstart server; 0 with the site's ks_server
-	KSBaseURL            string `json:"ks_base_url"`  // site's ks_server; empty derives it from KSPort
+	OSVersion            string `json:"os_version"`     // release, e.g. 7.9.2009: Ansible's package tree
+	RepoServer           string `json:"repo_server"`    // package server Ansible points yum at; empty keeps the default
+	GCPGuestRepo         string `json:"gcp_guest_repo"` // Google's yum tree (site gcp_guest_repo) for the gcp guest environment
+	ISOPath              string `json:"iso_path"`       // local, verified ISO
+	ISOChecksum          string `json:"iso_checksum"`   // "sha256:<hex>"
+	KSPort               int    `json:"ks_port"`        // port of the in-process kickstart server; 0 with the site's ks_server
+	KSBaseURL            string `json:"ks_base_url"`    // site's ks_server; empty derives it from KSPort
 	Headless             bool   `json:"headless"`
 	DiskSize             int    `json:"disk_size"`        // MiB
 	CPUs                 int    `json:"cpus,omitempty"`   // 0 keeps the template's default
@@ -82,6 +83,7 @@ func ForConfig(cfg *config.Config, isoPath string, ksPort int) Vars {
 		Version:              cfg.Site.Version,
 		OSVersion:            cfg.OS.OSVersion,
 		RepoServer:           cfg.OS.RepoServer,
+		GCPGuestRepo:         cfg.Site.GCPGuestRepo,
 		ISOPath:              isoPath,
 		ISOChecksum:          "sha256:" + strings.ToLower(cfg.OS.ISOChecksum),
 		KSPort:               ksPort,

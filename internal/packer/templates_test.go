@@ -344,7 +344,8 @@ func TestBootCommands(t *testing.T) {
 
 // TestAnsibleVarsCarryTheOSDefinition evaluates, with the real `packer
 // console`, the extra variables every build's Ansible provisioner gets:
-// the OS definition's repo_server and os_version reach the playbook.
+// the OS definition's repo_server and os_version, and the site's
+// gcp_guest_repo, reach the playbook.
 func TestAnsibleVarsCarryTheOSDefinition(t *testing.T) {
 	bin := realPacker(t)
 	root := repoRoot(t)
@@ -358,6 +359,10 @@ func TestAnsibleVarsCarryTheOSDefinition(t *testing.T) {
 	} {
 		t.Run(tc.vmName, func(t *testing.T) {
 			v := f.vars(t, tc.vmName)
+			if v.GCPGuestRepo != config.Defaults().GCPGuestRepo {
+				t.Errorf("gcp_guest_repo = %q, want the site default %q", v.GCPGuestRepo, config.Defaults().GCPGuestRepo)
+			}
+			v.GCPGuestRepo = "https://mirror.example.com/google/yum" // a site's mirror
 			out := console(t, bin, root, v, "jsonencode(local.ansible_vars)")
 			var got map[string]string
 			if err := json.Unmarshal(out, &got); err != nil {
@@ -369,6 +374,7 @@ func TestAnsibleVarsCarryTheOSDefinition(t *testing.T) {
 				"vagrant_public_key_file": v.VagrantPublicKeyFile,
 				"repo_server":             tc.repoServer,
 				"os_version":              tc.osVersion,
+				"gcp_guest_repo":          "https://mirror.example.com/google/yum",
 			}
 			if !maps.Equal(got, want) {
 				t.Errorf("ansible_vars = %v, want %v", got, want)

@@ -87,6 +87,9 @@ type Deps struct {
 	// Catalog writes the Vagrant catalogs of the artifacts tree at
 	// artifactsDir (<root>/artifacts), which it scans itself.
 	Catalog func(ctx context.Context, artifactsDir string) error
+	// Inspect checks the artifacts of the providers on the images
+	// themselves (internal/inspect); its error names each broken rule.
+	Inspect func(ctx context.Context, selected []providers.Provider) error
 }
 
 // Facts are what a build learnt on its way that its record quotes.
@@ -106,6 +109,7 @@ func (d Deps) check() error {
 		"Convert":        d.Convert != nil,
 		"Checksum":       d.Checksum != nil,
 		"Catalog":        d.Catalog != nil,
+		"Inspect":        d.Inspect != nil,
 	} {
 		if !set {
 			missing = append(missing, name)
@@ -212,7 +216,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	if deps.Record != nil {
 		steps = append(steps, recordStep{b})
 	}
-	steps = append(steps, checksumStep{b}, catalogStep{b})
+	steps = append(steps, checksumStep{b}, catalogStep{b}, inspectStep{b})
 
 	runErr := RunSteps(ctx, opts.Out, steps)
 	runErr = errors.Join(runErr, b.recordErr)
@@ -440,6 +444,18 @@ func (s catalogStep) Skip() (bool, string) {
 }
 func (s catalogStep) Run(ctx context.Context) error {
 	return s.b.deps.Catalog(ctx, filepath.Join(s.b.cfg.Root, tree.ArtifactsDir))
+}
+
+// inspectStep runs last, so that a broken rule fails the build with the
+// artifacts, checksums and catalog written for a look at them.
+type inspectStep struct{ b *build }
+
+func (s inspectStep) String() string { return "inspect" }
+func (s inspectStep) Skip() (bool, string) {
+	return len(s.b.artifacts) == 0, "no artifacts"
+}
+func (s inspectStep) Run(ctx context.Context) error {
+	return s.b.deps.Inspect(ctx, s.b.built())
 }
 
 func roundDuration(d time.Duration) time.Duration {

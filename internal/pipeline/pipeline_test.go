@@ -59,7 +59,8 @@ type fixture struct {
 	ksFor       [][]string // providers each kickstart server start was for
 	converted   [][]string
 	checksummed int
-	catalogued  []string // artifacts folder of each catalog run
+	catalogued  []string   // artifacts folder of each catalog run
+	inspected   [][]string // providers of each inspect run
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -138,6 +139,10 @@ func (f *fixture) deps() Deps {
 		},
 		Checksum: func(context.Context, []tree.Artifact) error { f.checksummed++; return nil },
 		Catalog:  func(_ context.Context, dir string) error { f.catalogued = append(f.catalogued, dir); return nil },
+		Inspect: func(_ context.Context, ps []providers.Provider) error {
+			f.inspected = append(f.inspected, providers.Names(ps))
+			return nil
+		},
 	}
 }
 
@@ -241,6 +246,9 @@ func TestBuildRunsTheGroupsOneAfterTheOtherAndTheBuildsOfAGroupTogether(t *testi
 	if want := []string{filepath.Join(f.root, "artifacts")}; !slices.Equal(f.catalogued, want) {
 		t.Errorf("catalog written for %v, want %v", f.catalogued, want)
 	}
+	if want := [][]string{providers.Names(providers.All)}; !equalLists(f.inspected, want) {
+		t.Errorf("inspected %v, want %v", f.inspected, want)
+	}
 	for _, want := range []string{">> packer group 1 (aws, virtualbox)", ">> packer group 2 (azure, docker, gcp, openstack, vmware)", ">> summary", "logs/1.0.0/" + vmName + "/gcp.log"} {
 		if !strings.Contains(f.out.String(), want) {
 			t.Errorf("output lacks %q", want)
@@ -305,6 +313,7 @@ func TestBuildPassesTheVariablesAndArgumentsToPacker(t *testing.T) {
 			"vmware_guest_os_type":    "centos7-64",
 
 			"virtualbox_nat_localhost": true,
+			"gcp_guest_repo":           "https://packages.cloud.google.com/yum",
 		}
 		for k, w := range want {
 			if vars[k] != w {
@@ -548,7 +557,7 @@ func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T
 		"vmrun (needed by vmware)",
 		"qemu-system-x86_64 (needed by azure, docker, gcp, openstack): apt-get install qemu-system-x86",
 		"qemu-img (needed by azure, docker, gcp, openstack, vmware): apt-get install qemu-utils",
-		"guestfish (needed by docker): apt-get install libguestfs-tools",
+		"guestfish (needed by aws, virtualbox, azure, docker, gcp, openstack, vmware): apt-get install libguestfs-tools",
 		"gpg (needed to check the ISO's signed sha256sum.txt.asc): apt-get install gnupg",
 		"gpgv (needed to check the ISO's signed sha256sum.txt.asc)",
 		"keys/vagrant.pub is missing: run `mage keys`",
@@ -572,7 +581,7 @@ func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T
 func TestPreflightOnlyChecksTheToolsOfTheChosenProviders(t *testing.T) {
 	f := newFixture(t)
 	bin := t.TempDir()
-	for _, tool := range []string{"ansible-playbook", "qemu-system-x86_64", "qemu-img", "gpg", "gpgv"} {
+	for _, tool := range []string{"ansible-playbook", "qemu-system-x86_64", "qemu-img", "guestfish", "gpg", "gpgv"} {
 		if err := os.WriteFile(filepath.Join(bin, tool), []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -580,7 +589,7 @@ func TestPreflightOnlyChecksTheToolsOfTheChosenProviders(t *testing.T) {
 	f.env["PATH"] = bin
 	f.env["EXCEPT"] = "aws,virtualbox,vmware,docker"
 	if _, err := f.build(context.Background()); err != nil {
-		t.Fatalf("Build without VirtualBox, VMware and libguestfs tools but without those providers: %v", err)
+		t.Fatalf("Build without VirtualBox and VMware tools but without those providers: %v", err)
 	}
 }
 
@@ -735,6 +744,22 @@ func TestPackerBoundFollowsSSHTimeoutAndTheAccelerator(t *testing.T) {
 		if got := b.packerBound(); got != tc.want {
 			t.Errorf("%s with PACKER_TIMEOUT %v: bound %v, want %v", tc.accel, tc.set, got, tc.want)
 		}
+	}
+}
+
+func TestABrokenInspectionFailsTheBuildAfterTheCatalogIsWritten(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	deps := f.deps()
+	deps.Inspect = func(context.Context, []providers.Provider) error {
+		return errors.New(`gcp: rule "root locked": root's password field does not start with "!"`)
+	}
+	_, err := Build(context.Background(), f.config(), deps, Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }})
+	if err == nil || !strings.Contains(err.Error(), `rule "root locked"`) {
+		t.Fatalf("error %v, want the broken rule named", err)
+	}
+	if len(f.catalogued) != 1 || !strings.Contains(f.out.String(), ">> inspect: failed after") {
+		t.Errorf("catalog written %d times, output:\n%s", len(f.catalogued), f.out.String())
 	}
 }
 

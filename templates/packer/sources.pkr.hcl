@@ -11,6 +11,7 @@ locals {
     vagrant_public_key_file = var.vagrant_public_key_file
     repo_server             = var.repo_server
     os_version              = var.os_version
+    gcp_guest_repo          = var.gcp_guest_repo
   }
 
   # Kickstart server as the guests see it. QEMU and VirtualBox user-mode NAT

@@ -43,6 +43,16 @@ variable "repo_server" {
   }
 }
 
+variable "gcp_guest_repo" {
+  type        = string
+  default     = "https://packages.cloud.google.com/yum"
+  description = "Base of Google's yum tree (site gcp_guest_repo): the gcp image installs Google's guest environment from <gcp_guest_repo>/repos/google-compute-engine-el<N>-x86_64-stable, keys from <gcp_guest_repo>/doc."
+  validation {
+    condition     = can(regex("^https?://[^/?#\\s]+(/[^?#\\s]*)?$", var.gcp_guest_repo))
+    error_message = "The gcp_guest_repo must be an http:// or https:// URL without query, e.g. \"https://packages.cloud.google.com/yum\"."
+  }
+}
+
 variable "iso_path" {
   type        = string
   description = "Local path of the verified installation ISO (mage iso fetches it into isos/). Packer never downloads."

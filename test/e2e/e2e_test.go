@@ -75,7 +75,7 @@ func TestTheFixtureGuestGoesThroughTheWholeChainForReal(t *testing.T) {
 	}
 	env := map[string]string{"ONLY": strings.Join(qemuProviders, ","), "PACKER": bin, "PACKER_TIMEOUT": "45m", "QEMU_ACCELERATOR": accel.Accelerator}
 	wantStatus(t, build(ctx, t, cfg, env), pipeline.OK)
-	phase("build (preflight, kickstart server, 4 Packer builds, conversions, SHA256SUM, catalog)")
+	phase("build (preflight, kickstart server, 4 Packer builds, conversions, SHA256SUM, catalog, inspection)")
 	logAnsibleRoles(t, root, cfg)
 
 	checkSums(ctx, t, root, cfg)

@@ -6,6 +6,7 @@ variable "vm_name" { type = string }
 variable "version" { type = string }
 variable "os_version" { type = string }
 variable "repo_server" { type = string }
+variable "gcp_guest_repo" { type = string }
 variable "iso_path" { type = string }
 variable "iso_checksum" { type = string }
 variable "ks_port" { type = number }

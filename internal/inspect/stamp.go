@@ -1,0 +1,63 @@
+package inspect
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gold-standard-images/internal/atomicfile"
+)
+
+// stampPath is the record, beside an artifact, that its rules held: hidden,
+// so checksums and catalogs never see it.
+func stampPath(artifact string) string {
+	return filepath.Join(filepath.Dir(artifact), "."+filepath.Base(artifact)+".inspected")
+}
+
+// stamp is what the record holds: the artifact's size and time and the
+// rules checked (their table for the provider), so a changed artifact,
+// table or build key inspects again.
+func stamp(artifact, provider, buildKey string, rules []Rule) (string, error) {
+	info, err := os.Stat(artifact)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%d %d\n%s\n", provider, info.Size(), info.ModTime().UnixNano(), keyBlob(buildKey))
+	for _, r := range rules {
+		if r.Providers == nil || contains(r.Providers, provider) {
+			fmt.Fprintf(h, "%q %q %q %d %q\n", r.Name, r.Providers, r.Families, r.Kind, r.Args)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// inspected says whether the artifact's rules held unchanged since.
+func inspected(artifact, provider, buildKey string, rules []Rule) bool {
+	want, err := stamp(artifact, provider, buildKey, rules)
+	if err != nil {
+		return false
+	}
+	got, err := os.ReadFile(stampPath(artifact))
+	return err == nil && string(got) == want+"\n"
+}
+
+// markInspected records that every rule held on the artifact.
+func markInspected(artifact, provider, buildKey string, rules []Rule) error {
+	s, err := stamp(artifact, provider, buildKey, rules)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(stampPath(artifact), []byte(s+"\n"), 0o644)
+}
