@@ -16,7 +16,9 @@ import (
 // disk image fixture/image/mkimage.sh makes, supplied through the site
 // file like RHEL's ISO. Its os_family is rhel7 only to name the kickstart
 // template the server renders: the guest fetches the kickstart and keeps
-// it, and takes root's authorized key from it, but installs nothing.
+// it, and takes root's authorized key from it, but installs nothing; its
+// os_version is 7 because the configuration refuses a family for a release
+// it does not serve.
 const vmName = "Debian-12-fixture"
 
 // guestKickstart is where the guest reaches the kickstart server: QEMU's
