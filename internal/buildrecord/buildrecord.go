@@ -22,9 +22,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
+	"gold-standard-images/internal/ansiblecore"
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
@@ -163,7 +163,7 @@ func Make(ctx context.Context, in Inputs, dir string) (Record, error) {
 		return sum
 	}
 	r.Packer = Packer{Version: in.PackerVersion, TemplatesSHA256: hash(packer.TemplatesDir), VarFileContractSHA256: VarFileContract()}
-	r.Ansible = Ansible{CoreVersion: ansibleVersion(ctx), PlaybooksSHA256: hash("ansible"), ScriptsSHA256: hash("scripts")}
+	r.Ansible = Ansible{CoreVersion: ansiblecore.Version(ctx, "ansible"), PlaybooksSHA256: hash("ansible"), ScriptsSHA256: hash("scripts")}
 	r.Source = gitSource(ctx, cfg.Root)
 
 	files, err := artifacts(ctx, dir)
@@ -373,36 +373,6 @@ func artifacts(ctx context.Context, dir string) ([]File, error) {
 	}
 	return out, nil
 }
-
-// ansibleVersion is ansible-core's version from `ansible --version`
-// ("ansible [core 2.14.18]"), or Unknown; asked once per process (it takes
-// seconds).
-func ansibleVersion(ctx context.Context) string {
-	ansibleOnce.Lock()
-	defer ansibleOnce.Unlock()
-	if ansibleKnown == "" {
-		ansibleKnown = askAnsible(ctx)
-	}
-	return ansibleKnown
-}
-
-var (
-	ansibleOnce  sync.Mutex
-	ansibleKnown string
-)
-
-func askAnsible(ctx context.Context) string {
-	out, err := run.Output(ctx, run.Cmd{Name: "ansible", Args: []string{"--version"}, Timeout: time.Minute, Hint: "ansible --version did not answer"})
-	if err != nil {
-		return Unknown
-	}
-	if m := ansibleCoreRe.FindSubmatch(out); m != nil {
-		return string(m[1])
-	}
-	return Unknown
-}
-
-var ansibleCoreRe = regexp.MustCompile(`\[core ([0-9][^\]\s]*)\]`)
 
 // gitSource is the commit checked out in root and whether the tree has
 // changes; Unknown for both outside a git checkout or without git.

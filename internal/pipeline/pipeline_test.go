@@ -937,3 +937,26 @@ func TestAbortOnErrorKeepsTheFailedBuildsOutput(t *testing.T) {
 		t.Errorf("the failed build's output is gone with PACKER_ON_ERROR=abort: %v", err)
 	}
 }
+
+func TestPreflightRefusesAnAnsibleCoreThatCannotManageTheRelease(t *testing.T) {
+	bin := t.TempDir()
+	fake := "#!/bin/sh\necho 'ansible [core 2.18.3]'\n"
+	if err := os.WriteFile(filepath.Join(bin, "ansible"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string {
+		if k == "PATH" {
+			return bin
+		}
+		return ""
+	}
+	if _, err := checkAnsible(context.Background(), 8, getenv); err == nil || !strings.Contains(err.Error(), "ansible-core 2.18.3 cannot manage EL 8") {
+		t.Errorf("EL 8 with ansible-core 2.18.3: %v, want a refusal naming both", err)
+	}
+	if note, err := checkAnsible(context.Background(), 9, getenv); err != nil || note != "" {
+		t.Errorf("EL 9 with ansible-core 2.18.3: note %q, error %v; want neither", note, err)
+	}
+	if note, err := checkAnsible(context.Background(), 8, func(string) string { return t.TempDir() }); err != nil || note != "" {
+		t.Errorf("no ansible on PATH: note %q, error %v; want neither (Preflight names the missing tool)", note, err)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"gold-standard-images/internal/ansiblecore"
+	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/providers"
@@ -139,17 +141,40 @@ func usesBuilder(ps []providers.Provider, b providers.Builder) bool {
 
 // lookPath reports whether name is an executable file in one of the
 // folders of path (a PATH value).
-func lookPath(name, path string) bool {
+func lookPath(name, path string) bool { return findPath(name, path) != "" }
+
+// findPath is the first executable file called name in the folders of path
+// (a PATH value), or "".
+func findPath(name, path string) string {
 	for _, dir := range filepath.SplitList(path) {
 		if dir == "" {
 			continue
 		}
-		info, err := os.Stat(filepath.Join(dir, name))
+		p := filepath.Join(dir, name)
+		info, err := os.Stat(p)
 		if err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0 {
-			return true
+			return p
 		}
 	}
-	return false
+	return ""
+}
+
+// checkAnsible refuses an ansible-core that cannot manage the OS's major
+// release (ansiblecore.Spans); an ansible that does not say its version
+// gives a note. A missing ansible is Preflight's to report.
+func checkAnsible(ctx context.Context, major int, getenv func(string) string) (note string, err error) {
+	bin := findPath("ansible", envvar.Path.Get(getenv))
+	if bin == "" {
+		return "", nil
+	}
+	v := ansiblecore.Version(ctx, bin)
+	if v == ansiblecore.Unknown {
+		return fmt.Sprintf("%s --version did not say its ansible-core version; not checked against EL %d", bin, major), nil
+	}
+	if err := ansiblecore.Check(v, major); err != nil {
+		return "", fmt.Errorf("preflight: %w", err)
+	}
+	return "", nil
 }
 
 type preflightStep struct{ b *build }
@@ -160,6 +185,13 @@ func (s preflightStep) String() string {
 
 func (s preflightStep) Run(ctx context.Context) error {
 	acc, notes, err := Preflight(ctx, s.b.cfg.Root, s.b.selected, s.b.cfg.OS.ISOChecksumFile, s.b.opts.Getenv, s.b.opts.KVMDevice)
+	if err == nil {
+		var note string
+		note, err = checkAnsible(ctx, config.Major(s.b.cfg.OS.OSVersion), s.b.opts.Getenv)
+		if note != "" {
+			notes = append(notes, note)
+		}
+	}
 	for _, n := range notes {
 		fmt.Fprintf(s.b.opts.Out, "   note: %s\n", n)
 	}
