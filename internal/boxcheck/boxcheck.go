@@ -204,8 +204,17 @@ func HostProviders(ctx context.Context) Host {
 		}
 		return h
 	}
+	home, err := os.MkdirTemp("", "boxcheck-home-")
+	if err == nil {
+		defer os.RemoveAll(home)
+		err = linkPlugins(home)
+	}
+	if err != nil {
+		h.Missing["libvirt"] = fmt.Sprintf("making a Vagrant home: %v", err)
+		return h
+	}
 	plugins, err := run.Output(ctx, run.Cmd{
-		Name: "vagrant", Args: []string{"plugin", "list"}, Env: vagrantEnv(""),
+		Name: "vagrant", Args: []string{"plugin", "list"}, Env: vagrantEnv(home),
 		Timeout: 2 * time.Minute, Hint: "vagrant stalled loading its plugins",
 	})
 	switch {
@@ -249,6 +258,10 @@ func checkBox(ctx context.Context, b Box, opts Options) (res Result) {
 			res.Err = err
 			return res
 		}
+	}
+	if err := linkPlugins(v.home); err != nil {
+		res.Err = err
+		return res
 	}
 	cleanup := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.WithoutCancel(ctx), cleanupBound)
@@ -383,6 +396,26 @@ func (v *vagrant) run(ctx context.Context, bound time.Duration, hint string, arg
 		runErr.Tail = vagrantMessage(stderr.String())
 	}
 	return out.String(), err
+}
+
+// linkPlugins makes the plugins the user installed with vagrant plugin
+// install (in ~/.vagrant.d) visible in the Vagrant home home; plugins
+// installed with the system (Debian's vagrant-libvirt) need nothing.
+func linkPlugins(home string) error {
+	user, err := os.UserHomeDir()
+	if err != nil {
+		return nil
+	}
+	for _, name := range []string{"gems", "plugins.json"} {
+		src := filepath.Join(user, ".vagrant.d", name)
+		if _, err := os.Stat(src); err != nil {
+			continue
+		}
+		if err := os.Symlink(src, filepath.Join(home, name)); err != nil {
+			return fmt.Errorf("linking the user's Vagrant plugins: %w", err)
+		}
+	}
+	return nil
 }
 
 // vagrantMessage is the message in vagrant's stderr: its first lines
