@@ -1,3 +1,5 @@
+//go:build linux
+
 package boxcheck
 
 import (
@@ -22,7 +24,7 @@ import (
 )
 
 // fixtureTools are what the real test runs.
-var fixtureTools = []string{"vagrant", "libvirtd", "virsh", "virtlogd", "dnsmasq", "qemu-system-x86_64", "qemu-img", "guestfish", "mmdebstrap"}
+var fixtureTools = []string{"vagrant", "libvirtd", "virsh", "virtlogd", "dnsmasq", "qemu-system-x86_64", "qemu-img", "guestfish", "mmdebstrap", "unshare", "ip"}
 
 // requireFixtureTools fails (in CI) or skips the test unless it runs as
 // root with every tool and the vagrant-libvirt plugin.
@@ -98,10 +100,15 @@ const fixtureVM = "Debian-12-fixture"
 // TestTheFixtureBoxIsAddedThroughTheCatalogBootedCheckedAndDestroyed
 // makes the libvirt box of the fixture guest the way artifacts:convert
 // makes it for openstack, writes its catalog, and runs the whole check with
-// the real vagrant and vagrant-libvirt: libvirt (under TCG where KVM runs
-// no guest) boots it, vagrant logs in with the vagrant key, the three
-// checks pass and nothing of the guest is left in libvirt.
+// the real vagrant and vagrant-libvirt in a network namespace of its own
+// (checkInNamespace): libvirt (under TCG where KVM runs no guest) boots it,
+// vagrant logs in with the vagrant key, the three checks pass, nothing of
+// the guest is left in libvirt and the host's network got no interface.
 func TestTheFixtureBoxIsAddedThroughTheCatalogBootedCheckedAndDestroyed(t *testing.T) {
+	if brief := os.Getenv(childEnv); brief != "" {
+		checkInChild(t, brief)
+		return
+	}
 	requireFixtureTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	if d, ok := t.Deadline(); ok {
@@ -112,6 +119,7 @@ func TestTheFixtureBoxIsAddedThroughTheCatalogBootedCheckedAndDestroyed(t *testi
 	if err != nil {
 		t.Fatal(err)
 	}
+	requireNamespaces(ctx, t)
 	t.Logf("accelerator: %s (%s)", accel.Accelerator, accel.Line)
 	base, _ := fixture.Image(ctx, t, accel)
 
@@ -143,21 +151,45 @@ func TestTheFixtureBoxIsAddedThroughTheCatalogBootedCheckedAndDestroyed(t *testi
 	t.Logf("box and catalog: %s", time.Since(start).Round(time.Second))
 
 	before := libvirtConfigs(t)
-	logPath := filepath.Join(root, "boxcheck.log")
-	log, err := os.Create(logPath)
+	checkInNamespace(ctx, t, childBrief{
+		Catalog: tree.CatalogFile(artifacts, fixtureVM), KeyFile: keys[0].Private,
+		Accelerator: accel.Accelerator, Log: filepath.Join(root, "boxcheck.log"),
+	}, root)
+	if after := libvirtConfigs(t); after != before {
+		t.Errorf("libvirt's configuration changed: before %q, after %q", before, after)
+	}
+}
+
+// checkInChild is the real test's child, in the namespaces the test made:
+// it runs the whole check there with its own libvirtd and checks what it
+// says, and that the guest's bridge and tap were in the namespace.
+func checkInChild(t *testing.T, briefPath string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	if d, ok := t.Deadline(); ok {
+		ctx, cancel = context.WithDeadline(context.Background(), d.Add(-2*time.Minute))
+	}
+	defer cancel()
+	brief := enterChild(ctx, t, briefPath)
+	log, err := os.Create(brief.Log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer log.Close()
+	watch := watchLinks(func(string) bool { return true })
 	var out strings.Builder
 	results, err := Run(ctx, Options{
-		Catalog: tree.CatalogFile(artifacts, fixtureVM), VMName: fixtureVM, KeyFile: keys[0].Private,
-		Accelerator: accel.Accelerator, Out: &out, Log: log,
+		Catalog: brief.Catalog, VMName: fixtureVM, KeyFile: brief.KeyFile,
+		Accelerator: brief.Accelerator, Out: &out, Log: log,
 	})
+	links := watch()
+	if werr := os.WriteFile(brief.Links, []byte(strings.Join(links, " ")), 0o644); werr != nil {
+		t.Error(werr)
+	}
 	t.Logf("boxes:check output:\n%s", out.String())
 	if err != nil {
-		t.Fatalf("Run: %v (vagrant's output: %s)", err, logPath)
+		t.Fatalf("Run: %v (vagrant's output: %s)", err, brief.Log)
 	}
+	requireGuestLinks(t, links)
 	if len(results) != 1 || !results[0].OK() || len(results[0].Checks) != len(checks) {
 		t.Fatalf("results = %+v", results)
 	}
@@ -172,9 +204,6 @@ func TestTheFixtureBoxIsAddedThroughTheCatalogBootedCheckedAndDestroyed(t *testi
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
-	}
-	if after := libvirtConfigs(t); after != before {
-		t.Errorf("libvirt's configuration changed: before %q, after %q", before, after)
 	}
 }
 
