@@ -59,6 +59,7 @@ func TestEveryListedTargetHasADocSentence(t *testing.T) {
 // target's help (mage -h <target>), so a newcomer finds every knob there.
 var targetEnv = map[string][]string{
 	"artifacts:diff":    {"DIFF_FORMAT"},
+	"boxes:check":       {"VERSION", "QEMU_ACCELERATOR"},
 	"artifacts:convert": {"VERSION", "ONLY", "EXCEPT", "QEMU_ACCELERATOR", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
 	"artifacts:inspect": {"VERSION", "ONLY", "EXCEPT", "QEMU_ACCELERATOR", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS"},
 	"build:centos7":     {"ONLY", "EXCEPT", "FORCE", "VERSION", "PACKER", "PACKER_CACHE", "ISO_CACHE", "CATALOG_BASE_URL", "QEMU_ACCELERATOR", "PACKER_TIMEOUT", "LIBGUESTFS_BACKEND", "LIBGUESTFS_BACKEND_SETTINGS", "HEADLESS", "PACKER_ON_ERROR"},

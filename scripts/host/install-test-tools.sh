@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs, on a Debian 12 host, the tools the test suite runs for real:
 # qemu-img and qemu-system (disk conversions, TCG), libguestfs (rootfs export
-# without KVM), vagrant (catalog), docker-registry and skopeo (image push),
+# without KVM), vagrant (catalog), vagrant-libvirt with libvirtd and dnsmasq
+# (boxes:check boots the fixture box; util-linux's unshare and iproute2 put it
+# in a network namespace of its own), docker-registry and skopeo (image push),
 # podman (kickstart container), ansible and ansible-lint, shellcheck, gnupg,
 # mmdebstrap and socat (the e2e test's fixture guest and its kickstart relay),
 # jq (the GitLab CI example in docs/ci.md), glance-api (a real Glance for upload:openstack,
@@ -12,7 +14,8 @@ set -euo pipefail
 
 packages=(
   qemu-utils qemu-system-x86 libguestfs-tools linux-image-amd64
-  vagrant docker-registry skopeo podman runc uidmap
+  vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base util-linux iproute2
+  docker-registry skopeo podman runc uidmap
   ansible ansible-lint shellcheck gnupg openssl fdisk e2fsprogs xorriso mmdebstrap socat ovmf
   git ca-certificates jq glance-api
 )
