@@ -45,7 +45,8 @@ type Options struct {
 	// and errors quote its end.
 	ToolOutput io.Writer
 	// Getenv reads QEMU_ACCELERATOR, LIBGUESTFS_BACKEND and
-	// LIBGUESTFS_BACKEND_SETTINGS; nil is os.Getenv.
+	// LIBGUESTFS_BACKEND_SETTINGS (the docker rootfs and the debug boxes);
+	// nil is os.Getenv.
 	Getenv func(string) string
 }
 
