@@ -220,3 +220,43 @@ func statField(statns, field string) string {
 	}
 	return m[1]
 }
+
+// TestAVagrantKeyThatIsNotOnePublicKeyLineIsRefusedNamingTheFile: the key
+// goes into a shell script inside a guestfish string, so anything but one
+// OpenSSH public key line is refused before any guest is touched.
+func TestAVagrantKeyThatIsNotOnePublicKeyLineIsRefusedNamingTheFile(t *testing.T) {
+	for _, tc := range []struct {
+		name, key string
+		ok        bool
+	}{
+		{"ed25519 with comment", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9v vagrant@gold\n", true},
+		{"rsa without comment", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ==", true},
+		{"ecdsa", "ecdsa-sha2-nistp256 AAAAE2VjZHNh user", true},
+		{"a quote in the comment", "ssh-ed25519 AAAA x'; rm -rf /; '", false},
+		{"two keys", "ssh-ed25519 AAAA a\nssh-ed25519 BBBB b\n", false},
+		{"a private key", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\n", false},
+		{"empty", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "vagrant.pub")
+			must(t, os.WriteFile(path, []byte(tc.key), 0o644))
+			key, err := readVagrantKey(path)
+			if tc.ok && (err != nil || key != strings.TrimSpace(tc.key)) {
+				t.Errorf("readVagrantKey = %q, %v; want the key", key, err)
+			}
+			if !tc.ok && (err == nil || !strings.Contains(err.Error(), path)) {
+				t.Errorf("readVagrantKey = %q, %v; want an error naming %s", key, err, path)
+			}
+		})
+	}
+	if _, err := readVagrantKey(filepath.Join(t.TempDir(), "keys", "vagrant.pub")); err == nil || !strings.Contains(err.Error(), "mage keys") {
+		t.Errorf("a missing key: %v; want an error saying `mage keys` makes it", err)
+	}
+}
+
+func TestGuestfishQuoteKeepsTheScriptOneArgument(t *testing.T) {
+	got := guestfishQuote("a \"b\" \\c\nd\te")
+	if want := `"a \"b\" \\c\nd\te"`; got != want {
+		t.Errorf("guestfishQuote = %s, want %s", got, want)
+	}
+}
