@@ -18,14 +18,16 @@ import (
 // azure: fixed VHD; gcp: sparse disk.raw tarball; docker: rootfs tarball
 // (libguestfs); vmware: OVA with ovftool, else the VMX; aws, virtualbox,
 // openstack: the disk as built; boxes for virtualbox, vmware_desktop and
-// libvirt. Outputs go to artifacts/<version>/<vm_name>/<provider>/; ones
+// libvirt; debug boxes for aws (virtualbox), azure, docker and gcp (libvirt):
+// a copy of the disk with the vagrant user, keys/vagrant.pub and passwordless
+// sudo added by guestfish, never the image that ships. Outputs go to artifacts/<version>/<vm_name>/<provider>/; ones
 // newer than their Packer output and unchanged since convert wrote them
 // (size and time, recorded beside each) are kept. Environment: VERSION overrides
 // the site's version; ONLY=aws,gcp or EXCEPT=docker choose providers;
 // QEMU_ACCELERATOR=kvm|tcg overrides the KVM probe (which picks TCG where
 // /dev/kvm runs no guest); LIBGUESTFS_BACKEND and
-// LIBGUESTFS_BACKEND_SETTINGS tune libguestfs for the docker rootfs
-// (default backend direct). Tools' output goes to
+// LIBGUESTFS_BACKEND_SETTINGS tune libguestfs for the docker rootfs and the
+// debug boxes (default backend direct). Tools' output goes to
 // logs/<version>/<vm_name>/<provider>.convert.log; mage -v shows it too.
 func (Artifacts) Convert(ctx context.Context, vmName string) error {
 	cfg, err := loadConfig(vmName)

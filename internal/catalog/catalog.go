@@ -1,7 +1,9 @@
 // Package catalog writes the Vagrant catalog of each vm_name of the
 // artifacts tree, artifacts/<vm_name>.json: every version found, each with
 // the Vagrant boxes of its provider folders, so that `vagrant box add
-// artifacts/<vm_name>.json` and `vagrant box outdated` work.
+// artifacts/<vm_name>.json` and `vagrant box outdated` work. The debug boxes
+// of the images that carry no vagrant user (aws, azure, docker, gcp) each
+// go into a catalog of their own, artifacts/<vm_name>-<provider>.json.
 package catalog
 
 import (
@@ -18,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,11 +36,37 @@ var boxProviders = map[string]string{
 	"virtualbox": "virtualbox",
 	"vmware":     "vmware_desktop",
 	"openstack":  "libvirt",
+	"aws":        "virtualbox",
+	"azure":      "libvirt",
+	"docker":     "libvirt",
+	"gcp":        "libvirt",
 }
+
+// debugBoxes are the provider folders whose box is a debug box (made by
+// convert from a copy of the disk with the vagrant user added). Each goes
+// into a catalog of its own, <vm_name>-<folder>.json: a version of one
+// catalog cannot hold two boxes of one Vagrant provider (Vagrant could not
+// tell which to take), and the vm_name's catalog keeps the boxes of the
+// images that are Vagrant images by design.
+var debugBoxes = map[string]bool{"aws": true, "azure": true, "docker": true, "gcp": true}
 
 // BoxProviders returns a copy of the map from the provider folders that hold
 // a Vagrant box to the Vagrant provider name of that box.
 func BoxProviders() map[string]string { return maps.Clone(boxProviders) }
+
+// DebugBoxFolders lists the provider folders whose box is a debug box, in a
+// catalog of its own (CatalogName), sorted.
+func DebugBoxFolders() []string { return slices.Sorted(maps.Keys(debugBoxes)) }
+
+// CatalogName is the name of the catalog a provider folder's box goes into,
+// without ".json": <vm_name>, or <vm_name>-<folder> for a debug box. The
+// box's name in it is <namespace>/<CatalogName>.
+func CatalogName(vmName, providerFolder string) string {
+	if debugBoxes[providerFolder] {
+		return vmName + "-" + providerFolder
+	}
+	return vmName
+}
 
 // Architecture is the architecture of every box (Vagrant 2.4 and later read
 // it; older versions ignore it).
@@ -69,6 +98,7 @@ type Catalog struct {
 	Versions    []Version `json:"versions"`
 
 	vmName string
+	file   string // CatalogName: the file is <file>.json
 }
 
 // Version is one version of a catalog.
@@ -90,7 +120,7 @@ type Provider struct {
 // Result is the outcome for one vm_name.
 type Result struct {
 	VMName  string
-	Path    string // the catalog file, root/<vm_name>.json
+	Path    string // the catalog file, root/<vm_name>.json (root/<vm_name>-<folder>.json for a debug box)
 	Boxes   int    // boxes listed
 	Written bool   // the file was created or its content changed
 }
@@ -102,7 +132,8 @@ func BoxName(vmName, version, providerFolder string) string {
 }
 
 // Write writes root/<vm_name>.json for every vm_name under root (the
-// artifacts folder) that has at least one box. The whole tree is checked
+// artifacts folder) that has at least one box, and root/<vm_name>-<folder>.json
+// for each debug box folder (CatalogName). The whole tree is checked
 // first, and every problem is reported at once, each naming its path: a
 // version folder that is not a version (see tree.Scan), a provider folder
 // with no artifact, a box provider folder without its box, a box without
@@ -117,12 +148,12 @@ func Write(ctx context.Context, root string, opts Options) ([]Result, error) {
 	}
 	var out []Result
 	for _, c := range catalogs {
-		vmName := c.vmName
 		data, err := Marshal(c)
 		if err != nil {
 			return nil, err
 		}
-		path := tree.CatalogFile(root, vmName)
+		path := tree.CatalogFile(root, c.file)
+		vmName := c.vmName
 		written, err := writeIfChanged(path, data)
 		if err != nil {
 			return out, err
@@ -137,7 +168,8 @@ func Write(ctx context.Context, root string, opts Options) ([]Result, error) {
 }
 
 // Build reads the tree under root and returns the catalog of every vm_name
-// that has at least one box, sorted by vm_name, without writing anything.
+// that has at least one box (and of every debug box folder: CatalogName),
+// sorted by catalog name, without writing anything.
 // See Write for the checks.
 func Build(ctx context.Context, root string, opts Options) ([]Catalog, error) {
 	if opts.Namespace == "" {
@@ -173,11 +205,15 @@ func Build(ctx context.Context, root string, opts Options) ([]Catalog, error) {
 		if !ok {
 			continue
 		}
-		c := byVM[f.VMName]
+		file := CatalogName(f.VMName, f.Provider)
+		c := byVM[file]
 		if c == nil {
-			c = &Catalog{Name: opts.Namespace + "/" + f.VMName, Description: describe(f.VMName), vmName: f.VMName}
-			byVM[f.VMName] = c
-			vmNames = append(vmNames, f.VMName)
+			c = &Catalog{Name: opts.Namespace + "/" + file, Description: describe(f.VMName), vmName: f.VMName, file: file}
+			if file != f.VMName {
+				c.Description += fmt.Sprintf("; debug box of the %s build: its disk with a vagrant user added (sudo without password), not the image that ships", f.Provider)
+			}
+			byVM[file] = c
+			vmNames = append(vmNames, file)
 		}
 		if n := len(c.Versions); n == 0 || c.Versions[n-1].Version != f.Version {
 			c.Versions = append(c.Versions, Version{Version: f.Version})

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,7 +97,8 @@ func addBuild(t testing.TB, root, version, provider string) string {
 }
 
 // goldenTree is a tree with versions that sort differently as strings and
-// as versions, the three box providers and providers without boxes.
+// as versions, the three providers whose boxes go into the vm_name's
+// catalog and two with debug boxes (catalogs of their own).
 func goldenTree(t testing.TB) string {
 	root := filepath.Join(t.TempDir(), "artifacts")
 	for _, v := range []string{"1.9.0", "1.10.0"} {
@@ -106,10 +108,6 @@ func goldenTree(t testing.TB) string {
 	}
 	addBuild(t, root, "1.2", "virtualbox")
 	addBuild(t, root, "1.2", "gcp")
-	// A vm_name without any box gets no catalog.
-	dir := filepath.Join(root, "1.10.0", "RedHat-7.9", "gcp")
-	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, "RedHat-7.9-1.10.0_gcp.tar.gz"), []byte("x"), 0o644)
 	return root
 }
 
@@ -119,17 +117,72 @@ func TestWriteMatchesGoldenCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 1 || res[0].VMName != vm || res[0].Boxes != 7 || !res[0].Written {
-		t.Fatalf("results %+v, want one written catalog of %s with 7 boxes", res, vm)
+	var got []byte
+	var summary []string
+	for _, r := range res {
+		summary = append(summary, fmt.Sprintf("%s %s %d %v", r.VMName, filepath.Base(r.Path), r.Boxes, r.Written))
+		data, err := os.ReadFile(r.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(append(got, "== "+filepath.Base(r.Path)+" ==\n"...), data...)
 	}
-	if _, err := os.Stat(filepath.Join(root, "RedHat-7.9.json")); !os.IsNotExist(err) {
-		t.Errorf("a vm_name without boxes got a catalog (stat: %v)", err)
+	want := []string{vm + " " + vm + ".json 7 true", vm + " " + vm + "-aws.json 2 true", vm + " " + vm + "-gcp.json 1 true"}
+	if strings.Join(summary, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("results:\n%s\nwant:\n%s", strings.Join(summary, "\n"), strings.Join(want, "\n"))
 	}
-	got, err := os.ReadFile(filepath.Join(root, vm+".json"))
+	golden.Check(t, got)
+}
+
+// TestDebugBoxesGoIntoACatalogOfTheirOwnSoNoVersionHoldsTwoBoxesOfOneVagrantProvider:
+// aws's debug box is a virtualbox box like virtualbox's, azure's, docker's
+// and gcp's are libvirt boxes like openstack's; Vagrant could not choose
+// between two boxes of one provider in a version, so each debug box folder
+// has its own catalog and box name, and the vm_name's catalog keeps the
+// others.
+func TestDebugBoxesGoIntoACatalogOfTheirOwnSoNoVersionHoldsTwoBoxesOfOneVagrantProvider(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "artifacts")
+	for p := range boxProviders {
+		addBuild(t, root, "1.0.0", p)
+	}
+	catalogs, err := Build(context.Background(), root, Options{Namespace: "gold"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden.Check(t, got)
+	got := map[string][]string{}
+	for _, c := range catalogs {
+		if len(c.Versions) != 1 {
+			t.Fatalf("catalog %s: versions %+v, want 1.0.0 only", c.Name, c.Versions)
+		}
+		seen := map[string]bool{}
+		for _, p := range c.Versions[0].Providers {
+			if seen[p.Name] {
+				t.Errorf("catalog %s: two %s boxes in version 1.0.0", c.Name, p.Name)
+			}
+			seen[p.Name] = true
+			got[c.Name+" "+c.file+".json"] = append(got[c.Name+" "+c.file+".json"], p.Name+" "+path.Base(p.URL))
+		}
+	}
+	want := map[string][]string{
+		"gold/" + vm + " " + vm + ".json":               {"libvirt " + vm + "-1.0.0_openstack.box", "virtualbox " + vm + "-1.0.0_virtualbox.box", "vmware_desktop " + vm + "-1.0.0_vmware.box"},
+		"gold/" + vm + "-aws " + vm + "-aws.json":       {"virtualbox " + vm + "-1.0.0_aws.box"},
+		"gold/" + vm + "-azure " + vm + "-azure.json":   {"libvirt " + vm + "-1.0.0_azure.box"},
+		"gold/" + vm + "-docker " + vm + "-docker.json": {"libvirt " + vm + "-1.0.0_docker.box"},
+		"gold/" + vm + "-gcp " + vm + "-gcp.json":       {"libvirt " + vm + "-1.0.0_gcp.box"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("catalogs:\n%v\nwant:\n%v", got, want)
+	}
+	for _, c := range catalogs {
+		if strings.HasSuffix(c.Name, "-aws") && !strings.Contains(c.Description, "debug box of the aws build") {
+			t.Errorf("the aws debug catalog's description does not say it is a debug box: %q", c.Description)
+		}
+	}
+	for _, folder := range DebugBoxFolders() {
+		if CatalogName(vm, folder) != vm+"-"+folder || boxProviders[folder] == "" {
+			t.Errorf("debug box folder %s: catalog %q, Vagrant provider %q", folder, CatalogName(vm, folder), boxProviders[folder])
+		}
+	}
 }
 
 func TestWriteUsesFileURLsByDefault(t *testing.T) {

@@ -27,12 +27,20 @@ import (
 func makeOVA(t *testing.T, path, stem string) {
 	need(t, "qemu-img")
 	dir := t.TempDir()
-	vmdk := filepath.Join(dir, "d.vmdk")
 	sh(t, dir, "qemu-img", "create", "-f", "raw", filepath.Join(dir, "d.raw"), "8M")
-	sh(t, dir, "qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", filepath.Join(dir, "d.raw"), vmdk)
+	makeOVAOf(t, path, stem, filepath.Join(dir, "d.raw"), "raw")
+}
+
+// makeOVAOf writes an OVA like VirtualBox's at path holding the disk src
+// (of the given format) as a streamOptimized VMDK.
+func makeOVAOf(t *testing.T, path, stem, src, format string) {
+	need(t, "qemu-img")
+	dir := t.TempDir()
+	vmdk := filepath.Join(dir, "d.vmdk")
+	sh(t, dir, "qemu-img", "convert", "-f", format, "-O", "vmdk", "-o", "subformat=streamOptimized", src, vmdk)
 	disk, err := os.ReadFile(vmdk)
 	must(t, err)
-	ovf := `<Envelope><References><File ovf:id="file1" ovf:href="` + stem + `-disk001.vmdk"/></References>
+	ovf := `<Envelope><References><File ovf:id="file1" ovf:href="` + stem + `-disk001.vmdk" ovf:size="` + fmt.Sprint(len(disk)) + `"/></References>
 <vbox:Machine><Hardware><Network><Adapter slot="0" enabled="true" MACAddress="080027ABCDEF" type="82540EM"/></Network></Hardware></vbox:Machine></Envelope>`
 	f, err := os.Create(path)
 	must(t, err)
@@ -83,6 +91,7 @@ func members(t *testing.T, r io.Reader) map[string][]byte {
 }
 
 func TestAsBuiltDisksAreLinkedAndVagrantBoxesMade(t *testing.T) {
+	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	cfg := testConfig(t)
 	for _, p := range []string{"aws", "virtualbox"} {
 		makeOVA(t, packerOutput(t, cfg, p, "ova"), cfg.Tree().BaseName(p))
@@ -192,6 +201,7 @@ func withoutOvftool(t *testing.T) string {
 }
 
 func TestRerunKeepsUpToDateOutputsAndRedoesStaleOnes(t *testing.T) {
+	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	cfg := testConfig(t)
 	in := packerOutput(t, cfg, "aws", "ova")
 	makeOVA(t, in, cfg.Tree().BaseName("aws"))
@@ -264,6 +274,7 @@ func TestADamagedOutputIsMadeAgain(t *testing.T) {
 }
 
 func TestProviderWithoutPackerOutputIsSkippedWithANote(t *testing.T) {
+	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	cfg := testConfig(t)
 	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.Tree().BaseName("aws"))
 	var log bytes.Buffer
@@ -341,6 +352,7 @@ func TestDamagedDiskFailsNamingItAndLeavesNothing(t *testing.T) {
 // removes it, and those older versions left in the provider folder, but
 // keeps the folder of a conversion whose process still runs.
 func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
+	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	cfg := testConfig(t)
 	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.Tree().BaseName("aws"))
 	outDir := filepath.Join(cfg.Root, cfg.Tree().ArtifactDir("aws"))

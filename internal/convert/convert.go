@@ -2,7 +2,8 @@
 // platform takes (one table, a row per provider) and makes the Vagrant boxes:
 // azure a fixed VHD, gcp a sparse oldgnu disk.raw tarball, docker a rootfs
 // tarball, vmware an OVA (ovftool's, or made in Go where it is missing), the others
-// the disk as built. Every output is written under a temporary name and
+// the disk as built; aws, azure, docker and gcp also a debug box, made from a
+// copy of the disk with the vagrant user added (debugbox.go). Every output is written under a temporary name and
 // renamed when whole into its provider folder, which exists only once it
 // holds a whole output. Each output's size, time and SHA-256 are recorded
 // beside it (tree.WriteMade); outputs newer than their input and unchanged
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/tree"
 )
@@ -43,7 +45,8 @@ type Options struct {
 	// and errors quote its end.
 	ToolOutput io.Writer
 	// Getenv reads QEMU_ACCELERATOR, LIBGUESTFS_BACKEND and
-	// LIBGUESTFS_BACKEND_SETTINGS; nil is os.Getenv.
+	// LIBGUESTFS_BACKEND_SETTINGS (the docker rootfs and the debug boxes);
+	// nil is os.Getenv.
 	Getenv func(string) string
 }
 
@@ -63,18 +66,36 @@ type output struct {
 	// beside the final file) and returns the files it made, relative to the
 	// artifact folder (usually just the final name), or nil to mean the
 	// final name.
-	make func(ctx context.Context, j *job, tmp string) ([]string, error)
+	make makeFunc
+	// debug marks a debug box: made from a copy of the disk with the
+	// vagrant user added, for an image that has none (debugbox.go).
+	debug bool
+}
+
+type makeFunc func(ctx context.Context, j *job, tmp string) ([]string, error)
+
+// disk is an output of kind tree.Disk with the extension ext.
+func disk(ext string, make makeFunc) output { return output{ext: ext, kind: tree.Disk, make: make} }
+
+// asBuiltBox is a Vagrant box made from the image as built (it has the vagrant
+// user: ansible/group_vars/all.yml, gsi_vagrant_builds).
+func asBuiltBox(make makeFunc) output { return output{ext: "box", kind: tree.Box, make: make} }
+
+// debugBox is a Vagrant box made from a copy of the image with the vagrant
+// user added (the image itself has none).
+func debugBox(make makeFunc) output {
+	return output{ext: "box", kind: tree.Box, make: make, debug: true}
 }
 
 // table is the one conversion table.
 var table = []row{
-	{"aws", "ova", []output{{"ova", tree.Disk, asBuilt}}},
-	{"virtualbox", "ova", []output{{"ova", tree.Disk, asBuilt}, {"box", tree.Box, virtualboxBox}}},
-	{"azure", "qcow2", []output{{"vhd", tree.Disk, fixedVHD}}},
-	{"docker", "qcow2", []output{{"tar.gz", tree.Disk, rootfsTarball}}},
-	{"gcp", "qcow2", []output{{"tar.gz", tree.Disk, gcpTarball}}},
-	{"openstack", "qcow2", []output{{"qcow2", tree.Disk, asBuilt}, {"box", tree.Box, libvirtBox}}},
-	{"vmware", "vmx", []output{{"ova", tree.Disk, vmwareOVA}, {"box", tree.Box, vmwareBox}}},
+	{"aws", "ova", []output{disk("ova", asBuilt), debugBox(virtualboxDebugBox)}},
+	{"virtualbox", "ova", []output{disk("ova", asBuilt), asBuiltBox(virtualboxBox)}},
+	{"azure", "qcow2", []output{disk("vhd", fixedVHD), debugBox(libvirtDebugBox)}},
+	{"docker", "qcow2", []output{disk("tar.gz", rootfsTarball), debugBox(libvirtDebugBox)}},
+	{"gcp", "qcow2", []output{disk("tar.gz", gcpTarball), debugBox(libvirtDebugBox)}},
+	{"openstack", "qcow2", []output{disk("qcow2", asBuilt), asBuiltBox(libvirtBox)}},
+	{"vmware", "vmx", []output{disk("ova", vmwareOVA), asBuiltBox(vmwareBox)}},
 }
 
 // Providers lists the providers the conversion table has a row for, in
@@ -87,11 +108,23 @@ func Providers() []string {
 	return names
 }
 
-// MakesBox reports whether provider's row makes a Vagrant box.
+// MakesBox reports whether provider's row makes a Vagrant box (a debug
+// box or not).
 func MakesBox(provider string) bool {
+	return makes(provider, func(o output) bool { return o.kind == tree.Box })
+}
+
+// MakesDebugBox reports whether provider's row makes a debug box: a Vagrant
+// box from a copy of its disk with the vagrant user added, since the image
+// itself has none.
+func MakesDebugBox(provider string) bool {
+	return makes(provider, func(o output) bool { return o.kind == tree.Box && o.debug })
+}
+
+func makes(provider string, is func(output) bool) bool {
 	for _, r := range table {
 		for _, o := range r.outputs {
-			if r.provider == provider && o.kind == tree.Box {
+			if r.provider == provider && is(o) {
 				return true
 			}
 		}
@@ -112,6 +145,9 @@ type job struct {
 	toolLog  string    // the conversion log's path, relative to the root
 	getenv   func(string) string
 	ovaHash  string // hash algorithm of an OVA's manifest (site vmware_sha)
+	// vagrantKey is the site's vagrant public key (keys/vagrant.pub), which
+	// debug boxes authorize.
+	vagrantKey string
 }
 
 // Run converts the Packer output of the selected providers into their
@@ -153,14 +189,15 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 			continue
 		}
 		j := &job{
-			provider: r.provider,
-			stem:     cfg.Tree().BaseName(r.provider),
-			inDir:    filepath.Join(root, cfg.Tree().PackerOutput(r.provider)),
-			outDir:   filepath.Join(root, cfg.Tree().ArtifactDir(r.provider)),
-			log:      log,
-			toolLog:  cfg.Tree().ConvertLog(r.provider),
-			getenv:   opts.Getenv,
-			ovaHash:  cfg.Site.VMwareSHA,
+			provider:   r.provider,
+			stem:       cfg.Tree().BaseName(r.provider),
+			inDir:      filepath.Join(root, cfg.Tree().PackerOutput(r.provider)),
+			outDir:     filepath.Join(root, cfg.Tree().ArtifactDir(r.provider)),
+			log:        log,
+			toolLog:    cfg.Tree().ConvertLog(r.provider),
+			getenv:     opts.Getenv,
+			ovaHash:    cfg.Site.VMwareSHA,
+			vagrantKey: filepath.Join(root, packer.VagrantPublicKey),
 		}
 		j.input = filepath.Join(j.inDir, j.stem+"."+r.input)
 		if _, err := os.Stat(j.input); errors.Is(err, fs.ErrNotExist) {

@@ -19,8 +19,6 @@ import (
 
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/ctxio"
-	"gold-standard-images/internal/envvar"
-	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/layerdigest"
 	"gold-standard-images/internal/ova"
 	"gold-standard-images/internal/run"
@@ -99,13 +97,9 @@ func tarballRaw(ctx context.Context, raw, out string, mtime time.Time) error {
 // use TCG, since its own choice would wait forever. The layer digests of
 // the tarball are computed as it is written (internal/layerdigest).
 func rootfsTarball(ctx context.Context, j *job, tmp string) ([]string, error) {
-	accel, err := kvm.Choose(ctx, j.getenv, "")
+	env, accel, err := j.libguestfsEnv(ctx)
 	if err != nil {
 		return nil, err
-	}
-	env := accel.LibguestfsEnv(j.getenv)
-	if envvar.LibguestfsBackend.Get(j.getenv) == "" {
-		env = append(env, "LIBGUESTFS_BACKEND=direct")
 	}
 	f, err := atomicfile.Create(tmp, 0o644)
 	if err != nil {
@@ -226,13 +220,18 @@ func vmwareBox(ctx context.Context, j *job, tmp string) ([]string, error) {
 // libvirtBox is the Vagrant box for the libvirt provider: the qcow2 as
 // box.img.
 func libvirtBox(ctx context.Context, j *job, tmp string) ([]string, error) {
-	size, err := virtualSize(ctx, j, j.input, "qcow2")
+	return nil, writeLibvirtBox(ctx, j, j.input, tmp)
+}
+
+// writeLibvirtBox writes the libvirt box of the qcow2 disk to tmp.
+func writeLibvirtBox(ctx context.Context, j *job, disk, tmp string) error {
+	size, err := virtualSize(ctx, j, disk, "qcow2")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	b, err := newBox(tmp, gzip.BestSpeed) // the qcow2 is compressed already
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer b.abort()
 	b.addJSON(map[string]any{"provider": "libvirt", "format": "qcow2", "virtual_size": (size + 1<<30 - 1) >> 30})
@@ -240,8 +239,8 @@ func libvirtBox(ctx context.Context, j *job, tmp string) ([]string, error) {
     libvirt.driver = "kvm"
   end
 `)))
-	b.addFile(ctx, "box.img", j.input)
-	return nil, b.commit()
+	b.addFile(ctx, "box.img", disk)
+	return b.commit()
 }
 
 var baseMAC = regexp.MustCompile(`<Adapter slot="0"[^>]*MACAddress="([0-9A-Fa-f]{12})"`)
@@ -250,14 +249,22 @@ var baseMAC = regexp.MustCompile(`<Adapter slot="0"[^>]*MACAddress="([0-9A-Fa-f]
 // descriptor as box.ovf and its disks, without the manifest (it names the
 // old descriptor).
 func virtualboxBox(ctx context.Context, j *job, tmp string) ([]string, error) {
+	return nil, writeVirtualboxBox(ctx, j, tmp, nil)
+}
+
+// writeVirtualboxBox writes the virtualbox box of the OVA j.input to tmp;
+// the disks named in disks (name in the OVA to file) are taken from those
+// files instead, and their size is dropped from the descriptor (optional
+// in OVF).
+func writeVirtualboxBox(ctx context.Context, j *job, tmp string, disks map[string]string) error {
 	in, err := os.Open(j.input)
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", j.input, err)
+		return fmt.Errorf("reading %q: %w", j.input, err)
 	}
 	defer in.Close()
 	b, err := newBox(tmp, gzip.BestSpeed) // OVA disks are compressed already
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer b.abort()
 	b.addJSON(map[string]any{"provider": "virtualbox"})
@@ -269,7 +276,7 @@ func virtualboxBox(ctx context.Context, j *job, tmp string) ([]string, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the OVA %q: %w", j.input, err)
+			return fmt.Errorf("reading the OVA %q: %w", j.input, err)
 		}
 		switch filepath.Ext(h.Name) {
 		case ".mf":
@@ -277,9 +284,12 @@ func virtualboxBox(ctx context.Context, j *job, tmp string) ([]string, error) {
 		case ".ovf":
 			ovf, err := io.ReadAll(tr)
 			if err != nil {
-				return nil, fmt.Errorf("reading the OVA %q: %w", j.input, err)
+				return fmt.Errorf("reading the OVA %q: %w", j.input, err)
 			}
 			sawOVF = true
+			for name := range disks {
+				ovf = dropFileSize(ovf, name)
+			}
 			extra := ""
 			if m := baseMAC.FindSubmatch(ovf); m != nil {
 				extra = fmt.Sprintf("  config.vm.base_mac = %q\n", m[1])
@@ -287,13 +297,25 @@ func virtualboxBox(ctx context.Context, j *job, tmp string) ([]string, error) {
 			b.addBytes("box.ovf", ovf)
 			b.addBytes("Vagrantfile", []byte(vagrantfile(extra)))
 		default:
+			if path, ok := disks[filepath.Base(h.Name)]; ok {
+				b.addFile(ctx, filepath.Base(h.Name), path)
+				continue
+			}
 			b.addStream(ctx, filepath.Base(h.Name), h.Size, tr)
 		}
 	}
 	if b.err == nil && !sawOVF {
-		return nil, fmt.Errorf("reading the OVA %q: no .ovf descriptor in it", j.input)
+		return fmt.Errorf("reading the OVA %q: no .ovf descriptor in it", j.input)
 	}
-	return nil, b.commit()
+	return b.commit()
+}
+
+// dropFileSize removes the ovf:size attribute of the descriptor's File
+// reference to name (the file was replaced by one of another size).
+func dropFileSize(ovf []byte, name string) []byte {
+	ref := regexp.MustCompile(`<File\b[^>]*ovf:href="` + regexp.QuoteMeta(name) + `"[^>]*>`)
+	size := regexp.MustCompile(`\s+ovf:size="\d*"`)
+	return ref.ReplaceAllFunc(ovf, func(m []byte) []byte { return size.ReplaceAll(m, nil) })
 }
 
 func vagrantfile(body string) string {

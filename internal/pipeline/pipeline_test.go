@@ -556,7 +556,7 @@ func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T
 		"VBoxManage (needed by aws, virtualbox)",
 		"vmrun (needed by vmware)",
 		"qemu-system-x86_64 (needed by azure, docker, gcp, openstack): apt-get install qemu-system-x86",
-		"qemu-img (needed by azure, docker, gcp, openstack, vmware): apt-get install qemu-utils",
+		"qemu-img (needed by aws, azure, docker, gcp, openstack, vmware): apt-get install qemu-utils",
 		"guestfish (needed by aws, virtualbox, azure, docker, gcp, openstack, vmware): apt-get install libguestfs-tools",
 		"gpg (needed to check the ISO's signed sha256sum.txt.asc): apt-get install gnupg",
 		"gpgv (needed to check the ISO's signed sha256sum.txt.asc)",

@@ -29,8 +29,8 @@ type HostTool struct {
 var HostTools = []HostTool{
 	{Name: "ansible-playbook", Install: "apt-get install ansible"},
 	{Name: "qemu-system-x86_64", Builders: []providers.Builder{providers.QEMU}, Install: "apt-get install qemu-system-x86"},
-	{Name: "qemu-img", Builders: []providers.Builder{providers.QEMU}, Providers: []string{"vmware"}, Install: "apt-get install qemu-utils"},
-	{Name: "guestfish", Install: "apt-get install libguestfs-tools (extracts the docker rootfs; the inspect step opens every image with it)"},
+	{Name: "qemu-img", Builders: []providers.Builder{providers.QEMU}, Providers: []string{"aws", "vmware"}, Install: "apt-get install qemu-utils"},
+	{Name: "guestfish", Install: "apt-get install libguestfs-tools (extracts the docker rootfs, adds the vagrant user to the debug boxes; the inspect step opens every image with it)"},
 	{Name: "VBoxManage", Builders: []providers.Builder{providers.VirtualBox}, Install: "install VirtualBox 7 (Debian 12 has no package in main: https://www.virtualbox.org/wiki/Linux_Downloads)"},
 	{Name: "vmrun", Builders: []providers.Builder{providers.VMware}, Install: "install VMware Workstation (no Debian package)"},
 }

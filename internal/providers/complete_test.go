@@ -36,11 +36,22 @@ type subset struct {
 var boxMakers = &subset{"providers whose conversion makes a Vagrant box (convert.MakesBox)",
 	func(p providers.Provider) bool { return convert.MakesBox(p.Name) }}
 
+var debugBoxMakers = &subset{"providers whose conversion makes a debug box (convert.MakesDebugBox)",
+	func(p providers.Provider) bool { return convert.MakesDebugBox(p.Name) }}
+
+// vagrantImages are the providers whose image itself is a Vagrant image (its
+// box is made as built, so Ansible gives it the vagrant user); a debug box
+// gets its vagrant user from convert, on a copy.
+var vagrantImages = &subset{"providers whose box is made from the image as built (convert.MakesBox, not convert.MakesDebugBox)",
+	func(p providers.Provider) bool { return convert.MakesBox(p.Name) && !convert.MakesDebugBox(p.Name) }}
+
 var places = []place{
 	{where: "internal/convert/convert.go (table)", add: "a row: the Packer output it reads and the artifacts it makes",
 		names: func(*testing.T) []string { return convert.Providers() }},
 	{where: "internal/catalog/catalog.go (boxProviders)", add: "the Vagrant provider name of its box",
 		names: func(*testing.T) []string { return mapKeys(catalog.BoxProviders()) }, only: boxMakers},
+	{where: "internal/catalog/catalog.go (debugBoxes)", add: "its name, since its debug box goes into a catalog of its own",
+		names: func(*testing.T) []string { return catalog.DebugBoxFolders() }, only: debugBoxMakers},
 	{where: "templates/packer/build.pkr.hcl", add: `a source block in the build with name = "<provider>" (or a source in sources.pkr.hcl listed in the build's sources)`,
 		names: packerBuilds, key: providers.Provider.PackerSource},
 	{where: "templates/packer/sources.pkr.hcl (local.ks_base)", add: "the kickstart base URL its guest uses (its boot_command)",
@@ -53,8 +64,8 @@ var places = []place{
 		names: siteImports},
 	{where: "ansible/group_vars/all.yml (gsi_builds)", add: "its name",
 		names: func(t *testing.T) []string { return yamlList(t, "ansible/group_vars/all.yml", "gsi_builds") }},
-	{where: "ansible/group_vars/all.yml (gsi_vagrant_builds)", add: "its name, since it makes a Vagrant box",
-		names: func(t *testing.T) []string { return yamlList(t, "ansible/group_vars/all.yml", "gsi_vagrant_builds") }, only: boxMakers},
+	{where: "ansible/group_vars/all.yml (gsi_vagrant_builds)", add: "its name, since its Vagrant box is made from the image as built",
+		names: func(t *testing.T) []string { return yamlList(t, "ansible/group_vars/all.yml", "gsi_vagrant_builds") }, only: vagrantImages},
 	{where: "internal/pipeline/preflight.go (HostTools)", add: "the tools of its builder (a HostTool whose Builders holds it)",
 		names: withHostTools},
 }

@@ -5,6 +5,7 @@
 //	artifacts/<version>/<vm_name>/<provider>/<vm_name>-<version>_<provider>.<ext>
 //	artifacts/<version>/<vm_name>/<provider>/.<file>.made   convert's record of an artifact
 //	artifacts/<vm_name>.json                                the Vagrant catalog
+//	artifacts/<vm_name>-<provider>.json                     the catalog of a debug box (catalog.CatalogName)
 //	logs/<version>/<vm_name>/<provider>.log                 Packer's log of a build
 //	logs/<version>/<vm_name>/<provider>.convert.log         the conversion tools' log
 //	isos/                                                   the ISO cache (ISO_CACHE)
