@@ -204,6 +204,12 @@ func Write(ctx context.Context, in Inputs, dir string) (string, bool, error) {
 	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return "", false, fmt.Errorf("writing the build record %q: %w", path, err)
 	}
+	// Recorded as made by the build, so that SHA256SUM takes the new
+	// record's digest (a FORCE=1 rebuild) instead of refusing it as changed.
+	sum := sha256.Sum256(data)
+	if err := tree.WriteMade(path, hex.EncodeToString(sum[:])); err != nil {
+		return "", false, err
+	}
 	return path, true, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/tree"
 )
@@ -212,4 +213,30 @@ func TestTheCommitIsUnknownOutsideAGitCheckoutAndDirtyIsSaid(t *testing.T) {
 func sha(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+func TestARewrittenRecordIsTakenIntoAnExistingSHA256SUM(t *testing.T) {
+	cfg := testConfig(t)
+	dir := artifactFolder(t, cfg, "openstack")
+	first := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, _, err := Write(t.Context(), inputs(cfg, first), dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checksum.WriteTree(t.Context(), filepath.Join(cfg.Root, "artifacts")); err != nil {
+		t.Fatal(err)
+	}
+	in := inputs(cfg, first.Add(time.Hour))
+	in.PackerVersion = "1.9.5" // a FORCE=1 rebuild with another Packer: a new record
+	if _, wrote, err := Write(t.Context(), in, dir); err != nil || !wrote {
+		t.Fatalf("second write: wrote %v, %v", wrote, err)
+	}
+	if _, err := checksum.WriteTree(t.Context(), filepath.Join(cfg.Root, "artifacts")); err != nil {
+		t.Errorf("SHA256SUM after the build rewrote its record: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checksum.WriteTree(t.Context(), filepath.Join(cfg.Root, "artifacts")); err == nil || !strings.Contains(err.Error(), "changed since") {
+		t.Errorf("SHA256SUM after the record was edited by hand: %v, want it refused", err)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/spdx/tools-golang/spdxlib"
 
 	"gold-standard-images/internal/atomicfile"
+	"gold-standard-images/internal/tree"
 )
 
 // FileName is the SBOM's name in each provider folder, beside
@@ -146,8 +147,14 @@ func WriteFile(path string, doc *spdx.Document) (string, error) {
 	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return "", fmt.Errorf("writing the SBOM %q: %w", path, err)
 	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]), nil
+	digest := sha256.Sum256(data)
+	sum := hex.EncodeToString(digest[:])
+	// Recorded as made by the build, so that SHA256SUM takes the new
+	// document's digest (a FORCE=1 rebuild) instead of refusing it as changed.
+	if err := tree.WriteMade(path, sum); err != nil {
+		return "", err
+	}
+	return sum, nil
 }
 
 // Parse reads an SPDX JSON document with the library's reader and checks
