@@ -43,9 +43,6 @@ type Settings struct {
 	// ResourceManagerEndpoint is the ARM URL; empty is Azure's public cloud.
 	ResourceManagerEndpoint string
 	Timeout                 time.Duration // bounds each of disk and image creation; 0 is 1h
-	// Firmware is "bios" (Hyper-V generation V1) or "uefi" (V2); empty takes the
-	// build's own (firmware in the OS definition or site, config.Firmware).
-	Firmware string
 }
 
 // Options tune how Publish talks to Azure; the zero value is fine.
@@ -158,7 +155,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	} else if err != nil {
 		return Result{}, fmt.Errorf("publishing to Azure: %w", err)
 	}
-	gen, err := HyperVGeneration(firmware(s, cfg))
+	gen, err := HyperVGeneration(string(cfg.Firmware()))
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -262,12 +259,4 @@ func cloudFor(endpoint string) cloud.Configuration {
 		cloud.ResourceManager: {Endpoint: endpoint, Audience: endpoint},
 	}
 	return c
-}
-
-// firmware is the Settings' firmware, else the build's.
-func firmware(s Settings, cfg *config.Config) string {
-	if s.Firmware != "" {
-		return s.Firmware
-	}
-	return string(cfg.Firmware())
 }

@@ -227,7 +227,7 @@ func TestPublishStopsEarlyWithOneClearLine(t *testing.T) {
 			os.Remove(filepath.Join(cfg.Root, Source(cfg)))
 		}, `publishing to Azure: set AZURE_SUBSCRIPTION_ID (e.g. AZURE_SUBSCRIPTION_ID=00000000-0000-0000-0000-000000000000 (az account show --query id)), AZURE_RESOURCE_GROUP (e.g. AZURE_RESOURCE_GROUP=images-rg), AZURE_LOCATION (e.g. AZURE_LOCATION=westeurope), AZURE_STORAGE_ACCOUNT (e.g. AZURE_STORAGE_ACCOUNT=goldimages01); artifact "artifacts/1.0.0/CentOS-7.9.2009/azure/CentOS-7.9.2009-1.0.0_azure.vhd" not found: build it first: ONLY=azure mage build:os CentOS-7.9.2009`},
 		{"unknown firmware", func(t *testing.T, arm *fakeARM, cfg *config.Config, s *Settings, o *Options) {
-			s.Firmware = "coreboot"
+			cfg.OS.Firmware = "coreboot"
 		}, `publishing to Azure: firmware "coreboot": want bios or uefi`},
 		{"resource group missing", func(t *testing.T, arm *fakeARM, cfg *config.Config, s *Settings, o *Options) {
 			arm.noGroup = true
@@ -458,25 +458,4 @@ func TestAStalledServerIsGivenUpOnNotWaitedForForever(t *testing.T) {
 		_, err := Upload(t.Context(), filepath.Join(cfg.Root, Source(cfg)), sumOf(makeVHD(3)), stalled.URL+"/"+devAccount+"/images", "d.vhd", o)
 		return err
 	})
-}
-
-func TestTheFirmwareIsTheBuildsUnlessTheSettingsSayOtherwise(t *testing.T) {
-	cases := []struct {
-		name     string
-		settings string
-		build    config.Firmware
-		want     string
-	}{
-		{"a BIOS build", "", config.BIOS, "bios"},
-		{"a UEFI build", "", config.UEFI, "uefi"},
-		{"settings over the build", "bios", config.UEFI, "bios"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := &config.Config{OS: config.OS{Firmware: tc.build}}
-			if got := firmware(Settings{Firmware: tc.settings}, cfg); got != tc.want {
-				t.Errorf("firmware = %q, want %q", got, tc.want)
-			}
-		})
-	}
 }

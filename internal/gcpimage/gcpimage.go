@@ -37,9 +37,6 @@ type Settings struct {
 	// (https://compute.googleapis.com/compute/v1/); empty is Google's.
 	ComputeEndpoint string
 	Timeout         time.Duration // bounds images.insert; 0 is 1h
-	// Firmware is "bios" or "uefi" (adds UEFI_COMPATIBLE); empty takes the
-	// build's own (firmware in the OS definition or site, config.Firmware).
-	Firmware string
 }
 
 // Options tune how Publish talks to Google Cloud; the zero value is fine.
@@ -151,7 +148,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	} else if err != nil {
 		return Result{}, fmt.Errorf("publishing to GCP: %w", err)
 	}
-	features, err := GuestOSFeatures(firmware(s, cfg))
+	features, err := GuestOSFeatures(string(cfg.Firmware()))
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -226,12 +223,4 @@ func computeOptions(s Settings, o Options) []option.ClientOption {
 		opts = append(opts, option.WithEndpoint(s.ComputeEndpoint))
 	}
 	return opts
-}
-
-// firmware is the Settings' firmware, else the build's.
-func firmware(s Settings, cfg *config.Config) string {
-	if s.Firmware != "" {
-		return s.Firmware
-	}
-	return string(cfg.Firmware())
 }

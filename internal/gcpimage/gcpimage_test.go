@@ -157,7 +157,7 @@ func TestPublishStopsWithOneClearLine(t *testing.T) {
 			os.Remove(filepath.Join(cfg.Root, Source(cfg)))
 		}, `publishing to GCP: set GCP_PROJECT (e.g. GCP_PROJECT=my-project-123456), GCS_BUCKET (e.g. GCS_BUCKET=my-images-bucket); artifact "artifacts/1.0.0/CentOS-7.9.2009/gcp/CentOS-7.9.2009-1.0.0_gcp.tar.gz" not found: build it first: ONLY=gcp mage build:os CentOS-7.9.2009`},
 		{"unknown firmware", func(t *testing.T, gce *fakeCompute, cfg *config.Config, s *Settings, o *Options) {
-			s.Firmware = "efi"
+			cfg.OS.Firmware = "efi"
 		}, `publishing to GCP: firmware "efi": want bios or uefi`},
 		{"expired or wrong credentials", func(t *testing.T, gce *fakeCompute, cfg *config.Config, s *Settings, o *Options) {
 			o.TokenSource = failingTokens{&oauth2.RetrieveError{ErrorCode: "invalid_grant", ErrorDescription: "Token has been expired or revoked."}}
@@ -318,25 +318,4 @@ func TestAStalledServerIsGivenUpOnNotWaitedForForever(t *testing.T) {
 			return err
 		})
 	})
-}
-
-func TestTheFirmwareIsTheBuildsUnlessTheSettingsSayOtherwise(t *testing.T) {
-	cases := []struct {
-		name     string
-		settings string
-		build    config.Firmware
-		want     string
-	}{
-		{"a BIOS build", "", config.BIOS, "bios"},
-		{"a UEFI build", "", config.UEFI, "uefi"},
-		{"settings over the build", "bios", config.UEFI, "bios"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := &config.Config{OS: config.OS{Firmware: tc.build}}
-			if got := firmware(Settings{Firmware: tc.settings}, cfg); got != tc.want {
-				t.Errorf("firmware = %q, want %q", got, tc.want)
-			}
-		})
-	}
 }
