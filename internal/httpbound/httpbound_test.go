@@ -14,9 +14,14 @@ import (
 	"gold-standard-images/internal/uploadtest"
 )
 
-// stall is the bound of the tests: short, so that they are quick, and ten
-// times the pauses of the slow servers below, which must not trip it.
-const stall = 200 * time.Millisecond
+// stall is the bound of the tests that must give up: short, so that they
+// are quick. slowStall is the bound the slow servers below must not trip:
+// fifty times their pauses, for a loaded machine.
+const (
+	stall     = 200 * time.Millisecond
+	slowStall = time.Second
+	pause     = slowStall / 50
+)
 
 // stopsHalfway answers 1000 bytes, sends 500, then nothing until the request ends.
 func stopsHalfway(w http.ResponseWriter, r *http.Request) {
@@ -32,32 +37,35 @@ func stopsReading(w http.ResponseWriter, r *http.Request) {
 	<-r.Context().Done()
 }
 
-// tricklesAnswer sends 10 pieces of its answer 20 ms apart: 200 ms in all.
+// tricklesAnswer sends 60 pieces of its answer a pause apart: more than
+// slowStall in all.
 func tricklesAnswer(w http.ResponseWriter, r *http.Request) {
-	for range 10 {
+	for range 60 {
 		io.WriteString(w, "0123456789")
 		w.(http.Flusher).Flush()
-		time.Sleep(stall / 10)
+		time.Sleep(pause)
 	}
 }
 
-// readsSlowly takes the request body 32 KiB every 20 ms and answers its length.
+// readsSlowly takes the request body 128 KiB a pause and answers its length
+// modulo 1000 in bytes.
 func readsSlowly(w http.ResponseWriter, r *http.Request) {
 	var n int64
 	for {
-		m, err := io.CopyN(io.Discard, r.Body, 32<<10)
+		m, err := io.CopyN(io.Discard, r.Body, 128<<10)
 		n += m
 		if err != nil {
 			break
 		}
-		time.Sleep(stall / 10)
+		time.Sleep(pause)
 	}
 	io.WriteString(w, strings.Repeat("x", int(n%1000)))
 }
 
-// smallBuffers serves h with a 32 KiB receive buffer on every connection,
+// smallBuffers serves h with a 256 KiB receive buffer on every connection,
 // so that a slow reader holds the sender back instead of the kernel taking
-// megabytes at once. Requests end when the test does, at the latest.
+// megabytes at once (smaller ones leave TCP probing a closed window for
+// seconds at times). Requests end when the test does, at the latest.
 func smallBuffers(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	s := httptest.NewUnstartedServer(h)
 	s.Listener = smallBufferListener{s.Listener}
@@ -74,17 +82,17 @@ type smallBufferListener struct{ net.Listener }
 func (l smallBufferListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if tc, ok := c.(*net.TCPConn); ok {
-		tc.SetReadBuffer(32 << 10)
+		tc.SetReadBuffer(256 << 10)
 	}
 	return c, err
 }
 
-// smallSendBuffer is a transport whose connections send from a 32 KiB buffer.
+// smallSendBuffer is a transport whose connections send from a 256 KiB buffer.
 func smallSendBuffer() *http.Transport {
 	return &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetWriteBuffer(32 << 10)
+			tc.SetWriteBuffer(256 << 10)
 		}
 		return c, err
 	}}
@@ -149,16 +157,16 @@ func TestATransferThatKeepsMovingIsWaitedForPastTheBound(t *testing.T) {
 		body    int64
 		want    int
 	}{
-		{"an answer sent in pieces", tricklesAnswer, 0, 100},
-		{"a 2 MiB body read slowly", readsSlowly, 2 << 20, (2 << 20) % 1000},
+		{"an answer sent in pieces", tricklesAnswer, 0, 600},
+		{"an 8 MiB body read slowly", readsSlowly, 8 << 20, (8 << 20) % 1000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := smallBuffers(t, tt.handler)
 			for name, c := range map[string]Doer{
-				"transport": &http.Client{Transport: Transport(smallSendBuffer(), stall)},
-				"client":    Client(&http.Client{Transport: smallSendBuffer()}, stall),
+				"transport": &http.Client{Transport: Transport(smallSendBuffer(), slowStall)},
+				"client":    Client(&http.Client{Transport: smallSendBuffer()}, slowStall),
 			} {
 				var body io.Reader
 				if tt.body > 0 {
@@ -169,7 +177,7 @@ func TestATransferThatKeepsMovingIsWaitedForPastTheBound(t *testing.T) {
 				if err != nil || n != tt.want {
 					t.Errorf("%s: got %d bytes, %v; want %d bytes", name, n, err, tt.want)
 				}
-				if took := time.Since(start); took < stall {
+				if took := time.Since(start); took < slowStall {
 					t.Errorf("%s: took %s, less than the bound: the test proves nothing", name, took)
 				}
 			}
