@@ -33,6 +33,7 @@ import (
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/hashfile"
+	"gold-standard-images/internal/httpbound"
 	"gold-standard-images/internal/progress"
 )
 
@@ -81,21 +82,42 @@ func SettingsFromEnv(site config.Site, getenv func(string) string) (Settings, er
 // shared config and credentials files, SSO, instance role); region (the
 // site's) is used when the chain names none. AWS_ENDPOINT_URL (and
 // AWS_ENDPOINT_URL_S3/_EC2) point the clients elsewhere; the SDK reads them.
+// The clients made from it give up on a request that stalls (bounded).
 func LoadAWS(ctx context.Context, region string) (aws.Config, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return cfg, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	// Wrapped after loading: the loader puts AWS_CA_BUNDLE into its own
+	// client and refuses any other.
+	cfg.HTTPClient = bounded(cfg.HTTPClient)
 	if cfg.Region == "" {
 		cfg.Region = region
 	}
 	return cfg, nil
 }
 
+// stallTimeout is how long a request to AWS may go without a byte moving
+// (sent, answered or read) before it is given up and the SDK tries again.
+// The SDK bounds only dialing and the TLS handshake by default, so a
+// connection that stalls would hang upload:aws for good; a total limit per
+// request would cut a 64 MiB part on a slow link instead.
+var stallTimeout = 2 * time.Minute
+
+// bounded is client (nil is the SDK's default) giving up on a request that
+// stalls for stallTimeout.
+func bounded(client aws.HTTPClient) aws.HTTPClient {
+	if client == nil {
+		client = awshttp.NewBuildableClient()
+	}
+	return httpbound.Client(client, stallTimeout)
+}
+
 // NewS3 is the S3 client of cfg. With a custom endpoint (an S3-compatible
 // server) it uses path-style addressing and sends checksums only when an
 // operation requires them, which such servers understand.
 func NewS3(cfg aws.Config) *s3.Client {
+	cfg.HTTPClient = bounded(cfg.HTTPClient)
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if o.BaseEndpoint != nil {
 			o.UsePathStyle = true
@@ -136,6 +158,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 		o.AWS = &loaded
 	}
 	awsCfg := *o.AWS
+	awsCfg.HTTPClient = bounded(awsCfg.HTTPClient)
 	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
 	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {

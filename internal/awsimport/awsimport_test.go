@@ -100,6 +100,8 @@ type fakeAWS struct {
 	objectWrites atomic.Int64 // PUT/POST requests on objects (uploads, parts, completes)
 	multipart    atomic.Int64 // requests carrying an uploadId
 	denyWrites   atomic.Bool
+	stall        func(*http.Request) bool // requests handed to stalled, set before the first
+	stalled      *httptest.Server
 }
 
 func newFakeAWS(t *testing.T) *fakeAWS {
@@ -110,6 +112,10 @@ func newFakeAWS(t *testing.T) *fakeAWS {
 	}
 	s3h := gofakes3.New(f.backend).Server()
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.stall != nil && f.stall(r) {
+			f.stalled.Config.Handler.ServeHTTP(w, r)
+			return
+		}
 		if r.Method == http.MethodPost && r.URL.Path == "/" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			f.ec2.ServeHTTP(w, r)
 			return
@@ -400,5 +406,51 @@ func TestResultStringIsTheLineUploadAwsPrints(t *testing.T) {
 	r := Result{Bucket: bucket, Key: "k.ova", Skipped: true, ImportTask: "import-ami-0123", AMI: "ami-0abc"}
 	if got, want := r.String(), "ami-0abc (import import-ami-0123) from s3://gold-images/k.ova, upload skipped: true"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+// TestAStalledServerIsGivenUpOnNotWaitedForForever: the SDK bounds only
+// dialing and the TLS handshake, so an AWS endpoint that takes a request and
+// never answers would hang the upload; a request that stalls is given up
+// (and tried again by the SDK), the large part uploads included.
+func TestAStalledServerIsGivenUpOnNotWaitedForForever(t *testing.T) {
+	defer func(d time.Duration) { stallTimeout = d }(stallTimeout)
+	stallTimeout = time.Second // healthy requests on a loaded machine stay well within it
+	action := func(name string) func(*http.Request) bool {
+		return func(r *http.Request) bool { return r.FormValue("Action") == name }
+	}
+	tests := []struct {
+		name  string
+		stall func(*http.Request) bool
+	}{
+		{"IAM's GetRole", action("GetRole")},
+		{"an S3 part upload", func(r *http.Request) bool { return r.Method == http.MethodPut && r.URL.Query().Has("uploadId") }},
+		{"EC2's DescribeImportImageTasks", action("DescribeImportImageTasks")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAWS(t)
+			f.stalled = uploadtest.StalledServer(t)
+			var stalled atomic.Int64
+			f.stall = func(r *http.Request) bool {
+				if tt.stall(r) {
+					stalled.Add(1)
+					return true
+				}
+				return false
+			}
+			cfg, _ := testConfig(t, 12<<20)
+			awsCfg := f.awsConfig()
+			awsCfg.RetryMaxAttempts = 2 // one try again is enough to see
+			s := Settings{Bucket: bucket, Timeout: time.Minute}
+			o := Options{AWS: &awsCfg, PartSize: 5 << 20, PollInterval: time.Millisecond}
+			uploadtest.GivesUp(t, func() error {
+				_, err := Publish(t.Context(), cfg, s, o)
+				return err
+			})
+			if stalled.Load() < 2 {
+				t.Errorf("%d requests stalled, want the SDK to try again", stalled.Load())
+			}
+		})
 	}
 }

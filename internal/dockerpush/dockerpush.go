@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -34,6 +36,7 @@ import (
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/httpbound"
 	"gold-standard-images/internal/progress"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/sbom"
@@ -118,13 +121,35 @@ type Options struct {
 	// Keychain finds credentials; nil is authn.DefaultKeychain (the docker
 	// config file, $DOCKER_CONFIG, and its credential helpers).
 	Keychain authn.Keychain
-	// Transport is the HTTP transport; nil is http.DefaultTransport.
+	// Transport is the HTTP transport; nil is http.DefaultTransport. A
+	// request through it that stalls for 2 minutes is given up and retried.
 	Transport http.RoundTripper
 	// Backoff is how transient errors (network, 408/429/5xx) are retried;
 	// zero is 5 tries starting at one second, tripling.
 	Backoff remote.Backoff
 	// Out receives progress lines; nil is silent.
 	Out io.Writer
+}
+
+// stallTimeout is how long a request to the registry may go without a byte
+// moving (sent, answered or read) before it is given up and tried again:
+// go-containerregistry and http.DefaultTransport bound only dialing and the
+// TLS handshake, so a connection that stalls would hang upload:docker for
+// good; a total limit per request would cut a large layer on a slow link.
+var stallTimeout = 2 * time.Minute
+
+// retryable is go-containerregistry's own test of a transient error, plus
+// a stalled request, which that test leaves alone as a deadline.
+func retryable(err error) bool {
+	if temp, ok := err.(interface{ Temporary() bool }); ok && temp.Temporary() && !errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	for _, transient := range []error{io.ErrUnexpectedEOF, io.EOF, syscall.EPIPE, syscall.ECONNRESET, net.ErrClosed} {
+		if errors.Is(err, transient) {
+			return true
+		}
+	}
+	return httpbound.Stalled(err)
 }
 
 // retryCodes are the HTTP statuses retried as transient.
@@ -220,12 +245,10 @@ func repoOptions(insecure bool) []name.Option {
 }
 
 // remoteOptions are the options of every request to the registry host:
-// credentials, the plain-HTTP guard, retries and the user agent.
+// credentials, the plain-HTTP guard, the stall bound, retries and the user
+// agent.
 func (o Options) remoteOptions(ctx context.Context, host string, insecure bool) []remote.Option {
-	tr := o.Transport
-	if tr == nil {
-		tr = http.DefaultTransport
-	}
+	tr := httpbound.Transport(o.Transport, stallTimeout)
 	tr = httpGuard{next: tr, allow: insecure || IsLoopback(host), host: host}
 	keychain := o.Keychain
 	if keychain == nil {
@@ -240,6 +263,7 @@ func (o Options) remoteOptions(ctx context.Context, host string, insecure bool) 
 		remote.WithAuthFromKeychain(keychain),
 		remote.WithTransport(tr),
 		remote.WithRetryBackoff(backoff),
+		remote.WithRetryPredicate(retryable),
 		remote.WithRetryStatusCodes(retryCodes...),
 		remote.WithUserAgent("gold-standard-images"),
 	}

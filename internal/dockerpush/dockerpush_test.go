@@ -692,3 +692,56 @@ func diffID(t *testing.T, repo string) string {
 	}
 	return cf.RootFS.DiffIDs[0].String()
 }
+
+// TestAStalledRegistryIsGivenUpOnNotWaitedForForever: go-containerregistry
+// and http.DefaultTransport bound only dialing and the TLS handshake, so a
+// registry that takes a request and never answers would hang the push; a
+// request that stalls is given up and tried again, the layer upload
+// included (through a proxy to the real docker-registry that stalls it).
+func TestAStalledRegistryIsGivenUpOnNotWaitedForForever(t *testing.T) {
+	defer func(d time.Duration) { stallTimeout = d }(stallTimeout)
+	stallTimeout = time.Second // healthy requests on a loaded machine stay well within it
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	tests := []struct {
+		name  string
+		stall func(*http.Request) bool
+		next  func(t *testing.T) http.Handler
+	}{
+		{"a registry that never answers", func(*http.Request) bool { return true }, nil},
+		{"a layer upload to the real registry", func(r *http.Request) bool {
+			return r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/blobs/uploads/")
+		}, func(t *testing.T) http.Handler {
+			target, _ := url.Parse("http://" + startDockerRegistry(t))
+			return httputil.NewSingleHostReverseProxy(target)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stalled *httptest.Server
+			var next http.Handler = http.NotFoundHandler()
+			if tt.next != nil {
+				next = tt.next(t)
+			}
+			var stalls atomic.Int64
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.stall(r) {
+					stalls.Add(1)
+					stalled.Config.Handler.ServeHTTP(w, r)
+					return
+				}
+				next.ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			stalled = uploadtest.StalledServer(t) // released before srv closes
+			srv.Start()
+			cfg, _ := testConfig(t)
+			uploadtest.GivesUp(t, func() error {
+				_, err := Publish(t.Context(), cfg, Settings{Registry: hostOf(t, srv), Namespace: "gold"}, Options{Backoff: fastRetry})
+				return err
+			})
+			if stalls.Load() < 2 {
+				t.Errorf("%d requests stalled, want them tried again", stalls.Load())
+			}
+		})
+	}
+}

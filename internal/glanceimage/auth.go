@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
@@ -17,6 +18,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/httpbound"
+	"gold-standard-images/internal/shorterr"
 )
 
 // Auth is how to reach Glance, as the openstack CLI takes it: a cloud of
@@ -263,7 +266,15 @@ func (a Auth) Check() error {
 	return nil
 }
 
-// httpClient trusts CACert, or nothing with Insecure.
+// stallTimeout is how long a request to Keystone or Glance may go without a
+// byte moving (sent, answered or read) before it is given up: gophercloud
+// and http.DefaultTransport bound only dialing and the TLS handshake, so a
+// connection that stalls would hang upload:openstack for good; a total
+// limit per request would cut the image upload on a slow link.
+var stallTimeout = 2 * time.Minute
+
+// httpClient trusts CACert, or nothing with Insecure, and gives up on a
+// request that stalls for stallTimeout.
 func (a Auth) httpClient() (http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: a.Insecure} //nolint:gosec // OS_INSECURE asks for it
@@ -278,7 +289,7 @@ func (a Auth) httpClient() (http.Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
-	return http.Client{Transport: tr}, nil
+	return http.Client{Transport: httpbound.Transport(tr, stallTimeout)}, nil
 }
 
 // Connect authenticates (unless Type is none) and returns the Image v2
@@ -381,11 +392,11 @@ func authError(a Auth, err error) error {
 	if errors.As(err, &code) {
 		return fmt.Errorf("authenticating to %s as %q: Keystone answered HTTP %d", a.URL, who, code.Actual)
 	}
-	return fmt.Errorf("authenticating to %s as %q: %s", a.URL, who, oneLine(err))
+	return fmt.Errorf("authenticating to %s as %q: %w", a.URL, who, oneLine(err))
 }
 
 // oneLine keeps the first line of an error.
-func oneLine(err error) string {
+func oneLine(err error) error {
 	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
+	return shorterr.New(s, err)
 }

@@ -25,6 +25,7 @@ import (
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/uploadtest"
 )
 
 // needTool returns the path of a tool the test needs: missing, the test
@@ -520,5 +521,27 @@ func TestAnImageStillSavingRecentlyIsNotTouchedAndWaitingForItEndsAtTheTimeout(t
 	pw.Close()
 	if err := <-uploadDone; err != nil {
 		t.Fatalf("the other upload: %v", err)
+	}
+}
+
+// TestAStalledServerIsGivenUpOnNotWaitedForForever: gophercloud and
+// http.DefaultTransport bound only dialing and the TLS handshake, so a
+// Keystone or Glance that takes a request and never answers would hang the
+// upload; a request that stalls is given up.
+func TestAStalledServerIsGivenUpOnNotWaitedForForever(t *testing.T) {
+	defer func(d time.Duration) { stallTimeout = d }(stallTimeout)
+	stallTimeout = time.Second // healthy requests on a loaded machine stay well within it
+	stalled := uploadtest.StalledServer(t)
+	cfg := testConfig(t, "1.0.0", 1, 7)
+	for name, a := range map[string]Auth{
+		"Glance":   {Type: "none", Endpoint: stalled.URL},
+		"Keystone": {Type: "token", URL: stalled.URL + "/v3", Token: "t"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			uploadtest.GivesUp(t, func() error {
+				_, err := Publish(t.Context(), cfg, Settings{Auth: a}, Options{})
+				return err
+			})
+		})
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"gold-standard-images/internal/ctxio"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/shorterr"
 )
 
 // Tag marks the images this package made; only those are ever deleted.
@@ -178,7 +179,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 func ours(ctx context.Context, client *gophercloud.ServiceClient, name, project string) ([]images.Image, error) {
 	pages, err := images.List(client, images.ListOpts{Name: name, Tags: []string{Tag}, Owner: project, Visibility: "all"}).AllPages(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("listing the images named %q: %s", name, apiError(err))
+		return nil, fmt.Errorf("listing the images named %q: %w", name, apiError(err))
 	}
 	all, err := images.ExtractImages(pages)
 	if err != nil {
@@ -209,7 +210,7 @@ func upload(ctx context.Context, client *gophercloud.ServiceClient, cfg *config.
 	}
 	img, err := images.Create(ctx, client, opts).Extract()
 	if err != nil {
-		return "", fmt.Errorf("creating image %q: %s", name, apiError(err))
+		return "", fmt.Errorf("creating image %q: %w", name, apiError(err))
 	}
 	ok := false
 	defer func() {
@@ -230,7 +231,7 @@ func upload(ctx context.Context, client *gophercloud.ServiceClient, cfg *config.
 	err = imagedata.Upload(ctx, client, img.ID, io.TeeReader(ctxio.Reader(ctx, f), meter)).ExtractErr()
 	meter.Done()
 	if err != nil {
-		return "", fmt.Errorf("uploading %q to image %q (%s): %s", filepath.Base(file), name, img.ID, apiError(err))
+		return "", fmt.Errorf("uploading %q to image %q (%s): %w", filepath.Base(file), name, img.ID, apiError(err))
 	}
 	got, err := waitActive(ctx, client, img.ID, s.Timeout, o.PollInterval)
 	if err != nil {
@@ -241,7 +242,7 @@ func upload(ctx context.Context, client *gophercloud.ServiceClient, cfg *config.
 	}
 	if s.Protected {
 		if _, err := images.Update(ctx, client, img.ID, images.UpdateOpts{images.ReplaceImageProtected{NewProtected: true}}).Extract(); err != nil {
-			return "", fmt.Errorf("protecting image %q (%s): %s", name, img.ID, apiError(err))
+			return "", fmt.Errorf("protecting image %q (%s): %w", name, img.ID, apiError(err))
 		}
 	}
 	ok = true
@@ -270,7 +271,7 @@ func waitActive(ctx context.Context, client *gophercloud.ServiceClient, id strin
 				return nil, fmt.Errorf("waiting for image %s: Glance set it %s", id, img.Status)
 			}
 		} else if ctx.Err() == nil {
-			return nil, fmt.Errorf("waiting for image %s: %s", id, apiError(err))
+			return nil, fmt.Errorf("waiting for image %s: %w", id, apiError(err))
 		}
 		select {
 		case <-ctx.Done():
@@ -287,11 +288,11 @@ func waitActive(ctx context.Context, client *gophercloud.ServiceClient, id strin
 func remove(ctx context.Context, client *gophercloud.ServiceClient, img images.Image) error {
 	if img.Protected {
 		if _, err := images.Update(ctx, client, img.ID, images.UpdateOpts{images.ReplaceImageProtected{NewProtected: false}}).Extract(); err != nil {
-			return fmt.Errorf("unprotecting image %q (%s) to replace it: %s", img.Name, img.ID, apiError(err))
+			return fmt.Errorf("unprotecting image %q (%s) to replace it: %w", img.Name, img.ID, apiError(err))
 		}
 	}
 	if err := images.Delete(ctx, client, img.ID).ExtractErr(); err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
-		return fmt.Errorf("deleting image %q (%s, %s) to replace it: %s", img.Name, img.ID, img.Status, apiError(err))
+		return fmt.Errorf("deleting image %q (%s, %s) to replace it: %w", img.Name, img.ID, img.Status, apiError(err))
 	}
 	return nil
 }
@@ -361,11 +362,11 @@ func osDistro(osName string) string {
 
 // apiError is one line for a Glance or Keystone error: the status, the
 // request and the first line of the answer.
-func apiError(err error) string {
+func apiError(err error) error {
 	var code gophercloud.ErrUnexpectedResponseCode
 	if errors.As(err, &code) {
 		body, _, _ := strings.Cut(strings.TrimSpace(string(code.Body)), "\n")
-		return fmt.Sprintf("HTTP %d from %s %s: %.200s", code.Actual, code.Method, code.URL, body)
+		return shorterr.New(fmt.Sprintf("HTTP %d from %s %s: %.200s", code.Actual, code.Method, code.URL, body), err)
 	}
 	return oneLine(err)
 }

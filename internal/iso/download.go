@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"gold-standard-images/internal/hashfile"
+	"gold-standard-images/internal/httpbound"
 	"gold-standard-images/internal/progress"
 )
 
@@ -61,8 +62,12 @@ func newFetcher(rawURL, part string, opts Options) *fetcher {
 	tr.DisableCompression = true // an ISO does not compress; and Range offsets must be of the raw file
 	tr.ResponseHeaderTimeout = opts.StallTimeout
 	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	var inner http.RoundTripper = tr
+	if part == "" { // a checksum file read whole (readBeside): the download's stall watch does not read it
+		inner = httpbound.Transport(tr, opts.StallTimeout)
+	}
 	rc := retryablehttp.NewClient()
-	rc.HTTPClient = &http.Client{Transport: tr}
+	rc.HTTPClient = &http.Client{Transport: inner}
 	rc.Logger = nil
 	rc.RetryMax = opts.RetryMax
 	rc.RetryWaitMin = opts.RetryWaitMin

@@ -25,6 +25,7 @@ type isoServer struct {
 	name string // served at /<name>; other paths are 404 unless in extra
 
 	extra       map[string][]byte // other files served whole (checksum files)
+	stallExtra  bool              // send half of an extra file, then hang until the client goes
 	noRange     bool              // no Accept-Ranges, Range ignored
 	ignoreRange bool              // advertises Accept-Ranges but ignores Range
 	status      int               // answer every request with this status
@@ -83,6 +84,13 @@ func (s *isoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	base := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
 	if body, ok := s.extra[base]; ok {
+		if s.stallExtra {
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.Write(body[:len(body)/2])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
 		w.Write(body)
 		return
 	}

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/uploadtest"
 )
 
 // testKey is a throwaway signing key made with gpg for one test.
@@ -273,5 +275,26 @@ func TestShippedSigningKeysAreTheVendorsDocumentedKeys(t *testing.T) {
 		if got := strings.ReplaceAll(cfg.OS.ISOSigningKeyFP, " ", ""); !ok || got != want {
 			t.Errorf("%s: iso_signing_key %q with fingerprint %q; want a shipped key with its documented fingerprint", vm, cfg.OS.ISOSigningKey, cfg.OS.ISOSigningKeyFP)
 		}
+	}
+}
+
+// TestAChecksumFileThatStopsHalfwayIsGivenUpOn: the download's stall watch
+// reads only the ISO, so a mirror that stops in the middle of the checksum
+// file would hang the fetch; it is given up after StallTimeout.
+func TestAChecksumFileThatStopsHalfwayIsGivenUpOn(t *testing.T) {
+	key := newTestKey(t, "ISO Test <iso@test.invalid>")
+	data, sum := newData(t, 64<<10)
+	s := &isoServer{data: data, name: "test-minimal.iso", extra: map[string][]byte{"sha256sum.txt.asc": key.clearsign(t, sum+"  test-minimal.iso\n")}, stallExtra: true}
+	srv := s.start(t)
+	cfg := testConfig(t, sum, s.url(srv))
+	cfg.OS.ISOChecksumFile, cfg.OS.ISOSigningKey, cfg.OS.ISOSigningKeyFP = "sha256sum.txt.asc", key.file, key.fp
+	opts := fastOptions(t)
+	opts.StallTimeout = 200 * time.Millisecond
+	uploadtest.GivesUp(t, func() error {
+		_, err := Fetch(t.Context(), cfg, opts)
+		return err
+	})
+	if s.isoGETs.Load() != 0 {
+		t.Errorf("the ISO was downloaded although its checksum file never came")
 	}
 }

@@ -1,6 +1,7 @@
 // Package uploadtest holds what the tests of the upload packages
 // (awsimport, azureimage, dockerpush, gcpimage) share: a configuration
-// rooted in a temporary folder and the artifact file an upload reads.
+// rooted in a temporary folder and the artifact file an upload reads, and
+// the stalled server every HTTP client's bound is tested against.
 package uploadtest
 
 import (

@@ -19,18 +19,23 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/nfc"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/ovf/importer"
+	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/httpbound"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/shorterr"
 )
 
 // Settings are where the template goes and who logs in; govc's variables
@@ -147,6 +152,13 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	return res, nil
 }
 
+// stallTimeout is how long a request to vSphere may go without a byte
+// moving (sent, answered or read) before it is given up: govmomi bounds
+// only dialing and the TLS handshake, so a connection that stalls would
+// hang upload:vmware for good; a total limit per request would cut the disk
+// upload through the lease on a slow link.
+var stallTimeout = 2 * time.Minute
+
 // Login connects to s.URL as govc does (a bare host is https://host/sdk)
 // and logs in, failing in one line without the password.
 func Login(ctx context.Context, s Settings) (*govmomi.Client, error) {
@@ -168,17 +180,20 @@ func Login(ctx context.Context, s Settings) (*govmomi.Client, error) {
 	if user == nil || user.Username() == "" {
 		return nil, fmt.Errorf("logging in to vSphere %s: no user: set GOVC_USERNAME and GOVC_PASSWORD", u)
 	}
-	c, err := govmomi.NewClient(ctx, u, s.Insecure)
+	sc := soap.NewClient(u, s.Insecure)
+	sc.Transport = httpbound.Transport(sc.Transport, stallTimeout)
+	vc, err := vim25.NewClient(ctx, sc)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to vSphere %s: %s%s", u, oneLine(err), tlsHint(err))
+		return nil, fmt.Errorf("connecting to vSphere %s: %w%s", u, oneLine(err), tlsHint(err))
 	}
+	c := &govmomi.Client{Client: vc, SessionManager: session.NewManager(vc)}
 	if err := c.Login(ctx, user); err != nil {
 		if soap.IsSoapFault(err) {
 			if _, ok := soap.ToSoapFault(err).VimFault().(types.InvalidLogin); ok {
 				return nil, fmt.Errorf("logging in to vSphere %s as %q: the user name or password was refused (GOVC_USERNAME, GOVC_PASSWORD)", u, user.Username())
 			}
 		}
-		return nil, fmt.Errorf("logging in to vSphere %s as %q: %s", u, user.Username(), oneLine(err))
+		return nil, fmt.Errorf("logging in to vSphere %s as %q: %w", u, user.Username(), oneLine(err))
 	}
 	return c, nil
 }
@@ -219,22 +234,22 @@ func locate(ctx context.Context, c *govmomi.Client, s Settings) (placement, erro
 	p := placement{finder: find.NewFinder(c.Client, false)}
 	var err error
 	if p.dc, err = p.finder.DatacenterOrDefault(ctx, s.Datacenter); err != nil {
-		return p, fmt.Errorf("finding the datacenter (GOVC_DATACENTER=%q): %s", s.Datacenter, oneLine(err))
+		return p, fmt.Errorf("finding the datacenter (GOVC_DATACENTER=%q): %w", s.Datacenter, oneLine(err))
 	}
 	p.finder.SetDatacenter(p.dc)
 	var errs []error
 	if p.ds, err = p.finder.DatastoreOrDefault(ctx, s.Datastore); err != nil {
-		errs = append(errs, fmt.Errorf("finding the datastore (GOVC_DATASTORE=%q): %s", s.Datastore, oneLine(err)))
+		errs = append(errs, fmt.Errorf("finding the datastore (GOVC_DATASTORE=%q): %w", s.Datastore, oneLine(err)))
 	}
 	if p.pool, err = p.finder.ResourcePoolOrDefault(ctx, s.ResourcePool); err != nil {
-		errs = append(errs, fmt.Errorf("finding the resource pool (GOVC_RESOURCE_POOL=%q): %s", s.ResourcePool, oneLine(err)))
+		errs = append(errs, fmt.Errorf("finding the resource pool (GOVC_RESOURCE_POOL=%q): %w", s.ResourcePool, oneLine(err)))
 	}
 	if p.folder, err = p.finder.FolderOrDefault(ctx, s.Folder); err != nil {
-		errs = append(errs, fmt.Errorf("finding the folder (GOVC_FOLDER=%q): %s", s.Folder, oneLine(err)))
+		errs = append(errs, fmt.Errorf("finding the folder (GOVC_FOLDER=%q): %w", s.Folder, oneLine(err)))
 	}
 	if s.Network != "" {
 		if _, err := p.finder.Network(ctx, s.Network); err != nil {
-			errs = append(errs, fmt.Errorf("finding the network (GOVC_NETWORK=%q): %s", s.Network, oneLine(err)))
+			errs = append(errs, fmt.Errorf("finding the network (GOVC_NETWORK=%q): %w", s.Network, oneLine(err)))
 		}
 	}
 	return p, errors.Join(errs...)
@@ -244,7 +259,7 @@ func locate(ctx context.Context, c *govmomi.Client, s Settings) (placement, erro
 func existing(ctx context.Context, c *govmomi.Client, folder *object.Folder, name string) (*object.VirtualMachine, error) {
 	ref, err := object.NewSearchIndex(c.Client).FindChild(ctx, folder, name)
 	if err != nil {
-		return nil, fmt.Errorf("looking for %q in %s: %s", name, folder.InventoryPath, oneLine(err))
+		return nil, fmt.Errorf("looking for %q in %s: %w", name, folder.InventoryPath, oneLine(err))
 	}
 	if ref == nil {
 		return nil, nil
@@ -295,7 +310,7 @@ func importOVA(ctx context.Context, c *govmomi.Client, p placement, file, name s
 	}
 	info, lease, err := imp.ImportVApp(ctx, "*.ovf", opts)
 	if err != nil {
-		return fmt.Errorf("importing %q into vSphere: %s", filepath.Base(file), oneLine(err))
+		return fmt.Errorf("importing %q into vSphere: %w", filepath.Base(file), oneLine(err))
 	}
 	updater := lease.StartUpdater(ctx, info)
 	for _, item := range info.Items {
@@ -309,18 +324,18 @@ func importOVA(ctx context.Context, c *govmomi.Client, p placement, file, name s
 		// where it is still there (vcsim, an older ESXi), so a cut import
 		// never leaves a VM behind.
 		cleanup := context.WithoutCancel(ctx)
-		lease.Abort(cleanup, &types.LocalizedMethodFault{LocalizedMessage: oneLine(err)})
+		lease.Abort(cleanup, &types.LocalizedMethodFault{LocalizedMessage: oneLine(err).Error()})
 		if info.Entity.Value != "" {
 			destroy(cleanup, object.NewVirtualMachine(c.Client, info.Entity), false)
 		}
-		return fmt.Errorf("uploading %q to vSphere: %s", filepath.Base(file), oneLine(err))
+		return fmt.Errorf("uploading %q to vSphere: %w", filepath.Base(file), oneLine(err))
 	}
 	if err := lease.Complete(ctx); err != nil {
-		return fmt.Errorf("completing the import of %q: %s", filepath.Base(file), oneLine(err))
+		return fmt.Errorf("completing the import of %q: %w", filepath.Base(file), oneLine(err))
 	}
 	vm := object.NewVirtualMachine(c.Client, info.Entity)
 	if err := vm.MarkAsTemplate(ctx); err != nil {
-		return fmt.Errorf("marking %s as a template: %s", name, oneLine(err))
+		return fmt.Errorf("marking %s as a template: %w", name, oneLine(err))
 	}
 	return nil
 }
@@ -346,7 +361,7 @@ func writeNote(out io.Writer, msg string) (int, error) {
 }
 
 // oneLine keeps the first line of an error.
-func oneLine(err error) string {
+func oneLine(err error) error {
 	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
+	return shorterr.New(s, err)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -24,6 +25,7 @@ import (
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/ova"
 	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/uploadtest"
 )
 
 const (
@@ -41,14 +43,20 @@ func startVCenter(t *testing.T) string {
 }
 
 // nfcCutter cuts, while armed, the connection of a disk upload (a POST
-// under /nfc/) after 64 KiB of its body, as a dropped network would.
+// under /nfc/) after 64 KiB of its body, as a dropped network would; with
+// stalled set, it hands the upload to that server instead.
 type nfcCutter struct {
-	next  http.Handler
-	armed atomic.Bool
-	cuts  atomic.Int32
+	next    http.Handler
+	armed   atomic.Bool
+	cuts    atomic.Int32
+	stalled atomic.Pointer[httptest.Server]
 }
 
 func (c *nfcCutter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s := c.stalled.Load(); s != nil && r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/nfc/") {
+		s.Config.Handler.ServeHTTP(w, r)
+		return
+	}
 	if c.armed.Load() && r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/nfc/") {
 		io.CopyN(io.Discard, r.Body, 64<<10)
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -312,5 +320,31 @@ func TestResultStringIsTheLineUploadVmwarePrints(t *testing.T) {
 	r := Result{Name: "CentOS-7.9.2009-1.0.0", Path: "/DC0/vm/CentOS-7.9.2009-1.0.0", Replaced: true}
 	if want := "template /DC0/vm/CentOS-7.9.2009-1.0.0, skipped: false, replaced: true"; r.String() != want {
 		t.Errorf("%q\nwant %q", r.String(), want)
+	}
+}
+
+// TestAStalledServerIsGivenUpOnNotWaitedForForever: govmomi bounds only
+// dialing and the TLS handshake, so a vCenter that takes a request and
+// never answers would hang the import; a request that stalls is given up,
+// the disk upload through the lease included.
+func TestAStalledServerIsGivenUpOnNotWaitedForForever(t *testing.T) {
+	defer func(d time.Duration) { stallTimeout = d }(stallTimeout)
+	stallTimeout = time.Second // healthy requests on a loaded machine stay well within it
+	cfg := testConfig(t, 4)
+	for name, vcenter := range map[string]func(t *testing.T) string{
+		"the SDK endpoint": func(t *testing.T) string { return uploadtest.StalledServer(t).URL + "/sdk" },
+		"a disk upload through the lease": func(t *testing.T) string {
+			vc, cutter := startVCenterCutting(t)
+			cutter.stalled.Store(uploadtest.StalledServer(t))
+			return vc
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := settings(vcenter(t))
+			uploadtest.GivesUp(t, func() error {
+				_, err := Publish(t.Context(), cfg, s, Options{})
+				return err
+			})
+		})
 	}
 }
