@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -36,14 +35,10 @@ func (Boxes) Check(ctx context.Context, vmName string) error {
 	if err != nil {
 		return err
 	}
-	var log io.Writer
-	if mg.Verbose() {
-		log = os.Stderr
-	}
 	_, err = boxcheck.Run(ctx, boxcheck.Options{
 		Catalog: tree.CatalogFile(tree.ArtifactsDir, vmName), VMName: vmName,
 		Version: envvar.Version.Get(os.Getenv), KeyFile: filepath.Join(repoRoot(), "keys", "vagrant"),
-		Accelerator: accel.Accelerator, Out: progressLines{}, Log: log,
+		Accelerator: accel.Accelerator, Out: progressLines{}, Log: toolOutput(),
 	})
 	return err
 }

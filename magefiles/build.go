@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -109,13 +108,4 @@ func buildOS(ctx context.Context, vmName string) error {
 	}
 	_, err = pipeline.Build(ctx, cfg, buildsteps.Deps(cfg, os.Getenv, os.Stderr, toolOutput()), pipeline.Options{Out: os.Stderr, Verbose: mg.Verbose()})
 	return err
-}
-
-// toolOutput is where the output of external tools goes: the terminal with
-// mage -v, nowhere otherwise.
-func toolOutput() io.Writer {
-	if mg.Verbose() {
-		return os.Stderr
-	}
-	return io.Discard
 }

@@ -4,7 +4,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+
+	"github.com/magefile/mage/mg"
 
 	"gold-standard-images/internal/config"
 )
@@ -26,4 +29,13 @@ func loadConfig(vmName string) (*config.Config, error) {
 // say prints a short progress line, as every target does.
 func say(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, ">> "+format+"\n", args...)
+}
+
+// toolOutput is where the output of external tools goes: the terminal with
+// mage -v, nowhere otherwise.
+func toolOutput() io.Writer {
+	if mg.Verbose() {
+		return os.Stderr
+	}
+	return io.Discard
 }

@@ -4,10 +4,7 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
-
-	"github.com/magefile/mage/mg"
 
 	"gold-standard-images/internal/convert"
 	"gold-standard-images/internal/providers"
@@ -38,11 +35,7 @@ func (Artifacts) Convert(ctx context.Context, vmName string) error {
 	if err != nil {
 		return err
 	}
-	var tools io.Writer
-	if mg.Verbose() {
-		tools = os.Stderr
-	}
-	arts, err := convert.Run(ctx, cfg, selected, convert.Options{Root: cfg.Root, Log: sayWriter{}, ToolOutput: tools})
+	arts, err := convert.Run(ctx, cfg, selected, convert.Options{Root: cfg.Root, Log: sayWriter{}, ToolOutput: toolOutput()})
 	say("convert: %d artifact(s)", len(arts))
 	return err
 }

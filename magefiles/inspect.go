@@ -4,10 +4,8 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
 
-	"github.com/magefile/mage/mg"
 	"gold-standard-images/internal/inspect"
 	"gold-standard-images/internal/providers"
 )
@@ -34,10 +32,6 @@ func (Artifacts) Inspect(ctx context.Context, vmName string) error {
 	if err != nil {
 		return err
 	}
-	var tools io.Writer
-	if mg.Verbose() {
-		tools = os.Stderr
-	}
-	_, err = inspect.Run(ctx, cfg, selected, inspect.Options{Root: cfg.Root, Out: os.Stderr, ToolOutput: tools})
+	_, err = inspect.Run(ctx, cfg, selected, inspect.Options{Root: cfg.Root, Out: os.Stderr, ToolOutput: toolOutput()})
 	return err
 }

@@ -4,10 +4,7 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
-
-	"github.com/magefile/mage/mg"
 
 	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/validate"
@@ -22,10 +19,7 @@ import (
 // VERSION overrides the site's version. With -v the tools' output is shown.
 func Validate(ctx context.Context) error {
 	root := repoRoot()
-	var log io.Writer = io.Discard
-	if mg.Verbose() {
-		log = os.Stderr
-	}
+	log := toolOutput()
 	bin, version, err := packer.Find(ctx, root, os.Getenv, os.Stderr)
 	if err != nil {
 		return err
