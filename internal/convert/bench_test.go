@@ -103,7 +103,6 @@ func onDisk(b *testing.B, path string) int64 {
 // iteration, runs `qemu-img convert -O vpc -o subformat=fixed,force_size` on
 // it (goal: ratio <= 1.3), and logs the space both VHDs take on disk.
 func BenchmarkAzureVHDVsQemuImg(b *testing.B) {
-	withoutDebugBoxes(b) // made and checked on a real guest in debugbox_test.go
 	cfg := testConfig(b)
 	in := packerDisk(b, cfg, "azure")
 	ctx, only := context.Background(), selectOnly(b, "azure")
@@ -125,7 +124,6 @@ func BenchmarkAzureVHDVsQemuImg(b *testing.B) {
 // iteration, runs the shell recipe it replaces, `qemu-img convert -O raw`
 // then `tar --format=oldgnu -Sczf` (goal: ratio <= 0.5).
 func BenchmarkGCPTarballVsShellRecipe(b *testing.B) {
-	withoutDebugBoxes(b) // made and checked on a real guest in debugbox_test.go
 	need(b, "tar")
 	cfg := testConfig(b)
 	in := packerDisk(b, cfg, "gcp")

@@ -161,7 +161,11 @@ func build(ctx context.Context, t *testing.T, cfg *config.Config, env map[string
 		// keys typed at Packer's default 100ms.
 		Env: []string{"PACKER_KEY_INTERVAL=300ms"},
 	}
-	results, err := pipeline.Build(ctx, cfg, buildsteps.Deps(cfg, getenv, out, io.Discard), opts)
+	deps, err := buildsteps.Deps(cfg, getenv, out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := pipeline.Build(ctx, cfg, deps, opts)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
