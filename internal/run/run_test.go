@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,3 +88,30 @@ func TestStdinIsTheCommandsInput(t *testing.T) {
 		t.Errorf("got %q, want %q", got, "two one")
 	}
 }
+
+// A command fed from a reader that is never closed (a session's pipe, fed
+// as the command answers) and that dies early ends Run with its error: Run
+// must not wait for the copy into the dead command's input, which waits
+// for the reader (the deadlock of artifacts:inspect when guestfish died).
+func TestACommandThatDiesWhileItsInputStaysOpenEndsRun(t *testing.T) {
+	in, feed := io.Pipe()
+	defer feed.Close()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), Cmd{Name: "sh", Args: []string{"-c", "read first; echo dying >&2; exit 3"}, Stdin: in, Grace: time.Second})
+	}()
+	if _, err := io.WriteString(feed, "one line\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !strings.Contains(fmt.Sprint(err), "exit status 3") || !strings.Contains(fmt.Sprint(err), "dying") {
+			t.Errorf("err = %v, want the command's exit status and its last words", err)
+		}
+	case <-time.After(hangBound):
+		t.Fatalf("Run did not return %s after the command died (it waits for the input copy)", hangBound)
+	}
+}
+
+// hangBound tells a hang from a slow machine: far above any run here.
+const hangBound = 2 * time.Minute
