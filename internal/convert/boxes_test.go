@@ -407,7 +407,7 @@ func TestOvftoolHashesTheOVAManifestWithTheSitesVMwareSHA(t *testing.T) {
 			cfg.Site.VMwareSHA = hash
 			vmx := packerOutput(t, cfg, "vmware", "vmx")
 			must(t, os.WriteFile(vmx, []byte(`scsi0:0.fileName = "disk.vmdk"`+"\n"), 0o644))
-			must(t, os.WriteFile(filepath.Join(filepath.Dir(vmx), "disk.vmdk"), []byte("vmdk data"), 0o644))
+			sh(t, "", "qemu-img", "create", "-q", "-f", "vmdk", filepath.Join(filepath.Dir(vmx), "disk.vmdk"), "1M") // a real one: disks are checked first
 			bin := t.TempDir()
 			argsFile := filepath.Join(t.TempDir(), "args")
 			script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + argsFile + "\nfor last; do :; done\necho ova > \"$last\"\n"

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/providers"
@@ -182,7 +183,8 @@ func Inspect(ctx context.Context, provider string, art Source, logPath string, o
 }
 
 // readImage opens a disk image (extracting it first from an OVA or a GCP
-// tarball) in one guestfish session.
+// tarball) in one guestfish session, once diskcheck has found it standing
+// alone in its format (a backing file would bring a host file in).
 func readImage(ctx context.Context, art Source, logPath string, pick func(string) []Rule, opts Options) (*Image, []Rule, error) {
 	tmp, err := os.MkdirTemp(filepath.Dir(art.Path), ".inspect-")
 	if err != nil {
@@ -215,6 +217,12 @@ func readImage(ctx context.Context, art Source, logPath string, pick func(string
 		}
 		defer f.Close()
 		tools = io.MultiWriter(f, tools)
+	}
+	if _, err := diskcheck.Check(ctx, disk, format, diskcheck.Options{Output: tools, Log: logPath}); err != nil {
+		if disk != art.Path {
+			return nil, nil, fmt.Errorf("reading the disk %s of %q: %w", filepath.Base(disk), art.Path, err)
+		}
+		return nil, nil, err
 	}
 	return readDisk(ctx, disk, format, tmp, pick, run.Cmd{
 		Env:     env,

@@ -68,6 +68,9 @@ func WriteForDisk(ctx context.Context, disk, path string, s Subject, o Options) 
 		}
 	}
 	inv, err := Read(ctx, read, o)
+	if err != nil && read != disk {
+		return false, fmt.Errorf("reading the disk of the OVA %q: %w", disk, err)
+	}
 	if err != nil {
 		return false, err
 	}
