@@ -24,9 +24,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
-	"gold-standard-images/internal/hashfile"
 )
 
 // Settings are the site's choices for Publish, from the environment
@@ -150,9 +150,12 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	if m := s.missing(); len(m) > 0 {
 		problems = append(problems, "set "+strings.Join(m, ", "))
 	}
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+	sum, err := checksum.Listed(ctx, file)
+	if errors.Is(err, os.ErrNotExist) {
 		problems = append(problems, fmt.Sprintf("artifact %q not found: build it first: ONLY=azure mage build:os %s", rel, cfg.OS.VMName))
 	} else if err != nil {
+		return Result{}, fmt.Errorf("publishing to Azure: %w", err)
+	} else if err := FixedVHD(file); err != nil {
 		return Result{}, fmt.Errorf("publishing to Azure: %w", err)
 	}
 	gen, err := HyperVGeneration(string(cfg.Firmware()))
@@ -181,10 +184,6 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	}
 	if err := arm.checkPlace(ctx); err != nil {
 		return Result{}, err
-	}
-	sum, err := hashfile.FileWithProgress(ctx, file, o.Out, "sha256: "+filepath.Base(file))
-	if err != nil {
-		return Result{}, fmt.Errorf("publishing to Azure: %w", err)
 	}
 	containerURL, err := ContainerURL(s)
 	if err != nil {

@@ -287,15 +287,15 @@ func folderBox(ctx context.Context, f tree.Folder, absRoot, root, baseURL string
 	}
 	boxFile := f.Build().ArtifactName(f.Provider, "box")
 	path := filepath.Join(f.Dir, boxFile)
-	info, err := os.Stat(path)
+	info, err := os.Lstat(path) // a link could lead outside the tree
 	if errors.Is(err, os.ErrNotExist) {
 		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %q: want the Vagrant box %q, found only %s; run VERSION=%s mage artifacts:convert %s", f.Dir, boxFile, strings.Join(names, ", "), f.Version, f.VMName)
 	}
 	if err != nil {
 		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %w", err)
 	}
-	if !info.Mode().IsRegular() {
-		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %q: want a box file, found a folder or special file", path)
+	if what := tree.NotRegular(info.Mode()); what != "" {
+		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %q: want a box file, found %s", path, what)
 	}
 	if err := checkMetadata(path, vagrantName); err != nil {
 		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %w", err)

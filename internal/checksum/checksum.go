@@ -95,14 +95,17 @@ type file struct {
 	name  string // relative to the folder, slash-separated
 	size  int64
 	ctime time.Time
+	kind  string // what it is when it is not a regular file (tree.Irregular)
 }
 
 // listFolder lists the artifact files of dir: every regular file below it
 // (sub-folders included) except SHA256SUM itself and hidden entries (dot
-// files, such as atomicfile's temporary files).
-func listFolder(dir string) ([]file, error) {
-	var files []file
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+// files, such as atomicfile's temporary files). Anything else (a symbolic
+// link, which could lead outside the tree, a named pipe, a device) is
+// returned in odd, by name, with what it is: never hashed, listed or
+// published.
+func listFolder(dir string) (files []file, odd []file, err error) {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("listing %q: %w", path, err)
 		}
@@ -117,15 +120,16 @@ func listFolder(dir string) ([]file, error) {
 		}
 		rel, _ := filepath.Rel(dir, path)
 		rel = filepath.ToSlash(rel)
+		if what := tree.Irregular(d.Type()); what != "" {
+			odd = append(odd, file{name: rel, kind: what})
+			return nil
+		}
 		if rel == FileName || d.IsDir() {
 			return nil
 		}
-		info, err := os.Stat(path) // follows symbolic links, as sha256sum does
+		info, err := d.Info() // not followed: a regular file
 		if err != nil {
 			return fmt.Errorf("listing %q: %w", path, err)
-		}
-		if !info.Mode().IsRegular() {
-			return nil
 		}
 		if strings.ContainsAny(rel, "\\\n\r") {
 			return fmt.Errorf("listing %q: file names with a backslash or a line break cannot be written to %s", path, FileName)
@@ -134,10 +138,19 @@ func listFolder(dir string) ([]file, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
-	return files, nil
+	return files, odd, nil
+}
+
+// oddError names the entries of dir that are not regular files.
+func oddError(dir string, odd []file) error {
+	var errs []error
+	for _, f := range odd {
+		errs = append(errs, fmt.Errorf("%q is %s, not a regular file: artifacts/ holds only regular files (a link could lead outside it)", filepath.Join(dir, filepath.FromSlash(f.name)), f.kind))
+	}
+	return errors.Join(errs...)
 }
 
 // ReadFolder returns the entries of dir's SHA256SUM and whether they are
@@ -146,9 +159,12 @@ func listFolder(dir string) ([]file, error) {
 // copy that keeps old modification times cannot fake). Current entries can
 // be used without hashing again.
 func ReadFolder(dir string) (entries []Entry, current bool, err error) {
-	files, err := listFolder(dir)
+	files, odd, err := listFolder(dir)
 	if err != nil {
 		return nil, false, err
+	}
+	if len(odd) > 0 {
+		return nil, false, oddError(dir, odd)
 	}
 	return readCurrent(dir, files)
 }
@@ -209,9 +225,13 @@ func writeFolders(ctx context.Context, dirs []string) ([]Folder, error) {
 	var paths []string
 	var sizes []int64
 	for i, dir := range dirs {
-		files, err := listFolder(dir)
+		files, odd, err := listFolder(dir)
 		if err != nil {
 			problems = append(problems, err)
+			continue
+		}
+		if len(odd) > 0 {
+			problems = append(problems, fmt.Errorf("writing %s: %w", FileName, oddError(dir, odd)))
 			continue
 		}
 		if len(files) == 0 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/tree"
 )
 
 // Disk is a disk image that passed the check.
@@ -130,8 +131,8 @@ func regular(path string) error {
 	if err != nil {
 		return err
 	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("not a regular file (%s)", st.Mode().Type())
+	if what := tree.NotRegular(st.Mode()); what != "" {
+		return fmt.Errorf("%s, not a regular file", what)
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/httpbound"
@@ -405,10 +406,14 @@ func (r Result) String() string {
 func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
 	rel := Source(cfg)
 	path := filepath.Join(cfg.Root, rel)
-	info, err := os.Stat(path)
+	_, err := checksum.Listed(ctx, path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Result{}, fmt.Errorf("publishing docker image: artifact %q not found; build it first (mage build:os %s with ONLY=docker)", rel, cfg.OS.VMName)
 	}
+	if err != nil {
+		return Result{}, fmt.Errorf("publishing docker image: %w", err)
+	}
+	info, err := os.Stat(path)
 	if err != nil {
 		return Result{}, fmt.Errorf("publishing docker image: %w", err)
 	}
@@ -418,6 +423,9 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	meta := Meta{Title: cfg.OS.VMName, Version: cfg.Site.Version, Created: info.ModTime().UTC().Truncate(time.Second)}
 	meta.Revision, meta.Source = gitInfo(ctx, cfg.Root)
 	sbomPath := filepath.Join(filepath.Dir(path), sbom.FileName)
+	if _, err := checksum.Listed(ctx, sbomPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return Result{}, fmt.Errorf("publishing docker image: the SBOM: %w", err)
+	}
 	sbomData, err := os.ReadFile(sbomPath)
 	switch {
 	case err == nil:

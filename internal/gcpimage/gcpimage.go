@@ -23,6 +23,7 @@ import (
 	compute "google.golang.org/api/compute/v1"
 	"google.golang.org/api/option"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
 )
@@ -143,7 +144,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	if len(missing) > 0 {
 		problems = append(problems, "set "+strings.Join(missing, ", "))
 	}
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+	if _, err := checksum.Listed(ctx, file); errors.Is(err, os.ErrNotExist) {
 		problems = append(problems, fmt.Sprintf("artifact %q not found: build it first: ONLY=gcp mage build:os %s", rel, cfg.OS.VMName))
 	} else if err != nil {
 		return Result{}, fmt.Errorf("publishing to GCP: %w", err)

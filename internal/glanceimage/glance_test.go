@@ -175,6 +175,7 @@ func testConfig(t *testing.T, version string, mib int, seed byte) *config.Config
 	if err := run.Run(context.Background(), run.Cmd{Name: qemuImg, Args: []string{"convert", "-f", "raw", "-O", "qcow2", raw, out}, Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
+	uploadtest.Checksum(t, out)
 	return cfg
 }
 

@@ -28,8 +28,10 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/ctxio"
+	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/progress"
 	"gold-standard-images/internal/shorterr"
@@ -111,9 +113,12 @@ func (r Result) String() string {
 func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
 	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+	if _, err := checksum.Listed(ctx, file); errors.Is(err, os.ErrNotExist) {
 		return Result{}, fmt.Errorf("publishing to OpenStack: artifact %q not found; build it first (mage build:os %s with ONLY=openstack)", rel, cfg.OS.VMName)
 	} else if err != nil {
+		return Result{}, fmt.Errorf("publishing to OpenStack: %w", err)
+	}
+	if _, err := diskcheck.Check(ctx, file, "qcow2", diskcheck.Options{}); err != nil {
 		return Result{}, fmt.Errorf("publishing to OpenStack: %w", err)
 	}
 	client, project, err := Connect(ctx, s.Auth)

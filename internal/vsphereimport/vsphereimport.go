@@ -31,6 +31,7 @@ import (
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/httpbound"
@@ -107,7 +108,7 @@ func (r Result) String() string {
 func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
 	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+	if _, err := checksum.Listed(ctx, file); errors.Is(err, os.ErrNotExist) {
 		return Result{}, fmt.Errorf("publishing to vSphere: artifact %q not found; build it first (mage build:os %s with ONLY=vmware, or mage artifacts:convert %[2]s after a build)", rel, cfg.OS.VMName)
 	} else if err != nil {
 		return Result{}, fmt.Errorf("publishing to vSphere: %w", err)

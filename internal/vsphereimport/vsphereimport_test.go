@@ -111,6 +111,7 @@ func testConfig(t *testing.T, mib int) *config.Config {
 	if err := ova.FromVMX(context.Background(), vmx, out, cfg.Tree().BaseName("vmware"), ova.Options{}); err != nil {
 		t.Fatal(err)
 	}
+	uploadtest.Checksum(t, out)
 	return cfg
 }
 
