@@ -35,6 +35,7 @@ import (
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/httpbound"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/redact"
 )
 
 // MetaSHA256 is the S3 user metadata key (x-amz-meta-sha256) holding the
@@ -149,7 +150,8 @@ func (r Result) String() string {
 
 // Publish uploads cfg's OVA (Source) and imports it as an AMI tagged Name
 // <vm_name>-<version> and Version <version>.
-func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
 	if o.AWS == nil {
 		loaded, err := LoadAWS(ctx, cfg.Site.AWS.Region)
 		if err != nil {

@@ -27,6 +27,7 @@ import (
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/redact"
 )
 
 // Settings are the site's choices for Publish, from the environment
@@ -136,14 +137,15 @@ type Result struct {
 // String is the line upload:azure prints:
 // "<image id> (disk <disk id>) from <blob URL>, upload skipped: <bool>".
 func (r Result) String() string {
-	return fmt.Sprintf("%s (disk %s) from %s, upload skipped: %v", r.Image, r.Disk, r.BlobURL, r.Skipped)
+	return fmt.Sprintf("%s (disk %s) from %s, upload skipped: %v", r.Image, r.Disk, redact.URL(r.BlobURL), r.Skipped)
 }
 
 // Publish uploads cfg's VHD (Source) as a page blob and makes a managed
 // disk and an image named <vm_name>-<version> from it, tagged vm_name,
 // version and sha256. Disk and image already there with the VHD's sha256
 // are kept.
-func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
 	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
 	var problems []string

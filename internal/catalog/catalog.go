@@ -27,6 +27,7 @@ import (
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/hashfile"
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/tree"
 )
 
@@ -262,7 +263,7 @@ func checkBaseURL(base string) error {
 	default:
 		return nil
 	}
-	return fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want %s", u.Redacted(), wrong)
+	return fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want %s", redact.URL(base), wrong)
 }
 
 // folderBox checks one provider folder and, for a box provider, returns its

@@ -39,6 +39,7 @@ import (
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/httpbound"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/sbom"
 )
@@ -403,10 +404,11 @@ func (r Result) String() string {
 // the OCI layout s.OutDir. Where the build left an SBOM beside the artifact,
 // the image carries its digest as a label, and it is attached as an OCI
 // referrer of the image (AttachSBOM, AttachSBOMToLayout).
-func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
 	rel := Source(cfg)
 	path := filepath.Join(cfg.Root, rel)
-	_, err := checksum.Listed(ctx, path)
+	_, err = checksum.Listed(ctx, path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Result{}, fmt.Errorf("publishing docker image: artifact %q not found; build it first (mage build:os %s with ONLY=docker)", rel, cfg.OS.VMName)
 	}

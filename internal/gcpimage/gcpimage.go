@@ -26,6 +26,7 @@ import (
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/redact"
 )
 
 // Settings are the site's choices for Publish, from the environment
@@ -131,7 +132,8 @@ func GuestOSFeatures(firmware string) ([]string, error) {
 // Publish uploads cfg's tarball (Source) to gs://<bucket>/<file name> and
 // makes the image ImageName(<vm_name>-<version>) from it, in family
 // s.Family, labelled version and vm_name.
-func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
 	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
 	var problems, missing []string

@@ -34,6 +34,7 @@ import (
 	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/shorterr"
 )
 
@@ -101,7 +102,7 @@ type Result struct {
 // String is the line upload:openstack prints:
 // "image <name> (<id>) at <endpoint>, upload skipped: <bool>[, removed ...]".
 func (r Result) String() string {
-	s := fmt.Sprintf("image %s (%s) at %s, upload skipped: %v", r.Name, r.ID, r.Endpoint, r.Skipped)
+	s := fmt.Sprintf("image %s (%s) at %s, upload skipped: %v", r.Name, r.ID, redact.URL(r.Endpoint), r.Skipped)
 	if len(r.Removed) > 0 {
 		s += ", removed " + strings.Join(r.Removed, " ")
 	}
@@ -110,7 +111,8 @@ func (r Result) String() string {
 
 // Publish uploads cfg's qcow2 (Source) as the image ImageName, or finds it
 // there already.
-func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
 	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
 	if _, err := checksum.Listed(ctx, file); errors.Is(err, os.ErrNotExist) {

@@ -15,6 +15,7 @@ import (
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/redact"
 )
 
 // Import puts the local ISO file at src into the cache, verified, where
@@ -24,7 +25,8 @@ import (
 // must verify too. The ISO is copied under a temporary name and renamed
 // into the cache only once its sha256 matched; an ISO already cached and
 // verified is left as it is.
-func Import(ctx context.Context, cfg *config.Config, src string, opts Options) (Result, error) {
+func Import(ctx context.Context, cfg *config.Config, src string, opts Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }()
 	opts = opts.withDefaults(cfg)
 	fail := func(err error) (Result, error) {
 		return Result{}, fmt.Errorf("importing %q as the ISO of %q: %w", src, cfg.OS.VMName, err)

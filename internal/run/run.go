@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"gold-standard-images/internal/redact"
 )
 
 // Cmd describes one command to run.
@@ -75,7 +77,7 @@ func (e *Error) Error() string {
 	if e.Tail != "" {
 		msg += "\n" + e.Tail
 	}
-	return msg
+	return redact.Text(msg)
 }
 
 // Unwrap returns the process error.
@@ -102,7 +104,7 @@ func (e *TimeoutError) Error() string {
 	if e.Tail != "" {
 		msg += "\n" + e.Tail
 	}
-	return msg
+	return redact.Text(msg)
 }
 
 // Unwrap makes a TimeoutError a context.DeadlineExceeded.
