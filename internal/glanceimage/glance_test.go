@@ -193,7 +193,7 @@ func sha512File(t *testing.T, path string) string {
 // Publish left there.
 func glanceClient(t *testing.T, url string) *gophercloud.ServiceClient {
 	t.Helper()
-	c, _, err := Connect(context.Background(), Auth{Type: "none", Endpoint: url})
+	c, _, err := Connect(context.Background(), Auth{Type: "none", Endpoint: url}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

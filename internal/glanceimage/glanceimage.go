@@ -123,7 +123,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ 
 	if _, err := diskcheck.Check(ctx, file, "qcow2", diskcheck.Options{}); err != nil {
 		return Result{}, fmt.Errorf("publishing to OpenStack: %w", err)
 	}
-	client, project, err := Connect(ctx, s.Auth)
+	client, project, err := Connect(ctx, s.Auth, o.Out)
 	if err != nil {
 		return Result{}, err
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"gold-standard-images/internal/envvar"
 )
 
 // DyingTool puts a program called name first on PATH for the rest of the
@@ -22,5 +24,5 @@ func DyingTool(t *testing.T, name string, lines int) {
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+envvar.Path.Get(os.Getenv))
 }
