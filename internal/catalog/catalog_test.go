@@ -250,7 +250,7 @@ func TestWriteTakesTheDigestFromACurrentSHA256SUM(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "artifacts")
 			dir := addBuild(t, root, "1.0.0", "virtualbox")
-			if _, err := checksum.WriteTree(context.Background(), root); err != nil {
+			if _, err := checksum.WriteTree(context.Background(), root, nil); err != nil {
 				t.Fatal(err)
 			}
 			// Plant a digest the box does not have: only a catalog that

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -214,7 +215,12 @@ type Folder struct {
 // renewed, see writeIfChanged). A folder without any artifact file, and a
 // file whose new digest CheckChange refuses, are errors naming them, and
 // then no folder is written.
-func writeFolders(ctx context.Context, dirs []string) ([]Folder, error) {
+func writeFolders(ctx context.Context, dirs []string, log io.Writer) ([]Folder, error) {
+	unlock, err := lockBuilds(ctx, dirs, log)
+	if err != nil {
+		return nil, fmt.Errorf("writing %s: %w", FileName, err)
+	}
+	defer unlock()
 	type job struct {
 		files   []file
 		entries []Entry
@@ -301,6 +307,41 @@ func writeFolders(ctx context.Context, dirs []string) ([]Folder, error) {
 	return out, nil
 }
 
+// lockBuilds takes the lock of the build of each of dirs (provider folders:
+// their parent, tree.LockBuild), in name order, so that no conversion of
+// these builds writes there meanwhile; out (nil: nobody) is told of a
+// wait. unlock releases them all.
+func lockBuilds(ctx context.Context, dirs []string, out io.Writer) (unlock func(), err error) {
+	seen := map[string]bool{}
+	var builds []string
+	for _, d := range dirs {
+		if b := filepath.Dir(d); !seen[b] {
+			seen[b] = true
+			builds = append(builds, b)
+		}
+	}
+	sort.Strings(builds)
+	var held []func()
+	unlock = func() {
+		for _, u := range held {
+			u()
+		}
+	}
+	for _, b := range builds {
+		u, err := tree.LockBuild(ctx, b, func() {
+			if out != nil {
+				fmt.Fprintf(out, ">> checksum: waiting for another run on %s (it holds %s)\n", b, tree.BuildLock(b))
+			}
+		})
+		if err != nil {
+			unlock()
+			return nil, err
+		}
+		held = append(held, u)
+	}
+	return unlock, nil
+}
+
 // CheckChange says whether sum, the SHA-256 the file at path has now, may
 // be recorded in its folder's SHA256SUM, which lists listed for it ("" for
 // none). It may when it is what SHA256SUM lists, when the file is still as
@@ -364,8 +405,9 @@ func folderArtifacts(dir string, entries []Entry) ([]tree.Artifact, error) {
 // WriteArtifacts writes the SHA256SUM of every folder holding one of arts
 // (what a build produced) and returns arts with SHA256 filled in, followed
 // by one Checksum artifact per folder. Each SHA256SUM covers every artifact file of its folder, listed or
-// not; an artifact missing from its folder is an error naming it.
-func WriteArtifacts(ctx context.Context, arts []tree.Artifact) ([]tree.Artifact, error) {
+// not; an artifact missing from its folder is an error naming it. The
+// builds' locks are held meanwhile (log, nil or not, hears of a wait).
+func WriteArtifacts(ctx context.Context, arts []tree.Artifact, log io.Writer) ([]tree.Artifact, error) {
 	var dirs []string
 	seen := map[string]bool{}
 	for _, a := range arts {
@@ -378,7 +420,7 @@ func WriteArtifacts(ctx context.Context, arts []tree.Artifact) ([]tree.Artifact,
 			dirs = append(dirs, d)
 		}
 	}
-	folders, err := writeFolders(ctx, dirs)
+	folders, err := writeFolders(ctx, dirs, log)
 	if err != nil {
 		return nil, err
 	}
@@ -415,13 +457,14 @@ func WriteArtifacts(ctx context.Context, arts []tree.Artifact) ([]tree.Artifact,
 
 // WriteTree writes the SHA256SUM of every provider folder under root (the
 // artifacts folder), see writeFolders. The tree is checked first (see
-// tree.Scan); on any problem nothing is written.
-func WriteTree(ctx context.Context, root string) ([]Folder, error) {
+// tree.Scan); on any problem nothing is written. The builds' locks are
+// held meanwhile (log, nil or not, hears of a wait).
+func WriteTree(ctx context.Context, root string, log io.Writer) ([]Folder, error) {
 	dirs, err := providerDirs(root)
 	if err != nil {
 		return nil, err
 	}
-	return writeFolders(ctx, dirs)
+	return writeFolders(ctx, dirs, log)
 }
 
 // providerDirs lists the provider folders under root, the artifacts folder,

@@ -27,7 +27,7 @@ func TestALinkInAProviderFolderIsNeitherChecksummedNorVerified(t *testing.T) {
 	if err := os.Symlink(outsideFile(t), link); err != nil {
 		t.Fatal(err)
 	}
-	_, err := WriteTree(ctx, root)
+	_, err := WriteTree(ctx, root, nil)
 	t.Logf("checksum: %v", err)
 	if err == nil || !strings.Contains(err.Error(), link) || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("checksum: error %v, want one naming the link %q as not a regular file", err, link)

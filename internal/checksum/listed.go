@@ -6,9 +6,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"gold-standard-images/internal/tree"
 )
+
+// trustMargin is how much earlier than SHA256SUM's time a file must have
+// last changed for its listed digest to be taken unread: status change
+// times come from a coarse clock (a tick, or a whole second on some file
+// systems), so a file changed just after hashing began can look older.
+const trustMargin = time.Second
 
 // Listed checks the artifact at path before it is published (every
 // upload): it must be a regular file, not a link (which could lead
@@ -47,7 +54,7 @@ func Listed(ctx context.Context, path string) (string, error) {
 	if listed == "" {
 		return "", fmt.Errorf("%q is not listed in %s: run mage artifacts:checksum", path, sums)
 	}
-	if sumInfo, err := os.Stat(sums); err == nil && changeTime(info).Before(sumInfo.ModTime()) {
+	if sumInfo, err := os.Stat(sums); err == nil && changeTime(info).Add(trustMargin).Before(sumInfo.ModTime()) {
 		return listed, nil // checksummed after its last change
 	}
 	got, err := hashPaths(ctx, []string{path}, []int64{info.Size()})

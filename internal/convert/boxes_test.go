@@ -245,7 +245,7 @@ func TestADamagedOutputIsMadeAgain(t *testing.T) {
 	_, err := Run(ctx, cfg, selectOnly(t, "virtualbox"), Options{})
 	must(t, err)
 	artifacts := filepath.Join(cfg.Root, tree.ArtifactsDir)
-	_, err = sha256sum.WriteTree(ctx, artifacts)
+	_, err = sha256sum.WriteTree(ctx, artifacts, nil)
 	must(t, err)
 	box := artifactPath(cfg, "virtualbox", "box")
 	must(t, os.Truncate(box, 1000))
@@ -265,7 +265,7 @@ func TestADamagedOutputIsMadeAgain(t *testing.T) {
 	for i := range arts {
 		arts[i].Path = filepath.Join(cfg.Root, arts[i].Path) // relative to the root
 	}
-	if _, err := sha256sum.WriteArtifacts(ctx, arts); err != nil {
+	if _, err := sha256sum.WriteArtifacts(ctx, arts, nil); err != nil {
 		t.Errorf("checksums refuse the box convert made again: %v", err)
 	}
 	if ms, err := sha256sum.VerifyTree(ctx, artifacts); err != nil || len(ms) != 0 {

@@ -23,6 +23,7 @@ import (
 	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/layerdigest"
 	"gold-standard-images/internal/ova"
+	"gold-standard-images/internal/progress"
 	"gold-standard-images/internal/run"
 )
 
@@ -533,9 +534,15 @@ func virtualSize(ctx context.Context, j *job, path, format string) (int64, error
 }
 
 // checkDisk refuses a disk that is not format or refers to another file
-// (a backing file, a VMDK extent elsewhere), before anything reads it.
+// (a backing file, a VMDK extent elsewhere), before anything reads it, and
+// one larger than the site's disk_size (a 2 TiB Packer output would become
+// a 2 TiB VHD that checksum then reads for half an hour).
 func (j *job) checkDisk(ctx context.Context, path, format string) (diskcheck.Disk, error) {
-	return diskcheck.Check(ctx, path, format, diskcheck.Options{Output: j.tools, Log: j.toolLog})
+	d, err := diskcheck.Check(ctx, path, format, diskcheck.Options{Output: j.tools, Log: j.toolLog})
+	if err == nil && j.diskSize > 0 && d.VirtualSize > j.diskSize+j.diskSize/100 {
+		return d, fmt.Errorf("checking the disk image %q: its virtual size %s is above the site's disk_size %d MiB (%s): not what this build made; rebuild it (FORCE=1), or set disk_size to what it was built with", path, progress.Bytes(d.VirtualSize), j.diskSize>>20, progress.Bytes(j.diskSize))
+	}
+	return d, err
 }
 
 func (j *job) qemuImg(ctx context.Context, args ...string) error {

@@ -2,15 +2,12 @@ package iso
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
-)
 
-// errLocked is tryLock's answer when another process or fetch holds the lock.
-var errLocked = errors.New("locked")
+	"gold-standard-images/internal/filelock"
+)
 
 // lockPath is the lock of ISO file name iso in the cache: <cache>/<iso>.lock.
 func lockPath(cacheDir, iso string) string {
@@ -28,32 +25,12 @@ func lockISO(ctx context.Context, cacheDir, iso string, opts Options) (unlock fu
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating ISO cache %q: %w", cacheDir, err)
 	}
-	for waited := false; ; {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("locking %q: %w", path, err)
-		}
-		err = tryLock(f)
-		if err == nil && isFileAt(f, path) {
-			sweep(cacheDir, iso, opts)
-			return func() { os.Remove(path); f.Close() }, nil
-		}
-		f.Close()
-		switch {
-		case err == nil:
-			continue // the holder removed the file as we locked it: lock the new one
-		case !errors.Is(err, errLocked):
-			return nil, fmt.Errorf("locking %q: %w", path, err)
-		case !waited:
-			opts.say("waiting for another fetch of %s (it holds %s)", iso, path)
-			waited = true
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for another fetch of %s: %w", iso, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
+	unlock, err = filelock.Lock(ctx, path, func() { opts.say("waiting for another fetch of %s (it holds %s)", iso, path) })
+	if err != nil {
+		return nil, fmt.Errorf("waiting for another fetch of %s: %w", iso, err)
 	}
+	sweep(cacheDir, iso, opts)
+	return unlock, nil
 }
 
 // sweep removes the temporary files of iso in cacheDir (atomicfile's
@@ -71,14 +48,4 @@ func sweep(cacheDir, iso string, opts Options) {
 			opts.say("removed %s, left by an interrupted run", p)
 		}
 	}
-}
-
-// isFileAt reports whether the open file f is still the file at path.
-func isFileAt(f *os.File, path string) bool {
-	a, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	b, err := os.Stat(path)
-	return err == nil && os.SameFile(a, b)
 }

@@ -56,7 +56,7 @@ func Checksum(t testing.TB, path string) {
 	if err := os.Remove(sums); err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
 	}
-	if _, err := checksum.WriteArtifacts(context.Background(), []tree.Artifact{{Path: path}}); err != nil {
+	if _, err := checksum.WriteArtifacts(context.Background(), []tree.Artifact{{Path: path}}, nil); err != nil {
 		t.Fatal(err)
 	}
 }
