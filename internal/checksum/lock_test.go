@@ -1,29 +1,15 @@
 package checksum
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"gold-standard-images/internal/tree"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestChecksumWaitsForAConversionOfTheSameBuild: while a conversion holds
 // a build's lock, artifacts:checksum of that build waits, says so, and
@@ -35,15 +21,20 @@ func TestChecksumWaitsForAConversionOfTheSameBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	out, err := os.Create(filepath.Join(t.TempDir(), "said"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	said := func() string { data, _ := os.ReadFile(out.Name()); return string(data) }
 	done := make(chan error, 1)
 	go func() {
-		_, err := WriteTree(context.Background(), root, &out)
+		_, err := WriteTree(context.Background(), root, out)
 		done <- err
 	}()
 	sums := filepath.Join(root, "1.0.0/vm/gcp", FileName)
 	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(out.String(), "waiting") && time.Now().Before(deadline) {
+	for !strings.Contains(said(), "waiting") && time.Now().Before(deadline) {
 		if _, err := os.Stat(sums); err == nil {
 			break
 		}
@@ -52,8 +43,8 @@ func TestChecksumWaitsForAConversionOfTheSameBuild(t *testing.T) {
 	if _, err := os.Stat(sums); err == nil {
 		t.Error("SHA256SUM was written while the build's lock was held")
 	}
-	if !strings.Contains(out.String(), "waiting for another run on") {
-		t.Errorf("checksum said %q, want that it waits", out.String())
+	if !strings.Contains(said(), "waiting for another run on") {
+		t.Errorf("checksum said %q, want that it waits", said())
 	}
 	unlock()
 	if err := <-done; err != nil {

@@ -18,23 +18,12 @@ func TestAGuestfishThatDiesEarlyEndsTheDebugBoxWithItsError(t *testing.T) {
 	must(t, err)
 	sh(t, "", "qemu-img", "create", "-q", "-f", "qcow2", packerOutput(t, cfg, "azure", "qcow2"), "16M")
 	runtest.DyingTool(t, "guestfish", 0)
-	done := make(chan error, 1)
-	go func() {
-		_, err := Run(context.Background(), cfg, selectOnly(t, "azure"), Options{Getenv: func(k string) string {
-			if k == "QEMU_ACCELERATOR" {
-				return "tcg"
-			}
-			return ""
-		}})
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		t.Logf("error: %v", err)
-		if err == nil || !strings.Contains(err.Error(), "stand-in dying early") {
-			t.Errorf("err = %v, want guestfish's exit and its last words", err)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the conversion did not return within 2 minutes of guestfish dying")
+	err = runtest.Within(t, 2*time.Minute, func() error {
+		_, err := Run(context.Background(), cfg, selectOnly(t, "azure"), Options{Getenv: runtest.TCG})
+		return err
+	})
+	t.Logf("error: %v", err)
+	if err == nil || !strings.Contains(err.Error(), runtest.Dying) {
+		t.Errorf("err = %v, want guestfish's exit and its last words", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"gold-standard-images/internal/diskcheck/disktest"
+	"gold-standard-images/internal/run/runtest"
 	"gold-standard-images/internal/sshkeys"
 )
 
@@ -40,12 +41,7 @@ func TestAPackerOutputThatRefersToAHostFileIsRefusedNamingBoth(t *testing.T) {
 	refers["aws"] = [2]string{ova, disktest.HostileOVA(t, ova, cfg.Tree().BaseName("aws"))}
 	t.Setenv("PATH", withoutOvftool(t))
 
-	_, err = Run(context.Background(), cfg, selectOnly(t, "aws,azure,docker,gcp,openstack,vmware"), Options{Getenv: func(k string) string {
-		if k == "QEMU_ACCELERATOR" {
-			return "tcg"
-		}
-		return ""
-	}})
+	_, err = Run(context.Background(), cfg, selectOnly(t, "aws,azure,docker,gcp,openstack,vmware"), Options{Getenv: runtest.TCG})
 	t.Logf("error:\n%v", err)
 	for p, names := range refers {
 		line := lineOf(err, "converting "+p+":")

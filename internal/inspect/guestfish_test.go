@@ -27,31 +27,17 @@ func inspectBlankDisk(t *testing.T) error {
 	if err := os.Truncate(disk, 64<<20); err != nil {
 		t.Fatal(err)
 	}
-	getenv := func(k string) string {
-		if k == "QEMU_ACCELERATOR" {
-			return "tcg"
-		}
-		return os.Getenv(k)
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := Inspect(context.Background(), "openstack", Source{Path: disk, Format: "raw"}, "", Options{Getenv: getenv, Rules: Table})
-		done <- err
-	}()
-	select {
-	case err := <-done:
+	return runtest.Within(t, hangBound, func() error {
+		_, err := Inspect(context.Background(), "openstack", Source{Path: disk, Format: "raw"}, "", Options{Getenv: runtest.TCG, Rules: Table})
 		return err
-	case <-time.After(hangBound):
-		t.Fatalf("Inspect did not return within %s of starting guestfish on a disk without an OS", hangBound)
-		return nil
-	}
+	})
 }
 
 func TestAGuestfishThatDiesEarlyEndsTheInspectionWithItsError(t *testing.T) {
 	runtest.DyingTool(t, "guestfish", 1)
 	err := inspectBlankDisk(t)
 	t.Logf("error: %v", err)
-	if err == nil || !strings.Contains(err.Error(), "stand-in dying early") || !strings.Contains(err.Error(), "exit status 1") {
+	if err == nil || !strings.Contains(err.Error(), runtest.Dying) || !strings.Contains(err.Error(), "exit status 1") {
 		t.Errorf("err = %v, want guestfish's exit status and its last words", err)
 	}
 }

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"gold-standard-images/internal/diskcheck/disktest"
+	"gold-standard-images/internal/run/runtest"
 )
 
 // TestAnArtifactThatRefersToAHostFileIsRefusedBeforeGuestfishOpensIt: the
 // openstack qcow2 with a host file as its backing file, an OVA whose VMDK
 // names one as its extent, and a GCP tarball whose disk.raw is such a
 // qcow2 are each refused naming the file, before guestfish starts (a
-// guestfish on PATH that would only fail is never run).
+// stand-in guestfish on PATH is never run).
 func TestAnArtifactThatRefersToAHostFileIsRefusedBeforeGuestfishOpensIt(t *testing.T) {
 	dir := t.TempDir()
 	qcow2 := filepath.Join(dir, "x_openstack.qcow2")
@@ -35,15 +36,10 @@ func TestAnArtifactThatRefersToAHostFileIsRefusedBeforeGuestfishOpensIt(t *testi
 		{Source{gcp, GCPTarball}, []string{"disk.raw", "want a raw image", "qcow2"}},
 	} {
 		t.Run(tc.src.Format, func(t *testing.T) {
-			t.Setenv("PATH", guestfishThatFails(t))
-			_, err := Inspect(t.Context(), "openstack", tc.src, "", Options{Getenv: func(k string) string {
-				if k == "QEMU_ACCELERATOR" {
-					return "tcg"
-				}
-				return ""
-			}, Rules: Table})
+			runtest.DyingTool(t, "guestfish", 0)
+			_, err := Inspect(t.Context(), "openstack", tc.src, "", Options{Getenv: runtest.TCG, Rules: Table})
 			t.Logf("error: %v", err)
-			if err != nil && strings.Contains(err.Error(), "guestfish was run") {
+			if err != nil && strings.Contains(err.Error(), runtest.Dying) {
 				t.Error("guestfish was run on the disk")
 			}
 			for _, w := range tc.want {
@@ -53,13 +49,4 @@ func TestAnArtifactThatRefersToAHostFileIsRefusedBeforeGuestfishOpensIt(t *testi
 			}
 		})
 	}
-}
-
-// guestfishThatFails is PATH with a guestfish first that says it was run.
-func guestfishThatFails(t *testing.T) string {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "guestfish"), []byte("#!/bin/sh\necho 'guestfish was run on the disk' >&2\nexit 1\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir + string(os.PathListSeparator) + os.Getenv("PATH")
 }

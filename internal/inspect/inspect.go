@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"gold-standard-images/internal/config"
@@ -24,6 +23,7 @@ import (
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/sparse"
 )
 
 // Options tune Run and Image.
@@ -227,7 +227,7 @@ func readImage(ctx context.Context, art Source, logPath string, pick func(string
 	return readDisk(ctx, disk, format, tmp, pick, run.Cmd{
 		Env:     env,
 		Output:  tools,
-		Timeout: startup + time.Duration(allocated(disk)/rate)*time.Second,
+		Timeout: startup + time.Duration(sparse.Allocated(disk)/rate)*time.Second,
 		Log:     logPath,
 		Hint:    fmt.Sprintf("the libguestfs appliance did not start or stalled (%s; QEMU_ACCELERATOR=tcg or LIBGUESTFS_BACKEND_SETTINGS=force_tcg forces TCG, LIBGUESTFS_DEBUG=1 shows where it stops)", accel.Line),
 	})
@@ -241,15 +241,3 @@ var (
 	startup = 10 * time.Minute
 	rate    = int64(4 << 20) // bytes of allocated disk per second
 )
-
-// allocated is the space path takes on disk (its size when unknown).
-func allocated(path string) int64 {
-	info, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		return st.Blocks * 512
-	}
-	return info.Size()
-}

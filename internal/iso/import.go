@@ -98,7 +98,7 @@ func Import(ctx context.Context, cfg *config.Config, src string, opts Options) (
 // free space than src's data takes.
 func roomFor(src, dir string) error {
 	free, ok := freeSpace(dir)
-	need := allocated(src)
+	need := sparse.Allocated(src)
 	if ok && free < need {
 		return fmt.Errorf("the ISO cache %q has %s free, the ISO needs %s: free some space or set ISO_CACHE to a folder with more", dir, progress.Bytes(free), progress.Bytes(need))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/sparse"
 )
 
 // sparseISO makes a sparse file of size bytes (truncate -s) with 1 MiB of
@@ -45,23 +46,14 @@ func sparseISO(t *testing.T, path string, size int64) string {
 	return sum
 }
 
-func allocatedBytes(t *testing.T, path string) int64 {
-	t.Helper()
-	info, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.Sys().(*syscall.Stat_t).Blocks * 512
-}
-
-// TestImportHashesFirstAndCopiesSparseIntoASmallCache: a 1 GiB sparse ISO
+// TestImportHashesFirstAndCopiesSparseIntoASmallCache: a 512 MiB sparse ISO
 // (2 MiB of data) goes into a 64 MiB cache: with a wrong checksum nothing
 // is written and the error is the checksum's, not a full disk; with the
-// right one the copy takes its data's space, not 1 GiB.
+// right one the copy takes its data's space, not 512 MiB.
 func TestImportHashesFirstAndCopiesSparseIntoASmallCache(t *testing.T) {
 	disk := smallDisk(t, "64m")
 	src := filepath.Join(t.TempDir(), "sparse.iso")
-	sum := sparseISO(t, src, 1<<30)
+	sum := sparseISO(t, src, 512<<20)
 	opts := fastOptions(t)
 	opts.CacheDir = filepath.Join(disk, "isos")
 
@@ -76,8 +68,8 @@ func TestImportHashesFirstAndCopiesSparseIntoASmallCache(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the right checksum: %v", err)
 	}
-	t.Logf("the cached copy of the 1 GiB sparse ISO takes %s", progress.Bytes(allocatedBytes(t, res.Path)))
-	if got := allocatedBytes(t, res.Path); got > 8<<20 {
+	t.Logf("the cached copy of the 512 MiB sparse ISO takes %s", progress.Bytes(sparse.Allocated(res.Path)))
+	if got := sparse.Allocated(res.Path); got > 8<<20 {
 		t.Errorf("the cached copy takes %s for 2 MiB of data: not sparse", progress.Bytes(got))
 	}
 	if got, _ := hashfile.File(context.Background(), res.Path); got != sum {
@@ -129,7 +121,7 @@ func TestAnImportKilledMidCopyLeavesNothingTheNextRunKeeps(t *testing.T) {
 	var tmp string
 	for tmp == "" && time.Now().Before(deadline) {
 		matches, _ := filepath.Glob(filepath.Join(cache, ".test-minimal.iso.tmp-*"))
-		if len(matches) > 0 && allocatedBytes(t, matches[0]) > 0 {
+		if len(matches) > 0 && sparse.Allocated(matches[0]) > 0 {
 			tmp = matches[0]
 			break
 		}

@@ -1,12 +1,12 @@
 package sbom
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"gold-standard-images/internal/diskcheck/disktest"
+	"gold-standard-images/internal/run/runtest"
 )
 
 // TestADiskThatRefersToAHostFileIsRefusedBeforeGuestfishOpensIt: a Packer
@@ -18,11 +18,7 @@ func TestADiskThatRefersToAHostFileIsRefusedBeforeGuestfishOpensIt(t *testing.T)
 	backed := disktest.BackedQcow2(t, qcow2)
 	ova := filepath.Join(dir, "x_aws.ova")
 	extent := disktest.HostileOVA(t, ova, "x_aws")
-	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "guestfish"), []byte("#!/bin/sh\necho 'guestfish was run on the disk' >&2\nexit 1\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	runtest.DyingTool(t, "guestfish", 0)
 	for _, tc := range []struct {
 		disk string
 		want []string
@@ -31,14 +27,9 @@ func TestADiskThatRefersToAHostFileIsRefusedBeforeGuestfishOpensIt(t *testing.T)
 		{ova, []string{ova, "extent", extent}},
 	} {
 		t.Run(filepath.Ext(tc.disk), func(t *testing.T) {
-			_, err := WriteForDisk(t.Context(), tc.disk, filepath.Join(t.TempDir(), FileName), Subject{}, Options{Getenv: func(k string) string {
-				if k == "QEMU_ACCELERATOR" {
-					return "tcg"
-				}
-				return ""
-			}})
+			_, err := WriteForDisk(t.Context(), tc.disk, filepath.Join(t.TempDir(), FileName), Subject{}, Options{Getenv: runtest.TCG})
 			t.Logf("error: %v", err)
-			if err != nil && strings.Contains(err.Error(), "guestfish was run") {
+			if err != nil && strings.Contains(err.Error(), runtest.Dying) {
 				t.Error("guestfish was run on the disk")
 			}
 			for _, w := range tc.want {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"syscall"
 )
 
 // block is the size of the runs of zeros left as holes.
@@ -42,4 +43,18 @@ func Write(ctx context.Context, out *os.File, r io.Reader, size int64) error {
 		}
 	}
 	return out.Truncate(size)
+}
+
+// Allocated is the space the file at path takes on disk (its size where
+// that cannot be told; 0 when it cannot be read): a sparse file counts for
+// its data only.
+func Allocated(path string) int64 {
+	info, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return info.Size()
 }
