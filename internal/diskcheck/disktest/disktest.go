@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gold-standard-images/internal/run/runtest"
 )
 
 // Secret is the content of the host file the hostile disks refer to,
@@ -112,4 +114,35 @@ func HostileOVA(t testing.TB, path, stem string) string {
 	ovf := `<Envelope><References><File ovf:id="file1" ovf:href="` + stem + `-disk001.vmdk"/></References></Envelope>`
 	Tarball(t, path, Member{stem + ".ovf", []byte(ovf)}, Member{stem + "-disk001.vmdk", disk})
 	return host
+}
+
+// Hostiles are the hostile disks of one test, in one folder: a qcow2
+// backed by a host file and an OVA whose VMDK names one as its extent.
+type Hostiles struct {
+	Qcow2, Backing string // the qcow2 (x_openstack.qcow2) and its backing file
+	OVA, Extent    string // the OVA (x_aws.ova, disk x_aws-disk001.vmdk) and the extent
+}
+
+// MakeHostiles writes the Hostiles into dir.
+func MakeHostiles(t testing.TB, dir string) Hostiles {
+	t.Helper()
+	h := Hostiles{Qcow2: filepath.Join(dir, "x_openstack.qcow2"), OVA: filepath.Join(dir, "x_aws.ova")}
+	h.Backing = BackedQcow2(t, h.Qcow2)
+	h.Extent = HostileOVA(t, h.OVA, "x_aws")
+	return h
+}
+
+// Refused fails t unless err names every one of want and the tool never
+// ran (its stand-in, runtest.DyingTool, would have said runtest.Dying).
+func Refused(t testing.TB, err error, want ...string) {
+	t.Helper()
+	t.Logf("error: %v", err)
+	if err != nil && strings.Contains(err.Error(), runtest.Dying) {
+		t.Error("the tool was run on the disk")
+	}
+	for _, w := range want {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("the error does not name %q", w)
+		}
+	}
 }
