@@ -133,7 +133,7 @@ func Exposure(addr net.Addr) string {
 	if tcp.IP.IsUnspecified() {
 		where = "on every interface"
 	}
-	return fmt.Sprintf("note: the kickstart server listens %s (%s): every machine that reaches it can fetch the kickstarts, which carry the root password's SHA-512 crypt hash; KS_ADDR=127.0.0.1:%d keeps them to this host", where, addr, tcp.Port)
+	return fmt.Sprintf("note: the kickstart server listens %s (%s): every machine that reaches it can fetch the kickstarts, which carry the root password's SHA-512 crypt hash (ks:serve listens on 127.0.0.1 unless KS_ADDR says otherwise)", where, addr)
 }
 
 // LogRequests wraps h to write one line per request to log:
