@@ -14,7 +14,6 @@ import (
 // of 2000 GiB where the site says 8192 MiB is refused, naming both, before
 // a 2 TiB VHD is made.
 func TestAPackerOutputLargerThanDiskSizeIsRefusedBeforeConverting(t *testing.T) {
-	withoutDebugBoxes(t)
 	need(t, "qemu-img")
 	cfg := testConfig(t)
 	cfg.Site.DiskSize = 8192
@@ -36,7 +35,6 @@ func TestAPackerOutputLargerThanDiskSizeIsRefusedBeforeConverting(t *testing.T) 
 // conversions run at once waits for the first, says so, and then finds
 // every output up to date.
 func TestTwoConversionsOfOneBuildMakeEachOutputOnce(t *testing.T) {
-	withoutDebugBoxes(t)
 	need(t, "qemu-img")
 	cfg := testConfig(t)
 	sh(t, "", "qemu-img", "create", "-q", "-f", "qcow2", packerOutput(t, cfg, "gcp", "qcow2"), "64M")

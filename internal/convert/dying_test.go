@@ -19,7 +19,7 @@ func TestAGuestfishThatDiesEarlyEndsTheDebugBoxWithItsError(t *testing.T) {
 	sh(t, "", "qemu-img", "create", "-q", "-f", "qcow2", packerOutput(t, cfg, "azure", "qcow2"), "16M")
 	runtest.DyingTool(t, "guestfish", 0)
 	err = runtest.Within(t, 2*time.Minute, func() error {
-		_, err := Run(context.Background(), cfg, selectOnly(t, "azure"), Options{Getenv: runtest.TCG})
+		_, err := Run(context.Background(), cfg, selectOnly(t, "azure"), Options{Getenv: runtest.TCG, DebugBoxes: true})
 		return err
 	})
 	t.Logf("error: %v", err)

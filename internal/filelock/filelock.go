@@ -1,8 +1,7 @@
-// Package filelock keeps two runs (processes, or goroutines of one) from
-// doing one job at once: an exclusive flock on a lock file, waited for
-// with one line saying who is waited for, given up when the context ends,
-// and gone again once released. A run killed while it holds the lock
-// releases it (the kernel drops the flock); its lock file is reused.
+// Package filelock is an exclusive lock between processes (and between
+// goroutines of one) held on a lock file: a cache entry, an ISO or a build
+// folder is made by one holder while the others wait, say so once, and then
+// find what the holder left.
 package filelock
 
 import (
@@ -14,14 +13,19 @@ import (
 	"time"
 )
 
-// errLocked is tryLock's answer when another holder has the lock.
+// errLocked is tryLock's answer when another process or holder has the lock.
 var errLocked = errors.New("locked")
 
-// Lock takes the lock at path, creating its folder and the file. When
-// another holder has it, waiting is called once (to say so) and Lock tries
-// again every 200 ms until ctx ends. unlock releases the lock and removes
-// the file.
-func Lock(ctx context.Context, path string, waiting func()) (unlock func(), err error) {
+// poll is how often a waiting Lock tries again.
+const poll = 200 * time.Millisecond
+
+// Lock takes the exclusive lock of path (a file it creates, with its
+// folder), waiting while another process or goroutine holds it. Before its
+// first wait it calls waiting once (nil: say nothing). It gives up when ctx
+// ends, with what: the action being waited for, as the error says it.
+// unlock releases the lock and removes the lock file; a holder that dies
+// releases it too (flock), and the file it leaves is locked again.
+func Lock(ctx context.Context, path, what string, waiting func()) (unlock func(), err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("locking %q: %w", path, err)
 	}
@@ -46,8 +50,8 @@ func Lock(ctx context.Context, path string, waiting func()) (unlock func(), err 
 		waited = true
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+			return nil, fmt.Errorf("waiting for %s (%s is held): %w", what, path, ctx.Err())
+		case <-time.After(poll):
 		}
 	}
 }

@@ -21,13 +21,15 @@ func lockPath(cacheDir, iso string) string {
 // releases the lock and removes the lock file. Holding the lock, it removes
 // what a run killed before its clean-up left of this ISO (sweep).
 func lockISO(ctx context.Context, cacheDir, iso string, opts Options) (unlock func(), err error) {
-	path := lockPath(cacheDir, iso)
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating ISO cache %q: %w", cacheDir, err)
 	}
-	unlock, err = filelock.Lock(ctx, path, func() { opts.say("waiting for another fetch of %s (it holds %s)", iso, path) })
+	path := lockPath(cacheDir, iso)
+	unlock, err = filelock.Lock(ctx, path, "another fetch of "+iso, func() {
+		opts.say("waiting for another fetch of %s (it holds %s)", iso, path)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("waiting for another fetch of %s: %w", iso, err)
+		return nil, err
 	}
 	sweep(cacheDir, iso, opts)
 	return unlock, nil

@@ -95,11 +95,7 @@ func BuildLock(buildDir string) string { return filepath.Join(buildDir, ".build.
 // LockBuild takes the lock of the build in buildDir (BuildLock), calling
 // waiting once if another run holds it, and waiting until ctx ends.
 func LockBuild(ctx context.Context, buildDir string, waiting func()) (unlock func(), err error) {
-	unlock, err = filelock.Lock(ctx, BuildLock(buildDir), waiting)
-	if err != nil {
-		return nil, fmt.Errorf("waiting for another run on %q: %w", buildDir, err)
-	}
-	return unlock, nil
+	return filelock.Lock(ctx, BuildLock(buildDir), "another run on "+buildDir, waiting)
 }
 
 // Artifact is one artifact of a provider: ArtifactDir joined with
