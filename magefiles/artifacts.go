@@ -18,7 +18,7 @@ import (
 // a file changed since it was checksummed (and not rewritten by
 // artifacts:convert) is reported and nothing is written.
 func (Artifacts) Checksum(ctx context.Context) error {
-	folders, err := checksum.WriteTree(ctx, tree.ArtifactsDir)
+	folders, err := checksum.WriteTree(ctx, tree.ArtifactsDir, os.Stderr)
 	for _, f := range folders {
 		state := "up to date"
 		if f.Written {

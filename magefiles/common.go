@@ -10,6 +10,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/redact"
 )
 
 // repoRoot is the repository root: mage runs targets from there.
@@ -28,7 +29,7 @@ func loadConfig(vmName string) (*config.Config, error) {
 
 // say prints a short progress line, as every target does.
 func say(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, ">> "+format+"\n", args...)
+	fmt.Fprint(os.Stderr, redact.Text(fmt.Sprintf(">> "+format+"\n", args...)))
 }
 
 // toolOutput is where the output of external tools goes: the terminal with

@@ -176,6 +176,23 @@ func TestAssembleRefusesWhatItCannotTrust(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "missing", false},
+		{"a link listed with the digest of what it points to", false, func(t *testing.T, root, incoming string, p *plan.Plan) {
+			outside := filepath.Join(t.TempDir(), "shadow")
+			dir := jobFolder(t, incoming, "a", aws, map[string]string{"x.ova": "ova", "x.box": "box"})
+			if err := os.WriteFile(outside, []byte("box"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(filepath.Join(dir, "x.box")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(outside, filepath.Join(dir, "x.box")); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a regular file", false},
+		{"a vm_name folder with a line break", false, func(t *testing.T, root, incoming string, p *plan.Plan) {
+			jobFolder(t, incoming, "a", aws, map[string]string{"x.ova": "ova"})
+			jobFolder(t, incoming, "a", "artifacts/1.0.0/evil\nname/aws", map[string]string{"x.ova": "ova"})
+		}, `got "evil\nname"`, false},
 		{"a folder that differs from the one in place", false, func(t *testing.T, root, incoming string, p *plan.Plan) {
 			jobFolder(t, root, ".", aws, map[string]string{"x.ova": "old"})
 			jobFolder(t, incoming, "a", aws, map[string]string{"x.ova": "ova"})

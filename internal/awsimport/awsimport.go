@@ -30,11 +30,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
-	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/httpbound"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/redact"
 )
 
 // MetaSHA256 is the S3 user metadata key (x-amz-meta-sha256) holding the
@@ -149,7 +150,8 @@ func (r Result) String() string {
 
 // Publish uploads cfg's OVA (Source) and imports it as an AMI tagged Name
 // <vm_name>-<version> and Version <version>.
-func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
 	if o.AWS == nil {
 		loaded, err := LoadAWS(ctx, cfg.Site.AWS.Region)
 		if err != nil {
@@ -161,7 +163,8 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	awsCfg.HTTPClient = bounded(awsCfg.HTTPClient)
 	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+	sum, err := checksum.Listed(ctx, file)
+	if errors.Is(err, os.ErrNotExist) {
 		return Result{}, fmt.Errorf("publishing to AWS: artifact %q not found; build it first (mage build:os %s with ONLY=aws)", rel, cfg.OS.VMName)
 	} else if err != nil {
 		return Result{}, fmt.Errorf("publishing to AWS: %w", err)
@@ -179,8 +182,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 		s.Key = path.Join(cfg.OS.VMName, cfg.Site.Version, filepath.Base(file))
 	}
 	res := Result{Bucket: s.Bucket, Key: s.Key}
-	var err error
-	res.Skipped, err = Upload(ctx, NewS3(awsCfg), file, s, o)
+	res.Skipped, err = Upload(ctx, NewS3(awsCfg), file, sum, s, o)
 	if err != nil {
 		return res, err
 	}
@@ -266,9 +268,10 @@ func CheckCredentials(ctx context.Context, awsCfg aws.Config) error {
 }
 
 // Upload puts the file at path into s.Bucket/s.Key with parallel multipart
-// and progress, storing its sha256 in the object's metadata. It skips the
-// upload, reporting true, when the object is there with that sha256 and size.
-func Upload(ctx context.Context, client *s3.Client, file string, s Settings, o Options) (skipped bool, err error) {
+// and progress, storing its sha256 (sum, as checksum.Listed gives it) in the
+// object's metadata. It skips the upload, reporting true, when the object is
+// there with that sha256 and size.
+func Upload(ctx context.Context, client *s3.Client, file, sum string, s Settings, o Options) (skipped bool, err error) {
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.Bucket}); err != nil {
 		switch httpStatus(err) {
 		case http.StatusNotFound:
@@ -277,10 +280,6 @@ func Upload(ctx context.Context, client *s3.Client, file string, s Settings, o O
 			return false, fmt.Errorf("checking S3 bucket %q: access denied to these credentials: %w", s.Bucket, err)
 		}
 		return false, fmt.Errorf("checking S3 bucket %q: %w", s.Bucket, err)
-	}
-	sum, err := hashfile.File(ctx, file)
-	if err != nil {
-		return false, fmt.Errorf("uploading %q: %w", file, err)
 	}
 	f, err := os.Open(file)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/progress"
 	"gold-standard-images/internal/uploadtest"
 )
@@ -236,20 +237,28 @@ func TestPublishViaEnvEndpointUploadsMultipartImportsTagsAndRerunSkipsUpload(t *
 	}
 }
 
+func fileSum(t *testing.T, path string) string {
+	sum, err := hashfile.File(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
 func TestUploadReplacesObjectWhoseSHA256Differs(t *testing.T) {
 	f := newFakeAWS(t)
 	cfg, _ := testConfig(t, 1000)
 	s := Settings{Bucket: bucket, Key: "k.ova"}
 	client := NewS3(f.awsConfig())
 	path := filepath.Join(cfg.Root, Source(cfg))
-	if skipped, err := Upload(context.Background(), client, path, s, Options{}); err != nil || skipped {
+	if skipped, err := Upload(context.Background(), client, path, fileSum(t, path), s, Options{}); err != nil || skipped {
 		t.Fatalf("first upload: skipped=%v err=%v", skipped, err)
 	}
 	writeArtifact(t, cfg, bytes.Repeat([]byte("x"), 1000)) // same size, other content
-	if skipped, err := Upload(context.Background(), client, path, s, Options{}); err != nil || skipped {
+	if skipped, err := Upload(context.Background(), client, path, fileSum(t, path), s, Options{}); err != nil || skipped {
 		t.Fatalf("upload of changed file: skipped=%v err=%v, want uploaded", skipped, err)
 	}
-	if skipped, err := Upload(context.Background(), client, path, s, Options{}); err != nil || !skipped {
+	if skipped, err := Upload(context.Background(), client, path, fileSum(t, path), s, Options{}); err != nil || !skipped {
 		t.Fatalf("third upload: skipped=%v err=%v, want skipped", skipped, err)
 	}
 }

@@ -24,9 +24,10 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
-	"gold-standard-images/internal/hashfile"
+	"gold-standard-images/internal/redact"
 )
 
 // Settings are the site's choices for Publish, from the environment
@@ -136,23 +137,27 @@ type Result struct {
 // String is the line upload:azure prints:
 // "<image id> (disk <disk id>) from <blob URL>, upload skipped: <bool>".
 func (r Result) String() string {
-	return fmt.Sprintf("%s (disk %s) from %s, upload skipped: %v", r.Image, r.Disk, r.BlobURL, r.Skipped)
+	return fmt.Sprintf("%s (disk %s) from %s, upload skipped: %v", r.Image, r.Disk, redact.URL(r.BlobURL), r.Skipped)
 }
 
 // Publish uploads cfg's VHD (Source) as a page blob and makes a managed
 // disk and an image named <vm_name>-<version> from it, tagged vm_name,
 // version and sha256. Disk and image already there with the VHD's sha256
 // are kept.
-func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
 	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
 	var problems []string
 	if m := s.missing(); len(m) > 0 {
 		problems = append(problems, "set "+strings.Join(m, ", "))
 	}
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+	sum, err := checksum.Listed(ctx, file)
+	if errors.Is(err, os.ErrNotExist) {
 		problems = append(problems, fmt.Sprintf("artifact %q not found: build it first: ONLY=azure mage build:os %s", rel, cfg.OS.VMName))
 	} else if err != nil {
+		return Result{}, fmt.Errorf("publishing to Azure: %w", err)
+	} else if err := FixedVHD(file); err != nil {
 		return Result{}, fmt.Errorf("publishing to Azure: %w", err)
 	}
 	gen, err := HyperVGeneration(string(cfg.Firmware()))
@@ -181,10 +186,6 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	}
 	if err := arm.checkPlace(ctx); err != nil {
 		return Result{}, err
-	}
-	sum, err := hashfile.FileWithProgress(ctx, file, o.Out, "sha256: "+filepath.Base(file))
-	if err != nil {
-		return Result{}, fmt.Errorf("publishing to Azure: %w", err)
 	}
 	containerURL, err := ContainerURL(s)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"math/rand/v2"
@@ -39,7 +40,24 @@ func makeVHD(seed uint64) []byte {
 	fill(0, 1<<20)
 	fill(5<<20, 5<<20+300<<10)
 	fill(vhdSize-512, vhdSize)
+	fixedFooter(b)
 	return b
+}
+
+// tinyVHD is a fixed VHD of one zero page, for the tests that never get
+// to send it.
+func tinyVHD() []byte {
+	b := make([]byte, 1024)
+	fixedFooter(b)
+	return b
+}
+
+// fixedFooter makes the last page of b a fixed VHD's footer: the cookie
+// and disk type 2 (the rest of it stays as it was).
+func fixedFooter(b []byte) {
+	footer := b[len(b)-512:]
+	copy(footer, "conectix")
+	binary.BigEndian.PutUint32(footer[60:], 2)
 }
 
 func sumOf(b []byte) string {
@@ -257,7 +275,7 @@ func TestPublishStopsEarlyWithOneClearLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			arm := newFakeARM(t)
-			cfg := testConfig(t, make([]byte, 1024))
+			cfg := testConfig(t, tinyVHD())
 			s := testSettings(arm, "http://127.0.0.1:1/"+devAccount) // never reached
 			o := arm.options(Options{Credential: staticToken("test-token")})
 			tt.prepare(t, arm, cfg, &s, &o)
@@ -434,7 +452,7 @@ func TestWithoutAnyCredentialsTheDefaultChainFailsInOneLine(t *testing.T) {
 	}
 	t.Setenv("PATH", t.TempDir()) // no az or azd to ask
 	arm := newFakeARM(t)
-	cfg := testConfig(t, make([]byte, 1024))
+	cfg := testConfig(t, tinyVHD())
 	o := arm.options(Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

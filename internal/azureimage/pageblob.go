@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,6 +30,41 @@ const (
 	// one request instead of many tiny ones.
 	mergeGap = 64 << 10
 )
+
+// FixedVHD refuses file unless it ends in the footer of a fixed VHD (cookie
+// "conectix", disk type 2), the one kind Azure takes: a dynamic or
+// differencing VHD refers to other data (a differencing one to a parent
+// file, which whatever opens it would read from its own host).
+func FixedVHD(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("checking the VHD %q: %w", file, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("checking the VHD %q: %w", file, err)
+	}
+	footer := make([]byte, pageSize)
+	if info.Size() < pageSize {
+		return fmt.Errorf("checking the VHD %q: %d bytes, too short for a VHD footer", file, info.Size())
+	}
+	if _, err := f.ReadAt(footer, info.Size()-pageSize); err != nil {
+		return fmt.Errorf("checking the VHD %q: %w", file, err)
+	}
+	if string(footer[:8]) != "conectix" {
+		return fmt.Errorf("checking the VHD %q: no VHD footer at its end; Azure takes a fixed VHD (mage artifacts:convert makes one)", file)
+	}
+	if kind := binary.BigEndian.Uint32(footer[60:64]); kind != vhdFixed {
+		return fmt.Errorf("checking the VHD %q: its disk type is %d (%s), want %d (fixed): Azure takes a fixed VHD, and a differencing one names a parent file", file, kind, vhdTypes[kind], vhdFixed)
+	}
+	return nil
+}
+
+// The disk types of a VHD footer.
+const vhdFixed = 2
+
+var vhdTypes = map[uint32]string{2: "fixed", 3: "dynamic", 4: "differencing"}
 
 // Upload writes file (its sha256 is sum) to the page blob name in the
 // container at containerURL, creating the container if missing. Pages that

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/catalog"
+	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/run"
 )
 
@@ -299,6 +301,10 @@ func checkBox(ctx context.Context, b Box, opts Options) (res Result) {
 		return res
 	}
 	say(opts.Out, "%s: added through %s", b, opts.Catalog)
+	if err := checkDisks(ctx, filepath.Join(v.home, "boxes")); err != nil {
+		res.Err = fmt.Errorf("checking its disks before booting it: %w", err)
+		return res
+	}
 
 	defer func() {
 		cctx, cancel := cleanup()
@@ -330,6 +336,29 @@ func checkBox(ctx context.Context, b Box, opts Options) (res Result) {
 		say(opts.Out, "%s: %s: ok (%s)", b, got.Name, got.Detail)
 	}
 	return res
+}
+
+// boxDisks are the formats of the disk files in a box, by extension: a
+// libvirt box's box.img is a qcow2, the others carry VMDKs.
+var boxDisks = map[string]string{".img": "qcow2", ".qcow2": "qcow2", ".vmdk": "vmdk", ".vdi": "vdi"}
+
+// checkDisks refuses the added boxes below dir (Vagrant's boxes folder)
+// when a disk in them is not of its format or refers to another file
+// (diskcheck): a backing file or an extent elsewhere would have the
+// hypervisor read a file of this host into the guest.
+func checkDisks(ctx context.Context, dir string) error {
+	var errs []error
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if format, ok := boxDisks[filepath.Ext(path)]; ok {
+			_, err := diskcheck.Check(ctx, path, format, diskcheck.Options{})
+			errs = append(errs, err)
+		}
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
 }
 
 // Bounds of the vagrant commands; the boot's own is bootTimeout.

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -32,6 +31,7 @@ import (
 	"gold-standard-images/internal/iso"
 	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/pipeline"
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/tree"
 )
@@ -43,7 +43,7 @@ const FileName = "manifest.json"
 const Unknown = "unknown"
 
 // Redacted stands for a secret's value.
-const Redacted = "REDACTED"
+const Redacted = redact.Mark
 
 // Record is manifest.json.
 type Record struct {
@@ -266,76 +266,13 @@ func VarFileContract() string {
 var secretKey = regexp.MustCompile(`(?i)(pass|salt|secret|token|credential|private|api_?key|access_?key)`)
 
 // redactedJSON is v as JSON with secrets replaced by Redacted: the value
-// of every key secretKey matches, and the user and password of every URL.
+// of every key secretKey matches, and the credentials of every URL.
 func redactedJSON(v any) (json.RawMessage, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("recording the settings: %w", err)
-	}
-	var tree any
-	if err := json.Unmarshal(data, &tree); err != nil {
-		return nil, fmt.Errorf("recording the settings: %w", err)
-	}
-	out, err := json.Marshal(redact(tree))
+	out, err := redact.JSON(v, secretKey.MatchString)
 	if err != nil {
 		return nil, fmt.Errorf("recording the settings: %w", err)
 	}
 	return out, nil
-}
-
-func redact(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, val := range x {
-			if secretKey.MatchString(k) {
-				if s, ok := val.(string); ok && s == "" {
-					continue // an empty secret says only that none was set
-				}
-				x[k] = Redacted
-				continue
-			}
-			x[k] = redact(val)
-		}
-		return x
-	case []any:
-		for i := range x {
-			x[i] = redact(x[i])
-		}
-		return x
-	case string:
-		return redactURL(x)
-	}
-	return v
-}
-
-// redactURL replaces the user information of a URL and the values of its
-// query (signed download links, such as the customer portal's for RHEL
-// ISOs, carry their token there) with Redacted.
-func redactURL(s string) string {
-	if !strings.Contains(s, "://") || !strings.ContainsAny(s, "@?") {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		if i, j := strings.Index(s, "://"), strings.LastIndex(s, "@"); i >= 0 && j > i {
-			s = s[:i+3] + Redacted + s[j:]
-		}
-		if q := strings.Index(s, "?"); q >= 0 {
-			s = s[:q+1] + Redacted
-		}
-		return s
-	}
-	if u.User != nil {
-		u.User = url.User(Redacted)
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{Redacted}
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
 }
 
 // artifacts lists the files of dir but manifest.json, SHA256SUM and the

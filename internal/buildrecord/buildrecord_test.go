@@ -222,7 +222,7 @@ func TestARewrittenRecordIsTakenIntoAnExistingSHA256SUM(t *testing.T) {
 	if _, _, err := Write(t.Context(), inputs(cfg, first), dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := checksum.WriteTree(t.Context(), filepath.Join(cfg.Root, "artifacts")); err != nil {
+	if _, err := checksum.WriteTree(t.Context(), filepath.Join(cfg.Root, "artifacts"), nil); err != nil {
 		t.Fatal(err)
 	}
 	in := inputs(cfg, first.Add(time.Hour))
@@ -230,13 +230,13 @@ func TestARewrittenRecordIsTakenIntoAnExistingSHA256SUM(t *testing.T) {
 	if _, wrote, err := Write(t.Context(), in, dir); err != nil || !wrote {
 		t.Fatalf("second write: wrote %v, %v", wrote, err)
 	}
-	if _, err := checksum.WriteTree(t.Context(), filepath.Join(cfg.Root, "artifacts")); err != nil {
+	if _, err := checksum.WriteTree(t.Context(), filepath.Join(cfg.Root, "artifacts"), nil); err != nil {
 		t.Errorf("SHA256SUM after the build rewrote its record: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, FileName), []byte("{}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := checksum.WriteTree(t.Context(), filepath.Join(cfg.Root, "artifacts")); err == nil || !strings.Contains(err.Error(), "changed since") {
+	if _, err := checksum.WriteTree(t.Context(), filepath.Join(cfg.Root, "artifacts"), nil); err == nil || !strings.Contains(err.Error(), "changed since") {
 		t.Errorf("SHA256SUM after the record was edited by hand: %v, want it refused", err)
 	}
 }

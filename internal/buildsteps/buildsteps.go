@@ -48,7 +48,7 @@ func Deps(cfg *config.Config, getenv func(string) string, log, toolOutput io.Wri
 			return record(ctx, cfg, recordEnv{getenv: getenv, log: log, toolOutput: toolOutput, sent: sent}, facts, arts)
 		},
 		Checksum: func(ctx context.Context, arts []tree.Artifact) error {
-			_, err := checksum.WriteArtifacts(ctx, underRoot(cfg.Root, arts))
+			_, err := checksum.WriteArtifacts(ctx, underRoot(cfg.Root, arts), log)
 			return err
 		},
 		Catalog: func(ctx context.Context, artifactsDir string) error {

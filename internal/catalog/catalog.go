@@ -27,6 +27,7 @@ import (
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/hashfile"
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/tree"
 )
 
@@ -262,7 +263,7 @@ func checkBaseURL(base string) error {
 	default:
 		return nil
 	}
-	return fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want %s", u.Redacted(), wrong)
+	return fmt.Errorf("writing the Vagrant catalog: base URL %q (CATALOG_BASE_URL): want %s", redact.URL(base), wrong)
 }
 
 // folderBox checks one provider folder and, for a box provider, returns its
@@ -287,7 +288,7 @@ func folderBox(ctx context.Context, f tree.Folder, absRoot, root, baseURL string
 	}
 	boxFile := f.Build().ArtifactName(f.Provider, "box")
 	path := filepath.Join(f.Dir, boxFile)
-	info, err := os.Stat(path)
+	info, err := os.Lstat(path) // a link could lead outside the tree
 	if errors.Is(err, os.ErrNotExist) && debugBoxes[f.Provider] {
 		return Provider{}, false, nil // made only when asked for (artifacts:debugboxes)
 	}
@@ -297,8 +298,8 @@ func folderBox(ctx context.Context, f tree.Folder, absRoot, root, baseURL string
 	if err != nil {
 		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %w", err)
 	}
-	if !info.Mode().IsRegular() {
-		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %q: want a box file, found a folder or special file", path)
+	if what := tree.NotRegular(info.Mode()); what != "" {
+		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %q: want a box file, found %s", path, what)
 	}
 	if err := checkMetadata(path, vagrantName); err != nil {
 		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %w", err)

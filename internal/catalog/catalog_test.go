@@ -250,7 +250,7 @@ func TestWriteTakesTheDigestFromACurrentSHA256SUM(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "artifacts")
 			dir := addBuild(t, root, "1.0.0", "virtualbox")
-			if _, err := checksum.WriteTree(context.Background(), root); err != nil {
+			if _, err := checksum.WriteTree(context.Background(), root, nil); err != nil {
 				t.Fatal(err)
 			}
 			// Plant a digest the box does not have: only a catalog that
@@ -351,6 +351,20 @@ func TestWriteRejectsBadTreesNamingThePathAndTouchesNothing(t *testing.T) {
 			dir := filepath.Join(root, "2.0.0", vm, "gcp")
 			os.MkdirAll(dir, 0o755)
 			return dir
+		}},
+		{"box that is a link to a box outside the tree", func(t *testing.T, root string) string {
+			outside := filepath.Join(t.TempDir(), "outside.box")
+			makeBox(t, outside, boxSpec{provider: "virtualbox"})
+			dir := filepath.Join(root, "2.0.0", vm, "virtualbox")
+			os.MkdirAll(dir, 0o755)
+			p := filepath.Join(dir, BoxName(vm, "2.0.0", "virtualbox"))
+			os.Symlink(outside, p)
+			return p
+		}},
+		{"vm_name folder with a line break", func(t *testing.T, root string) string {
+			dir := filepath.Join(root, "1.0.0", "evil\nname", "virtualbox")
+			makeBox(t, filepath.Join(dir, BoxName("evil\nname", "1.0.0", "virtualbox")), boxSpec{provider: "virtualbox"})
+			return `"evil\nname"`
 		}},
 		{"box provider folder without its box", func(t *testing.T, root string) string {
 			dir := filepath.Join(root, "2.0.0", vm, "openstack")

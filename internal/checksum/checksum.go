@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -95,14 +96,17 @@ type file struct {
 	name  string // relative to the folder, slash-separated
 	size  int64
 	ctime time.Time
+	kind  string // what it is when it is not a regular file (tree.Irregular)
 }
 
 // listFolder lists the artifact files of dir: every regular file below it
 // (sub-folders included) except SHA256SUM itself and hidden entries (dot
-// files, such as atomicfile's temporary files).
-func listFolder(dir string) ([]file, error) {
-	var files []file
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+// files, such as atomicfile's temporary files). Anything else (a symbolic
+// link, which could lead outside the tree, a named pipe, a device) is
+// returned in odd, by name, with what it is: never hashed, listed or
+// published.
+func listFolder(dir string) (files []file, odd []file, err error) {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("listing %q: %w", path, err)
 		}
@@ -117,15 +121,16 @@ func listFolder(dir string) ([]file, error) {
 		}
 		rel, _ := filepath.Rel(dir, path)
 		rel = filepath.ToSlash(rel)
+		if what := tree.Irregular(d.Type()); what != "" {
+			odd = append(odd, file{name: rel, kind: what})
+			return nil
+		}
 		if rel == FileName || d.IsDir() {
 			return nil
 		}
-		info, err := os.Stat(path) // follows symbolic links, as sha256sum does
+		info, err := d.Info() // not followed: a regular file
 		if err != nil {
 			return fmt.Errorf("listing %q: %w", path, err)
-		}
-		if !info.Mode().IsRegular() {
-			return nil
 		}
 		if strings.ContainsAny(rel, "\\\n\r") {
 			return fmt.Errorf("listing %q: file names with a backslash or a line break cannot be written to %s", path, FileName)
@@ -134,10 +139,19 @@ func listFolder(dir string) ([]file, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
-	return files, nil
+	return files, odd, nil
+}
+
+// oddError names the entries of dir that are not regular files.
+func oddError(dir string, odd []file) error {
+	var errs []error
+	for _, f := range odd {
+		errs = append(errs, fmt.Errorf("%q is %s, not a regular file: artifacts/ holds only regular files (a link could lead outside it)", filepath.Join(dir, filepath.FromSlash(f.name)), f.kind))
+	}
+	return errors.Join(errs...)
 }
 
 // ReadFolder returns the entries of dir's SHA256SUM and whether they are
@@ -146,9 +160,12 @@ func listFolder(dir string) ([]file, error) {
 // copy that keeps old modification times cannot fake). Current entries can
 // be used without hashing again.
 func ReadFolder(dir string) (entries []Entry, current bool, err error) {
-	files, err := listFolder(dir)
+	files, odd, err := listFolder(dir)
 	if err != nil {
 		return nil, false, err
+	}
+	if len(odd) > 0 {
+		return nil, false, oddError(dir, odd)
 	}
 	return readCurrent(dir, files)
 }
@@ -198,7 +215,12 @@ type Folder struct {
 // renewed, see writeIfChanged). A folder without any artifact file, and a
 // file whose new digest CheckChange refuses, are errors naming them, and
 // then no folder is written.
-func writeFolders(ctx context.Context, dirs []string) ([]Folder, error) {
+func writeFolders(ctx context.Context, dirs []string, log io.Writer) ([]Folder, error) {
+	unlock, err := lockBuilds(ctx, dirs, log)
+	if err != nil {
+		return nil, fmt.Errorf("writing %s: %w", FileName, err)
+	}
+	defer unlock()
 	type job struct {
 		files   []file
 		entries []Entry
@@ -209,9 +231,13 @@ func writeFolders(ctx context.Context, dirs []string) ([]Folder, error) {
 	var paths []string
 	var sizes []int64
 	for i, dir := range dirs {
-		files, err := listFolder(dir)
+		files, odd, err := listFolder(dir)
 		if err != nil {
 			problems = append(problems, err)
+			continue
+		}
+		if len(odd) > 0 {
+			problems = append(problems, fmt.Errorf("writing %s: %w", FileName, oddError(dir, odd)))
 			continue
 		}
 		if len(files) == 0 {
@@ -281,6 +307,41 @@ func writeFolders(ctx context.Context, dirs []string) ([]Folder, error) {
 	return out, nil
 }
 
+// lockBuilds takes the lock of the build of each of dirs (provider folders:
+// their parent, tree.LockBuild), in name order, so that no conversion of
+// these builds writes there meanwhile; out (nil: nobody) is told of a
+// wait. unlock releases them all.
+func lockBuilds(ctx context.Context, dirs []string, out io.Writer) (unlock func(), err error) {
+	seen := map[string]bool{}
+	var builds []string
+	for _, d := range dirs {
+		if b := filepath.Dir(d); !seen[b] {
+			seen[b] = true
+			builds = append(builds, b)
+		}
+	}
+	sort.Strings(builds)
+	var held []func()
+	unlock = func() {
+		for _, u := range held {
+			u()
+		}
+	}
+	for _, b := range builds {
+		u, err := tree.LockBuild(ctx, b, func() {
+			if out != nil {
+				fmt.Fprintf(out, ">> checksum: waiting for another run on %s (it holds %s)\n", b, tree.BuildLock(b))
+			}
+		})
+		if err != nil {
+			unlock()
+			return nil, err
+		}
+		held = append(held, u)
+	}
+	return unlock, nil
+}
+
 // CheckChange says whether sum, the SHA-256 the file at path has now, may
 // be recorded in its folder's SHA256SUM, which lists listed for it ("" for
 // none). It may when it is what SHA256SUM lists, when the file is still as
@@ -344,8 +405,9 @@ func folderArtifacts(dir string, entries []Entry) ([]tree.Artifact, error) {
 // WriteArtifacts writes the SHA256SUM of every folder holding one of arts
 // (what a build produced) and returns arts with SHA256 filled in, followed
 // by one Checksum artifact per folder. Each SHA256SUM covers every artifact file of its folder, listed or
-// not; an artifact missing from its folder is an error naming it.
-func WriteArtifacts(ctx context.Context, arts []tree.Artifact) ([]tree.Artifact, error) {
+// not; an artifact missing from its folder is an error naming it. The
+// builds' locks are held meanwhile (log, nil or not, hears of a wait).
+func WriteArtifacts(ctx context.Context, arts []tree.Artifact, log io.Writer) ([]tree.Artifact, error) {
 	var dirs []string
 	seen := map[string]bool{}
 	for _, a := range arts {
@@ -358,7 +420,7 @@ func WriteArtifacts(ctx context.Context, arts []tree.Artifact) ([]tree.Artifact,
 			dirs = append(dirs, d)
 		}
 	}
-	folders, err := writeFolders(ctx, dirs)
+	folders, err := writeFolders(ctx, dirs, log)
 	if err != nil {
 		return nil, err
 	}
@@ -395,13 +457,14 @@ func WriteArtifacts(ctx context.Context, arts []tree.Artifact) ([]tree.Artifact,
 
 // WriteTree writes the SHA256SUM of every provider folder under root (the
 // artifacts folder), see writeFolders. The tree is checked first (see
-// tree.Scan); on any problem nothing is written.
-func WriteTree(ctx context.Context, root string) ([]Folder, error) {
+// tree.Scan); on any problem nothing is written. The builds' locks are
+// held meanwhile (log, nil or not, hears of a wait).
+func WriteTree(ctx context.Context, root string, log io.Writer) ([]Folder, error) {
 	dirs, err := providerDirs(root)
 	if err != nil {
 		return nil, err
 	}
-	return writeFolders(ctx, dirs)
+	return writeFolders(ctx, dirs, log)
 }
 
 // providerDirs lists the provider folders under root, the artifacts folder,

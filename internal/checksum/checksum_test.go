@@ -50,7 +50,7 @@ func inode(t *testing.T, path string) uint64 {
 // writeFolder writes the SHA256SUM of one folder, as WriteTree and
 // WriteArtifacts do for each of theirs.
 func writeFolder(ctx context.Context, dir string) (Folder, error) {
-	folders, err := writeFolders(ctx, []string{dir})
+	folders, err := writeFolders(ctx, []string{dir}, nil)
 	if err != nil {
 		return Folder{}, err
 	}
@@ -191,7 +191,7 @@ func TestWriteRefusesAFileChangedSinceItWasChecksummed(t *testing.T) {
 		"1.0.0/CentOS-7.9.2009/gcp/CentOS-7.9.2009-1.0.0_gcp.tar.gz":            "disk",
 	})
 	must(t, tree.WriteMade(box, sha256Hex([]byte(strings.Repeat("box", 1000)))))
-	if _, err := WriteTree(ctx, root); err != nil {
+	if _, err := WriteTree(ctx, root, nil); err != nil {
 		t.Fatal(err)
 	}
 	sums := map[string][]byte{}
@@ -206,9 +206,9 @@ func TestWriteRefusesAFileChangedSinceItWasChecksummed(t *testing.T) {
 		name string
 		run  func() error
 	}{
-		{"WriteTree", func() error { _, err := WriteTree(ctx, root); return err }},
+		{"WriteTree", func() error { _, err := WriteTree(ctx, root, nil); return err }},
 		{"WriteArtifacts", func() error {
-			_, err := WriteArtifacts(ctx, []tree.Artifact{{Provider: "virtualbox", Kind: tree.Box, Path: box}})
+			_, err := WriteArtifacts(ctx, []tree.Artifact{{Provider: "virtualbox", Kind: tree.Box, Path: box}}, nil)
 			return err
 		}},
 	} {
@@ -273,7 +273,7 @@ func TestWriteTreeWritesNothingWhenTheTreeHasABadVersionFolder(t *testing.T) {
 		"1.0.0/CentOS-7.9.2009/gcp/x_gcp.tar.gz":  "disk",
 		"latest/CentOS-7.9.2009/gcp/x_gcp.tar.gz": "disk",
 	})
-	_, err := WriteTree(context.Background(), root)
+	_, err := WriteTree(context.Background(), root, nil)
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(root, "latest")) {
 		t.Fatalf("error = %v, want one naming %q", err, filepath.Join(root, "latest"))
 	}
@@ -292,7 +292,7 @@ func TestVerifyTreeNamesEachMismatch(t *testing.T) {
 		"1.0.0/vm/openstack/vm-1.0.0_openstack.box":   "box",
 		"1.10.0/vm/docker/vm-1.10.0_docker.tar.gz":    "rootfs",
 	})
-	if _, err := WriteTree(ctx, root); err != nil {
+	if _, err := WriteTree(ctx, root, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ms, err := VerifyTree(ctx, root); err != nil || len(ms) != 0 {
@@ -357,7 +357,7 @@ func TestWriteArtifactsFillsDigestsAndAddsChecksumFiles(t *testing.T) {
 		{Provider: "gcp", Kind: tree.Disk, Path: filepath.Join(root, "gcp/a.tar.gz")},
 		{Provider: "azure", Kind: tree.Disk, Path: filepath.Join(root, "azure/c.vhd")},
 	}
-	got, err := WriteArtifacts(context.Background(), arts)
+	got, err := WriteArtifacts(context.Background(), arts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +379,7 @@ func TestWriteArtifactsFillsDigestsAndAddsChecksumFiles(t *testing.T) {
 		t.Errorf("SHA256SUM does not cover b.box:\n%s", data)
 	}
 
-	_, err = WriteArtifacts(context.Background(), []tree.Artifact{{Provider: "gcp", Path: filepath.Join(root, "gcp/missing.tar.gz")}})
+	_, err = WriteArtifacts(context.Background(), []tree.Artifact{{Provider: "gcp", Path: filepath.Join(root, "gcp/missing.tar.gz")}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "missing.tar.gz") {
 		t.Errorf("missing artifact: error = %v, want one naming it", err)
 	}

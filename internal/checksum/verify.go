@@ -27,7 +27,8 @@ func (m Mismatch) String() string {
 // verifyFolders hashes every file listed in each folder's SHA256SUM again
 // (all folders in one worker pool) and returns each mismatch: a digest that
 // differs, a listed file that is missing, an artifact file SHA256SUM does
-// not list, a folder without SHA256SUM or without any artifact. The error
+// not list, anything that is not a regular file (a link: sha256sum would
+// follow it), a folder without SHA256SUM or without any artifact. The error
 // is for failures to read, not for mismatches.
 func verifyFolders(ctx context.Context, dirs []string) ([]Mismatch, error) {
 	var mismatches []Mismatch
@@ -40,9 +41,14 @@ func verifyFolders(ctx context.Context, dirs []string) ([]Mismatch, error) {
 	var paths []string
 	var sizes []int64
 	for _, dir := range dirs {
-		files, err := listFolder(dir)
+		files, odd, err := listFolder(dir)
 		if err != nil {
 			return nil, err
+		}
+		isOdd := map[string]bool{}
+		for _, f := range odd {
+			isOdd[f.name] = true
+			mismatches = append(mismatches, Mismatch{Dir: dir, Name: f.name, Problem: f.kind + ", not a regular file: refused (a link could lead outside artifacts/)"})
 		}
 		sumPath := filepath.Join(dir, FileName)
 		data, err := os.ReadFile(sumPath)
@@ -70,6 +76,9 @@ func verifyFolders(ctx context.Context, dirs []string) ([]Mismatch, error) {
 		for _, e := range entries {
 			listed[e.Name] = true
 			size, ok := present[e.Name]
+			if isOdd[e.Name] {
+				continue
+			}
 			if !ok {
 				mismatches = append(mismatches, Mismatch{Dir: dir, Name: e.Name, Problem: "listed in " + FileName + " but missing"})
 				continue

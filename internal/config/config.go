@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/tree"
 )
 
@@ -169,7 +170,7 @@ func Load(root, vmName string, getenv func(string) string, opts Options) (*Confi
 	site, hasSite, siteErr := LoadSite(root, getenv)
 	osDef, osErr := LoadOS(root, vmName, site, opts)
 	if err := errors.Join(siteErr, osErr); err != nil {
-		return nil, err
+		return nil, redact.Error(err) // a bad iso_url is quoted without its password
 	}
 	hash, err := hashRootPassword(site.RootPass, site.RootSalt)
 	if err != nil {
@@ -405,8 +406,9 @@ func (c *Config) Tree() tree.Build {
 	return tree.Build{Version: c.Site.Version, VMName: c.OS.VMName}
 }
 
-// Redacted returns the configuration as printed by `mage config`: secrets
-// are replaced by a note saying whether they were set.
+// Redacted returns the configuration as printed by `mage config` (JSON):
+// secrets are replaced by a note saying whether they were set, and the
+// credentials in every URL by REDACTED (internal/redact).
 func (c *Config) Redacted() any {
 	site := c.Site
 	switch {
@@ -418,14 +420,18 @@ func (c *Config) Redacted() any {
 	if site.RootSalt != "" {
 		site.RootSalt = "(set in " + SiteFile + ", redacted)"
 	}
-	return struct {
+	out, err := redact.JSON(struct {
 		Site      Site     `json:"site"`
 		SiteFile  string   `json:"site_file"`
 		OS        OS       `json:"os"`
 		ISOURLs   []string `json:"iso_urls"`
 		RepoURL   string   `json:"repo_url"`
 		AppStream string   `json:"appstream_url,omitempty"`
-	}{site, c.siteFileNote(), c.OS, c.OS.ISOURLs(), c.OS.RepoURL(), c.OS.AppStreamURL()}
+	}{site, c.siteFileNote(), c.OS, c.OS.ISOURLs(), c.OS.RepoURL(), c.OS.AppStreamURL()}, nil)
+	if err != nil {
+		return map[string]string{"error": err.Error()}
+	}
+	return out
 }
 
 func (c *Config) siteFileNote() string {

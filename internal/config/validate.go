@@ -14,7 +14,6 @@ import (
 var (
 	hex64       = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 	hex40       = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
-	vmNameRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	namespaceRe = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 	saltRe      = regexp.MustCompile(`^[./0-9A-Za-z]{1,16}$`)
 	hostRe      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$`)
@@ -125,8 +124,8 @@ func validateOS(o OS, fileName string, lines map[string]int, opts Options) []Pro
 		return true
 	}
 	if required("vm_name", o.VMName) {
-		if !vmNameRe.MatchString(o.VMName) {
-			add("vm_name", "want letters, digits and . _ - only, got %q", o.VMName)
+		if !tree.IsVMName(o.VMName) {
+			add("vm_name", "want %s, got %q", tree.VMNameGrammar, o.VMName)
 		} else if o.VMName != fileName {
 			add("vm_name", "want %q (the file's name), got %q", fileName, o.VMName)
 		}

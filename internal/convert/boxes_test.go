@@ -243,7 +243,7 @@ func TestADamagedOutputIsMadeAgain(t *testing.T) {
 	_, err := Run(ctx, cfg, selectOnly(t, "virtualbox"), Options{})
 	must(t, err)
 	artifacts := filepath.Join(cfg.Root, tree.ArtifactsDir)
-	_, err = sha256sum.WriteTree(ctx, artifacts)
+	_, err = sha256sum.WriteTree(ctx, artifacts, nil)
 	must(t, err)
 	box := artifactPath(cfg, "virtualbox", "box")
 	must(t, os.Truncate(box, 1000))
@@ -263,7 +263,7 @@ func TestADamagedOutputIsMadeAgain(t *testing.T) {
 	for i := range arts {
 		arts[i].Path = filepath.Join(cfg.Root, arts[i].Path) // relative to the root
 	}
-	if _, err := sha256sum.WriteArtifacts(ctx, arts); err != nil {
+	if _, err := sha256sum.WriteArtifacts(ctx, arts, nil); err != nil {
 		t.Errorf("checksums refuse the box convert made again: %v", err)
 	}
 	if ms, err := sha256sum.VerifyTree(ctx, artifacts); err != nil || len(ms) != 0 {
@@ -403,7 +403,7 @@ func TestOvftoolHashesTheOVAManifestWithTheSitesVMwareSHA(t *testing.T) {
 			cfg.Site.VMwareSHA = hash
 			vmx := packerOutput(t, cfg, "vmware", "vmx")
 			must(t, os.WriteFile(vmx, []byte(`scsi0:0.fileName = "disk.vmdk"`+"\n"), 0o644))
-			must(t, os.WriteFile(filepath.Join(filepath.Dir(vmx), "disk.vmdk"), []byte("vmdk data"), 0o644))
+			sh(t, "", "qemu-img", "create", "-q", "-f", "vmdk", filepath.Join(filepath.Dir(vmx), "disk.vmdk"), "1M") // a real one: disks are checked first
 			bin := t.TempDir()
 			argsFile := filepath.Join(t.TempDir(), "args")
 			script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + argsFile + "\nfor last; do :; done\necho ova > \"$last\"\n"

@@ -153,6 +153,9 @@ type job struct {
 	toolLog  string    // the conversion log's path, relative to the root
 	getenv   func(string) string
 	ovaHash  string // hash algorithm of an OVA's manifest (site vmware_sha)
+	// diskSize is the site's disk_size in bytes: a disk larger than that
+	// is no output of this build (0: no limit).
+	diskSize int64
 	// vagrantKey is the site's vagrant public key (keys/vagrant.pub), which
 	// debug boxes authorize.
 	vagrantKey string
@@ -192,6 +195,16 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 	for _, p := range selected {
 		chosen[p.Name] = true
 	}
+	// One conversion of a build at a time: a second one waits, then finds
+	// what the first made up to date (checksum takes the same lock).
+	buildDir := filepath.Join(root, cfg.Tree().Dir())
+	unlock, err := tree.LockBuild(ctx, buildDir, func() {
+		log.printf("waiting for another conversion of %s %s (it holds %s)", cfg.OS.VMName, cfg.Site.Version, tree.BuildLock(buildDir))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("converting artifacts: %w", err)
+	}
+	defer unlock()
 	for _, r := range table {
 		r.outputs = slices.DeleteFunc(slices.Clone(r.outputs), func(o output) bool { return o.debug != opts.DebugBoxes })
 		if !chosen[r.provider] || len(r.outputs) == 0 {
@@ -206,6 +219,7 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 			toolLog:    cfg.Tree().ConvertLog(r.provider),
 			getenv:     opts.Getenv,
 			ovaHash:    cfg.Site.VMwareSHA,
+			diskSize:   int64(cfg.Site.DiskSize) << 20,
 			vagrantKey: filepath.Join(root, packer.VagrantPublicKey),
 		}
 		j.input = filepath.Join(j.inDir, j.stem+"."+r.input)

@@ -46,6 +46,9 @@ func virtualboxDebugBox(ctx context.Context, j *job, tmp string) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
+	if _, err := j.checkDisk(ctx, vmdk, "vmdk"); err != nil {
+		return nil, fmt.Errorf("reading the disk %q of %q for the debug box: %w", name, j.input, err)
+	}
 	disk := filepath.Join(dir, "debug.qcow2")
 	if err := j.qemuImg(ctx, "convert", "-f", "vmdk", "-O", "qcow2", vmdk, disk); err != nil {
 		return nil, fmt.Errorf("copying the disk %q of %q for the debug box: %w", name, j.input, err)

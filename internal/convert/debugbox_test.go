@@ -41,7 +41,7 @@ func TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone(t *testin
 	pub, err := os.ReadFile(filepath.Join(cfg.Root, "keys", "vagrant.pub"))
 	must(t, err)
 	azureIn := packerOutput(t, cfg, "azure", "qcow2")
-	sh(t, "", "qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", azureIn)
+	sh(t, "", "qemu-img", "convert", "-f", "qcow2", "-O", "qcow2", base, azureIn) // standing alone: a backing file is refused
 	awsIn := packerOutput(t, cfg, "aws", "ova")
 	makeOVAOf(t, awsIn, cfg.Tree().BaseName("aws"), base, "qcow2")
 	inputs := map[string]string{}

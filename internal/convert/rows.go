@@ -2,6 +2,7 @@ package convert
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -19,8 +20,10 @@ import (
 
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/ctxio"
+	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/layerdigest"
 	"gold-standard-images/internal/ova"
+	"gold-standard-images/internal/progress"
 	"gold-standard-images/internal/run"
 )
 
@@ -425,15 +428,34 @@ func linkOrCopy(src, dst string) error {
 	return out.Commit()
 }
 
-// checkInput refuses a damaged Packer output before anything is made from
-// it (qemu-img convert reads a truncated qcow2 as zeros, silently): an
-// OVA must be a whole tar archive; a qcow2 must pass `qemu-img check`
-// (leaked clusters, exit status 3, are harmless and accepted).
+// checkInput refuses a damaged or hostile Packer output before anything is
+// made from it: a disk that refers to another file (diskcheck: a backing
+// file, a VMDK extent outside the VM's folder), which would carry a file
+// of this host into the image; an OVA that is not a whole tar archive; a
+// qcow2 that fails `qemu-img check` (qemu-img convert reads a truncated
+// qcow2 as zeros, silently; leaked clusters, exit status 3, are harmless
+// and accepted). An OVA's disk is checked where it is read (the debug box).
 func checkInput(ctx context.Context, j *job, path string) error {
 	switch filepath.Ext(path) {
 	case ".ova":
 		return checkOVA(path)
+	case ".vmx":
+		files, err := vmwareFiles(j.inDir)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if filepath.Ext(f) != ".vmdk" {
+				continue
+			}
+			if _, err := j.checkDisk(ctx, filepath.Join(j.inDir, f), "vmdk"); err != nil {
+				return err
+			}
+		}
 	case ".qcow2":
+		if _, err := j.checkDisk(ctx, path, "qcow2"); err != nil {
+			return err
+		}
 		err := j.qemuImg(ctx, "check", "-f", "qcow2", path)
 		var exit *exec.ExitError
 		if errors.As(err, &exit) && exit.ExitCode() == 3 {
@@ -472,6 +494,11 @@ func checkOVA(path string) error {
 			return fmt.Errorf("checking the OVA %q: member %q runs past the end of the file (truncated?)", path, h.Name)
 		}
 		ovf = ovf || filepath.Ext(h.Name) == ".ovf"
+		if filepath.Ext(h.Name) == ".vmdk" {
+			if err := sparseVMDK(tr); err != nil {
+				return fmt.Errorf("checking the OVA %q: its disk %q %w", path, h.Name, err)
+			}
+		}
 	}
 	if !ovf {
 		return fmt.Errorf("checking the OVA %q: no .ovf descriptor in it", path)
@@ -479,20 +506,43 @@ func checkOVA(path string) error {
 	return nil
 }
 
-// virtualSize is the disk size the guest sees, from `qemu-img info`.
+// vmdkExtent is an extent line of a VMDK descriptor: access, sectors, type,
+// "file".
+var vmdkExtent = regexp.MustCompile(`(?m)^\s*(RW|RDONLY|NOACCESS)\s+\d+\s+\w+\s+"([^"]*)"`)
+
+// sparseVMDK refuses a VMDK in an OVA that is not a sparse extent holding
+// its own data (magic KDMV, as VirtualBox and ovftool export): a text
+// descriptor names other files, which would be read from this host.
+func sparseVMDK(r io.Reader) error {
+	head := make([]byte, 64<<10)
+	n, _ := io.ReadFull(r, head)
+	head = head[:n]
+	if bytes.HasPrefix(head, []byte("KDMV")) {
+		return nil
+	}
+	if m := vmdkExtent.FindSubmatch(head); m != nil {
+		return fmt.Errorf("is a VMDK descriptor whose extent is %q, not a disk that stands alone", m[2])
+	}
+	return fmt.Errorf("is not a sparse VMDK (no KDMV magic)")
+}
+
+// virtualSize is the disk size the guest sees, once diskcheck has found
+// the disk standing alone, in format.
 func virtualSize(ctx context.Context, j *job, path, format string) (int64, error) {
-	out, err := run.Output(ctx, run.Cmd{Name: "qemu-img", Args: []string{"info", "-f", format, "--output=json", path}, Output: j.tools,
-		Timeout: qemuImgStartup, Log: j.toolLog, Hint: "a stalled disk or a locked image (another qemu using it?)"})
-	if err != nil {
-		return 0, fmt.Errorf("reading the disk image %q: %w", path, err)
+	d, err := j.checkDisk(ctx, path, format)
+	return d.VirtualSize, err
+}
+
+// checkDisk refuses a disk that is not format or refers to another file
+// (a backing file, a VMDK extent elsewhere), before anything reads it, and
+// one larger than the site's disk_size (a 2 TiB Packer output would become
+// a 2 TiB VHD that checksum then reads for half an hour).
+func (j *job) checkDisk(ctx context.Context, path, format string) (diskcheck.Disk, error) {
+	d, err := diskcheck.Check(ctx, path, format, diskcheck.Options{Output: j.tools, Log: j.toolLog})
+	if err == nil && j.diskSize > 0 && d.VirtualSize > j.diskSize+j.diskSize/100 {
+		return d, fmt.Errorf("checking the disk image %q: its virtual size %s is above the site's disk_size %d MiB (%s): not what this build made; rebuild it (FORCE=1), or set disk_size to what it was built with", path, progress.Bytes(d.VirtualSize), j.diskSize>>20, progress.Bytes(j.diskSize))
 	}
-	var info struct {
-		VirtualSize int64 `json:"virtual-size"`
-	}
-	if err := json.Unmarshal(out, &info); err != nil || info.VirtualSize <= 0 {
-		return 0, fmt.Errorf("reading the disk image %q: qemu-img info gave no virtual size", path)
-	}
-	return info.VirtualSize, nil
+	return d, err
 }
 
 func (j *job) qemuImg(ctx context.Context, args ...string) error {

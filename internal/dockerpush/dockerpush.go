@@ -34,10 +34,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/httpbound"
+	"gold-standard-images/internal/httpretry"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/sbom"
 )
@@ -127,9 +130,20 @@ type Options struct {
 	// Backoff is how transient errors (network, 408/429/5xx) are retried;
 	// zero is 5 tries starting at one second, tripling.
 	Backoff remote.Backoff
+	// Timeout bounds the whole upload: every request, retry and wait; zero
+	// is 5 minutes plus 1 second per MiB of the layer (uploadBound).
+	Timeout time.Duration
 	// Out receives progress lines; nil is silent.
 	Out io.Writer
 }
+
+// uploadBound is the bound of one upload:docker as a whole, every request,
+// retry and wait included (boundRule).
+func uploadBound(size int64) time.Duration {
+	return 5*time.Minute + time.Duration(size/(1<<20))*time.Second
+}
+
+const boundRule = "5 minutes plus 1 second per MiB of the layer"
 
 // stallTimeout is how long a request to the registry may go without a byte
 // moving (sent, answered or read) before it is given up and tried again:
@@ -249,6 +263,9 @@ func repoOptions(insecure bool) []name.Option {
 // agent.
 func (o Options) remoteOptions(ctx context.Context, host string, insecure bool) []remote.Option {
 	tr := httpbound.Transport(o.Transport, stallTimeout)
+	// go-containerregistry retries with its own backoff alone: a 429 or
+	// 503 is held for its Retry-After first, so the retry comes after it.
+	tr = httpretry.Transport(tr, httpretry.Options{})
 	tr = httpGuard{next: tr, allow: insecure || IsLoopback(host), host: host}
 	keychain := o.Keychain
 	if keychain == nil {
@@ -273,6 +290,12 @@ func pushError(ref name.Tag, err error) error {
 	var terr *errHTTP
 	if errors.As(err, &terr) {
 		return fmt.Errorf("pushing %q: %w", ref.String(), err)
+	}
+	if httpbound.Stalled(err) {
+		// go-containerregistry tries HTTPS and plain HTTP at once and puts
+		// HTTPS's failure first ("TLS handshake timeout") even where the
+		// registry speaks HTTP and merely stopped answering.
+		return fmt.Errorf("pushing %q: the registry %s accepted the connection but answered nothing for %s (is it running, and its storage answering?): %w", ref.String(), ref.RegistryStr(), stallTimeout, err)
 	}
 	var rerr *transport.Error
 	if errors.As(err, &rerr) && (rerr.StatusCode == http.StatusUnauthorized || rerr.StatusCode == http.StatusForbidden) {
@@ -402,13 +425,18 @@ func (r Result) String() string {
 // the OCI layout s.OutDir. Where the build left an SBOM beside the artifact,
 // the image carries its digest as a label, and it is attached as an OCI
 // referrer of the image (AttachSBOM, AttachSBOMToLayout).
-func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
 	rel := Source(cfg)
 	path := filepath.Join(cfg.Root, rel)
-	info, err := os.Stat(path)
+	_, err = checksum.Listed(ctx, path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Result{}, fmt.Errorf("publishing docker image: artifact %q not found; build it first (mage build:os %s with ONLY=docker)", rel, cfg.OS.VMName)
 	}
+	if err != nil {
+		return Result{}, fmt.Errorf("publishing docker image: %w", err)
+	}
+	info, err := os.Stat(path)
 	if err != nil {
 		return Result{}, fmt.Errorf("publishing docker image: %w", err)
 	}
@@ -418,6 +446,9 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	meta := Meta{Title: cfg.OS.VMName, Version: cfg.Site.Version, Created: info.ModTime().UTC().Truncate(time.Second)}
 	meta.Revision, meta.Source = gitInfo(ctx, cfg.Root)
 	sbomPath := filepath.Join(filepath.Dir(path), sbom.FileName)
+	if _, err := checksum.Listed(ctx, sbomPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return Result{}, fmt.Errorf("publishing docker image: the SBOM: %w", err)
+	}
 	sbomData, err := os.ReadFile(sbomPath)
 	switch {
 	case err == nil:
@@ -446,17 +477,23 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 		return res, nil
 	}
 	res.Where = Repository(s.Registry, s.Namespace, cfg.OS.VMName)
-	if err := Push(ctx, img, res.Where, res.Tags, s.Insecure, o); err != nil {
-		return res, err
+	bound := o.Timeout
+	if bound == 0 {
+		bound = uploadBound(info.Size())
 	}
-	if sbomData != nil {
-		d, err := AttachSBOM(ctx, img, res.Where, sbom.FileName, sbomData, s.Insecure, o)
-		if err != nil {
-			return res, err
+	pctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	err = Push(pctx, img, res.Where, res.Tags, s.Insecure, o)
+	if err == nil && sbomData != nil {
+		var d v1.Hash
+		if d, err = AttachSBOM(pctx, img, res.Where, sbom.FileName, sbomData, s.Insecure, o); err == nil {
+			res.SBOM = res.Where + "@" + d.String()
 		}
-		res.SBOM = res.Where + "@" + d.String()
 	}
-	return res, nil
+	if err != nil && pctx.Err() != nil && ctx.Err() == nil {
+		return res, fmt.Errorf("pushing to %s: gave up after %s, the bound of one upload (%s, or Options.Timeout): %w", res.Where, bound, boundRule, err)
+	}
+	return res, err
 }
 
 // gitInfo returns the commit checked out in root and the source URL of its

@@ -456,7 +456,7 @@ func TestPublishErrors(t *testing.T) {
 		}, Settings{Registry: "localhost:5000"}, "artifacts/1.0.0/CentOS-7.9.2009/docker/CentOS-7.9.2009-1.0.0_docker.tar.gz\" not found; build it first"},
 		{"no registry says how to set one", func(*config.Config) {}, Settings{}, "set REGISTRY=host[:port]"},
 		{"not gzip is refused", func(cfg *config.Config) {
-			os.WriteFile(filepath.Join(cfg.Root, Source(cfg)), []byte("plain tar?"), 0o644)
+			uploadtest.WriteArtifact(t, cfg, Source(cfg), []byte("plain tar?"))
 		}, Settings{Registry: "localhost:5000"}, "want a gzip-compressed tar"},
 	}
 	for _, tt := range tests {
@@ -645,6 +645,7 @@ func TestRePushTrustsTheLayerRecordOnlyWhileSizeMtimeAndInodeMatch(t *testing.T)
 			firstDiffID := diffID(t, res.Where)
 
 			data := tt.change(t, path, old, st.ModTime())
+			uploadtest.Checksum(t, path) // as artifacts:checksum would
 			before := counter.uploads.Load()
 			if _, err := Publish(context.Background(), cfg, s, o); err != nil {
 				t.Fatalf("re-push: %v", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"gold-standard-images/internal/sbom"
+	"gold-standard-images/internal/uploadtest"
 )
 
 func TestThePushedImageCarriesItsSBOMAsAReferrerAndItsDigestAsALabel(t *testing.T) {
@@ -23,6 +24,7 @@ func TestThePushedImageCarriesItsSBOMAsAReferrerAndItsDigestAsALabel(t *testing.
 	if err := os.WriteFile(filepath.Join(cfg.Root, filepath.Dir(Source(cfg)), sbom.FileName), doc, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	uploadtest.Checksum(t, filepath.Join(cfg.Root, Source(cfg))) // the SBOM is listed too
 	regAddr := startDockerRegistry(t)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	res, err := Publish(context.Background(), cfg, Settings{Registry: regAddr, Namespace: "gold"}, Options{Backoff: fastRetry})
@@ -86,6 +88,7 @@ func TestTheOCILayoutListsTheSBOMAsAnArtifactWhoseSubjectIsTheImage(t *testing.T
 	if err := os.WriteFile(filepath.Join(cfg.Root, filepath.Dir(Source(cfg)), sbom.FileName), doc, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	uploadtest.Checksum(t, filepath.Join(cfg.Root, Source(cfg))) // the SBOM is listed too
 	out := filepath.Join(t.TempDir(), "oci")
 	for range 2 { // the second run replaces, not adds
 		if _, err := Publish(context.Background(), cfg, Settings{OutDir: out}, Options{}); err != nil {

@@ -28,7 +28,7 @@ var (
 	CatalogBaseURL = Text{Var{Name: "CATALOG_BASE_URL", Value: "a URL", Doc: "the web address of artifacts/ in the Vagrant catalog (default file:// URLs)"}}
 
 	// Kickstart server.
-	KSAddr               = Text{Var{Name: "KS_ADDR", Value: "host:port", Doc: "the address ks:serve listens on (default 127.0.0.1:8080; 0.0.0.0:8080 serves other machines)"}}
+	KSAddr               = Text{Var{Name: "KS_ADDR", Value: "host:port", Doc: "the address ks:serve listens on (default 127.0.0.1:8080; 0.0.0.0:8080 serves other machines, which can then read the root password's hash in the kickstarts)"}}
 	KSPort               = Number{Var{Name: "KS_PORT", Doc: "the host port of the ks:up container (default 8080)"}}
 	ContainerEngine      = Text{Var{Name: "CONTAINER_ENGINE", Value: "docker, podman or a path", Doc: "the container engine of ks:up and ks:down (default docker if its daemon answers, else podman)"}}
 	ContainerEngineFlags = Words{Var{Name: "CONTAINER_ENGINE_FLAGS", Doc: "global flags of the container engine (default: podman gets --runtime runc where its own runtime does not run)"}}

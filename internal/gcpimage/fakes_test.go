@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/storage"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
@@ -95,9 +96,12 @@ type fakeCompute struct {
 	inserts  int               // distinct inserts
 	inserted map[string]any    // the last insert's body
 	faults   map[string][]int  // "METHOD kind" -> statuses answered first
-	polls    int
-	opError  string // operations end DONE with this error code
-	forever  bool
+	// retryAfter, when set, is the Retry-After of the 429 and 503 faults.
+	retryAfter string
+	seen       map[string][]time.Time // "METHOD kind" -> when each request came
+	polls      int
+	opError    string // operations end DONE with this error code
+	forever    bool
 }
 
 func newFakeCompute(t *testing.T) *fakeCompute {
@@ -129,7 +133,14 @@ func (f *fakeCompute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind, name, _ := strings.Cut(rest, "/")
+	if f.seen == nil {
+		f.seen = map[string][]time.Time{}
+	}
+	f.seen[r.Method+" "+kind] = append(f.seen[r.Method+" "+kind], time.Now())
 	if q := f.faults[r.Method+" "+kind]; len(q) > 0 {
+		if f.retryAfter != "" && (q[0] == http.StatusTooManyRequests || q[0] == http.StatusServiceUnavailable) {
+			w.Header().Set("Retry-After", f.retryAfter)
+		}
 		f.faults[r.Method+" "+kind] = q[1:]
 		if q[0] == http.StatusForbidden {
 			apiError(w, q[0], "forbidden", "Required 'compute.images.create' permission for 'projects/"+testProject+"/global/images/x'\nmore detail")

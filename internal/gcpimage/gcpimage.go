@@ -23,8 +23,10 @@ import (
 	compute "google.golang.org/api/compute/v1"
 	"google.golang.org/api/option"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/redact"
 )
 
 // Settings are the site's choices for Publish, from the environment
@@ -130,7 +132,8 @@ func GuestOSFeatures(firmware string) ([]string, error) {
 // Publish uploads cfg's tarball (Source) to gs://<bucket>/<file name> and
 // makes the image ImageName(<vm_name>-<version>) from it, in family
 // s.Family, labelled version and vm_name.
-func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
 	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
 	var problems, missing []string
@@ -143,7 +146,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	if len(missing) > 0 {
 		problems = append(problems, "set "+strings.Join(missing, ", "))
 	}
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+	if _, err := checksum.Listed(ctx, file); errors.Is(err, os.ErrNotExist) {
 		problems = append(problems, fmt.Sprintf("artifact %q not found: build it first: ONLY=gcp mage build:os %s", rel, cfg.OS.VMName))
 	} else if err != nil {
 		return Result{}, fmt.Errorf("publishing to GCP: %w", err)

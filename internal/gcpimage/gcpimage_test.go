@@ -319,3 +319,24 @@ func TestAStalledServerIsGivenUpOnNotWaitedForForever(t *testing.T) {
 		})
 	})
 }
+
+func TestTheComputeAPIsRetryAfterIsWaitedOut(t *testing.T) {
+	gcs, gce := newFakeGCS(t), newFakeCompute(t)
+	gce.faults["POST images"] = []int{http.StatusTooManyRequests}
+	gce.faults["GET operations"] = []int{http.StatusServiceUnavailable}
+	gce.retryAfter = "1"
+	cfg := testConfig(t, testData(4, 64<<10))
+	if _, err := Publish(context.Background(), cfg, testSettings(gce), testOptions(gcs, t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"POST images", "GET operations"} {
+		seen := gce.seen[k]
+		if len(seen) < 2 {
+			t.Fatalf("%s: %d requests, want the fault and a retry", k, len(seen))
+		}
+		t.Logf("%s: tried again %s after a Retry-After of 1s", k, seen[1].Sub(seen[0]).Round(10*time.Millisecond))
+		if gap := seen[1].Sub(seen[0]); gap < time.Second {
+			t.Errorf("%s: tried again %s after a Retry-After of 1s", k, gap)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/httpretry"
 	"gold-standard-images/internal/shorterr"
 )
 
@@ -120,11 +121,12 @@ func wait(ctx context.Context, svc *compute.Service, s Settings, op *compute.Ope
 var callTimeout = 2 * time.Minute
 
 // retry runs call, each time within callTimeout, again after a 429 or 5xx
-// answer, up to 5 times, waiting o.RetryDelay and doubling.
+// answer, up to 5 times, waiting as the answer's Retry-After says, else
+// o.RetryDelay doubling.
 func retry(ctx context.Context, o Options, call func(context.Context) error) error {
-	delay := o.RetryDelay
-	if delay == 0 {
-		delay = time.Second
+	first := o.RetryDelay
+	if first == 0 {
+		first = time.Second
 	}
 	for attempt := 1; ; attempt++ {
 		callCtx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -134,12 +136,15 @@ func retry(ctx context.Context, o Options, call func(context.Context) error) err
 		if err == nil || attempt == 5 || (code != http.StatusTooManyRequests && code < 500) {
 			return err
 		}
+		var header http.Header
+		if ge := (*googleapi.Error)(nil); errors.As(err, &ge) {
+			header = ge.Header
+		}
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(delay):
+		case <-time.After(httpretry.Delay(first, 32*first, attempt-1, code, header)):
 		}
-		delay *= 2
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/httpbound"
+	"gold-standard-images/internal/httpretry"
 	"gold-standard-images/internal/shorterr"
 )
 
@@ -273,9 +275,11 @@ func (a Auth) Check() error {
 // limit per request would cut the image upload on a slow link.
 var stallTimeout = 2 * time.Minute
 
-// httpClient trusts CACert, or nothing with Insecure, and gives up on a
-// request that stalls for stallTimeout.
-func (a Auth) httpClient() (http.Client, error) {
+// httpClient trusts CACert, or nothing with Insecure, gives up on a
+// request that stalls for stallTimeout and tries again one Keystone or
+// Glance turned away (429, 5xx) as its Retry-After says (httpretry),
+// telling out (nil: nobody).
+func (a Auth) httpClient(out io.Writer) (http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: a.Insecure} //nolint:gosec // OS_INSECURE asks for it
 	if a.CACert != "" {
@@ -289,17 +293,26 @@ func (a Auth) httpClient() (http.Client, error) {
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
-	return http.Client{Transport: httpbound.Transport(tr, stallTimeout)}, nil
+	say := func(format string, args ...any) {
+		if out != nil {
+			fmt.Fprintf(out, ">> glance: "+format+"\n", args...)
+		}
+	}
+	return http.Client{Transport: httpretry.Transport(httpbound.Transport(tr, stallTimeout), httpretry.Options{Retries: retries, Say: say})}, nil
 }
+
+// retries is how often a request turned away (429, 5xx) is tried again.
+var retries = 5
 
 // Connect authenticates (unless Type is none) and returns the Image v2
 // client of the catalog's Glance (or of Endpoint) and the project id the
-// token is scoped to (empty without Keystone).
-func Connect(ctx context.Context, a Auth) (*gophercloud.ServiceClient, string, error) {
+// token is scoped to (empty without Keystone). Retries are told to out
+// (nil: nobody).
+func Connect(ctx context.Context, a Auth, out io.Writer) (*gophercloud.ServiceClient, string, error) {
 	if err := a.Check(); err != nil {
 		return nil, "", err
 	}
-	hc, err := a.httpClient()
+	hc, err := a.httpClient(out)
 	if err != nil {
 		return nil, "", err
 	}

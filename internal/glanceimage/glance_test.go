@@ -175,6 +175,7 @@ func testConfig(t *testing.T, version string, mib int, seed byte) *config.Config
 	if err := run.Run(context.Background(), run.Cmd{Name: qemuImg, Args: []string{"convert", "-f", "raw", "-O", "qcow2", raw, out}, Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
+	uploadtest.Checksum(t, out)
 	return cfg
 }
 
@@ -192,7 +193,7 @@ func sha512File(t *testing.T, path string) string {
 // Publish left there.
 func glanceClient(t *testing.T, url string) *gophercloud.ServiceClient {
 	t.Helper()
-	c, _, err := Connect(context.Background(), Auth{Type: "none", Endpoint: url})
+	c, _, err := Connect(context.Background(), Auth{Type: "none", Endpoint: url}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

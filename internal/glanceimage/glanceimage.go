@@ -28,10 +28,13 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/ctxio"
+	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/shorterr"
 )
 
@@ -99,7 +102,7 @@ type Result struct {
 // String is the line upload:openstack prints:
 // "image <name> (<id>) at <endpoint>, upload skipped: <bool>[, removed ...]".
 func (r Result) String() string {
-	s := fmt.Sprintf("image %s (%s) at %s, upload skipped: %v", r.Name, r.ID, r.Endpoint, r.Skipped)
+	s := fmt.Sprintf("image %s (%s) at %s, upload skipped: %v", r.Name, r.ID, redact.URL(r.Endpoint), r.Skipped)
 	if len(r.Removed) > 0 {
 		s += ", removed " + strings.Join(r.Removed, " ")
 	}
@@ -108,15 +111,19 @@ func (r Result) String() string {
 
 // Publish uploads cfg's qcow2 (Source) as the image ImageName, or finds it
 // there already.
-func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
 	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+	if _, err := checksum.Listed(ctx, file); errors.Is(err, os.ErrNotExist) {
 		return Result{}, fmt.Errorf("publishing to OpenStack: artifact %q not found; build it first (mage build:os %s with ONLY=openstack)", rel, cfg.OS.VMName)
 	} else if err != nil {
 		return Result{}, fmt.Errorf("publishing to OpenStack: %w", err)
 	}
-	client, project, err := Connect(ctx, s.Auth)
+	if _, err := diskcheck.Check(ctx, file, "qcow2", diskcheck.Options{}); err != nil {
+		return Result{}, fmt.Errorf("publishing to OpenStack: %w", err)
+	}
+	client, project, err := Connect(ctx, s.Auth, o.Out)
 	if err != nil {
 		return Result{}, err
 	}

@@ -15,14 +15,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/sparse"
 )
 
 // Options tune Run and Image.
@@ -182,7 +183,8 @@ func Inspect(ctx context.Context, provider string, art Source, logPath string, o
 }
 
 // readImage opens a disk image (extracting it first from an OVA or a GCP
-// tarball) in one guestfish session.
+// tarball) in one guestfish session, once diskcheck has found it standing
+// alone in its format (a backing file would bring a host file in).
 func readImage(ctx context.Context, art Source, logPath string, pick func(string) []Rule, opts Options) (*Image, []Rule, error) {
 	tmp, err := os.MkdirTemp(filepath.Dir(art.Path), ".inspect-")
 	if err != nil {
@@ -216,10 +218,16 @@ func readImage(ctx context.Context, art Source, logPath string, pick func(string
 		defer f.Close()
 		tools = io.MultiWriter(f, tools)
 	}
+	if _, err := diskcheck.Check(ctx, disk, format, diskcheck.Options{Output: tools, Log: logPath}); err != nil {
+		if disk != art.Path {
+			return nil, nil, fmt.Errorf("reading the disk %s of %q: %w", filepath.Base(disk), art.Path, err)
+		}
+		return nil, nil, err
+	}
 	return readDisk(ctx, disk, format, tmp, pick, run.Cmd{
 		Env:     env,
 		Output:  tools,
-		Timeout: startup + time.Duration(allocated(disk)/rate)*time.Second,
+		Timeout: startup + time.Duration(sparse.Allocated(disk)/rate)*time.Second,
 		Log:     logPath,
 		Hint:    fmt.Sprintf("the libguestfs appliance did not start or stalled (%s; QEMU_ACCELERATOR=tcg or LIBGUESTFS_BACKEND_SETTINGS=force_tcg forces TCG, LIBGUESTFS_DEBUG=1 shows where it stops)", accel.Line),
 	})
@@ -233,15 +241,3 @@ var (
 	startup = 10 * time.Minute
 	rate    = int64(4 << 20) // bytes of allocated disk per second
 )
-
-// allocated is the space path takes on disk (its size when unknown).
-func allocated(path string) int64 {
-	info, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		return st.Blocks * 512
-	}
-	return info.Size()
-}

@@ -2,7 +2,6 @@ package inspect
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"gold-standard-images/internal/sparse"
 )
 
 // Source is the file of an artifact the inspector opens, and how.
@@ -114,31 +115,7 @@ func writeSparse(ctx context.Context, path string, r io.Reader, size int64) erro
 		return err
 	}
 	defer out.Close()
-	buf := make([]byte, 1<<20)
-	zero := make([]byte, 64<<10)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, err := io.ReadFull(r, buf)
-		for off := 0; off < n; off += len(zero) {
-			chunk := buf[off:min(off+len(zero), n)]
-			if bytes.Equal(chunk, zero[:len(chunk)]) {
-				if _, err := out.Seek(int64(len(chunk)), io.SeekCurrent); err != nil {
-					return err
-				}
-			} else if _, err := out.Write(chunk); err != nil {
-				return err
-			}
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if err := out.Truncate(size); err != nil {
+	if err := sparse.Write(ctx, out, r, size); err != nil {
 		return err
 	}
 	return out.Close()

@@ -10,6 +10,7 @@ import (
 	"compress/gzip"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/sparse"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,7 +166,7 @@ func TestADiskInATarballIsExtractedWholeAndSparse(t *testing.T) {
 	if err != nil || !bytes.Equal(got, disk) {
 		t.Fatalf("extracted disk differs (%d bytes, %v)", len(got), err)
 	}
-	if a := allocated(path); a >= int64(len(disk))/2 {
+	if a := sparse.Allocated(path); a >= int64(len(disk))/2 {
 		t.Errorf("extracted disk takes %d bytes on disk for 2 blocks of data: not sparse", a)
 	}
 	if _, _, err := (Source{Path: writeRootfs(t, nil), Format: GCPTarball}).disk(t.Context(), t.TempDir()); !errors.Is(err, fs.ErrNotExist) {

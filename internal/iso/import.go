@@ -15,6 +15,8 @@ import (
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/hashfile"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/redact"
+	"gold-standard-images/internal/sparse"
 )
 
 // Import puts the local ISO file at src into the cache, verified, where
@@ -23,8 +25,11 @@ import (
 // names a signed checksum file, its copy in the cache or the one beside src
 // must verify too. The ISO is copied under a temporary name and renamed
 // into the cache only once its sha256 matched; an ISO already cached and
-// verified is left as it is.
-func Import(ctx context.Context, cfg *config.Config, src string, opts Options) (Result, error) {
+// verified is left as it is. The ISO is hashed before anything is written
+// (a wrong one writes nothing), the cache's free space is checked against
+// the ISO's data, and the copy is sparse (blocks of zeros take no space).
+func Import(ctx context.Context, cfg *config.Config, src string, opts Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }()
 	opts = opts.withDefaults(cfg)
 	fail := func(err error) (Result, error) {
 		return Result{}, fmt.Errorf("importing %q as the ISO of %q: %w", src, cfg.OS.VMName, err)
@@ -66,12 +71,21 @@ func Import(ctx context.Context, cfg *config.Config, src string, opts Options) (
 		opts.say("%s is in the cache and verified already, left as it is", final)
 		return Result{Path: final, SHA256: want, Source: "cache", Cached: true}, nil
 	}
-	sum, err := copyHashed(ctx, abs, final, want, info.Size(), opts)
+	sum, err := hashfile.FileWithProgress(ctx, abs, opts.Out, "iso: verifying "+filepath.Base(abs))
 	if err != nil {
 		return fail(err)
 	}
 	if sum != want {
 		return fail(&MismatchError{Source: src, Path: abs, Want: want, Got: sum})
+	}
+	if err := roomFor(abs, opts.CacheDir); err != nil {
+		return fail(err)
+	}
+	if sum, err = copyHashed(ctx, abs, final, want, info.Size(), opts); err != nil {
+		return fail(err)
+	}
+	if sum != want {
+		return fail(fmt.Errorf("it changed while it was copied (sha256 %s, then %s): the copy was removed", want, sum))
 	}
 	if err := writeRecord(rec, final, sum, cfg.OS.ISOChecksumFile != ""); err != nil {
 		return fail(err)
@@ -80,9 +94,20 @@ func Import(ctx context.Context, cfg *config.Config, src string, opts Options) (
 	return Result{Path: final, SHA256: sum, Source: src}, nil
 }
 
-// copyHashed copies src to final through a temporary name, hashing it on
-// the way, and returns its sha256; the copy is renamed into place only when
-// that is want, else removed.
+// roomFor refuses to copy src into dir when dir's file system has less
+// free space than src's data takes.
+func roomFor(src, dir string) error {
+	free, ok := freeSpace(dir)
+	need := sparse.Allocated(src)
+	if ok && free < need {
+		return fmt.Errorf("the ISO cache %q has %s free, the ISO needs %s: free some space or set ISO_CACHE to a folder with more", dir, progress.Bytes(free), progress.Bytes(need))
+	}
+	return nil
+}
+
+// copyHashed copies src to final through a temporary name, sparse, hashing
+// it on the way, and returns its sha256; the copy is renamed into place
+// only when that is want, else removed.
 func copyHashed(ctx context.Context, src, final, want string, size int64, opts Options) (string, error) {
 	in, err := os.Open(src)
 	if err != nil {
@@ -101,7 +126,12 @@ func copyHashed(ctx context.Context, src, final, want string, size int64, opts O
 		meter = m
 	}
 	h := sha256.New()
-	if _, err := hashfile.Copy(ctx, h, io.TeeReader(in, io.MultiWriter(out, meter))); err != nil {
+	hw := hashfile.NewWriter(h)
+	err = sparse.Write(ctx, out.File, io.TeeReader(in, io.MultiWriter(hw, meter)), size)
+	if cerr := hw.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return "", fmt.Errorf("copying into %q: %w", final, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))

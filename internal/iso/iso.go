@@ -22,6 +22,7 @@ import (
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/hashfile"
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/tree"
 )
 
@@ -119,7 +120,7 @@ func (o Options) withDefaults(cfg *config.Config) Options {
 
 func (o Options) say(format string, args ...any) {
 	if o.Out != nil {
-		fmt.Fprintf(o.Out, ">> iso: "+format+"\n", args...)
+		fmt.Fprint(o.Out, redact.Text(fmt.Sprintf(">> iso: "+format+"\n", args...)))
 	}
 }
 
@@ -142,7 +143,8 @@ func wantSum(cfg *config.Config) (string, error) {
 // cache record of a verified ISO still matches the file, Fetch returns at
 // once without network or hashing. A download takes the cache's lock of the
 // ISO (lockISO): a second fetch of it waits for the first.
-func Fetch(ctx context.Context, cfg *config.Config, opts Options) (Result, error) {
+func Fetch(ctx context.Context, cfg *config.Config, opts Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }()
 	opts = opts.withDefaults(cfg)
 	want, srcs, err := plan(ctx, cfg, opts)
 	if err != nil {
@@ -291,7 +293,8 @@ func plan(ctx context.Context, cfg *config.Config, opts Options) (want string, s
 // signed checksum file. It never uses the cache record's shortcut, but
 // refreshes the record when the ISO is good. A bad cached download is
 // removed; a bad local file is left where it is.
-func Verify(ctx context.Context, cfg *config.Config, opts Options) (Result, error) {
+func Verify(ctx context.Context, cfg *config.Config, opts Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }()
 	opts = opts.withDefaults(cfg)
 	want, srcs, err := plan(ctx, cfg, opts)
 	if err != nil {

@@ -10,11 +10,15 @@ import (
 )
 
 // record is what the cache remembers of a verified ISO: if the file still
-// has this size and mtime, it still has this sha256.
+// has this size, mtime, inode and status change time, it still has this
+// sha256 (a change in place can restore the size and mtime, never the
+// status change time; a copy over it has another inode).
 type record struct {
 	Path    string `json:"path"`
 	Size    int64  `json:"size"`
 	MTimeNs int64  `json:"mtime_ns"`
+	Inode   uint64 `json:"inode"`
+	CTimeNs int64  `json:"ctime_ns"`
 	SHA256  string `json:"sha256"`
 	// Signed says the clear-signed checksum file was verified too (its
 	// signature, and the ISO's line in it) when the ISO was.
@@ -64,7 +68,11 @@ func recorded(rec, path, want string) bool {
 		return false
 	}
 	info, err := os.Stat(path)
-	return err == nil && info.Mode().IsRegular() && info.Size() == r.Size && info.ModTime().UnixNano() == r.MTimeNs
+	if err != nil || !info.Mode().IsRegular() {
+		return false
+	}
+	inode, ctime := fileID(info)
+	return info.Size() == r.Size && info.ModTime().UnixNano() == r.MTimeNs && inode == r.Inode && ctime == r.CTimeNs
 }
 
 // writeRecord records path as verified with sha256 sum, and whether its
@@ -78,7 +86,8 @@ func writeRecord(rec, path, sum string, signed bool) error {
 	if err != nil {
 		return fmt.Errorf("recording verified ISO %q: %w", path, err)
 	}
-	data, err := json.MarshalIndent(record{Path: abs, Size: info.Size(), MTimeNs: info.ModTime().UnixNano(), SHA256: sum, Signed: signed}, "", "  ")
+	inode, ctime := fileID(info)
+	data, err := json.MarshalIndent(record{Path: abs, Size: info.Size(), MTimeNs: info.ModTime().UnixNano(), Inode: inode, CTimeNs: ctime, SHA256: sum, Signed: signed}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -400,3 +400,32 @@ func TestStartForBuildServesThatBuildsOSWithItsOwnPasswordHash(t *testing.T) {
 		t.Errorf("a build never served has sha256 %q, want none", got)
 	}
 }
+
+func TestServeSaysWhenItListensBeyondThisHost(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		want string // in the first log line; "" says nothing
+	}{
+		{"127.0.0.1:0", ""},
+		{":0", "listens on every interface"},
+		{"0.0.0.0:0", "listens on every interface"},
+	} {
+		t.Run(tc.addr, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			var log syncBuffer
+			errc := make(chan error, 1)
+			ready := make(chan struct{})
+			go func() { errc <- Serve(ctx, tc.addr, loadShipped(t).Handler(), &log, func(string) { close(ready) }) }()
+			<-ready
+			cancel()
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			said := log.String()
+			t.Logf("said: %q", said)
+			if tc.want == "" && said != "" || tc.want != "" && (!strings.Contains(said, tc.want) || !strings.Contains(said, "root password")) {
+				t.Errorf("said %q, want %q and the root password's hash named", said, tc.want)
+			}
+		})
+	}
+}

@@ -90,11 +90,15 @@ func Start(ctx context.Context, hosts []string, h http.Handler) (port int, stop 
 
 // Serve serves h on addr in the foreground, logging one line per request
 // (status, path, duration) to log, until ctx ends; then it shuts down
-// gracefully and returns nil. ready, if not nil, gets the address listened on.
+// gracefully and returns nil. ready, if not nil, gets the address listened
+// on. Listening beyond the loopback interface is said first (Exposure).
 func Serve(ctx context.Context, addr string, h http.Handler, log io.Writer, ready func(addr string)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("starting the kickstart server on %q: %w", addr, err)
+	}
+	if note := Exposure(ln.Addr()); note != "" {
+		fmt.Fprintln(log, note)
 	}
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -116,6 +120,20 @@ func Serve(ctx context.Context, addr string, h http.Handler, log io.Writer, read
 		return err
 	}
 	return nil
+}
+
+// Exposure says what listening on addr exposes when it is not a loopback
+// address (KS_ADDR=:8080 binds every interface), and "" otherwise.
+func Exposure(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || tcp.IP.IsLoopback() {
+		return ""
+	}
+	where := "on " + tcp.IP.String() + ", beyond this host"
+	if tcp.IP.IsUnspecified() {
+		where = "on every interface"
+	}
+	return fmt.Sprintf("note: the kickstart server listens %s (%s): every machine that reaches it can fetch the kickstarts, which carry the root password's SHA-512 crypt hash (ks:serve listens on 127.0.0.1 unless KS_ADDR says otherwise)", where, addr)
 }
 
 // LogRequests wraps h to write one line per request to log:

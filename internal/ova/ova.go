@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/ctxio"
+	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/run"
 )
 
@@ -163,20 +163,11 @@ func atoi(s string, def int) int {
 	return def
 }
 
-// virtualSize is the disk size the guest sees, from `qemu-img info`.
+// virtualSize is the disk size the guest sees, once diskcheck has found
+// the VMDK standing alone (no extent or parent outside its folder).
 func virtualSize(ctx context.Context, path string, o Options) (int64, error) {
-	out, err := run.Output(ctx, run.Cmd{Name: "qemu-img", Args: []string{"info", "-f", "vmdk", "--output=json", path}, Output: o.Output,
-		Timeout: 2 * time.Minute, Log: o.Log, Hint: "a stalled disk or a locked image"})
-	if err != nil {
-		return 0, fmt.Errorf("reading the disk %q: %w", path, err)
-	}
-	var info struct {
-		VirtualSize int64 `json:"virtual-size"`
-	}
-	if err := json.Unmarshal(out, &info); err != nil || info.VirtualSize <= 0 {
-		return 0, fmt.Errorf("reading the disk %q: qemu-img info gave no virtual size", path)
-	}
-	return info.VirtualSize, nil
+	d, err := diskcheck.Check(ctx, path, "vmdk", diskcheck.Options{Output: o.Output, Log: o.Log})
+	return d.VirtualSize, err
 }
 
 // file is a member of the OVA: its name in the tar and where it comes from.

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -50,8 +52,9 @@ func fingerprints(cfg *config.Config, selected []providers.Provider, packerVersi
 	site := cfg.Site
 	if site.RootPass != "" {
 		// The image's /etc/shadow changes with the password: stand for it
-		// by a crypt hash with a fixed salt, as strong as the one in the image.
-		field("root_pass", config.SHA512Crypt(site.RootPass, "gsi-fingerprint"))
+		// by a keyed hash only this site can make (passwordTerm), since
+		// mage plan publishes the fingerprint as a cache key.
+		field("root_pass", passwordTerm(cfg.Root, site.RootPass))
 	}
 	// Secrets and settings that do not change what Packer builds.
 	site.RootPass, site.RootSalt = "", ""
@@ -89,6 +92,30 @@ func fingerprints(cfg *config.Config, selected []providers.Provider, packerVersi
 		out[p.Name] = hex.EncodeToString(ph.Sum(nil))
 	}
 	return out, nil
+}
+
+// SiteKey is the file whose content keys the root password's term in the
+// fingerprint: the site's private key, random, made once by mage keys
+// (0600) and written by CI from its secret store, so that the fingerprint
+// is stable across runs on one site.
+const SiteKey = "keys/packer"
+
+// passwordTerm is HMAC-SHA256 of password under a key derived from the
+// site's private key (SiteKey): it changes with the password, but nobody
+// without that key can test a guess of the password against a published
+// fingerprint (a hash with a fixed salt let anyone do so offline). Without
+// the key (mage plan warns then: every job makes its own) it is random,
+// which only makes the build out of date.
+func passwordTerm(root, password string) string {
+	secret, err := os.ReadFile(filepath.Join(root, SiteKey))
+	if err != nil || len(secret) == 0 {
+		secret = make([]byte, 32)
+		rand.Read(secret)
+	}
+	k := sha256.Sum256(append([]byte("gold-standard-images fingerprint key\n"), secret...))
+	m := hmac.New(sha256.New, k[:])
+	m.Write([]byte(password))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // hashFile adds rel's name and content (or its absence) to h.

@@ -42,6 +42,7 @@ func fixtureRoot(t testing.TB) string {
 		"ansible/site.yml":                  "- hosts: all\n",
 		"scripts/zero.sh":                   "#!/bin/sh\n",
 		"templates/packer/build.pkr.hcl":    "build {}\n",
+		"keys/packer":                       "the fixture site's private key\n",
 		"keys/packer.pub":                   "ssh-ed25519 AAAA packer\n",
 		"keys/vagrant.pub":                  "ssh-ed25519 AAAA vagrant\n",
 		"README.md":                         "not a build input\n",
@@ -273,6 +274,30 @@ func TestTheCacheKeyChangesWhenAnInputChangesAndNotOtherwise(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTheCacheKeysFollowTheRootPasswordAndStayAcrossRuns: mage plan run
+// again on one site gives the same cache keys with a root password (a
+// random salt each run), and other keys once the password changes.
+func TestTheCacheKeysFollowTheRootPasswordAndStayAcrossRuns(t *testing.T) {
+	root := fixtureRoot(t)
+	withPassword := func(pw string) map[string]string {
+		site := filepath.Join(root, "templates/site.json")
+		writeFiles(t, root, map[string]string{"templates/site.json": `{"root_pass": "` + pw + `"}`})
+		if err := os.Chmod(site, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return keysByID(t, mustMake(t, root, []string{"CentOS-7.9.2009"}, nil))
+	}
+	first, again, other := withPassword("correct horse"), withPassword("correct horse"), withPassword("battery staple")
+	for id, key := range first {
+		if again[id] != key {
+			t.Errorf("job %s: the next run's key %s, want %s", id, again[id], key)
+		}
+		if other[id] == key {
+			t.Errorf("job %s: the same key %s with another root password", id, key)
+		}
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"gold-standard-images/internal/redact"
 )
 
 // Cmd describes one command to run.
@@ -28,6 +30,8 @@ type Cmd struct {
 	Output io.Writer
 	// Stdin, when set, is the command's standard input (a script fed as
 	// the command answers, as guestfish reads one); nil is the null device.
+	// Run ends when the command does, read to its end or not: a reader
+	// that is never closed does not hold Run once the command has died.
 	Stdin io.Reader
 	// Stdout, when set, receives stdout alone (for commands whose output is
 	// data); stderr still goes to Output.
@@ -73,7 +77,7 @@ func (e *Error) Error() string {
 	if e.Tail != "" {
 		msg += "\n" + e.Tail
 	}
-	return msg
+	return redact.Text(msg)
 }
 
 // Unwrap returns the process error.
@@ -100,7 +104,7 @@ func (e *TimeoutError) Error() string {
 	if e.Tail != "" {
 		msg += "\n" + e.Tail
 	}
-	return msg
+	return redact.Text(msg)
 }
 
 // Unwrap makes a TimeoutError a context.DeadlineExceeded.
@@ -121,7 +125,11 @@ func Run(ctx context.Context, c Cmd) error {
 	}
 	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
 	cmd.Dir = c.Dir
-	cmd.Stdin = c.Stdin
+	feed, err := stdinOf(cmd, c.Stdin)
+	if err != nil {
+		return fmt.Errorf("running %s: %w", c.Name, err)
+	}
+	defer feed.stop()
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	grouped := c.Group || c.Reap
@@ -152,7 +160,8 @@ func Run(ctx context.Context, c Cmd) error {
 			cmd.Stdout, cmd.Stderr = direct, direct
 		}
 	}
-	err := cmd.Start()
+	err = cmd.Start()
+	feed.started(err == nil)
 	if err == nil {
 		if grouped {
 			// Should this process die unannounced (kill -9), the group is
@@ -160,6 +169,7 @@ func Run(ctx context.Context, c Cmd) error {
 			defer watchGroup(cmd.Process.Pid, cmd.WaitDelay)()
 		}
 		err = cmd.Wait()
+		feed.stop()
 	}
 	if tailFrom >= 0 {
 		readTail(direct, tailFrom, tail)
@@ -177,6 +187,56 @@ func Run(ctx context.Context, c Cmd) error {
 		return &Error{Cmd: c.Name + " " + strings.Join(firstArgs(c.Args, 2), " "), Err: err, Tail: tail.String()}
 	}
 	return nil
+}
+
+// feeder copies a reader into a command's standard input through a pipe
+// of its own, in a goroutine Run does not wait for (exec.Cmd's own copy is
+// waited for, and one blocked reading a reader nobody closes, such as a
+// session's io.Pipe, blocks Wait for ever after the command died).
+type feeder struct {
+	r, w *os.File
+	src  io.Reader
+	once sync.Once
+}
+
+// stdinOf sets cmd's standard input to in: a file as it is, another reader
+// through a feeder.
+func stdinOf(cmd *exec.Cmd, in io.Reader) (*feeder, error) {
+	if f, ok := in.(*os.File); ok || in == nil {
+		if ok {
+			cmd.Stdin = f
+		}
+		return &feeder{}, nil
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdin = r
+	return &feeder{r: r, w: w, src: in}, nil
+}
+
+// started closes this process's copy of the pipe's reading end (the
+// command has its own) and starts the copy when the command runs.
+func (f *feeder) started(ok bool) {
+	if f.r == nil {
+		return
+	}
+	f.r.Close()
+	if ok {
+		go func() {
+			io.Copy(f.w, f.src) // a write to a command that has ended fails (EPIPE, or the pipe closed by stop)
+			f.stop()
+		}()
+	}
+}
+
+// stop closes the writing end: the command sees the end of its input, and
+// a copy still running fails at its next write.
+func (f *feeder) stop() {
+	if f.w != nil {
+		f.once.Do(func() { f.w.Close() })
+	}
 }
 
 // Output runs c and returns its stdout.

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"gold-standard-images/internal/run/runtest"
 )
 
 func TestRunPassesArgumentsWithoutExpansion(t *testing.T) {
@@ -84,5 +88,21 @@ func TestStdinIsTheCommandsInput(t *testing.T) {
 	}
 	if got := strings.TrimSpace(string(out)); got != "two one" {
 		t.Errorf("got %q, want %q", got, "two one")
+	}
+}
+
+// A command fed from a reader that is never closed (a session's pipe, fed
+// as the command answers) and that dies early ends Run with its error: Run
+// must not wait for the copy into the dead command's input, which waits
+// for the reader (the deadlock of artifacts:inspect when guestfish died).
+func TestACommandThatDiesWhileItsInputStaysOpenEndsRun(t *testing.T) {
+	in, feed := io.Pipe()
+	defer feed.Close()
+	go io.WriteString(feed, "one line\n")
+	err := runtest.Within(t, 2*time.Minute, func() error {
+		return Run(context.Background(), Cmd{Name: "sh", Args: []string{"-c", "read first; echo dying >&2; exit 3"}, Stdin: in, Grace: time.Second})
+	})
+	if !strings.Contains(fmt.Sprint(err), "exit status 3") || !strings.Contains(fmt.Sprint(err), "dying") {
+		t.Errorf("err = %v, want the command's exit status and its last words", err)
 	}
 }

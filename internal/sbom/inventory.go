@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/run"
@@ -69,7 +70,8 @@ const marker = "@@gold-standard-images@@"
 // inventory: the OS libguestfs finds, its installed packages
 // (inspect-list-applications2: rpm and dpkg databases alike) and the
 // kernel versions in /lib/modules. The disk's format comes from its name
-// (.qcow2, .vmdk, .vdi, .raw, .img); other names let libguestfs probe it.
+// (.qcow2, .vmdk, .vdi, .raw, .img), and the disk must be of it and stand
+// alone (diskcheck: no backing file) before libguestfs opens it.
 func Read(ctx context.Context, disk string, o Options) (Inventory, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
@@ -85,11 +87,14 @@ func Read(ctx context.Context, disk string, o Options) (Inventory, error) {
 	if envvar.LibguestfsBackend.Get(o.Getenv) == "" {
 		env = append(env, "LIBGUESTFS_BACKEND=direct")
 	}
-	args := []string{"--ro"}
-	if f := diskFormat(disk); f != "" {
-		args = append(args, "--format="+f)
+	format := diskFormat(disk)
+	if format == "" {
+		return Inventory{}, fmt.Errorf("reading the packages of %q: its name says no disk format (.qcow2, .vmdk, .vdi, .raw, .img)", disk)
 	}
-	args = append(args, "-a", disk, "-i")
+	if _, err := diskcheck.Check(ctx, disk, format, diskcheck.Options{Output: o.Output, Log: o.Log}); err != nil {
+		return Inventory{}, fmt.Errorf("reading the packages of %q: %w", disk, err)
+	}
+	args := []string{"--ro", "--format=" + format, "-a", disk, "-i"}
 
 	stdinR, stdinW, err := os.Pipe()
 	if err != nil {

@@ -15,21 +15,29 @@ import (
 
 // FindDisk is the disk image in a provider's Packer output folder: the
 // largest file whose name says it is a disk (.qcow2, .vmdk, .vdi, .raw,
-// .img, and .ova, whose first .vmdk is read). The templates give the qemu
+// .img, and .ova, whose first .vmdk is read). A link (or special file)
+// with such a name is refused, naming it. The templates give the qemu
 // builds' vm_name a .qcow2 extension for this; a name without one (such as
 // <vm_name>-1.0.0_gcp, whose extension would be ".0_gcp") is not found.
 func FindDisk(dir string) (string, error) {
 	var best string
 	var bestSize int64 = -1
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() || tree.Hidden(d.Name()) {
+		if err != nil || d.IsDir() || tree.Hidden(d.Name()) {
 			return err
+		}
+		isDisk := diskFormat(path) != "" || filepath.Ext(path) == ".ova"
+		if what := tree.Irregular(d.Type()); what != "" {
+			if isDisk {
+				return fmt.Errorf("%q is %s, not a regular file: refused (a link could lead anywhere)", path, what)
+			}
+			return nil
 		}
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
-		if (diskFormat(path) != "" || filepath.Ext(path) == ".ova") && info.Size() > bestSize {
+		if isDisk && info.Size() > bestSize {
 			best, bestSize = path, info.Size()
 		}
 		return nil
@@ -68,6 +76,9 @@ func WriteForDisk(ctx context.Context, disk, path string, s Subject, o Options) 
 		}
 	}
 	inv, err := Read(ctx, read, o)
+	if err != nil && read != disk {
+		return false, fmt.Errorf("reading the disk of the OVA %q: %w", disk, err)
+	}
 	if err != nil {
 		return false, err
 	}

@@ -97,6 +97,15 @@ func TestADiskIsFoundInAPackerOutputFolderByItsName(t *testing.T) {
 	if _, err := FindDisk(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no .qcow2") {
 		t.Errorf("empty folder: %v, want an error saying no disk", err)
 	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "x.qcow2"), 5)
+	link := filepath.Join(dir, "big.qcow2")
+	if err := os.Symlink("/etc/hostname", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FindDisk(dir); err == nil || !strings.Contains(err.Error(), link) || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("a link named as a disk: %v, want an error naming it", err)
+	}
 }
 
 func writeFile(t *testing.T, path string, size int) {

@@ -3,6 +3,7 @@ package tree
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,6 +48,48 @@ const VersionGrammar = "such as 1.0.0 or 1.0.0-rc1 (digits and dots, optionally 
 // IsVersion reports whether s is a version (see versionRe): 1.0.0,
 // 1.0.0-rc1.
 func IsVersion(s string) bool { return versionRe.MatchString(s) }
+
+// vmNameRe is the one grammar of a vm_name, for OS definitions (config)
+// and the vm_name folders: letters, digits and . _ -, starting with a
+// letter or digit (no line break, space or slash can reach a file name,
+// a catalog or a log line).
+var vmNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// VMNameGrammar describes a vm_name for error messages.
+const VMNameGrammar = "letters, digits and . _ - only, starting with a letter or digit"
+
+// IsVMName reports whether s is a vm_name (see vmNameRe).
+func IsVMName(s string) bool { return vmNameRe.MatchString(s) }
+
+// Irregular says what a file of mode m is when it is not a regular file
+// or a folder ("a symbolic link", "a named pipe"...), and "" when it is
+// one: the artifacts tree holds only those, since a link could lead
+// anywhere outside it and a special file is no artifact.
+func Irregular(m fs.FileMode) string {
+	switch t := m.Type(); {
+	case t == 0, t == fs.ModeDir:
+		return ""
+	case t&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeDevice != 0:
+		return "a device"
+	default:
+		return "a special file (" + t.String() + ")"
+	}
+}
+
+// NotRegular is what a file of mode m is when it is not a regular file
+// (Irregular, or "a folder"), and "" when it is one.
+func NotRegular(m fs.FileMode) string {
+	if m.IsDir() {
+		return "a folder"
+	}
+	return Irregular(m)
+}
 
 // CompareVersions orders two versions as Vagrant does (RubyGems): part by
 // part, numbers numerically and labels as strings, missing parts count as
@@ -136,8 +179,9 @@ func compareDigits(x, y string) int {
 // by vm_name, version (as versions) and provider. Files directly in root (the
 // catalogs) and hidden entries are skipped. Every problem found is reported
 // at once, each naming its path: a version folder that is not a version, a
-// provider folder that is not a known provider, a file where a folder
-// belongs. A missing root gives an empty list.
+// vm_name folder that is not a vm_name, a provider folder that is not a
+// known provider, a file where a folder belongs, a link or special file
+// anywhere. A missing root gives an empty list.
 func Scan(root string) ([]Folder, error) {
 	versions, err := os.ReadDir(root)
 	if errors.Is(err, os.ErrNotExist) {
@@ -149,7 +193,14 @@ func Scan(root string) ([]Folder, error) {
 	var out []Folder
 	var problems []error
 	for _, v := range versions {
-		if Hidden(v.Name()) || !v.IsDir() {
+		if Hidden(v.Name()) {
+			continue
+		}
+		if what := Irregular(v.Type()); what != "" {
+			problems = append(problems, fmt.Errorf("reading artifacts tree: %q: want a version folder or a catalog, found %s", filepath.Join(root, v.Name()), what))
+			continue
+		}
+		if !v.IsDir() {
 			continue
 		}
 		vdir := filepath.Join(root, v.Name())
@@ -164,6 +215,10 @@ func Scan(root string) ([]Folder, error) {
 		}
 		for _, vm := range vms {
 			vmdir := filepath.Join(vdir, vm)
+			if !IsVMName(vm) {
+				problems = append(problems, fmt.Errorf("reading artifacts tree: %q: want a vm_name folder (%s), got %q", vmdir, VMNameGrammar, vm))
+				continue
+			}
 			provs, err := readDirs(vmdir, "provider", &problems)
 			if err != nil {
 				problems = append(problems, err)
@@ -205,6 +260,10 @@ func readDirs(dir, what string, problems *[]error) ([]string, error) {
 	var names []string
 	for _, e := range entries {
 		if Hidden(e.Name()) {
+			continue
+		}
+		if kind := Irregular(e.Type()); kind != "" {
+			*problems = append(*problems, fmt.Errorf("reading artifacts tree: %q: want a %s folder, found %s", filepath.Join(dir, e.Name()), what, kind))
 			continue
 		}
 		if !e.IsDir() {

@@ -111,3 +111,28 @@ func TestScanOfMissingRootIsEmpty(t *testing.T) {
 		t.Errorf("Scan = %v, %v; want nothing", got, err)
 	}
 }
+
+func TestScanRefusesFolderNamesOutsideTheGrammarAndLinks(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "artifacts")
+	mkdirs(t, root, "1.0.0/evil\nname/gcp", "1.0.0/vm name/gcp", "1.0.0/-vm/gcp", "1.0.0/vm/gcp")
+	outside := t.TempDir()
+	mkdirs(t, outside, "1.0.0/vm/gcp", "aws")
+	for link, target := range map[string]string{"2.0.0": "1.0.0", "1.0.0/linked": filepath.Join(outside, "1.0.0/vm"), "1.0.0/vm/aws": filepath.Join(outside, "aws")} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Scan(root)
+	t.Logf("error: %v", err)
+	if err == nil {
+		t.Fatal("Scan accepted a bad tree")
+	}
+	for _, want := range []string{
+		`"evil\nname"`, `"vm name"`, `"-vm"`,
+		filepath.Join(root, "2.0.0"), filepath.Join(root, "1.0.0/linked"), filepath.Join(root, "1.0.0/vm/aws"),
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %q", want)
+		}
+	}
+}

@@ -19,10 +19,12 @@
 package tree
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/filelock"
 )
 
 // The top folders of the tree.
@@ -75,10 +77,25 @@ func (b Build) ArtifactName(provider, ext string) string {
 	return b.BaseName(provider) + "." + ext
 }
 
+// Dir is the folder of the build's provider folders:
+// artifacts/<version>/<vm_name>.
+func (b Build) Dir() string { return filepath.Join(ArtifactsDir, b.Version, b.VMName) }
+
 // ArtifactDir is the folder of one provider's artifacts:
 // artifacts/<version>/<vm_name>/<provider>.
 func (b Build) ArtifactDir(provider string) string {
-	return filepath.Join(ArtifactsDir, b.Version, b.VMName, provider)
+	return filepath.Join(b.Dir(), provider)
+}
+
+// BuildLock is the lock of the build whose provider folders are in
+// buildDir (artifacts/<version>/<vm_name>): <buildDir>/.build.lock, hidden
+// from the tree. Convert and checksum hold it while they write there.
+func BuildLock(buildDir string) string { return filepath.Join(buildDir, ".build.lock") }
+
+// LockBuild takes the lock of the build in buildDir (BuildLock), calling
+// waiting once if another run holds it, and waiting until ctx ends.
+func LockBuild(ctx context.Context, buildDir string, waiting func()) (unlock func(), err error) {
+	return filelock.Lock(ctx, BuildLock(buildDir), "another run on "+buildDir, waiting)
 }
 
 // Artifact is one artifact of a provider: ArtifactDir joined with

@@ -31,10 +31,12 @@ import (
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/httpbound"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/shorterr"
 )
 
@@ -104,10 +106,11 @@ func (r Result) String() string {
 
 // Publish imports cfg's OVA (Source) as the template TemplateName, unless
 // a template of that name is in the folder already (FORCE replaces it).
-func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Result, error) {
+func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
+	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
 	rel := Source(cfg)
 	file := filepath.Join(cfg.Root, rel)
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+	if _, err := checksum.Listed(ctx, file); errors.Is(err, os.ErrNotExist) {
 		return Result{}, fmt.Errorf("publishing to vSphere: artifact %q not found; build it first (mage build:os %s with ONLY=vmware, or mage artifacts:convert %[2]s after a build)", rel, cfg.OS.VMName)
 	} else if err != nil {
 		return Result{}, fmt.Errorf("publishing to vSphere: %w", err)
@@ -164,7 +167,7 @@ var stallTimeout = 2 * time.Minute
 func Login(ctx context.Context, s Settings) (*govmomi.Client, error) {
 	u, err := soap.ParseURL(s.URL)
 	if err != nil || u == nil {
-		return nil, fmt.Errorf("reading GOVC_URL: %q is not a URL such as https://vcenter.example/sdk", redact(s.URL))
+		return nil, fmt.Errorf("reading GOVC_URL: %q is not a URL such as https://vcenter.example/sdk", redact.URL(s.URL))
 	}
 	user := u.User
 	u.User = nil
@@ -204,18 +207,6 @@ func tlsHint(err error) string {
 		return " (a self-signed certificate? trust its CA, or set GOVC_INSECURE=1 on a test system)"
 	}
 	return ""
-}
-
-// redact drops the password from a URL for messages.
-func redact(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		u.User = url.User(u.User.Username())
-		return u.String()
-	}
-	if i := strings.LastIndex(raw, "@"); i >= 0 {
-		return raw[i+1:]
-	}
-	return raw
 }
 
 // placement is where the template goes.

@@ -24,6 +24,7 @@ import (
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/ova"
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/uploadtest"
 )
@@ -111,6 +112,7 @@ func testConfig(t *testing.T, mib int) *config.Config {
 	if err := ova.FromVMX(context.Background(), vmx, out, cfg.Tree().BaseName("vmware"), ova.Options{}); err != nil {
 		t.Fatal(err)
 	}
+	uploadtest.Checksum(t, out)
 	return cfg
 }
 
@@ -307,7 +309,7 @@ func TestSettingsFromEnvReadsGovcsVariables(t *testing.T) {
 }
 
 func TestTheURLsPasswordIsNeverShown(t *testing.T) {
-	if got := redact("https://u:hunter2@vc.lab/sdk"); strings.Contains(got, "hunter2") {
+	if got := redact.URL("https://u:hunter2@vc.lab/sdk"); strings.Contains(got, "hunter2") {
 		t.Errorf("redact: %q", got)
 	}
 	_, err := Login(context.Background(), Settings{URL: "https://u:hunter2@[::1"})

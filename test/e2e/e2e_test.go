@@ -33,6 +33,7 @@ import (
 
 	"gold-standard-images/internal/buildsteps"
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/dockerpush"
 	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/kvm"
@@ -336,11 +337,22 @@ var boots = []struct {
 }{
 	{"gcp", gcpDisk, "tar.gz", false},
 	{"azure", func(t *testing.T, path string) []string {
-		return []string{"-drive", "file=" + path + ",format=vpc,if=virtio,readonly=off"}
+		return []string{"-drive", "file=" + checked(t, path, "vpc") + ",format=vpc,if=virtio,readonly=off"}
 	}, "vhd", false},
 	{"openstack", func(t *testing.T, path string) []string {
-		return []string{"-drive", "file=" + path + ",format=qcow2,if=virtio"}
+		return []string{"-drive", "file=" + checked(t, path, "qcow2") + ",format=qcow2,if=virtio"}
 	}, "qcow2", true},
+}
+
+// checked is path once diskcheck has found it a disk of format that refers
+// to no other file: QEMU would read a backing file of this host into the
+// guest.
+func checked(t *testing.T, path, format string) string {
+	t.Helper()
+	if _, err := diskcheck.Check(context.Background(), path, format, diskcheck.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // gcpDisk unpacks disk.raw from the GCP tarball (sparse) and attaches it to
@@ -350,7 +362,7 @@ func gcpDisk(t *testing.T, path string) []string {
 	if out, err := exec.Command("tar", "-C", dir, "-xzSf", path).CombinedOutput(); err != nil {
 		t.Fatalf("unpacking %s: %v\n%s", path, err, out)
 	}
-	return []string{"-device", "virtio-scsi-pci,id=scsi0", "-drive", "file=" + filepath.Join(dir, "disk.raw") + ",format=raw,if=none,id=d0", "-device", "scsi-hd,drive=d0,bus=scsi0.0"}
+	return []string{"-device", "virtio-scsi-pci,id=scsi0", "-drive", "file=" + checked(t, filepath.Join(dir, "disk.raw"), "raw") + ",format=raw,if=none,id=d0", "-device", "scsi-hd,drive=d0,bus=scsi0.0"}
 }
 
 // bootEveryDisk boots the boot checks' disks in parallel and waits for SSH;
