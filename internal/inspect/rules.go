@@ -50,6 +50,14 @@ const (
 	// NotInRootfs: the root file system has nothing below the folders Args
 	// (the folders themselves may be there, empty).
 	NotInRootfs
+	// NoKnownKey: no authorized_keys of any account (root's and every
+	// home's .ssh/authorized_keys and authorized_keys2) holds a known key:
+	// Vagrant's insecure keys or one of Options.KnownKeys (the site's
+	// keys/packer.pub and keys/vagrant.pub).
+	NoKnownKey
+	// NoPasswordlessSudo: no line of /etc/sudoers or /etc/sudoers.d/* lets
+	// anyone sudo without a password (NOPASSWD, Defaults !authenticate).
+	NoPasswordlessSudo
 )
 
 // kindNames name the kinds in test failures and listings.
@@ -59,6 +67,7 @@ var kindNames = map[Kind]string{
 	Installed: "Installed", NotInstalled: "NotInstalled", KernelArgs: "KernelArgs",
 	NoKernelArgs: "NoKernelArgs", InitramfsModules: "InitramfsModules",
 	InitramfsModulesShipped: "InitramfsModulesShipped", NotInRootfs: "NotInRootfs",
+	NoKnownKey: "NoKnownKey", NoPasswordlessSudo: "NoPasswordlessSudo",
 }
 
 func (k Kind) String() string { return kindNames[k] }
@@ -67,7 +76,7 @@ func (k Kind) String() string { return kindNames[k] }
 // file listing and file contents; no package database, no boot files).
 func (k Kind) inTarball() bool {
 	switch k {
-	case FileExists, FileHas, FileLacks, NoFiles, RootLocked, NoBuildKey, SSHD, UnitEnabled, NotInRootfs:
+	case FileExists, FileHas, FileLacks, NoFiles, RootLocked, NoBuildKey, SSHD, UnitEnabled, NotInRootfs, NoKnownKey, NoPasswordlessSudo:
 		return true
 	}
 	return false
@@ -127,6 +136,7 @@ func Family(distro string) string {
 var (
 	clouds       = []string{"aws", "azure", "gcp", "openstack"}
 	lockedRoot   = []string{"aws", "azure", "docker", "gcp", "openstack"}
+	shipped      = []string{"aws", "azure", "docker", "gcp", "openstack", "vmware"} // to a cloud, vSphere or a registry: all but the Vagrant box
 	disks        = []string{"aws", "azure", "gcp", "openstack", "virtualbox", "vmware"}
 	el           = []string{RHEL}
 	rhgbQuiet    = []string{"rhgb", "quiet"}
@@ -148,6 +158,12 @@ var Table = []Rule{
 	{Name: "sshd: PermitRootLogin prohibit-password", Kind: SSHD, Args: []string{"PermitRootLogin", "prohibit-password"}},
 	{Name: "no persistent MAC rules", Kind: NoFiles, Args: []string{"/etc/udev/rules.d/70-persistent-net.rules"}},
 	{Name: "root locked", Providers: lockedRoot, Kind: RootLocked},
+
+	// The images that ship (not Vagrant boxes): no login anyone else holds
+	// the key of. Their Vagrant boxes are made from a copy of the disk.
+	{Name: "no vagrant user", Providers: shipped, Kind: FileLacks, Args: []string{"/etc/passwd", `^vagrant:`}},
+	{Name: "no known key in any authorized_keys", Providers: shipped, Kind: NoKnownKey},
+	{Name: "no passwordless sudo", Providers: shipped, Kind: NoPasswordlessSudo},
 
 	// docker: a container has no kernel, firmware, bootloader or initramfs.
 	{Name: "no kernel, modules, firmware, bootloader or initramfs", Providers: []string{"docker"}, Kind: NotInRootfs, Args: buildFiles},
