@@ -258,13 +258,15 @@ func (k *Kickstarts) Render(w io.Writer, build, vmName, baseURL string) error {
 	return err
 }
 
-// BootLine is the kernel arguments that install a metal host from ksURL.
+// BootLine is the kernel arguments that install a metal host from ksURL;
+// bootdev names the interface the installer takes the address on (a host
+// with several NICs would otherwise ask), as the original's boot line did.
 func BootLine(b Build, ksURL string) string {
 	ns := ""
 	if len(b.Nameservers) > 0 {
 		ns = b.Nameservers[0]
 	}
-	return fmt.Sprintf("inst.ks=%s ip=%s gateway=%s netmask=%s nameserver=%s", ksURL, b.IPAddr, b.Gateway, b.Netmask, ns)
+	return fmt.Sprintf("inst.ks=%s bootdev=%s ip=%s gateway=%s netmask=%s nameserver=%s", ksURL, b.Device, b.IPAddr, b.Gateway, b.Netmask, ns)
 }
 
 // MarshalTargets and UnmarshalTargets carry the targets into the
