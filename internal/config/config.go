@@ -85,7 +85,7 @@ type AWS struct {
 // Site holds the site settings, templates/site.json. Every field has a
 // default (see Defaults), so the file is optional.
 type Site struct {
-	Namespace  string `json:"namespace"`   // Vagrant box and registry namespace
+	Namespace  string `json:"namespace"`   // Vagrant box and registry namespace; the registry takes it in lower case
 	Version    string `json:"version"`     // version of the images built (VERSION overrides)
 	Headless   bool   `json:"headless"`    // run the hypervisors without a window
 	KSServer   string `json:"ks_server"`   // kickstart base URL the guests use; empty starts one in-process
@@ -110,6 +110,13 @@ type Site struct {
 	// el<N>-x86_64-stable and the keys <url>/doc/*.gpg (a site mirror of
 	// the tree, or Google's own).
 	GCPGuestRepo string `json:"gcp_guest_repo"`
+
+	// ISOServer and RepoServer are the original project's site variables:
+	// the site's mirrors for every OS definition. iso_server is tried
+	// before each definition's own servers; repo_server replaces each
+	// definition's package server. The "os" section's values win over both.
+	ISOServer  StringList `json:"iso_server,omitempty"`
+	RepoServer string     `json:"repo_server,omitempty"`
 
 	Registry         string                `json:"registry,omitempty"`          // container registry of upload:docker (REGISTRY overrides)
 	RegistryInsecure bool                  `json:"registry_insecure,omitempty"` // allow plain HTTP to a registry that is not localhost
@@ -232,6 +239,7 @@ func LoadOS(root, vmName string, site Site, opts Options) (OS, error) {
 		return def, fmt.Errorf("loading OS definition %q: %w", rel, err)
 	}
 	d := decodeStrict(data, &def)
+	def = applySiteServers(def, site)
 	if o, ok := site.OSOverrides[vmName]; ok {
 		def = applyOverride(def, o)
 	}
@@ -276,6 +284,18 @@ func Available(root string) ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// applySiteServers puts the site's iso_server before the definition's own
+// servers and its repo_server in place of the definition's.
+func applySiteServers(def OS, site Site) OS {
+	if len(site.ISOServer) > 0 {
+		def.ISOServer = append(append(StringList(nil), site.ISOServer...), def.ISOServer...)
+	}
+	if site.RepoServer != "" {
+		def.RepoServer = site.RepoServer
+	}
+	return def
 }
 
 func applyOverride(def OS, o OSOverride) OS {

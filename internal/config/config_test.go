@@ -212,7 +212,7 @@ func fieldNames(v any) []string {
 	for k := range m {
 		names = append(names, k)
 	}
-	for _, k := range []string{"registry", "registry_insecure", "os"} { // omitempty fields
+	for _, k := range []string{"registry", "registry_insecure", "os", "iso_server", "repo_server"} { // omitempty fields
 		if _, ok := m[k]; !ok {
 			names = append(names, k)
 		}
@@ -379,6 +379,59 @@ func TestSeedSiteFileLoadsWithItsStringValues(t *testing.T) {
 		t.Errorf("seed values not taken: headless %v, disk_size %d, ssh_timeout %q, vmware_sha %q, ks_server %q", s.Headless, s.DiskSize, s.SSHTimeout, s.VMwareSHA, s.KSServer)
 	}
 	checkHashedAndHidden(t, cfg, "changeme", "Wd3kR9pX")
+}
+
+// TestTheOriginalsOwnSiteFileLoads loads the original project's real site
+// file (testdata/original-site.json): the upper-case namespace is kept, and
+// its site-wide iso_server and repo_server reach every OS definition (the
+// site's mirror first, the definition's own servers after it), under the
+// "os" section's values.
+func TestTheOriginalsOwnSiteFileLoads(t *testing.T) {
+	site, err := os.ReadFile(filepath.Join("testdata", "original-site.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := testRoot(t, string(site), nil)
+	cfg, err := Load(root, "CentOS-7.9.2009", noEnv, Options{})
+	if err != nil {
+		t.Fatalf("the original's site file does not load: %v", err)
+	}
+	if cfg.Site.Namespace != "TSI-CC" || cfg.Site.KSServer != "http://localhost:8080/" || cfg.Site.DiskSize != 8192 {
+		t.Errorf("site = %+v", cfg.Site)
+	}
+	urls := cfg.OS.ISOURLs()
+	if len(urls) < 2 || urls[0] != "http://mirror.site.example/centos/7.9.2009/isos/x86_64/CentOS-7-x86_64-Minimal-2009.iso" || !strings.HasPrefix(urls[1], "https://vault.centos.org/") {
+		t.Errorf("ISOURLs() = %q, want the site's mirror first, then the definition's vault", urls)
+	}
+	if got := cfg.OS.RepoURL(); got != "http://mirror.site.example/centos/7.9.2009/os/x86_64" {
+		t.Errorf("RepoURL() = %q, want the site's repo_server", got)
+	}
+	// Its salt is the word "salt", which the printed field names hold too:
+	// the hash is checked (SHA512Crypt is checked against openssl below),
+	// the password and hash must stay hidden.
+	if want := SHA512Crypt("password", "salt"); cfg.RootPasswordHash() != want {
+		t.Errorf("hash = %q, want %q", cfg.RootPasswordHash(), want)
+	}
+	if printed, _ := json.Marshal(cfg.Redacted()); strings.Contains(string(printed), `"password"`) || strings.Contains(string(printed), cfg.RootPasswordHash()) {
+		t.Errorf("the redacted configuration shows the password or its hash: %s", printed)
+	}
+
+	withOS := strings.Replace(string(site), `"vmware_sha": "sha256"`, `"vmware_sha": "sha256", "os": {"CentOS-7.9.2009": {"iso_server": "https://other.example", "repo_server": "https://other.example/repo"}}`, 1)
+	cfg, err = Load(testRoot(t, withOS, nil), "CentOS-7.9.2009", noEnv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if urls := cfg.OS.ISOURLs(); len(urls) != 1 || !strings.HasPrefix(urls[0], "https://other.example/") || cfg.OS.RepoServer != "https://other.example/repo" {
+		t.Errorf("the \"os\" section must win: ISOURLs() = %q, repo_server %q", urls, cfg.OS.RepoServer)
+	}
+
+	bad := strings.Replace(string(site), `"http://mirror.site.example/centos",`, `"mirror.site.example",`, 2)
+	_, err = Load(testRoot(t, bad, nil), "CentOS-7.9.2009", noEnv, Options{})
+	for _, want := range []string{`line 6: field "iso_server": entry 1: want an http:// or https:// URL`, `line 7: field "repo_server": want an http:// or https:// URL`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to say %q", err, want)
+		}
+	}
 }
 
 func TestStringAndTypedFormsGiveTheSameSettings(t *testing.T) {

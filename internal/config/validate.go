@@ -15,7 +15,7 @@ var (
 	hex64       = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 	hex40       = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 	vmNameRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	namespaceRe = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	namespaceRe = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
 	saltRe      = regexp.MustCompile(`^[./0-9A-Za-z]{1,16}$`)
 	hostRe      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$`)
 	mirrorDirRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -42,10 +42,18 @@ func validateSite(s Site, lines map[string]int, known []string) []Problem {
 		ps = append(ps, Problem{Line: lines[field], Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	if !namespaceRe.MatchString(s.Namespace) {
-		add("namespace", "want lower-case letters, digits and . _ - (a registry and Vagrant namespace), got %q", s.Namespace)
+		add("namespace", "want letters, digits and . _ - between them (a Vagrant and registry namespace), got %q", s.Namespace)
 	}
 	if msg := checkVersion(s.Version); msg != "" {
 		add("version", "%s", msg)
+	}
+	for i, u := range s.ISOServer {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			add("iso_server", "entry %d: want an http:// or https:// URL (the site's ISO mirror), got %q", i+1, u)
+		}
+	}
+	if s.RepoServer != "" && !strings.HasPrefix(s.RepoServer, "http://") && !strings.HasPrefix(s.RepoServer, "https://") {
+		add("repo_server", "want an http:// or https:// URL (the site's package mirror) or empty, got %q", s.RepoServer)
 	}
 	if s.KSServer != "" && !strings.HasPrefix(s.KSServer, "http://") && !strings.HasPrefix(s.KSServer, "https://") {
 		add("ks_server", "want an http:// or https:// URL or empty (start one in-process), got %q", s.KSServer)
