@@ -102,6 +102,12 @@ type Site struct {
 	Memory                 int  `json:"memory"`                   // memory of the build VMs in MiB
 	VirtualBoxNATLocalhost bool `json:"virtualbox_nat_localhost"` // VirtualBox 7 NAT lets guests reach the host's loopback (false for VirtualBox 6.1)
 
+	// ImageNames is how the uploads name the images they make: "original"
+	// (the default), the original project's <vm_name>-<version>_<provider>
+	// (GCP's in its name rule: centos-7-9-2009-1-0-0-gcp), or "short",
+	// <vm_name>-<version>.
+	ImageNames string `json:"image_names"`
+
 	Firmware   Firmware   `json:"firmware,omitempty"`    // "bios" (default) or "uefi" for every OS whose definition does not say
 	NTPServers StringList `json:"ntp_servers,omitempty"` // NTP servers of the installed systems; empty keeps the vendor's pool
 
@@ -137,6 +143,7 @@ func Defaults() Site {
 		Timezone:   "UTC",
 		SSHTimeout: "60m",
 		VMwareSHA:  "sha256",
+		ImageNames: ImageNamesOriginal,
 		CPUs:       2,
 		Memory:     2048,
 		// Google's documented location (cloud.google.com/compute/docs/images/install-guest-environment).
@@ -417,6 +424,24 @@ func (o OS) AppStreamURL() string {
 		return ""
 	}
 	return strings.TrimRight(o.RepoServer, "/") + "/" + o.dir() + "/AppStream/x86_64/os"
+}
+
+// The values of image_names.
+const (
+	ImageNamesOriginal = "original" // <vm_name>-<version>_<provider>, as the original project's
+	ImageNamesShort    = "short"    // <vm_name>-<version>
+)
+
+// ImageName is the name upload:<platform> gives the image (template, disk)
+// it makes of provider's artifact: <vm_name>-<version>_<provider>, as the
+// original project named them, or <vm_name>-<version> with image_names
+// "short". A platform with its own name rule (GCP) applies it to this.
+func (c *Config) ImageName(provider string) string {
+	name := c.OS.VMName + "-" + c.Site.Version
+	if c.Site.ImageNames == ImageNamesShort {
+		return name
+	}
+	return name + "_" + provider
 }
 
 // Tree is the part of the on-disk tree this configuration's build writes:

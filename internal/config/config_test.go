@@ -483,3 +483,23 @@ func checkHashedAndHidden(t *testing.T, cfg *Config, password, salt string) {
 		}
 	}
 }
+
+func TestImageNamesAreTheOriginalsUnlessShort(t *testing.T) {
+	for _, tc := range []struct{ site, provider, want string }{
+		{`{"version": "1.2.0"}`, "openstack", "CentOS-7.9.2009-1.2.0_openstack"},
+		{`{"version": "1.2.0", "image_names": "original"}`, "azure", "CentOS-7.9.2009-1.2.0_azure"},
+		{`{"version": "1.2.0", "image_names": "short"}`, "vmware", "CentOS-7.9.2009-1.2.0"},
+	} {
+		cfg, err := Load(testRoot(t, tc.site, nil), "CentOS-7.9.2009", noEnv, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.ImageName(tc.provider); got != tc.want {
+			t.Errorf("%s: ImageName(%q) = %q, want %q", tc.site, tc.provider, got, tc.want)
+		}
+	}
+	_, err := Load(testRoot(t, "{\n  \"image_names\": \"long\"\n}\n", nil), "CentOS-7.9.2009", noEnv, Options{})
+	if err == nil || !strings.Contains(err.Error(), `line 2: field "image_names": want "original" (<vm_name>-<version>_<provider>, as the original project's) or "short" (<vm_name>-<version>), got "long"`) {
+		t.Errorf("err = %v", err)
+	}
+}

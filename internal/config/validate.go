@@ -82,6 +82,9 @@ func validateSite(s Site, lines map[string]int, known []string) []Problem {
 	default:
 		add("vmware_sha", "want the OVA manifest's hash algorithm, sha1, sha256 or sha512 (ovftool's --shaAlgorithm), got %q", s.VMwareSHA)
 	}
+	if s.ImageNames != ImageNamesOriginal && s.ImageNames != ImageNamesShort {
+		add("image_names", "want %q (<vm_name>-<version>_<provider>, as the original project's) or %q (<vm_name>-<version>), got %q", ImageNamesOriginal, ImageNamesShort, s.ImageNames)
+	}
 	if s.CPUs < 1 || s.CPUs > 256 {
 		add("cpus", "want a number of virtual CPUs from 1 to 256, got %d", s.CPUs)
 	}
