@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -82,6 +84,26 @@ type AWS struct {
 	ImportTimeout string `json:"import_timeout,omitempty"` // how long to wait for VM Import, Go duration
 }
 
+// Guest holds the site's choices where the images differ from the original
+// project's on purpose; each field gives the original's back. Each is the
+// Ansible variable of the same name (ansible/roles), which Packer passes.
+type Guest struct {
+	// CloudInitDisableRoot: cloud-init refuses root logins with the
+	// instance's key (true, cloud-init's default); false lets root in with
+	// it, as the original's images did.
+	CloudInitDisableRoot bool `json:"cloud_init_disable_root"`
+	// AzureAgentSwap: cloud-init makes swap on Azure's resource disk (true,
+	// as the original's images had swap there); false: none.
+	AzureAgentSwap bool `json:"azure_agent_swap"`
+	// GCPNetworkIPv6: IPv6 on the gcp image's interfaces (true); false
+	// turns it off, as the original's IPV6INIT=no did.
+	GCPNetworkIPv6 bool `json:"gcp_network_ipv6"`
+	// GCPSSHClientConfig: the original's ssh client settings on the gcp
+	// image (StrictHostKeyChecking no among them); false (default) leaves
+	// the distribution's.
+	GCPSSHClientConfig bool `json:"gcp_ssh_client_config"`
+}
+
 // Site holds the site settings, templates/site.json. Every field has a
 // default (see Defaults), so the file is optional.
 type Site struct {
@@ -117,6 +139,8 @@ type Site struct {
 	// the tree, or Google's own).
 	GCPGuestRepo string `json:"gcp_guest_repo"`
 
+	Guest Guest `json:"guest"` // choices about the guests where the original's images differ
+
 	// ISOServer and RepoServer are the original project's site variables:
 	// the site's mirrors for every OS definition. iso_server is tried
 	// before each definition's own servers; repo_server replaces each
@@ -148,6 +172,7 @@ func Defaults() Site {
 		Memory:     2048,
 		// Google's documented location (cloud.google.com/compute/docs/images/install-guest-environment).
 		GCPGuestRepo: "https://packages.cloud.google.com/yum",
+		Guest:        Guest{CloudInitDisableRoot: true, AzureAgentSwap: true, GCPNetworkIPv6: true},
 		AWS:          AWS{ImportRole: "vmimport", ImportTimeout: "2h"},
 
 		VirtualBoxNATLocalhost: true,
@@ -424,6 +449,22 @@ func (o OS) AppStreamURL() string {
 		return ""
 	}
 	return strings.TrimRight(o.RepoServer, "/") + "/" + o.dir() + "/AppStream/x86_64/os"
+}
+
+// LoopbackPort says whether u (the site's ks_server) names this host's
+// loopback (localhost, 127.0.0.0/8, ::1), and its port there (80 when none
+// is given).
+func LoopbackPort(u *url.URL) (int, bool) {
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return 0, false
+	}
+	port, err := strconv.Atoi(u.Port())
+	if u.Port() == "" {
+		port, err = 80, nil
+	}
+	return port, err == nil
 }
 
 // The values of image_names.

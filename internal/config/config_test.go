@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -447,6 +448,12 @@ func TestStringAndTypedFormsGiveTheSameSettings(t *testing.T) {
 		{"virtualbox_nat_localhost as a string", `{"virtualbox_nat_localhost": "false"}`, func(s Site) bool { return !s.VirtualBoxNATLocalhost }},
 		{"vmware_sha sha512", `{"vmware_sha": "sha512"}`, func(s Site) bool { return s.VMwareSHA == "sha512" }},
 		{"vmware_sha empty is sha256", `{"vmware_sha": ""}`, func(s Site) bool { return s.VMwareSHA == "sha256" }},
+		{"one guest switch keeps the others' defaults", `{"guest": {"azure_agent_swap": "false"}}`, func(s Site) bool {
+			return s.Guest == Guest{CloudInitDisableRoot: true, AzureAgentSwap: false, GCPNetworkIPv6: true}
+		}},
+		{"the original's guests", `{"guest": {"cloud_init_disable_root": false, "gcp_network_ipv6": false, "gcp_ssh_client_config": true}}`, func(s Site) bool {
+			return s.Guest == Guest{CloudInitDisableRoot: false, AzureAgentSwap: true, GCPNetworkIPv6: false, GCPSSHClientConfig: true}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -501,5 +508,31 @@ func TestImageNamesAreTheOriginalsUnlessShort(t *testing.T) {
 	_, err := Load(testRoot(t, "{\n  \"image_names\": \"long\"\n}\n", nil), "CentOS-7.9.2009", noEnv, Options{})
 	if err == nil || !strings.Contains(err.Error(), `line 2: field "image_names": want "original" (<vm_name>-<version>_<provider>, as the original project's) or "short" (<vm_name>-<version>), got "long"`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestKSServerIsAnHTTPURLAndOnTheLoopbackPlainHTTP(t *testing.T) {
+	for ks, want := range map[string]string{
+		"http://localhost:8080/":           "",
+		"http://127.0.0.1/gsi/":            "",
+		"https://ks.example.com/gsi":       "",
+		"https://localhost:8443/":          "a kickstart server on this host's loopback must be http://",
+		"ks.example.com":                   "want an http:// or https:// URL without query",
+		"http://ks.example.com/ks.php?x=1": "want an http:// or https:// URL without query",
+	} {
+		_, _, err := LoadSite(testRoot(t, `{"ks_server": "`+ks+`"}`, nil), noEnv)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", ks, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: err = %v, want it to say %q", ks, err, want)
+		}
+	}
+	for raw, want := range map[string]int{"http://localhost:8080/": 8080, "http://127.0.0.5": 80, "http://[::1]:81/x": 81, "http://ks.example.com:8080": -1, "http://127.evil.example:80": -1} {
+		u, _ := url.Parse(raw)
+		port, ok := LoopbackPort(u)
+		if ok != (want >= 0) || ok && port != want {
+			t.Errorf("LoopbackPort(%s) = %d, %v; want %d", raw, port, ok, want)
+		}
 	}
 }

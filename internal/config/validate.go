@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -55,8 +56,18 @@ func validateSite(s Site, lines map[string]int, known []string) []Problem {
 	if s.RepoServer != "" && !strings.HasPrefix(s.RepoServer, "http://") && !strings.HasPrefix(s.RepoServer, "https://") {
 		add("repo_server", "want an http:// or https:// URL (the site's package mirror) or empty, got %q", s.RepoServer)
 	}
-	if s.KSServer != "" && !strings.HasPrefix(s.KSServer, "http://") && !strings.HasPrefix(s.KSServer, "https://") {
-		add("ks_server", "want an http:// or https:// URL or empty (start one in-process), got %q", s.KSServer)
+	if s.KSServer != "" {
+		u, err := url.Parse(s.KSServer)
+		loopback := false
+		if err == nil {
+			_, loopback = LoopbackPort(u)
+		}
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s.KSServer, " \t\n\"'"):
+			add("ks_server", "want an http:// or https:// URL without query or empty (start one in-process), got %q", s.KSServer)
+		case loopback && u.Scheme == "https":
+			add("ks_server", "a kickstart server on this host's loopback must be http://: the guests reach it at another address (10.0.2.2, the vmnet address), which its certificate does not name; got %q", s.KSServer)
+		}
 	}
 	if s.DiskSize < 4096 || s.DiskSize > 2*1024*1024 {
 		add("disk_size", "want a size in MiB from 4096 to 2097152, got %d", s.DiskSize)

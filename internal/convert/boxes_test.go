@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -397,7 +398,8 @@ func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
 }
 
 // TestOvftoolHashesTheOVAManifestWithTheSitesVMwareSHA checks that the
-// site's vmware_sha reaches ovftool as --shaAlgorithm. OVF Tool is a
+// site's vmware_sha reaches ovftool as --shaAlgorithm, beside the original
+// project's --diskMode=thin and --compress=1. OVF Tool is a
 // proprietary download no test machine has, so an ovftool on PATH records
 // its arguments and writes the OVA; the command line is what is checked.
 func TestOvftoolHashesTheOVAManifestWithTheSitesVMwareSHA(t *testing.T) {
@@ -420,8 +422,8 @@ func TestOvftoolHashesTheOVAManifestWithTheSitesVMwareSHA(t *testing.T) {
 			args, err := os.ReadFile(argsFile)
 			must(t, err)
 			lines := strings.Split(strings.TrimSpace(string(args)), "\n")
-			if len(lines) != 4 || lines[1] != "--shaAlgorithm="+hash || lines[2] != vmx {
-				t.Errorf("ovftool arguments:\n%s\nwant --acceptAllEulas --shaAlgorithm=%s %s <ova>", args, hash, vmx)
+			if want := []string{"--acceptAllEulas", "--diskMode=thin", "--compress=1", "--shaAlgorithm=" + hash, vmx}; len(lines) != 6 || !slices.Equal(lines[:5], want) {
+				t.Errorf("ovftool arguments:\n%s\nwant %s <ova>", args, strings.Join(want, " "))
 			}
 		})
 	}

@@ -168,10 +168,11 @@ func vmwareOVA(ctx context.Context, j *job, tmp string) ([]string, error) {
 }
 
 // ovftoolArgs are the arguments of ovftool packing the VMX in into the OVA
-// out, its manifest hashed with hash (the site's vmware_sha: sha1, sha256 or
-// sha512; empty leaves ovftool's default).
+// out: thin-provisioned disks, compressed (level 1), as the original
+// project's ovftool line, and the manifest hashed with hash (the site's
+// vmware_sha: sha1, sha256 or sha512; empty leaves ovftool's default).
 func ovftoolArgs(hash, in, out string) []string {
-	args := []string{"--acceptAllEulas"}
+	args := []string{"--acceptAllEulas", "--diskMode=thin", "--compress=1"}
 	if hash != "" {
 		args = append(args, "--shaAlgorithm="+hash)
 	}

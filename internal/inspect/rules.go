@@ -135,7 +135,7 @@ func Family(distro string) string {
 // Provider groups of the table.
 var (
 	clouds       = []string{"aws", "azure", "gcp", "openstack"}
-	lockedRoot   = []string{"aws", "azure", "docker", "gcp", "openstack"}
+	lockedRoot   = []string{"aws", "azure", "docker", "gcp", "openstack", "virtualbox"}
 	shipped      = []string{"aws", "azure", "docker", "gcp", "openstack", "vmware"} // to a cloud, vSphere or a registry: all but the Vagrant box
 	disks        = []string{"aws", "azure", "gcp", "openstack", "virtualbox", "vmware"}
 	el           = []string{RHEL}
@@ -173,6 +173,8 @@ var Table = []Rule{
 	{Name: "initramfs non-host-only (dracut.conf.d)", Providers: clouds, Families: el, Kind: FileHas, Args: []string{"/etc/dracut.conf.d/gsi-cloud.conf", `^hostonly="?no"?`}},
 	{Name: "NOZEROCONF=yes", Providers: clouds, Families: el, Kind: FileHas, Args: []string{"/etc/sysconfig/network", `^NOZEROCONF="?yes"?`}},
 	{Name: "no swap on the OS disk", Providers: []string{"azure"}, Families: el, Kind: FileLacks, Args: []string{"/etc/fstab", `^\s*[^#]\S*\s+\S+\s+swap\s`}},
+	{Name: "no crashkernel=auto on the kernel line", Providers: []string{"azure", "gcp"}, Families: el, Kind: NoKernelArgs, Args: []string{"crashkernel=auto"}},
+	{Name: "cloud-init's default user is named after the distribution, with sudo", Providers: []string{"aws", "azure", "openstack"}, Families: el, Kind: FileHas, Args: []string{"/etc/cloud/cloud.cfg.d/50_local.cfg", `^\s+sudo: \["ALL=\(ALL\) NOPASSWD:ALL"\]`}},
 
 	// azure
 	{Name: "initramfs has the Hyper-V drivers", Providers: []string{"azure"}, Families: el, Kind: InitramfsModules, Args: []string{"hv_vmbus", "hv_netvsc", "hv_storvsc"}},
@@ -188,6 +190,8 @@ var Table = []Rule{
 	{Name: "google-guest-agent enabled", Providers: []string{"gcp"}, Families: el, Kind: UnitEnabled, Args: []string{"google-guest-agent.service"}},
 	{Name: "GCP sysctls", Providers: []string{"gcp"}, Families: el, Kind: FileHas, Args: []string{sysctlGCP, `^kernel\.kptr_restrict\s*=\s*1`}},
 	{Name: "MTU 1460", Providers: []string{"gcp"}, Families: el, Kind: FileHas, Args: []string{"/etc/NetworkManager/conf.d/60-gsi-gcp-mtu.conf", `^ethernet\.mtu\s*=\s*1460`}},
+	{Name: "sshd: ClientAliveInterval 420 (GCP)", Providers: []string{"gcp"}, Kind: SSHD, Args: []string{"ClientAliveInterval", "420"}},
+	{Name: "sshd: X11Forwarding no (GCP)", Providers: []string{"gcp"}, Kind: SSHD, Args: []string{"X11Forwarding", "no"}},
 
 	// aws
 	{Name: "initramfs has the Xen, NVMe and ENA drivers the kernel ships", Providers: []string{"aws"}, Families: el, Kind: InitramfsModulesShipped, Args: []string{"xen_blkfront", "xen_netfront", "nvme", "ena"}},

@@ -43,7 +43,7 @@ func TestTheTableSelectsEachRuleByProviderAndFamily(t *testing.T) {
 		{"virtualbox", RHEL, "every kernel has an initramfs", true},
 		{"docker", Debian, "root locked", true},
 		{"gcp", Debian, "root locked", true},
-		{"virtualbox", RHEL, "root locked", false},
+		{"virtualbox", RHEL, "root locked", true},
 		{"vmware", Debian, "root locked", false},
 		{"vmware", Debian, "no SSH host keys", true},
 		{"gcp", "", "sshd: PasswordAuthentication no", true},

@@ -105,7 +105,11 @@ func (k *Kickstarts) Handler() http.Handler {
 			return
 		}
 		var buf bytes.Buffer
-		if err := k.Render(&buf, req.Build, req.OS, baseURL(r)); err != nil {
+		base := baseURL(r)
+		if r.URL.Path == "/ks.php" { // the boot line names the path asked, as the original's did
+			base += "/ks.php"
+		}
+		if err := k.Render(&buf, req.Build, req.OS, base); err != nil {
 			status := http.StatusInternalServerError
 			if errors.Is(err, ErrUnknownBuild) || errors.Is(err, ErrUnknownOS) {
 				status = http.StatusNotFound

@@ -142,8 +142,14 @@ func TestBootLineUsesTheHostTheClientNamedOrAPlaceholder(t *testing.T) {
 		{"ks.example.com", "", "/a/../b", false, "inst.ks=http://ks.example.com/ks?build=metal/example"},
 		{"ks.example.com", "", "/x rootpw --plaintext", false, "inst.ks=http://ks.example.com/ks?build=metal/example"},
 		{"ks.example.com:8443", "", "", true, "inst.ks=https://ks.example.com:8443/ks?build=metal/example"},
+		// Asked at the original's /ks.php, the boot line names it too.
+		{"ks.example.com", "", "/gsi", false, "inst.ks=http://ks.example.com/gsi/ks.php?build=metal/example&os=CentOS-7.9.2009 bootdev=eth0"},
 	} {
-		req := httptest.NewRequest("GET", "/ks?build=metal/example&os=CentOS-7.9.2009", nil)
+		path := "/ks"
+		if strings.Contains(tc.want, "/ks.php") {
+			path = "/ks.php"
+		}
+		req := httptest.NewRequest("GET", path+"?build=metal/example&os=CentOS-7.9.2009", nil)
 		req.Host = tc.host
 		if tc.proto != "" {
 			req.Header.Set("X-Forwarded-Proto", tc.proto)

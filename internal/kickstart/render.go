@@ -233,7 +233,8 @@ var (
 
 // Render writes the kickstart of build for the OS vmName to w. baseURL
 // (e.g. "http://192.0.2.1:8080") is where the metal boot-line comment points
-// inst.ks at. Nothing is written when rendering fails.
+// inst.ks at: <baseURL>/ks, or baseURL itself when it ends in the original
+// PHP server's /ks.php. Nothing is written when rendering fails.
 func (k *Kickstarts) Render(w io.Writer, build, vmName, baseURL string) error {
 	b, ok := k.builds[build]
 	if !ok {
@@ -248,7 +249,11 @@ func (k *Kickstarts) Render(w io.Writer, build, vmName, baseURL string) error {
 	}
 	d := Data{Build: b, OS: t, AuthorizedKey: k.key}
 	if b.Static {
-		d.BootLine = BootLine(b, baseURL+"/ks?build="+b.Name+"&os="+t.VMName)
+		ks := baseURL + "/ks"
+		if strings.HasSuffix(baseURL, "/ks.php") {
+			ks = baseURL
+		}
+		d.BootLine = BootLine(b, ks+"?build="+b.Name+"&os="+t.VMName)
 	}
 	var buf bytes.Buffer
 	if err := k.templates[t.Family].Execute(&buf, d); err != nil {
