@@ -2,7 +2,7 @@
 // platform takes (one table, a row per provider) and makes the Vagrant boxes:
 // azure a fixed VHD, gcp a sparse oldgnu disk.raw tarball, docker a rootfs
 // tarball, vmware an OVA (ovftool's, or made in Go where it is missing), the others
-// the disk as built; aws, azure, docker and gcp also a debug box, made from a
+// the disk as built; every build but virtualbox's also a debug box, made from a
 // copy of the disk with the vagrant user added (debugbox.go). Every output is written under a temporary name and
 // renamed when whole into its provider folder, which exists only once it
 // holds a whole output. Each output's size, time and SHA-256 are recorded
@@ -94,8 +94,8 @@ var table = []row{
 	{"azure", "qcow2", []output{disk("vhd", fixedVHD), debugBox(libvirtDebugBox)}},
 	{"docker", "qcow2", []output{disk("tar.gz", rootfsTarball), debugBox(libvirtDebugBox)}},
 	{"gcp", "qcow2", []output{disk("tar.gz", gcpTarball), debugBox(libvirtDebugBox)}},
-	{"openstack", "qcow2", []output{disk("qcow2", asBuilt), asBuiltBox(libvirtBox)}},
-	{"vmware", "vmx", []output{disk("ova", vmwareOVA), asBuiltBox(vmwareBox)}},
+	{"openstack", "qcow2", []output{disk("qcow2", asBuilt), debugBox(libvirtDebugBox)}},
+	{"vmware", "vmx", []output{disk("ova", vmwareOVA), debugBox(vmwareDebugBox)}},
 }
 
 // Providers lists the providers the conversion table has a row for, in

@@ -199,32 +199,38 @@ func vmwareFiles(dir string) ([]string, error) {
 	return append(files, vmx), nil
 }
 
-// vmwareBox is the Vagrant box for the vmware_desktop provider.
-func vmwareBox(ctx context.Context, j *job, tmp string) ([]string, error) {
+// writeVmwareBox writes the Vagrant box for the vmware_desktop provider of
+// the VM in j.inDir to tmp; the disk named disk (a file name in the VM's
+// folder) is taken from the file copy instead, without the extents of a
+// split disk of that name (the copy is one file). An empty disk boxes the
+// VM as built.
+func writeVmwareBox(ctx context.Context, j *job, tmp, disk, copy string) error {
 	files, err := vmwareFiles(j.inDir)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	extent := regexp.MustCompile(`^` + regexp.QuoteMeta(strings.TrimSuffix(disk, ".vmdk")) + `-(s|f)[0-9]{3}\.vmdk$|^` + regexp.QuoteMeta(strings.TrimSuffix(disk, ".vmdk")) + `-flat\.vmdk$`)
 	b, err := newBox(tmp, gzip.DefaultCompression)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer b.abort()
 	b.addJSON(map[string]any{"provider": "vmware_desktop"})
 	b.addBytes("Vagrantfile", []byte(vagrantfile("")))
 	for _, name := range files {
-		b.addFile(ctx, name, filepath.Join(j.inDir, name))
+		switch {
+		case disk != "" && name == disk:
+			b.addFile(ctx, name, copy)
+		case disk != "" && extent.MatchString(name):
+		default:
+			b.addFile(ctx, name, filepath.Join(j.inDir, name))
+		}
 	}
-	return nil, b.commit()
+	return b.commit()
 }
 
-// libvirtBox is the Vagrant box for the libvirt provider: the qcow2 as
-// box.img.
-func libvirtBox(ctx context.Context, j *job, tmp string) ([]string, error) {
-	return nil, writeLibvirtBox(ctx, j, j.input, tmp)
-}
-
-// writeLibvirtBox writes the libvirt box of the qcow2 disk to tmp.
+// writeLibvirtBox writes the libvirt box of the qcow2 disk to tmp: the
+// qcow2 as box.img.
 func writeLibvirtBox(ctx context.Context, j *job, disk, tmp string) error {
 	size, err := virtualSize(ctx, j, disk, "qcow2")
 	if err != nil {
