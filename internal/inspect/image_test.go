@@ -99,6 +99,18 @@ func TestTheBuildKeyInRootsAuthorizedKeysIsBroken(t *testing.T) {
 	}
 }
 
+// holdsOrSays checks that err is nil when want is empty, else that it
+// holds want.
+func holdsOrSays(t *testing.T, name string, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("%s: %v, want it to hold", name, err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("%s: %v, want an error with %q", name, err, want)
+	}
+}
+
 func TestAKnownKeyInAnyAccountsAuthorizedKeysIsBroken(t *testing.T) {
 	site := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGsitevagrantkey vagrant@site"
 	for _, tc := range []struct {
@@ -115,12 +127,7 @@ func TestAKnownKeyInAnyAccountsAuthorizedKeysIsBroken(t *testing.T) {
 		im := elImage()
 		im.Files[tc.file] = tc.keys
 		err := im.Check(Rule{Kind: NoKnownKey}, "", site)
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("%s: %v, want it to hold", tc.name, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
-		}
+		holdsOrSays(t, tc.name, err, tc.want)
 	}
 }
 
@@ -143,12 +150,7 @@ func TestSudoWithoutAPasswordAnywhereInSudoersIsBroken(t *testing.T) {
 			im.Files[f] = text
 		}
 		err := im.Check(Rule{Kind: NoPasswordlessSudo}, "")
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("%s: %v, want it to hold", tc.name, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
-		}
+		holdsOrSays(t, tc.name, err, tc.want)
 	}
 }
 

@@ -1,19 +1,15 @@
 package inspect
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/run"
-	"gold-standard-images/test/fixture"
 )
 
 // loginRules are the Table's rules that keep a login out of the images
@@ -28,21 +24,7 @@ var loginRules = []string{"no vagrant user", "no known key in any authorized_key
 // drop-in, Vagrant's insecure key in the authorized_keys2 of an account
 // whose home is outside /home, and the build's packer key in root's.
 func TestAShippedImageWithAVagrantUserAKnownKeyOrPasswordlessSudoIsBroken(t *testing.T) {
-	for _, tool := range []string{"guestfish", "qemu-img"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("this test needs %s (apt-get install libguestfs-tools qemu-utils): %v", tool, err)
-			}
-			t.Skipf("%s missing: %v", tool, err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-	defer cancel()
-	accel, err := kvm.Choose(ctx, os.Getenv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, _ := fixture.Image(ctx, t, accel)
+	ctx, accel, base := fixtureImage(t, "guestfish", "qemu-img")
 	var rules []Rule
 	for _, r := range Select(Table, "openstack", Debian) {
 		if slices.Contains(loginRules, r.Name) {
