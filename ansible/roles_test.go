@@ -331,3 +331,57 @@ func TestTheOriginalsSSHClientSettingsKeepOnlyCiphersThisSSHKnows(t *testing.T) 
 		t.Errorf("ssh -G refuses the file: %v\n%s", err, out)
 	}
 }
+
+// firstValues are sshd's effective settings of a sshd_config without
+// Include: the first value of each keyword before the first Match block.
+func firstValues(config string) map[string]string {
+	got := map[string]string{}
+	for _, line := range strings.Split(config, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		if strings.EqualFold(f[0], "Match") {
+			break
+		}
+		if _, ok := got[f[0]]; !ok {
+			got[f[0]] = f[1]
+		}
+	}
+	return got
+}
+
+// TestConfigSSHDSetsTheValueSSHDTakesWhereAnExampleMatchBlockIsCommentedOut
+// runs config_sshd with gcp's settings on EL 7's and Debian 12's shape of
+// sshd_config: an active "X11Forwarding yes" early and the commented Match
+// example at the end. The first value sshd takes must be the role's, a
+// real Match block must keep its own lines, and a second run must change
+// nothing.
+func TestConfigSSHDSetsTheValueSSHDTakesWhereAnExampleMatchBlockIsCommentedOut(t *testing.T) {
+	for name, before := range map[string]string{
+		"EL 7":                         "#PermitRootLogin yes\nPasswordAuthentication yes\n#X11Forwarding no\nX11Forwarding yes\nUseDNS yes\n\n# Example of overriding settings on a per-user basis\n#Match User anoncvs\n#\tX11Forwarding no\n#\tAllowTcpForwarding no\n",
+		"Debian 12 with a Match block": "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nX11Forwarding yes\nPrintMotd no\nMatch User backup\n\tX11Forwarding yes\n\tAllowTcpForwarding no\n",
+	} {
+		cfg := filepath.Join(t.TempDir(), "sshd_config")
+		if err := os.WriteFile(cfg, []byte(before), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		task := "    - ansible.builtin.include_role:\n        name: config_sshd\n      vars:\n        config_sshd_dropin: false\n        config_sshd_config: " + cfg + "\n        config_sshd_validate: test -f %s\n        config_sshd_reload: false\n" +
+			"        config_sshd_extra_settings: [{key: PermitTunnel, value: \"no\"}, {key: AllowTcpForwarding, value: \"yes\"}, {key: X11Forwarding, value: \"no\"}, {key: ClientAliveInterval, value: \"420\"}]\n"
+		play(t, task)
+		first := readFile(t, cfg)
+		play(t, task)
+		if again := readFile(t, cfg); again != first {
+			t.Errorf("%s: a second run changed the file:\n%s", name, again)
+		}
+		got := firstValues(first)
+		for k, want := range map[string]string{"X11Forwarding": "no", "AllowTcpForwarding": "yes", "PermitTunnel": "no", "ClientAliveInterval": "420", "PasswordAuthentication": "no", "PermitRootLogin": "prohibit-password", "UseDNS": "no"} {
+			if got[k] != want {
+				t.Errorf("%s: sshd takes %s %q, want %q:\n%s", name, k, got[k], want, first)
+			}
+		}
+		if strings.Contains(before, "Match User backup") && !strings.HasSuffix(first, "Match User backup\n\tX11Forwarding yes\n\tAllowTcpForwarding no\n") {
+			t.Errorf("%s: the Match block changed:\n%s", name, first)
+		}
+	}
+}
