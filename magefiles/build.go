@@ -32,7 +32,8 @@ type Build mg.Namespace
 // run-cleanup-provisioner is Packer's -on-error (abort keeps a failed VM);
 // LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS tune the docker
 // conversion and the inspection of the images (mage -h artifacts:inspect;
-// default direct). Logs go to
+// default direct); DEBUG_BOXES=1 also makes the debug boxes of aws, azure,
+// docker and gcp after their artifacts (mage -h artifacts:debugboxes). Logs go to
 // logs/<version>/CentOS-7.9.2009/<provider>.log; mage -v shows Packer's
 // output as well.
 func (Build) Centos7(ctx context.Context) error { return buildOS(ctx, "CentOS-7.9.2009") }
@@ -106,6 +107,10 @@ func buildOS(ctx context.Context, vmName string) error {
 	if _, err := sshkeys.Ensure(filepath.Join(cfg.Root, "keys"), "packer", "vagrant"); err != nil {
 		return err
 	}
-	_, err = pipeline.Build(ctx, cfg, buildsteps.Deps(cfg, os.Getenv, os.Stderr, toolOutput()), pipeline.Options{Out: os.Stderr, Verbose: mg.Verbose()})
+	deps, err := buildsteps.Deps(cfg, os.Getenv, os.Stderr, toolOutput())
+	if err != nil {
+		return err
+	}
+	_, err = pipeline.Build(ctx, cfg, deps, pipeline.Options{Out: os.Stderr, Verbose: mg.Verbose()})
 	return err
 }

@@ -127,7 +127,7 @@ func TestTheFixtureBoxIsAddedThroughTheCatalogBootedCheckedAndDestroyed(t *testi
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := convert.Run(ctx, cfg, selected, convert.Options{Root: root}); err != nil {
+	if _, err := convert.Run(ctx, cfg, selected, convert.Options{Root: root, DebugBoxes: true}); err != nil {
 		t.Fatal(err)
 	}
 	artifacts := filepath.Join(root, tree.ArtifactsDir)

@@ -24,11 +24,15 @@ import (
 )
 
 // Deps returns the steps of cfg's build. getenv reads PACKER, PACKER_CACHE,
-// CATALOG_BASE_URL and what the conversions read; log receives their
+// CATALOG_BASE_URL, DEBUG_BOXES and what the conversions read; log receives their
 // progress lines, toolOutput the output of the tools they run.
-func Deps(cfg *config.Config, getenv func(string) string, log, toolOutput io.Writer) pipeline.Deps {
+func Deps(cfg *config.Config, getenv func(string) string, log, toolOutput io.Writer) (pipeline.Deps, error) {
 	sent := &kickstart.Sent{} // the kickstarts served, for the build records
-	return pipeline.Deps{
+	debugBoxes, err := envvar.DebugBoxes.Or(getenv, false)
+	if err != nil {
+		return pipeline.Deps{}, err
+	}
+	d := pipeline.Deps{
 		PackerPath: func(ctx context.Context) (string, string, error) {
 			return packer.Find(ctx, cfg.Root, getenv, log)
 		},
@@ -56,6 +60,12 @@ func Deps(cfg *config.Config, getenv func(string) string, log, toolOutput io.Wri
 			return err
 		},
 	}
+	if debugBoxes {
+		d.DebugBoxes = func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error) {
+			return convert.Run(ctx, cfg, selected, convert.Options{Log: log, ToolOutput: toolOutput, Getenv: getenv, DebugBoxes: true})
+		}
+	}
+	return d, nil
 }
 
 // underRoot returns arts with their paths (relative to root, as convert

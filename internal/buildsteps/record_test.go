@@ -67,7 +67,10 @@ func TestTheRecordStepWritesTheSBOMAndManifestThatSHA256SUMCovers(t *testing.T) 
 	arts := []tree.Artifact{{Provider: "openstack", Kind: tree.Disk, Path: artifact}}
 
 	var log bytes.Buffer
-	deps := Deps(cfg, os.Getenv, &log, io.Discard)
+	deps, err := Deps(cfg, os.Getenv, &log, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
 	step := func() {
 		t.Helper()
 		log.Reset()
@@ -138,4 +141,35 @@ func TestTheRecordStepWritesTheSBOMAndManifestThatSHA256SUMCovers(t *testing.T) 
 		t.Errorf("SHA256SUM not current after the second run (%v)", err)
 	}
 	t.Logf("second run took %s:\n%s", time.Since(start), log.String())
+}
+
+func TestDebugBoxesAreAStepOfTheBuildOnlyWhenAskedFor(t *testing.T) {
+	cfg := &config.Config{Root: t.TempDir(), Site: config.Site{Namespace: "gold", Version: "1.0.0"}, OS: config.OS{VMName: "CentOS-7.9.2009"}}
+	for _, c := range []struct {
+		env  string
+		want bool
+	}{{"", false}, {"0", false}, {"1", true}} {
+		getenv := func(k string) string {
+			if k == "DEBUG_BOXES" {
+				return c.env
+			}
+			return ""
+		}
+		deps, err := Deps(cfg, getenv, io.Discard, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := deps.DebugBoxes != nil; got != c.want {
+			t.Errorf("DEBUG_BOXES=%q: debug boxes step %v, want %v", c.env, got, c.want)
+		}
+	}
+	_, err := Deps(cfg, func(k string) string {
+		if k == "DEBUG_BOXES" {
+			return "yes please"
+		}
+		return ""
+	}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "DEBUG_BOXES") {
+		t.Fatalf("a bad DEBUG_BOXES: %v; want an error naming it", err)
+	}
 }

@@ -476,3 +476,32 @@ func TestWriteRejectsABaseURLWithUserinfoQueryOrFragment(t *testing.T) {
 		t.Errorf("a catalog was written despite the bad base URL (stat: %v)", err)
 	}
 }
+
+// Debug boxes are made only when asked for: a folder of a provider with a
+// debug box that holds none is left out of the catalogs, while a Vagrant
+// image's folder without its box is still an error.
+func TestAFolderWithoutItsDebugBoxIsLeftOutAndOneWithoutItsBoxIsAnError(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "artifacts")
+	addBuild(t, root, "1.0.0", "virtualbox")
+	gcp := addBuild(t, root, "1.0.0", "gcp")
+	if err := os.Remove(filepath.Join(gcp, BoxName(vm, "1.0.0", "gcp"))); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Write(context.Background(), root, Options{Namespace: "gold"})
+	if err != nil {
+		t.Fatalf("a gcp folder without its debug box: %v", err)
+	}
+	if len(res) != 1 || filepath.Base(res[0].Path) != vm+".json" {
+		t.Fatalf("catalogs %+v, want only %s.json", res, vm)
+	}
+	if _, err := os.Stat(filepath.Join(root, vm+"-gcp.json")); !os.IsNotExist(err) {
+		t.Fatalf("a catalog of a debug box that is not there: %v", err)
+	}
+	vb := addBuild(t, root, "1.1.0", "virtualbox")
+	if err := os.Remove(filepath.Join(vb, BoxName(vm, "1.1.0", "virtualbox"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(context.Background(), root, Options{Namespace: "gold"}); err == nil || !strings.Contains(err.Error(), "want the Vagrant box") {
+		t.Fatalf("a virtualbox folder without its box: %v; want an error", err)
+	}
+}

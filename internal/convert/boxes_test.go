@@ -92,7 +92,6 @@ func members(t *testing.T, r io.Reader) map[string][]byte {
 }
 
 func TestAsBuiltDisksAreLinkedAndVagrantBoxesMade(t *testing.T) {
-	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	cfg := testConfig(t)
 	for _, p := range []string{"aws", "virtualbox"} {
 		makeOVA(t, packerOutput(t, cfg, p, "ova"), cfg.Tree().BaseName(p))
@@ -206,7 +205,6 @@ func withoutOvftool(t *testing.T) string {
 }
 
 func TestRerunKeepsUpToDateOutputsAndRedoesStaleOnes(t *testing.T) {
-	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	cfg := testConfig(t)
 	in := packerOutput(t, cfg, "aws", "ova")
 	makeOVA(t, in, cfg.Tree().BaseName("aws"))
@@ -279,7 +277,6 @@ func TestADamagedOutputIsMadeAgain(t *testing.T) {
 }
 
 func TestProviderWithoutPackerOutputIsSkippedWithANote(t *testing.T) {
-	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	cfg := testConfig(t)
 	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.Tree().BaseName("aws"))
 	var log bytes.Buffer
@@ -357,7 +354,6 @@ func TestDamagedDiskFailsNamingItAndLeavesNothing(t *testing.T) {
 // removes it, and those older versions left in the provider folder, but
 // keeps the folder of a conversion whose process still runs.
 func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
-	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	cfg := testConfig(t)
 	makeOVA(t, packerOutput(t, cfg, "aws", "ova"), cfg.Tree().BaseName("aws"))
 	outDir := filepath.Join(cfg.Root, cfg.Tree().ArtifactDir("aws"))

@@ -2,8 +2,10 @@
 // platform takes (one table, a row per provider) and makes the Vagrant boxes:
 // azure a fixed VHD, gcp a sparse oldgnu disk.raw tarball, docker a rootfs
 // tarball, vmware an OVA (ovftool's, or made in Go where it is missing), the others
-// the disk as built; every build but virtualbox's also a debug box, made from a
-// copy of the disk with the vagrant user added (debugbox.go). Every output is written under a temporary name and
+// the disk as built. Every build but virtualbox's also has a debug box, made
+// apart and only when asked for (Options.DebugBoxes): a copy of the disk
+// with the vagrant user added (debugbox.go), so the artifacts the platforms
+// take never wait on it, fail with it or need keys/vagrant.pub. Every output is written under a temporary name and
 // renamed when whole into its provider folder, which exists only once it
 // holds a whole output. Each output's size, time and SHA-256 are recorded
 // beside it (tree.WriteMade); outputs newer than their input and unchanged
@@ -18,6 +20,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +51,11 @@ type Options struct {
 	// LIBGUESTFS_BACKEND_SETTINGS (the docker rootfs and the debug boxes);
 	// nil is os.Getenv.
 	Getenv func(string) string
+	// DebugBoxes makes the debug boxes of the rows that have one, and
+	// nothing else (artifacts:debugboxes, DEBUG_BOXES=1); false makes
+	// everything else. The debug boxes read the platform's artifact or
+	// Packer output and keys/vagrant.pub.
+	DebugBoxes bool
 }
 
 // row is one provider's conversion: the Packer output it reads and the
@@ -185,7 +193,8 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 		chosen[p.Name] = true
 	}
 	for _, r := range table {
-		if !chosen[r.provider] {
+		r.outputs = slices.DeleteFunc(slices.Clone(r.outputs), func(o output) bool { return o.debug != opts.DebugBoxes })
+		if !chosen[r.provider] || len(r.outputs) == 0 {
 			continue
 		}
 		j := &job{

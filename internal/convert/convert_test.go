@@ -132,7 +132,6 @@ func must(t testing.TB, err error) {
 }
 
 func TestAzureIsAFixedVHDRoundedUpToAWholeMiB(t *testing.T) {
-	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	cfg := testConfig(t)
 	in := packerOutput(t, cfg, "azure", "qcow2")
 	guestDisk(t, in)
@@ -171,7 +170,6 @@ func TestAzureIsAFixedVHDRoundedUpToAWholeMiB(t *testing.T) {
 }
 
 func TestAzureVHDStaysSparseAndHoldsTheSameData(t *testing.T) {
-	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	need(t, "qemu-img")
 	cfg := testConfig(t)
 	in := packerOutput(t, cfg, "azure", "qcow2")
@@ -209,7 +207,6 @@ func TestAzureVHDStaysSparseAndHoldsTheSameData(t *testing.T) {
 }
 
 func TestGCPTarballHoldsExactlyASparseDiskRaw(t *testing.T) {
-	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	need(t, "tar")
 	cfg := testConfig(t)
 	in := packerOutput(t, cfg, "gcp", "qcow2")
@@ -251,7 +248,6 @@ func TestGCPTarballHoldsExactlyASparseDiskRaw(t *testing.T) {
 }
 
 func TestDockerRootfsKeepsOwnersModesSetuidAndXattrs(t *testing.T) {
-	withoutDebugBoxes(t) // made and checked on a real guest in debugbox_test.go
 	need(t, "guestfish")
 	cfg := testConfig(t)
 	in := packerOutput(t, cfg, "docker", "qcow2")

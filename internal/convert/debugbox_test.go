@@ -19,24 +19,6 @@ import (
 	"gold-standard-images/test/fixture"
 )
 
-// withoutDebugBoxes leaves the debug boxes out of the conversion table for
-// the test: the tests of the other outputs use tiny disks with no OS on
-// them, where no vagrant user can be added.
-func withoutDebugBoxes(t testing.TB) {
-	saved := table
-	t.Cleanup(func() { table = saved })
-	table = nil
-	for _, r := range saved {
-		var outs []output
-		for _, o := range r.outputs {
-			if !o.debug {
-				outs = append(outs, o)
-			}
-		}
-		table = append(table, row{r.provider, r.input, outs})
-	}
-}
-
 // TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone makes
 // the debug boxes of azure (libvirt, from a qcow2; openstack's are made the
 // same way), aws (virtualbox, from an OVA) and vmware (vmware_desktop, from
@@ -82,6 +64,11 @@ func TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone(t *testin
 	if err != nil {
 		t.Fatalf("convert: %v\n%s", err, log.String())
 	}
+	boxes, err := Run(ctx, cfg, selectOnly(t, "aws,azure,vmware"), Options{Log: &log, DebugBoxes: true})
+	if err != nil {
+		t.Fatalf("debug boxes: %v\n%s", err, log.String())
+	}
+	arts = append(arts, boxes...)
 	t.Logf("convert aws, azure, vmware (three debug boxes) in %s:\n%s", time.Since(start).Round(time.Second), log.String())
 	var got []string
 	for _, a := range arts {
@@ -278,5 +265,45 @@ func TestGuestfishQuoteKeepsTheScriptOneArgument(t *testing.T) {
 	got := guestfishQuote("a \"b\" \\c\nd\te")
 	if want := `"a \"b\" \\c\nd\te"`; got != want {
 		t.Errorf("guestfishQuote = %s, want %s", got, want)
+	}
+}
+
+// The artifacts the platforms take are made without a debug box: on a disk
+// in which guestfish would find no operating system, and with no
+// keys/vagrant.pub, the azure VHD and the gcp tarball are made. Asked for
+// apart, the debug boxes fail naming the missing key, and the platform
+// artifacts stay as they are.
+func TestThePlatformArtifactsNeedNeitherAnOSOnTheDiskNorTheVagrantKey(t *testing.T) {
+	need(t, "qemu-img")
+	cfg := testConfig(t)
+	for _, p := range []string{"azure", "gcp"} {
+		sh(t, "", "qemu-img", "create", "-q", "-f", "qcow2", packerOutput(t, cfg, p, "qcow2"), "8M")
+	}
+	var log bytes.Buffer
+	arts, err := Run(t.Context(), cfg, selectOnly(t, "azure,gcp"), Options{Log: &log})
+	if err != nil {
+		t.Fatalf("converting a disk with no OS and no keys/: %v\n%s", err, log.String())
+	}
+	var got []string
+	for _, a := range arts {
+		got = append(got, filepath.Base(a.Path))
+	}
+	want := []string{cfg.Tree().ArtifactName("azure", "vhd"), cfg.Tree().ArtifactName("gcp", "tar.gz")}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("made %q, want %q and no box", got, want)
+	}
+	vhd := artifactPath(cfg, "azure", "vhd")
+	before, err := os.Stat(vhd)
+	must(t, err)
+	_, err = Run(t.Context(), cfg, selectOnly(t, "azure,gcp"), Options{Log: &log, DebugBoxes: true})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join("keys", "vagrant.pub")) {
+		t.Fatalf("debug boxes without keys/vagrant.pub: %v; want an error naming it", err)
+	}
+	after, err := os.Stat(vhd)
+	if err != nil || !after.ModTime().Equal(before.ModTime()) || after.Size() != before.Size() {
+		t.Fatalf("a failed debug box touched the VHD: %v", err)
+	}
+	if _, err := os.Stat(artifactPath(cfg, "azure", "box")); !os.IsNotExist(err) {
+		t.Fatalf("a failed debug box left a box: %v", err)
 	}
 }

@@ -5,7 +5,9 @@ package devcheck
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -62,15 +64,37 @@ func Run(ctx context.Context, root string, getenv func(string) string) error {
 	if len(pkgs) == 0 {
 		pkgs = []string{"./..."}
 	}
-	args := []string{"test", "-timeout", "45m", "-count=1"}
-	if r := envvar.TestRun.Get(getenv); r != "" {
-		args = append(args, "-run", r)
+	return goTest(ctx, root, filepath.Join(root, ReportDir), env, pkgs, envvar.TestRun.Get(getenv), os.Stdout, os.Stderr)
+}
+
+// goTest runs go test in root through gotestsum (a tool of go.mod): a
+// line per package as it ends, with its time, to out; the still-running
+// packages every minute, to log; junit.xml and go-test.json in reports;
+// the ten slowest packages at the end, pass or fail, to log.
+func goTest(ctx context.Context, root, reports string, env, pkgs []string, runPattern string, out, log io.Writer) error {
+	if err := os.MkdirAll(reports, 0o755); err != nil {
+		return err
 	}
-	fmt.Fprintf(os.Stderr, ">> test: go %s\n", strings.Join(args, " "))
+	jsonFile := filepath.Join(reports, "go-test.json")
+	args := []string{"tool", "gotestsum", "--format", "pkgname-and-test-fails", "--format-hide-empty-pkg",
+		"--junitfile", filepath.Join(reports, "junit.xml"), "--jsonfile", jsonFile,
+		"--", "-timeout", "45m", "-count=1"}
+	if runPattern != "" {
+		args = append(args, "-run", runPattern)
+	}
+	fmt.Fprintf(log, ">> test: go %s (reports in %s)\n", strings.Join(append(args, pkgs...), " "), reports)
+	stop := make(chan struct{})
+	go heartbeat(jsonFile, time.Minute, log, stop)
 	// Reap: a test binary that go test's timeout kills cannot stop the tools
 	// its tests started (guestfish, qemu); their process group goes with it.
 	// go test's -timeout bounds each package's test binary; the whole run
 	// (every package, and building them) gets twice as long.
-	return run.Run(ctx, run.Cmd{Name: "go", Args: append(args, pkgs...), Dir: root, Env: env, Output: os.Stdout, Reap: true,
+	err := run.Run(ctx, run.Cmd{Name: "go", Args: append(args, pkgs...), Dir: root, Env: env, Output: out, Reap: true,
 		Timeout: 90 * time.Minute, Hint: "a test that hangs past go test's own -timeout"})
+	close(stop)
+	p := newPackages()
+	if rerr := p.readJSON(jsonFile); rerr == nil {
+		p.slowest(log, 10)
+	}
+	return err
 }

@@ -2,15 +2,12 @@ package iso
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
-)
 
-// errLocked is tryLock's answer when another process or fetch holds the lock.
-var errLocked = errors.New("locked")
+	"gold-standard-images/internal/filelock"
+)
 
 // lockPath is the lock of ISO file name iso in the cache: <cache>/<iso>.lock.
 func lockPath(cacheDir, iso string) string {
@@ -23,43 +20,11 @@ func lockPath(cacheDir, iso string) string {
 // the verified file the first left. It gives up when ctx ends. unlock
 // releases the lock and removes the lock file.
 func lockISO(ctx context.Context, cacheDir, iso string, opts Options) (unlock func(), err error) {
-	path := lockPath(cacheDir, iso)
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating ISO cache %q: %w", cacheDir, err)
 	}
-	for waited := false; ; {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("locking %q: %w", path, err)
-		}
-		err = tryLock(f)
-		if err == nil && isFileAt(f, path) {
-			return func() { os.Remove(path); f.Close() }, nil
-		}
-		f.Close()
-		switch {
-		case err == nil:
-			continue // the holder removed the file as we locked it: lock the new one
-		case !errors.Is(err, errLocked):
-			return nil, fmt.Errorf("locking %q: %w", path, err)
-		case !waited:
-			opts.say("waiting for another fetch of %s (it holds %s)", iso, path)
-			waited = true
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for another fetch of %s: %w", iso, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// isFileAt reports whether the open file f is still the file at path.
-func isFileAt(f *os.File, path string) bool {
-	a, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	b, err := os.Stat(path)
-	return err == nil && os.SameFile(a, b)
+	path := lockPath(cacheDir, iso)
+	return filelock.Lock(ctx, path, "another fetch of "+iso, func() {
+		opts.say("waiting for another fetch of %s (it holds %s)", iso, path)
+	})
 }

@@ -52,8 +52,13 @@ func TestQEMUCheckReportsAnAcceleratorQEMURefuses(t *testing.T) {
 
 // TestProbeAgreesWithAGuestThatPrintsOverSerial checks the probe's verdict on
 // this machine's /dev/kvm against an independent witness: QEMU with
-// accel=kvm and -cpu max, as libguestfs runs it, booting a guest that prints
-// "OK" on its serial port through the firmware, given 30 seconds.
+// accel=kvm and each CPU model the probe tries (QEMU's default, max as
+// libguestfs runs it, host), booting a guest that prints "OK" on its serial
+// port through the firmware. The witness is decisive when every model
+// printed within the probe's own bound (then KVM is usable) or one printed
+// nothing in six times that (then it is not); in between (a KVM that runs
+// guests, slowly: seen here under load) the two may fairly differ, and the
+// test says so instead of judging.
 func TestProbeAgreesWithAGuestThatPrintsOverSerial(t *testing.T) {
 	q := qemu(t)
 	r := Probe(context.Background(), "")
@@ -72,29 +77,56 @@ func TestProbeAgreesWithAGuestThatPrintsOverSerial(t *testing.T) {
 	if err := os.WriteFile(path, disk, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	slowest := time.Duration(0)
+	for _, cpu := range qemuCPUs {
+		took, ok := printsOverSerial(q, path, cpu, 6*qemuTimeout)
+		t.Logf("witness -cpu %q: printed %v after %s", cpu, ok, took.Round(time.Millisecond))
+		if !ok {
+			if r.Usable {
+				t.Fatalf("probe says usable, but QEMU with accel=kvm -cpu %q printed nothing over serial in %s", cpu, 6*qemuTimeout)
+			}
+			return
+		}
+		slowest = max(slowest, took)
+	}
+	switch {
+	case slowest <= qemuTimeout && !r.Usable:
+		t.Errorf("probe says unusable (%s), but every CPU model printed over serial within %s", r.Reason, qemuTimeout)
+	case slowest > qemuTimeout:
+		t.Logf("KVM runs guests here, slowly (%s; the probe gives %s): the probe may call it either way (it said usable=%v)", slowest, qemuTimeout, r.Usable)
+	}
+}
+
+// printsOverSerial boots the guest on disk with accel=kvm and cpu ("" for
+// QEMU's default) and says whether it printed "OK" within bound, and when.
+func printsOverSerial(qemu, disk, cpu string, bound time.Duration) (time.Duration, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, q, "-accel", "kvm", "-cpu", "max", "-nodefaults", "-no-user-config", "-display", "none", "-m", "16",
-		"-serial", "stdio", "-drive", "file="+path+",format=raw,if=floppy", "-no-reboot")
+	args := []string{"-accel", "kvm", "-nodefaults", "-no-user-config", "-display", "none", "-m", "16",
+		"-serial", "stdio", "-drive", "file=" + disk + ",format=raw,if=floppy", "-no-reboot"}
+	if cpu != "" {
+		args = append(args, "-cpu", cpu)
+	}
+	cmd := exec.CommandContext(ctx, qemu, args...)
 	out := &lineWatcher{want: "OK", found: make(chan struct{})}
 	cmd.Stdout = out
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return 0, false
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	witness := false
+	printed := false
 	select {
 	case <-out.found:
-		witness = true
+		printed = true
 	case <-exited: // QEMU gave up (an abort) before the guest printed
 	case <-ctx.Done():
 	}
+	took := time.Since(start)
 	cmd.Process.Kill()
 	<-exited
-	if witness != r.Usable {
-		t.Errorf("probe says usable=%v (%s), but QEMU with accel=kvm -cpu max printing over serial says %v", r.Usable, r.Reason, witness)
-	}
+	return took, printed
 }
 
 type lineWatcher struct {

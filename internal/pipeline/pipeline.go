@@ -78,6 +78,11 @@ type Deps struct {
 	GuestKickstartURL func(b providers.Builder, port int) string
 	// Convert turns the Packer output of the providers into artifacts.
 	Convert func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error)
+	// DebugBoxes, optional (DEBUG_BOXES=1), makes the debug boxes of the
+	// providers after their artifacts. A failure leaves the artifacts as
+	// they are: they are still recorded, checksummed and catalogued, and
+	// the build fails at the end naming it.
+	DebugBoxes func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error)
 	// Record, optional, writes what a build leaves beside each provider's
 	// artifacts before they are checksummed (SBOM, manifest.json), so that
 	// SHA256SUM covers it; it returns the files it wrote.
@@ -213,13 +218,16 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 		steps = append(steps, groupStep{b, group})
 	}
 	steps = append(steps, convertStep{b})
+	if deps.DebugBoxes != nil {
+		steps = append(steps, debugBoxesStep{b})
+	}
 	if deps.Record != nil {
 		steps = append(steps, recordStep{b})
 	}
 	steps = append(steps, checksumStep{b}, catalogStep{b}, inspectStep{b})
 
 	runErr := RunSteps(ctx, opts.Out, steps)
-	runErr = errors.Join(runErr, b.recordErr)
+	runErr = errors.Join(runErr, b.debugBoxesErr, b.recordErr)
 	b.stopKickstart()
 	if b.fingerprints != nil {
 		writeSummary(opts.Out, b.results)
@@ -266,6 +274,7 @@ type build struct {
 	artifacts     []tree.Artifact
 	started       time.Time
 	recordErr     error // the record step's, reported at the end
+	debugBoxesErr error // the debug boxes step's, reported at the end
 }
 
 func (b *build) stopKickstart() {
@@ -403,6 +412,24 @@ func (s convertStep) Skip() (bool, string) {
 func (s convertStep) Run(ctx context.Context) error {
 	arts, err := s.b.deps.Convert(ctx, s.b.built())
 	s.b.artifacts = arts
+	return err
+}
+
+type debugBoxesStep struct{ b *build }
+
+func (s debugBoxesStep) String() string { return "debug boxes" }
+func (s debugBoxesStep) Skip() (bool, string) {
+	return len(s.b.artifacts) == 0, "no artifacts"
+}
+func (s debugBoxesStep) Run(ctx context.Context) error {
+	b := s.b
+	boxes, err := b.deps.DebugBoxes(ctx, b.built())
+	b.artifacts = append(b.artifacts, boxes...)
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintf(b.opts.Out, "   failed: %v\n", err)
+		b.debugBoxesErr = err
+		return nil
+	}
 	return err
 }
 

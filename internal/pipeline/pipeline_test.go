@@ -997,3 +997,38 @@ func TestPreflightRefusesAnAnsibleCoreThatCannotManageTheRelease(t *testing.T) {
 		t.Errorf("no ansible on PATH: note %q, error %v; want neither (Preflight names the missing tool)", note, err)
 	}
 }
+
+// Debug boxes come after the artifacts, and a failed one leaves the
+// artifacts recorded, checksummed and catalogued, and the build failing at
+// the end naming it.
+func TestAFailedDebugBoxLeavesTheArtifactsAndFailsTheBuildAtTheEnd(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "gcp"
+	deps := f.deps()
+	var order []string
+	convert := deps.Convert
+	deps.Convert = func(ctx context.Context, ps []providers.Provider) ([]tree.Artifact, error) {
+		order = append(order, "convert")
+		return convert(ctx, ps)
+	}
+	deps.DebugBoxes = func(context.Context, []providers.Provider) ([]tree.Artifact, error) {
+		order = append(order, "debug boxes")
+		return nil, errors.New("adding the vagrant user to \"debug.qcow2\": no operating system")
+	}
+	deps.Record = func(context.Context, Facts, []tree.Artifact) ([]tree.Artifact, error) {
+		order = append(order, "record")
+		return nil, nil
+	}
+	opts := Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec},
+		Grace: 10 * time.Second, KVMDevice: filepath.Join(f.root, "no-kvm")}
+	_, err := Build(context.Background(), f.config(), deps, opts)
+	if err == nil || !strings.Contains(err.Error(), "vagrant user") {
+		t.Errorf("Build: %v, want the debug box's error", err)
+	}
+	if got := strings.Join(order, ","); got != "convert,debug boxes,record" {
+		t.Errorf("steps ran in the order %s, want convert,debug boxes,record", got)
+	}
+	if f.checksummed != 1 || len(f.catalogued) != 1 {
+		t.Errorf("checksummed %d times, catalogued %d times; want both once", f.checksummed, len(f.catalogued))
+	}
+}

@@ -6,6 +6,7 @@
 package validate
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,7 +16,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"gold-standard-images/internal/config"
@@ -77,9 +80,13 @@ func Run(ctx context.Context, o Options) error {
 // (packer.Validate). The ISO is an empty placeholder (Packer's validate
 // never reads it; the template only checks that it exists), the output root
 // is a throwaway folder (a build's Packer output may be there), and when
-// keys/ has no key pairs yet throwaway ones stand in. It returns an error
-// only when it cannot start.
+// keys/ has no key pairs yet throwaway ones stand in. Definitions are
+// validated as many at once as there are cores, and reported in order. It
+// returns an error only when it cannot start.
 func Templates(ctx context.Context, o Options, check func(name string, err error)) error {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
 	names, err := config.Available(o.Root)
 	if err != nil {
 		return fmt.Errorf("packer templates: %w", err)
@@ -105,11 +112,17 @@ func Templates(ctx context.Context, o Options, check func(name string, err error
 		o.Say("packer: keys/ has no key pairs yet (mage keys makes them); validating with throwaway ones")
 	}
 
-	for _, vm := range names {
-		name := "packer " + vm
+	// One `packer validate` per OS definition, as many at once as there are
+	// cores (each starts a Packer process per plugin and waits on them),
+	// reported in the order of the definitions.
+	results := make([]error, len(names))
+	logs := make([]bytes.Buffer, len(names))
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for i, vm := range names {
 		cfg, err := config.Load(o.Root, vm, o.Getenv, config.Options{AllowMissingISO: true})
 		if err != nil {
-			check(name, err)
+			results[i] = err
 			continue
 		}
 		v := packer.ForConfig(cfg, iso, ksPort)
@@ -119,7 +132,18 @@ func Templates(ctx context.Context, o Options, check func(name string, err error
 		v.SSHPrivateKeyFile = filepath.Join(keyDir, "packer")
 		v.VagrantPublicKeyFile = filepath.Join(keyDir, "vagrant.pub")
 		v.OutputRoot = filepath.Join(tmp, "packer-output", vm)
-		check(name, packer.Validate(ctx, o.Packer, o.Root, v, nil, o.Log))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = packer.Validate(ctx, o.Packer, o.Root, v, nil, &logs[i])
+		}()
+	}
+	wg.Wait()
+	for i, vm := range names {
+		o.Log.Write(logs[i].Bytes())
+		check("packer "+vm, results[i])
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,9 +29,16 @@ func realRoot(t *testing.T) string {
 
 func realPacker(t *testing.T) string { return packertest.Real(t, realRoot(t)) }
 
-// repo makes a repository root holding this repository's OS definitions,
-// Packer templates and kickstart files (http/) plus the given files (path ->
-// content), which win over the copied ones.
+// someOS are the OS definitions repo copies: two kickstart families, one
+// with a site-supplied ISO. Every shipped definition is validated once, by
+// TestTheRepositoryPassesEveryCheck; the other tests check what Run does
+// with a tree, which two definitions show as well as all of them (each
+// costs a `packer validate`: twenty Packer processes, several seconds).
+var someOS = []string{"CentOS-7.9.2009", "RedHat-9.6"}
+
+// repo makes a repository root holding someOS of this repository's OS
+// definitions, its Packer templates and kickstart files (http/) plus the
+// given files (path -> content), which win over the copied ones.
 func repo(t *testing.T, files map[string]string) string {
 	t.Helper()
 	src := realRoot(t)
@@ -42,6 +50,9 @@ func repo(t *testing.T, files map[string]string) string {
 			}
 			rel, _ := filepath.Rel(src, path)
 			if _, given := files[rel]; given {
+				return nil
+			}
+			if dir == "templates/os" && filepath.Ext(rel) == ".json" && !slices.Contains(someOS, strings.TrimSuffix(filepath.Base(rel), ".json")) {
 				return nil
 			}
 			data, err := os.ReadFile(path)
@@ -85,7 +96,7 @@ func TestRunPassesWhenEverythingIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"packer CentOS-7.6.1810: ok", "packer CentOS-7.9.2009: ok", "packer RedHat-7.9: ok",
+		"packer CentOS-7.9.2009: ok", "packer RedHat-9.6: ok",
 		"ansible syntax check: ok", "ansible-lint: ok", "shellcheck: ok", "kickstart render: ok",
 	} {
 		if !contains(said, want) {
@@ -108,7 +119,7 @@ func TestRunReportsEveryFailureTogether(t *testing.T) {
 	}
 	for _, want := range []string{
 		"packer CentOS-7.9.2009:", "scripts/cleanup.sh",
-		"packer RedHat-7.9:",
+		"packer RedHat-9.6:",
 		"ansible syntax check:", "no_such_module_anywhere",
 		"ansible-lint:",
 		"shellcheck: no *.sh files",
@@ -144,8 +155,7 @@ func TestRunReportsABrokenOSDefinitionAndChecksTheOthers(t *testing.T) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
-	names, _ := config.Available(realRoot(t))
-	for _, vm := range names {
+	for _, vm := range someOS {
 		if want := "packer " + vm + ": ok"; !contains(said, want) {
 			t.Errorf("progress lacks %q: %q", want, said)
 		}

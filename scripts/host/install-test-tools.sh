@@ -10,8 +10,10 @@
 # jq (the GitLab CI example in docs/ci.md), glance-api (a real Glance for upload:openstack,
 # started by its tests), ovmf (UEFI firmware of the QEMU builds with firmware uefi),
 # and from npm Azurite (the Azure Storage emulator of upload:azure's tests).
-# Idempotent: does nothing when every tool is already there.
+# Idempotent: does nothing when every tool is already there. apt waits for
+# the locks another apt holds (apt-wait.sh; APT_LOCK_TIMEOUT, default 600 s).
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
 packages=(
   qemu-utils qemu-system-x86 libguestfs-tools linux-image-amd64
@@ -39,18 +41,18 @@ if [ ${#missing[@]} -eq 0 ] && [ ${#missing_npm[@]} -eq 0 ]; then
   echo ">> test tools: all installed"
   exit 0
 fi
-sudo=""
+sudo=()
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "install as root: apt-get install ${missing[*]}; npm install -g ${missing_npm[*]}" >&2; exit 1; }
-  sudo="sudo"
+  sudo=(sudo)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo ">> test tools: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt=("${sudo[@]}" env APT_LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}" DEBIAN_FRONTEND=noninteractive "$here/apt-wait.sh")
+  "${apt[@]}" update -qq
+  "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 fi
 if [ ${#missing_npm[@]} -gt 0 ]; then
   echo ">> test tools: installing ${missing_npm[*]} (npm)"
-  $sudo npm install -g --no-fund --no-audit "${missing_npm[@]}"
+  "${sudo[@]}" npm install -g --no-fund --no-audit "${missing_npm[@]}"
 fi

@@ -1,6 +1,6 @@
 //go:build unix
 
-package iso
+package filelock
 
 import (
 	"errors"
