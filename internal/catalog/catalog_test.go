@@ -355,9 +355,9 @@ func TestWriteRejectsBadTreesNamingThePathAndTouchesNothing(t *testing.T) {
 			return dir
 		}},
 		{"box provider folder without its box", func(t *testing.T, root string) string {
-			dir := filepath.Join(root, "2.0.0", vm, "openstack")
+			dir := filepath.Join(root, "2.0.0", vm, "virtualbox")
 			os.MkdirAll(dir, 0o755)
-			os.WriteFile(filepath.Join(dir, vm+"-2.0.0_openstack.qcow2"), []byte("q"), 0o644)
+			os.WriteFile(filepath.Join(dir, vm+"-2.0.0_virtualbox.ova"), []byte("q"), 0o644)
 			return dir
 		}},
 	} {

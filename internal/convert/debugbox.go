@@ -49,14 +49,14 @@ func virtualboxDebugBox(ctx context.Context, j *job, tmp string) ([]string, erro
 		return nil, err
 	}
 	disk := filepath.Join(dir, "debug.qcow2")
-	if err := j.qemuImg(ctx, "convert", "-f", "vmdk", "-O", "qcow2", vmdk, disk); err != nil {
+	if err := j.qemuImgOver(ctx, vmdk, "convert", "-f", "vmdk", "-O", "qcow2", vmdk, disk); err != nil {
 		return nil, fmt.Errorf("copying the disk %q of %q for the debug box: %w", name, j.input, err)
 	}
 	os.Remove(vmdk)
 	if err := addVagrantUser(ctx, j, disk); err != nil {
 		return nil, err
 	}
-	if err := j.qemuImg(ctx, "convert", "-f", "qcow2", "-O", "vmdk", "-o", "subformat=streamOptimized", disk, vmdk); err != nil {
+	if err := j.qemuImgOver(ctx, disk, "convert", "-f", "qcow2", "-O", "vmdk", "-o", "subformat=streamOptimized", disk, vmdk); err != nil {
 		return nil, fmt.Errorf("writing the debug box's disk %q: %w", name, err)
 	}
 	os.Remove(disk)
@@ -80,14 +80,14 @@ func vmwareDebugBox(ctx context.Context, j *job, tmp string) ([]string, error) {
 		return nil, fmt.Errorf("reading the VMX %q: its disk %q is not beside it", j.input, disks[0])
 	}
 	disk := filepath.Join(dir, "debug.qcow2")
-	if err := j.qemuImg(ctx, "convert", "-f", "vmdk", "-O", "qcow2", disks[0], disk); err != nil {
+	if err := j.qemuImgOver(ctx, j.inDir, "convert", "-f", "vmdk", "-O", "qcow2", disks[0], disk); err != nil {
 		return nil, fmt.Errorf("copying the disk %q for the debug box: %w", disks[0], err)
 	}
 	if err := addVagrantUser(ctx, j, disk); err != nil {
 		return nil, err
 	}
 	vmdk := filepath.Join(dir, filepath.Base(disks[0]))
-	if err := j.qemuImg(ctx, "convert", "-f", "qcow2", "-O", "vmdk", "-o", "subformat=monolithicSparse", disk, vmdk); err != nil {
+	if err := j.qemuImgOver(ctx, disk, "convert", "-f", "qcow2", "-O", "vmdk", "-o", "subformat=monolithicSparse", disk, vmdk); err != nil {
 		return nil, fmt.Errorf("writing the debug box's disk %q: %w", filepath.Base(vmdk), err)
 	}
 	os.Remove(disk)

@@ -503,8 +503,15 @@ func virtualSize(ctx context.Context, j *job, path, format string) (int64, error
 }
 
 func (j *job) qemuImg(ctx context.Context, args ...string) error {
+	return j.qemuImgOver(ctx, j.input, args...)
+}
+
+// qemuImgOver runs qemu-img bounded by the size of data (a file or a
+// folder): the disk it reads where that is not j.input (a debug box's
+// copy, the VMware disk's extents beside a tiny descriptor).
+func (j *job) qemuImgOver(ctx context.Context, data string, args ...string) error {
 	return run.Run(ctx, run.Cmd{Name: "qemu-img", Args: args, Output: j.tools,
-		Timeout: boundFor(j.input, qemuImgStartup, qemuImgRate), Log: j.toolLog,
+		Timeout: boundFor(data, qemuImgStartup, qemuImgRate), Log: j.toolLog,
 		Hint: fmt.Sprintf("a full or stalled disk (df -h %s)", j.outDir)})
 }
 
