@@ -5,8 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // play runs tasks (YAML, indented for a play's task list) on this machine
@@ -40,13 +43,16 @@ func TestTheSerialConsoleRoleSetsGRUBsKernelLineForEachPlatform(t *testing.T) {
 	el7 := "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX=\"crashkernel=auto rd.lvm.lv=centos/root rhgb quiet\"\nGRUB_DISABLE_RECOVERY=\"true\"\n"
 	for _, tc := range []struct {
 		name, before, args, want string
+		remove                   string // serial_console_remove_args; "" the role's
 	}{
 		{"azure", el7, `["console=ttyS0", "earlyprintk=ttyS0", "rootdelay=300", "net.ifnames=0"]`,
-			`GRUB_CMDLINE_LINUX="crashkernel=auto rd.lvm.lv=centos/root console=ttyS0 earlyprintk=ttyS0 rootdelay=300 net.ifnames=0"`},
+			`GRUB_CMDLINE_LINUX="crashkernel=auto rd.lvm.lv=centos/root console=ttyS0 earlyprintk=ttyS0 rootdelay=300 net.ifnames=0"`, ""},
 		{"gcp replaces another console", strings.Replace(el7, "rhgb", "console=tty1 rhgb", 1), `["console=ttyS0,38400n8"]`,
-			`GRUB_CMDLINE_LINUX="crashkernel=auto rd.lvm.lv=centos/root console=ttyS0,38400n8"`},
+			`GRUB_CMDLINE_LINUX="crashkernel=auto rd.lvm.lv=centos/root console=ttyS0,38400n8"`, ""},
+		{"azure and gcp drop crashkernel=auto, as the original's", el7, `["console=ttyS0,38400n8"]`,
+			`GRUB_CMDLINE_LINUX="rd.lvm.lv=centos/root console=ttyS0,38400n8"`, "[rhgb, quiet, crashkernel=auto]"},
 		{"openstack keeps both consoles, and a second run changes nothing", "GRUB_CMDLINE_LINUX='console=tty0 console=ttyS0,115200n8 quiet'\n", `["console=tty0", "console=ttyS0,115200n8"]`,
-			`GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200n8"`},
+			`GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200n8"`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "grub")
@@ -54,6 +60,9 @@ func TestTheSerialConsoleRoleSetsGRUBsKernelLineForEachPlatform(t *testing.T) {
 				t.Fatal(err)
 			}
 			task := fmt.Sprintf("    - ansible.builtin.include_role:\n        name: serial_console\n        tasks_from: default_grub.yml\n      vars:\n        serial_console_default_grub: %s\n        serial_console_args: %s\n", file, tc.args)
+			if tc.remove != "" {
+				task += "        serial_console_remove_args: " + tc.remove + "\n"
+			}
 			for range 2 {
 				play(t, task)
 				got, err := os.ReadFile(file)
@@ -190,5 +199,189 @@ func TestTheCloudInitramfsRoleAddsTheDriversEveryKernelHasAndRemakesEachInitramf
 	}
 	if strings.Contains(string(log), "leftover") {
 		t.Errorf("a folder without modules.dep was taken for a kernel:\n%s", log)
+	}
+}
+
+// readFile returns the content of path, failing t when it cannot.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestCloudInitNamesTheDefaultUserAfterTheDistributionWithSudoAndKeepsRootOut
+// writes the cloud-init settings the original project's images had: the
+// default user named after the distribution, in wheel, with sudo without a
+// password; root refused unless the site says otherwise.
+func TestCloudInitNamesTheDefaultUserAfterTheDistributionWithSudoAndKeepsRootOut(t *testing.T) {
+	for _, tc := range []struct {
+		distro, extra, user, disableRoot string
+	}{
+		{"CentOS", "", "centos", "true"},
+		{"RedHat", "", "redhat", "true"},
+		{"Rocky", "        cloud_init_disable_root: false\n", "rocky", "false"},
+	} {
+		cfg := filepath.Join(t.TempDir(), "50_local.cfg")
+		play(t, fmt.Sprintf("    - ansible.builtin.include_role:\n        name: cloud_init\n        tasks_from: local_cfg.yml\n      vars:\n        ansible_distribution: %s\n        cloud_init_local_cfg: %s\n%s", tc.distro, cfg, tc.extra))
+		var got struct {
+			DisableRoot bool `yaml:"disable_root"`
+			SystemInfo  struct {
+				DefaultUser struct {
+					Name       string   `yaml:"name"`
+					LockPasswd bool     `yaml:"lock_passwd"`
+					Groups     []string `yaml:"groups"`
+					Sudo       []string `yaml:"sudo"`
+				} `yaml:"default_user"`
+				Distro string `yaml:"distro"`
+			} `yaml:"system_info"`
+		}
+		text := readFile(t, cfg)
+		if err := yaml.Unmarshal([]byte(text), &got); err != nil {
+			t.Fatalf("%s: %v\n%s", tc.distro, err, text)
+		}
+		u := got.SystemInfo.DefaultUser
+		if u.Name != tc.user || !u.LockPasswd || !slices.Equal(u.Groups, []string{"wheel", "adm", "systemd-journal"}) || !slices.Equal(u.Sudo, []string{"ALL=(ALL) NOPASSWD:ALL"}) || got.SystemInfo.Distro != "rhel" || fmt.Sprint(got.DisableRoot) != tc.disableRoot {
+			t.Errorf("%s: settings %+v, want user %s with NOPASSWD sudo, disable_root %s:\n%s", tc.distro, got, tc.user, tc.disableRoot, text)
+		}
+	}
+}
+
+// TestAzureSwapIsMadeOnTheResourceDiskUnlessTheSiteSaysNo checks the
+// cloud-init settings that put swap on Azure's resource disk, and that the
+// site's azure_agent_swap false removes them.
+func TestAzureSwapIsMadeOnTheResourceDiskUnlessTheSiteSaysNo(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "00-azure-swap.cfg")
+	task := "    - ansible.builtin.include_role:\n        name: azure_agent\n        tasks_from: swap.yml\n      vars:\n        azure_agent_swap_cfg: " + cfg + "\n"
+	play(t, task)
+	var got struct {
+		FSSetup []struct{ Device, Filesystem string } `yaml:"fs_setup"`
+		Mounts  [][]string                            `yaml:"mounts"`
+	}
+	text := readFile(t, cfg)
+	if err := yaml.Unmarshal([]byte(text), &got); err != nil || !strings.HasPrefix(text, "#cloud-config\n") {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if len(got.FSSetup) != 2 || got.FSSetup[1].Device != "ephemeral0.2" || got.FSSetup[1].Filesystem != "swap" || len(got.Mounts) != 2 || got.Mounts[1][2] != "swap" {
+		t.Errorf("no swap on ephemeral0.2: %+v\n%s", got, text)
+	}
+	play(t, task+"        azure_agent_swap: false\n")
+	if _, err := os.Stat(cfg); !os.IsNotExist(err) {
+		t.Errorf("azure_agent_swap false left %s: %v", cfg, err)
+	}
+}
+
+// TestGCPIPv6StaysOnUnlessTheSiteTurnsItOff renders GCP's sysctl file with
+// and without the original's IPv6 off.
+func TestGCPIPv6StaysOnUnlessTheSiteTurnsItOff(t *testing.T) {
+	for _, ipv6 := range []bool{true, false} {
+		dir := t.TempDir()
+		sysctl := filepath.Join(dir, "60-gsi-gcp.conf")
+		play(t, fmt.Sprintf("    - ansible.builtin.include_role:\n        name: gcp_network\n      vars:\n        gcp_network_sysctl_file: %s\n        gcp_network_mtu_file: %s\n        gcp_network_ipv6: %v\n", sysctl, filepath.Join(dir, "mtu.conf"), ipv6))
+		text := readFile(t, sysctl)
+		off := strings.Contains(text, "\nnet.ipv6.conf.all.disable_ipv6 = 1\n") && strings.Contains(text, "\nnet.ipv6.conf.default.disable_ipv6 = 1\n")
+		if off == ipv6 || !strings.Contains(text, "\nkernel.kptr_restrict = 1\n") {
+			t.Errorf("gcp_network_ipv6 %v:\n%s", ipv6, text)
+		}
+	}
+}
+
+// TestTheOriginalsSSHClientSettingsKeepOnlyCiphersThisSSHKnows runs the
+// ssh_client role on a copy of an EL 7-like ssh_config with this machine's
+// real ssh: the original's settings are added in a block that ssh -G
+// accepts, without the arcfour ciphers OpenSSH no longer has; a second run
+// changes nothing.
+func TestTheOriginalsSSHClientSettingsKeepOnlyCiphersThisSSHKnows(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skipf("ssh missing: %v", err)
+	}
+	cfg := filepath.Join(t.TempDir(), "ssh_config")
+	before := "Host *\n        GSSAPIAuthentication yes\n        ForwardX11Trusted yes\n"
+	if err := os.WriteFile(cfg, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	task := "    - ansible.builtin.include_role:\n        name: ssh_client\n      vars:\n        ssh_client_dropin: false\n        ssh_client_config: " + cfg + "\n"
+	play(t, task)
+	first := readFile(t, cfg)
+	play(t, task)
+	if again := readFile(t, cfg); again != first {
+		t.Errorf("a second run changed the file:\n%s", again)
+	}
+	known, err := exec.Command("ssh", "-Q", "cipher").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, c := range []string{"aes128-ctr", "aes192-ctr", "aes256-ctr", "arcfour256", "arcfour128", "aes128-cbc", "3des-cbc"} {
+		if slices.Contains(strings.Fields(string(known)), c) {
+			want = append(want, c)
+		}
+	}
+	for _, line := range []string{"StrictHostKeyChecking no", "ServerAliveInterval 420", "ForwardAgent no", "Ciphers " + strings.Join(want, ",")} {
+		if !strings.Contains(first, "\n  "+line+"\n") {
+			t.Errorf("ssh_config lacks %q:\n%s", line, first)
+		}
+	}
+	if !strings.HasPrefix(first, before) || strings.Contains(first, "arcfour") {
+		t.Errorf("the original file must stay first and no arcfour cipher be written:\n%s", first)
+	}
+	if out, err := exec.Command("ssh", "-G", "-F", cfg, "localhost").CombinedOutput(); err != nil {
+		t.Errorf("ssh -G refuses the file: %v\n%s", err, out)
+	}
+}
+
+// firstValues are sshd's effective settings of a sshd_config without
+// Include: the first value of each keyword before the first Match block.
+func firstValues(config string) map[string]string {
+	got := map[string]string{}
+	for _, line := range strings.Split(config, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		if strings.EqualFold(f[0], "Match") {
+			break
+		}
+		if _, ok := got[f[0]]; !ok {
+			got[f[0]] = f[1]
+		}
+	}
+	return got
+}
+
+// TestConfigSSHDSetsTheValueSSHDTakesWhereAnExampleMatchBlockIsCommentedOut
+// runs config_sshd with gcp's settings on EL 7's and Debian 12's shape of
+// sshd_config: an active "X11Forwarding yes" early and the commented Match
+// example at the end. The first value sshd takes must be the role's, a
+// real Match block must keep its own lines, and a second run must change
+// nothing.
+func TestConfigSSHDSetsTheValueSSHDTakesWhereAnExampleMatchBlockIsCommentedOut(t *testing.T) {
+	for name, before := range map[string]string{
+		"EL 7":                         "#PermitRootLogin yes\nPasswordAuthentication yes\n#X11Forwarding no\nX11Forwarding yes\nUseDNS yes\n\n# Example of overriding settings on a per-user basis\n#Match User anoncvs\n#\tX11Forwarding no\n#\tAllowTcpForwarding no\n",
+		"Debian 12 with a Match block": "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nX11Forwarding yes\nPrintMotd no\nMatch User backup\n\tX11Forwarding yes\n\tAllowTcpForwarding no\n",
+	} {
+		cfg := filepath.Join(t.TempDir(), "sshd_config")
+		if err := os.WriteFile(cfg, []byte(before), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		task := "    - ansible.builtin.include_role:\n        name: config_sshd\n      vars:\n        config_sshd_dropin: false\n        config_sshd_config: " + cfg + "\n        config_sshd_validate: test -f %s\n        config_sshd_reload: false\n" +
+			"        config_sshd_extra_settings: [{key: PermitTunnel, value: \"no\"}, {key: AllowTcpForwarding, value: \"yes\"}, {key: X11Forwarding, value: \"no\"}, {key: ClientAliveInterval, value: \"420\"}]\n"
+		play(t, task)
+		first := readFile(t, cfg)
+		play(t, task)
+		if again := readFile(t, cfg); again != first {
+			t.Errorf("%s: a second run changed the file:\n%s", name, again)
+		}
+		got := firstValues(first)
+		for k, want := range map[string]string{"X11Forwarding": "no", "AllowTcpForwarding": "yes", "PermitTunnel": "no", "ClientAliveInterval": "420", "PasswordAuthentication": "no", "PermitRootLogin": "prohibit-password", "UseDNS": "no"} {
+			if got[k] != want {
+				t.Errorf("%s: sshd takes %s %q, want %q:\n%s", name, k, got[k], want, first)
+			}
+		}
+		if strings.Contains(before, "Match User backup") && !strings.HasSuffix(first, "Match User backup\n\tX11Forwarding yes\n\tAllowTcpForwarding no\n") {
+			t.Errorf("%s: the Match block changed:\n%s", name, first)
+		}
 	}
 }

@@ -20,7 +20,7 @@ import (
 // share its name.)
 type Boxes mg.Namespace
 
-// Check boots each Vagrant box of artifacts/<vm_name>.json (libvirt or VirtualBox, as the host has), logs in with keys/vagrant, checks it and destroys it.
+// Check boots each Vagrant box of artifacts/<vm_name>.json and the debug boxes' catalogs (libvirt or VirtualBox, as the host has), logs in with keys/vagrant, checks it and destroys it.
 //
 // Each box of the catalog's newest version (VERSION picks another) is added
 // through the catalog into a Vagrant home of its own, so your boxes are
@@ -36,7 +36,7 @@ func (Boxes) Check(ctx context.Context, vmName string) error {
 		return err
 	}
 	_, err = boxcheck.Run(ctx, boxcheck.Options{
-		Catalog: tree.CatalogFile(tree.ArtifactsDir, vmName), VMName: vmName,
+		Catalog: tree.CatalogFile(tree.ArtifactsDir, vmName), DebugCatalogs: boxcheck.DebugCatalogs(tree.ArtifactsDir, vmName), VMName: vmName,
 		Version: envvar.Version.Get(os.Getenv), KeyFile: filepath.Join(repoRoot(), "keys", "vagrant"),
 		Accelerator: accel.Accelerator, Out: progressLines{}, Log: toolOutput(),
 	})

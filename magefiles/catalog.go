@@ -15,7 +15,7 @@ import (
 // Catalog writes the Vagrant catalog artifacts/<vm_name>.json of every vm_name under artifacts/, for `vagrant box add artifacts/<vm_name>.json`.
 //
 // Box names are <namespace>/<vm_name> ("namespace" in templates/site.json,
-// default "gold"). The debug boxes of aws, azure, docker and gcp (their disk
+// default "gold"). The debug boxes of aws, azure, docker, gcp, openstack and vmware (their disk
 // with a vagrant user added) each go into artifacts/<vm_name>-<provider>.json,
 // box <namespace>/<vm_name>-<provider>. Box URLs are file:// URLs unless CATALOG_BASE_URL is set
 // (e.g. https://boxes.example.com/artifacts; no user, password, query or

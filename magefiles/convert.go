@@ -10,12 +10,12 @@ import (
 	"gold-standard-images/internal/providers"
 )
 
-// Convert turns Packer's output for one OS (by vm_name) into the files each platform takes, plus the Vagrant boxes.
+// Convert turns Packer's output for one OS (by vm_name) into the files each platform takes, plus the virtualbox Vagrant box.
 //
 // azure: fixed VHD; gcp: sparse disk.raw tarball; docker: rootfs tarball
 // (libguestfs); vmware: OVA with ovftool, else the VMX; aws, virtualbox,
-// openstack: the disk as built; boxes for virtualbox, vmware_desktop and
-// libvirt. The debug boxes are made apart (artifacts:debugboxes). Outputs go to artifacts/<version>/<vm_name>/<provider>/; ones
+// openstack: the disk as built; the virtualbox box. The other builds' boxes
+// are debug boxes, made apart (artifacts:debugboxes). Outputs go to artifacts/<version>/<vm_name>/<provider>/; ones
 // newer than their Packer output and unchanged since convert wrote them
 // (size and time, recorded beside each) are kept. Environment: VERSION overrides
 // the site's version; ONLY=aws,gcp or EXCEPT=docker choose providers;
@@ -28,11 +28,12 @@ func (Artifacts) Convert(ctx context.Context, vmName string) error {
 	return runConvert(ctx, vmName, false)
 }
 
-// Debugboxes makes the debug boxes of one OS (by vm_name): Vagrant boxes of aws, azure, docker and gcp, whose images have no vagrant user.
+// Debugboxes makes the debug boxes of one OS (by vm_name): Vagrant boxes of aws, azure, docker, gcp, openstack and vmware, whose images have no vagrant user.
 //
 // Each is a copy of the provider's disk with the vagrant user,
 // keys/vagrant.pub and passwordless sudo added by guestfish, never the
-// image that ships: aws's as a virtualbox box, the others as libvirt boxes,
+// image that ships: aws's as a virtualbox box, vmware's as a vmware_desktop
+// box (its disk one monolithicSparse VMDK), the others as libvirt boxes,
 // in their provider folders, catalogued as artifacts/<vm_name>-<provider>.json.
 // Builds make them too with DEBUG_BOXES=1. Environment: VERSION overrides
 // the site's version; ONLY=aws,gcp or EXCEPT=docker choose providers;

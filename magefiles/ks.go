@@ -26,7 +26,8 @@ type Ks mg.Namespace
 // Example: mage ks:render virtual/aws CentOS-7.9.2009
 //
 // Only the kickstart goes to stdout. The metal boot-line comment points at
-// the site's ks_server, else http://127.0.0.1:8080. Reads templates/site.json,
+// the site's ks_server (its ks.php, which the original's PHP server and
+// ks:up answer), else http://127.0.0.1:8080/ks. Reads templates/site.json,
 // VERSION and keys/packer.pub (run `mage keys` first).
 func (Ks) Render(build, vmName string) error {
 	k, _, err := kickstart.LoadAll(repoRoot(), os.Getenv, kickstart.Options{})
@@ -35,7 +36,7 @@ func (Ks) Render(build, vmName string) error {
 	}
 	base := "http://127.0.0.1:8080"
 	if site, _, err := config.LoadSite(repoRoot(), os.Getenv); err == nil && site.KSServer != "" {
-		base = strings.TrimRight(site.KSServer, "/")
+		base = strings.TrimRight(site.KSServer, "/") + "/ks.php"
 	}
 	return k.Render(os.Stdout, build, vmName, base)
 }

@@ -71,7 +71,8 @@ func (Upload) Aws(ctx context.Context, vmName string) error {
 // Reads artifacts/<version>/<vm_name>/azure/<vm_name>-<version>_azure.vhd;
 // all-zero pages are not sent, an interrupted upload resumes, and a blob,
 // disk or image already holding the same sha256 is kept. The disk and the
-// image are named <vm_name>-<version> and tagged vm_name, version, sha256.
+// image are named <vm_name>-<version>_azure (image_names "short" in
+// templates/site.json: <vm_name>-<version>) and tagged vm_name, version, sha256.
 // Environment: AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP (must exist),
 // AZURE_LOCATION, AZURE_STORAGE_ACCOUNT (must exist), AZURE_STORAGE_CONTAINER
 // (default images, created if missing), AZURE_IMAGE_TIMEOUT (Go duration,
@@ -99,7 +100,8 @@ func (Upload) Azure(ctx context.Context, vmName string) error {
 //
 // Reads artifacts/<version>/<vm_name>/gcp/<vm_name>-<version>_gcp.tar.gz;
 // the resumable upload is skipped when the object is there with the same
-// size and CRC32C. The image is <vm_name>-<version> by the image name rule
+// size and CRC32C. The image is <vm_name>-<version>_gcp (image_names
+// "short": <vm_name>-<version>) by the image name rule
 // (lower case, "_" and "." to "-", 63 characters at most), labelled version
 // and vm_name, with guest OS feature VIRTIO_SCSI_MULTIQUEUE.
 // Environment: GCP_PROJECT, GCS_BUCKET (must exist), GCP_IMAGE_FAMILY
@@ -124,7 +126,7 @@ func (Upload) Gcp(ctx context.Context, vmName string) error {
 	return err
 }
 
-// Openstack uploads the openstack qcow2 of a vm_name to Glance as the image <vm_name>-<version>.
+// Openstack uploads the openstack qcow2 of a vm_name to Glance as the image <vm_name>-<version>_openstack.
 //
 // Reads artifacts/<version>/<vm_name>/openstack/<vm_name>-<version>_openstack.qcow2;
 // tags the image packer and <version>, sets os_distro, os_version,
@@ -159,7 +161,7 @@ func (Upload) Openstack(ctx context.Context, vmName string) error {
 	return err
 }
 
-// Vmware imports the vmware OVA of a vm_name into vSphere as the template <vm_name>-<version>.
+// Vmware imports the vmware OVA of a vm_name into vSphere as the template <vm_name>-<version>_vmware.
 //
 // Reads artifacts/<version>/<vm_name>/vmware/<vm_name>-<version>_vmware.ova
 // (made by ovftool, or in Go where ovftool is missing) and imports it as

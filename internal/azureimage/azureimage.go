@@ -141,7 +141,7 @@ func (r Result) String() string {
 }
 
 // Publish uploads cfg's VHD (Source) as a page blob and makes a managed
-// disk and an image named <vm_name>-<version> from it, tagged vm_name,
+// disk and an image named <vm_name>-<version>_azure (config.ImageName) from it, tagged vm_name,
 // version and sha256. Disk and image already there with the VHD's sha256
 // are kept.
 func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
@@ -195,7 +195,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ 
 	blobURL := containerURL + "/" + name
 	res := Result{BlobURL: blobURL}
 	img := imageSpec{
-		name:    cfg.OS.VMName + "-" + cfg.Site.Version,
+		name:    cfg.ImageName("azure"),
 		blobURL: blobURL,
 		gen:     gen,
 		tags:    map[string]string{"vm_name": cfg.OS.VMName, "version": cfg.Site.Version, "sha256": sum},

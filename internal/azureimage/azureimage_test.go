@@ -113,7 +113,7 @@ func TestPublishSendsOnlyDataPagesMakesDiskAndImageAndRerunSendsNothing(t *testi
 	if n := proxy.pageBytes.Load(); n != dataBytes {
 		t.Errorf("page writes sent %d bytes, want the %d bytes of data pages of a %d-byte VHD", n, dataBytes, vhdSize)
 	}
-	wantDisk := "/subscriptions/" + testSub + "/resourceGroups/" + testGroup + "/providers/Microsoft.Compute/disks/CentOS-7.9.2009-1.0.0"
+	wantDisk := "/subscriptions/" + testSub + "/resourceGroups/" + testGroup + "/providers/Microsoft.Compute/disks/CentOS-7.9.2009-1.0.0_azure"
 	wantImage := strings.Replace(wantDisk, "/disks/", "/images/", 1)
 	if res.Skipped || res.Disk != wantDisk || res.Image != wantImage || res.BlobURL != s.BlobEndpoint+"/images/"+name {
 		t.Errorf("result %+v", res)
@@ -133,7 +133,7 @@ func TestPublishSendsOnlyDataPagesMakesDiskAndImageAndRerunSendsNothing(t *testi
 	if osDisk["managedDisk"].(map[string]any)["id"] != wantDisk || osDisk["osState"] != "Generalized" || ip["hyperVGeneration"] != "V1" || image["tags"].(map[string]any)["sha256"] != sumOf(data) {
 		t.Errorf("image PUT body %v", image)
 	}
-	for _, want := range []string{"creating disk CentOS-7.9.2009-1.0.0", "image CentOS-7.9.2009-1.0.0 created", "azure: " + s.BlobEndpoint} {
+	for _, want := range []string{"creating disk CentOS-7.9.2009-1.0.0_azure", "image CentOS-7.9.2009-1.0.0_azure created", "azure: " + s.BlobEndpoint} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("progress lines do not say %q:\n%s", want, out.String())
 		}
@@ -266,8 +266,8 @@ func TestPublishStopsEarlyWithOneClearLine(t *testing.T) {
 			o.Credential = failingToken{errors.New("ClientSecretCredential: authentication failed\nPOST https://login.microsoftonline.com/t/oauth2/v2.0/token\nRESPONSE 401\nAADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID")}
 		}, `publishing to Azure: getting a token: Azure refused the credentials (AADSTS7000215; expired or wrong: run az login, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or run where a managed identity is assigned)`},
 		{"an image of that name from another VHD", func(t *testing.T, arm *fakeARM, cfg *config.Config, s *Settings, o *Options) {
-			arm.put("image", "CentOS-7.9.2009-1.0.0", "0123", "Succeeded")
-		}, `publishing to Azure: image "CentOS-7.9.2009-1.0.0" exists but was made from another VHD (sha256 "0123"); delete it (az image delete --resource-group images-rg --name CentOS-7.9.2009-1.0.0) or publish another version`},
+			arm.put("image", "CentOS-7.9.2009-1.0.0_azure", "0123", "Succeeded")
+		}, `publishing to Azure: image "CentOS-7.9.2009-1.0.0_azure" exists but was made from another VHD (sha256 "0123"); delete it (az image delete --resource-group images-rg --name CentOS-7.9.2009-1.0.0_azure) or publish another version`},
 		{"no credentials anywhere", func(t *testing.T, arm *fakeARM, cfg *config.Config, s *Settings, o *Options) {
 			o.Credential = failingToken{errors.New("DefaultAzureCredential: failed to acquire a token.\nAttempted credentials:\n\tEnvironmentCredential: missing environment variable AZURE_TENANT_ID")}
 		}, `publishing to Azure: getting a token: no Azure credentials found that work (tried the environment, workload and managed identity, az and azd): run az login, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or run where a managed identity is assigned`},
@@ -291,7 +291,7 @@ func TestPublishStopsEarlyWithOneClearLine(t *testing.T) {
 }
 
 func TestDiskAndImage(t *testing.T) {
-	img := imageSpec{name: "CentOS-7.9.2009-1.0.0", blobURL: "https://acc.blob.core.windows.net/images/x.vhd", gen: "V2",
+	img := imageSpec{name: "CentOS-7.9.2009-1.0.0_azure", blobURL: "https://acc.blob.core.windows.net/images/x.vhd", gen: "V2",
 		tags: map[string]string{"sha256": "abc", "vm_name": "CentOS-7.9.2009", "version": "1.0.0"}}
 	tests := []struct {
 		name     string
@@ -313,17 +313,17 @@ func TestDiskAndImage(t *testing.T) {
 		}, 2, ""},
 		{"a disk of another VHD is refused", func(arm *fakeARM, s *Settings) {
 			arm.put("disk", img.name, "def", "Succeeded")
-		}, 0, `publishing to Azure: disk "CentOS-7.9.2009-1.0.0" exists but was made from another VHD (sha256 "def"); delete it (az disk delete --resource-group images-rg --name CentOS-7.9.2009-1.0.0) or publish another version`},
+		}, 0, `publishing to Azure: disk "CentOS-7.9.2009-1.0.0_azure" exists but was made from another VHD (sha256 "def"); delete it (az disk delete --resource-group images-rg --name CentOS-7.9.2009-1.0.0_azure) or publish another version`},
 		{"no permission to create the disk", func(arm *fakeARM, s *Settings) {
 			arm.faults["PUT disk"] = []int{http.StatusForbidden}
-		}, 0, `publishing to Azure: creating disk "CentOS-7.9.2009-1.0.0": HTTP 403 AuthorizationFailed: The client 'x' with object id 'y' does not have authorization to perform action 'Microsoft.Compute/disks/write' over scope '/subscriptions/00000000-1111-2222-3333-444444444444'. (the credentials need a role such as Contributor on resource group "images-rg")`},
+		}, 0, `publishing to Azure: creating disk "CentOS-7.9.2009-1.0.0_azure": HTTP 403 AuthorizationFailed: The client 'x' with object id 'y' does not have authorization to perform action 'Microsoft.Compute/disks/write' over scope '/subscriptions/00000000-1111-2222-3333-444444444444'. (the credentials need a role such as Contributor on resource group "images-rg")`},
 		{"a failed operation says Azure's reason", func(arm *fakeARM, s *Settings) {
 			arm.opFail = "InvalidVhd"
-		}, 1, `publishing to Azure: creating disk "CentOS-7.9.2009-1.0.0": HTTP 200 InvalidVhd: the VHD is not a fixed VHD`},
+		}, 1, `publishing to Azure: creating disk "CentOS-7.9.2009-1.0.0_azure": HTTP 200 InvalidVhd: the VHD is not a fixed VHD`},
 		{"an operation past the timeout", func(arm *fakeARM, s *Settings) {
 			arm.forever = true
 			s.Timeout = 50 * time.Millisecond
-		}, 1, `publishing to Azure: disk "CentOS-7.9.2009-1.0.0" not done after 50ms (AZURE_IMAGE_TIMEOUT sets the limit); it goes on in Azure: az disk show --resource-group images-rg --name CentOS-7.9.2009-1.0.0`},
+		}, 1, `publishing to Azure: disk "CentOS-7.9.2009-1.0.0_azure" not done after 50ms (AZURE_IMAGE_TIMEOUT sets the limit); it goes on in Azure: az disk show --resource-group images-rg --name CentOS-7.9.2009-1.0.0_azure`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

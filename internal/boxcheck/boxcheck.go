@@ -31,6 +31,9 @@ const RecordFile = "/etc/gold-standard-image"
 type Options struct {
 	// Catalog is the Vagrant catalog, artifacts/<vm_name>.json.
 	Catalog string
+	// DebugCatalogs are the catalogs of the vm_name's debug boxes
+	// (DebugCatalogs), checked too; a catalog that is missing is left out.
+	DebugCatalogs []string
 	// VMName is the vm_name the image record must name.
 	VMName string
 	// Version is the catalog version whose boxes are checked; empty is the
@@ -55,9 +58,10 @@ type Options struct {
 
 // Box is one box of the catalog.
 type Box struct {
-	Name     string // <namespace>/<vm_name>
+	Name     string // <namespace>/<vm_name>, or <namespace>/<vm_name>-<provider folder> for a debug box
 	Version  string
 	Provider string // Vagrant provider: libvirt, virtualbox, vmware_desktop
+	Catalog  string // the catalog it is added through
 }
 
 func (b Box) String() string { return fmt.Sprintf("%s v%s (%s)", b.Name, b.Version, b.Provider) }
@@ -120,7 +124,7 @@ func Boxes(path, version string) ([]Box, error) {
 	}
 	var boxes []Box
 	for _, p := range v.Providers {
-		boxes = append(boxes, Box{Name: c.Name, Version: v.Version, Provider: p.Name})
+		boxes = append(boxes, Box{Name: c.Name, Version: v.Version, Provider: p.Name, Catalog: path})
 	}
 	if len(boxes) == 0 {
 		return nil, fmt.Errorf("reading the Vagrant catalog %q: version %q lists no box", path, v.Version)
@@ -134,8 +138,21 @@ func Boxes(path, version string) ([]Box, error) {
 // booted at all.
 func Run(ctx context.Context, opts Options) ([]Result, error) {
 	boxes, err := Boxes(opts.Catalog, opts.Version)
-	if err != nil {
+	if err != nil && !(errors.Is(err, fs.ErrNotExist) && len(opts.DebugCatalogs) > 0) {
 		return nil, err
+	}
+	for _, c := range opts.DebugCatalogs {
+		more, err := Boxes(c, opts.Version)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		boxes = append(boxes, more...)
+	}
+	if len(boxes) == 0 {
+		return nil, fmt.Errorf("checking the Vagrant boxes: no catalog of %q or of its debug boxes (run mage catalog)", opts.Catalog)
 	}
 	if opts.KeyFile == "" {
 		return nil, errors.New("checking the Vagrant boxes: no key file for the vagrant user (keys/vagrant): run mage keys")
@@ -177,6 +194,16 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		errs = append(errs, fmt.Errorf("checking the Vagrant boxes of %q: this host can boot none of them:\n%s", opts.Catalog, strings.Join(why, "\n")))
 	}
 	return results, errors.Join(errs...)
+}
+
+// DebugCatalogs are the catalogs of vmName's debug boxes below artifactsDir
+// (catalog.CatalogName of each debug box folder), whether written or not.
+func DebugCatalogs(artifactsDir, vmName string) []string {
+	var out []string
+	for _, folder := range catalog.DebugBoxFolders() {
+		out = append(out, filepath.Join(artifactsDir, catalog.CatalogName(vmName, folder)+".json"))
+	}
+	return out
 }
 
 // Host is what this host offers Vagrant.
@@ -290,7 +317,7 @@ func checkBox(ctx context.Context, b Box, opts Options) (res Result) {
 		return res
 	}
 
-	abs, err := filepath.Abs(opts.Catalog)
+	abs, err := filepath.Abs(b.Catalog)
 	if err != nil {
 		res.Err = err
 		return res
@@ -300,7 +327,7 @@ func checkBox(ctx context.Context, b Box, opts Options) (res Result) {
 		res.Err = fmt.Errorf("adding it through the catalog: %w", err)
 		return res
 	}
-	say(opts.Out, "%s: added through %s", b, opts.Catalog)
+	say(opts.Out, "%s: added through %s", b, b.Catalog)
 	if err := checkDisks(ctx, filepath.Join(v.home, "boxes")); err != nil {
 		res.Err = fmt.Errorf("checking its disks before booting it: %w", err)
 		return res

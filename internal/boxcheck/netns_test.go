@@ -34,9 +34,10 @@ const childEnv = "GSI_TEST_BOXCHECK_NETNS_CHILD"
 // childBrief is what the child checks and where it reports.
 type childBrief struct {
 	Catalog, KeyFile, Accelerator string
-	Log                           string // vagrant's and virsh's output
-	Links                         string // the child writes the interfaces its namespace had
-	HostNet, HostMnt              string // the parent's namespaces, which the child must not be in
+	DebugCatalogs                 []string // the debug boxes' catalogs
+	Log                           string   // vagrant's and virsh's output
+	Links                         string   // the child writes the interfaces its namespace had
+	HostNet, HostMnt              string   // the parent's namespaces, which the child must not be in
 }
 
 // privateLibvirtDirs are mounted empty in the child.

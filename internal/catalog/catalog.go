@@ -49,7 +49,7 @@ var boxProviders = map[string]string{
 // catalog cannot hold two boxes of one Vagrant provider (Vagrant could not
 // tell which to take), and the vm_name's catalog keeps the boxes of the
 // images that are Vagrant images by design.
-var debugBoxes = map[string]bool{"aws": true, "azure": true, "docker": true, "gcp": true}
+var debugBoxes = map[string]bool{"aws": true, "azure": true, "docker": true, "gcp": true, "openstack": true, "vmware": true}
 
 // BoxProviders returns a copy of the map from the provider folders that hold
 // a Vagrant box to the Vagrant provider name of that box.

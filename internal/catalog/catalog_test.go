@@ -97,8 +97,8 @@ func addBuild(t testing.TB, root, version, provider string) string {
 }
 
 // goldenTree is a tree with versions that sort differently as strings and
-// as versions, the three providers whose boxes go into the vm_name's
-// catalog and two with debug boxes (catalogs of their own).
+// as versions, the provider whose box goes into the vm_name's catalog and
+// four with debug boxes (catalogs of their own).
 func goldenTree(t testing.TB) string {
 	root := filepath.Join(t.TempDir(), "artifacts")
 	for _, v := range []string{"1.9.0", "1.10.0"} {
@@ -127,7 +127,7 @@ func TestWriteMatchesGoldenCatalog(t *testing.T) {
 		}
 		got = append(append(got, "== "+filepath.Base(r.Path)+" ==\n"...), data...)
 	}
-	want := []string{vm + " " + vm + ".json 7 true", vm + " " + vm + "-aws.json 2 true", vm + " " + vm + "-gcp.json 1 true"}
+	want := []string{vm + " " + vm + ".json 3 true", vm + " " + vm + "-aws.json 2 true", vm + " " + vm + "-gcp.json 1 true", vm + " " + vm + "-openstack.json 2 true", vm + " " + vm + "-vmware.json 2 true"}
 	if strings.Join(summary, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("results:\n%s\nwant:\n%s", strings.Join(summary, "\n"), strings.Join(want, "\n"))
 	}
@@ -135,11 +135,11 @@ func TestWriteMatchesGoldenCatalog(t *testing.T) {
 }
 
 // TestDebugBoxesGoIntoACatalogOfTheirOwnSoNoVersionHoldsTwoBoxesOfOneVagrantProvider:
-// aws's debug box is a virtualbox box like virtualbox's, azure's, docker's
-// and gcp's are libvirt boxes like openstack's; Vagrant could not choose
-// between two boxes of one provider in a version, so each debug box folder
-// has its own catalog and box name, and the vm_name's catalog keeps the
-// others.
+// aws's debug box is a virtualbox box like virtualbox's, azure's, docker's,
+// gcp's and openstack's are libvirt boxes; Vagrant could not choose between
+// two boxes of one provider in a version, so each debug box folder has its
+// own catalog and box name, and the vm_name's catalog keeps virtualbox's,
+// the one box made of an image as built.
 func TestDebugBoxesGoIntoACatalogOfTheirOwnSoNoVersionHoldsTwoBoxesOfOneVagrantProvider(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "artifacts")
 	for p := range boxProviders {
@@ -164,11 +164,13 @@ func TestDebugBoxesGoIntoACatalogOfTheirOwnSoNoVersionHoldsTwoBoxesOfOneVagrantP
 		}
 	}
 	want := map[string][]string{
-		"gold/" + vm + " " + vm + ".json":               {"libvirt " + vm + "-1.0.0_openstack.box", "virtualbox " + vm + "-1.0.0_virtualbox.box", "vmware_desktop " + vm + "-1.0.0_vmware.box"},
-		"gold/" + vm + "-aws " + vm + "-aws.json":       {"virtualbox " + vm + "-1.0.0_aws.box"},
-		"gold/" + vm + "-azure " + vm + "-azure.json":   {"libvirt " + vm + "-1.0.0_azure.box"},
-		"gold/" + vm + "-docker " + vm + "-docker.json": {"libvirt " + vm + "-1.0.0_docker.box"},
-		"gold/" + vm + "-gcp " + vm + "-gcp.json":       {"libvirt " + vm + "-1.0.0_gcp.box"},
+		"gold/" + vm + " " + vm + ".json":                     {"virtualbox " + vm + "-1.0.0_virtualbox.box"},
+		"gold/" + vm + "-aws " + vm + "-aws.json":             {"virtualbox " + vm + "-1.0.0_aws.box"},
+		"gold/" + vm + "-azure " + vm + "-azure.json":         {"libvirt " + vm + "-1.0.0_azure.box"},
+		"gold/" + vm + "-docker " + vm + "-docker.json":       {"libvirt " + vm + "-1.0.0_docker.box"},
+		"gold/" + vm + "-gcp " + vm + "-gcp.json":             {"libvirt " + vm + "-1.0.0_gcp.box"},
+		"gold/" + vm + "-openstack " + vm + "-openstack.json": {"libvirt " + vm + "-1.0.0_openstack.box"},
+		"gold/" + vm + "-vmware " + vm + "-vmware.json":       {"vmware_desktop " + vm + "-1.0.0_vmware.box"},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("catalogs:\n%v\nwant:\n%v", got, want)
@@ -367,9 +369,9 @@ func TestWriteRejectsBadTreesNamingThePathAndTouchesNothing(t *testing.T) {
 			return `"evil\nname"`
 		}},
 		{"box provider folder without its box", func(t *testing.T, root string) string {
-			dir := filepath.Join(root, "2.0.0", vm, "openstack")
+			dir := filepath.Join(root, "2.0.0", vm, "virtualbox")
 			os.MkdirAll(dir, 0o755)
-			os.WriteFile(filepath.Join(dir, vm+"-2.0.0_openstack.qcow2"), []byte("q"), 0o644)
+			os.WriteFile(filepath.Join(dir, vm+"-2.0.0_virtualbox.ova"), []byte("q"), 0o644)
 			return dir
 		}},
 	} {

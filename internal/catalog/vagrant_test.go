@@ -55,9 +55,11 @@ func vagrantSetup(t *testing.T) (root, home, catalogPath, box string) {
 }
 
 // TestRealVagrantAddsBoxesThroughTheCatalogAndSeesNewVersions adds tiny
-// boxes through the written catalog with the real vagrant (which checks the
-// sha256 and that the box's provider matches), then adds a version and
-// checks that `vagrant box outdated --global` reports it.
+// boxes through the written catalogs with the real vagrant (which checks the
+// sha256 and that the box's provider matches): virtualbox's through the
+// vm_name's catalog, vmware's and openstack's (debug boxes) through their
+// own; then adds a version and checks that `vagrant box outdated --global`
+// reports it.
 func TestRealVagrantAddsBoxesThroughTheCatalogAndSeesNewVersions(t *testing.T) {
 	root, home, catalogPath, box := vagrantSetup(t)
 	ctx, opts := context.Background(), Options{Namespace: "gold"}
@@ -68,16 +70,21 @@ func TestRealVagrantAddsBoxesThroughTheCatalogAndSeesNewVersions(t *testing.T) {
 	if _, err := Write(ctx, root, opts); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"virtualbox", "vmware_desktop", "libvirt"} {
-		out := vagrant(t, home, "box", "add", "--provider", p, catalogPath)
-		if !strings.Contains(out, "Successfully added box '"+box+"' (v1.0.0) for '"+p+"'") {
-			t.Fatalf("vagrant box add --provider %s did not add v1.0.0:\n%s", p, out)
+	adds := []struct{ catalog, box, provider string }{
+		{catalogPath, box, "virtualbox"},
+		{filepath.Join(root, vm+"-vmware.json"), box + "-vmware", "vmware_desktop"},
+		{filepath.Join(root, vm+"-openstack.json"), box + "-openstack", "libvirt"},
+	}
+	for _, a := range adds {
+		out := vagrant(t, home, "box", "add", "--provider", a.provider, a.catalog)
+		if !strings.Contains(out, "Successfully added box '"+a.box+"' (v1.0.0) for '"+a.provider+"'") {
+			t.Fatalf("vagrant box add --provider %s did not add v1.0.0:\n%s", a.provider, out)
 		}
 	}
 	list := vagrant(t, home, "box", "list")
-	for _, p := range []string{"virtualbox", "vmware_desktop", "libvirt"} {
-		if !strings.Contains(list, box+" ("+p+", 1.0.0)") {
-			t.Errorf("vagrant box list lacks %s for %s:\n%s", box, p, list)
+	for _, a := range adds {
+		if !strings.Contains(strings.Join(strings.Fields(list), " "), a.box+" ("+a.provider+", 1.0.0)") {
+			t.Errorf("vagrant box list lacks %s for %s:\n%s", a.box, a.provider, list)
 		}
 	}
 	if out := vagrant(t, home, "box", "outdated", "--global"); strings.Contains(out, "outdated!") {

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -83,10 +85,30 @@ type AWS struct {
 	ImportTimeout string `json:"import_timeout,omitempty"` // how long to wait for VM Import, Go duration
 }
 
+// Guest holds the site's choices where the images differ from the original
+// project's on purpose; each field gives the original's back. Each is the
+// Ansible variable of the same name (ansible/roles), which Packer passes.
+type Guest struct {
+	// CloudInitDisableRoot: cloud-init refuses root logins with the
+	// instance's key (true, cloud-init's default); false lets root in with
+	// it, as the original's images did.
+	CloudInitDisableRoot bool `json:"cloud_init_disable_root"`
+	// AzureAgentSwap: cloud-init makes swap on Azure's resource disk (true,
+	// as the original's images had swap there); false: none.
+	AzureAgentSwap bool `json:"azure_agent_swap"`
+	// GCPNetworkIPv6: IPv6 on the gcp image's interfaces (true); false
+	// turns it off, as the original's IPV6INIT=no did.
+	GCPNetworkIPv6 bool `json:"gcp_network_ipv6"`
+	// GCPSSHClientConfig: the original's ssh client settings on the gcp
+	// image (StrictHostKeyChecking no among them); false (default) leaves
+	// the distribution's.
+	GCPSSHClientConfig bool `json:"gcp_ssh_client_config"`
+}
+
 // Site holds the site settings, templates/site.json. Every field has a
 // default (see Defaults), so the file is optional.
 type Site struct {
-	Namespace  string `json:"namespace"`   // Vagrant box and registry namespace
+	Namespace  string `json:"namespace"`   // Vagrant box and registry namespace; the registry takes it in lower case
 	Version    string `json:"version"`     // version of the images built (VERSION overrides)
 	Headless   bool   `json:"headless"`    // run the hypervisors without a window
 	KSServer   string `json:"ks_server"`   // kickstart base URL the guests use; empty starts one in-process
@@ -103,6 +125,12 @@ type Site struct {
 	Memory                 int  `json:"memory"`                   // memory of the build VMs in MiB
 	VirtualBoxNATLocalhost bool `json:"virtualbox_nat_localhost"` // VirtualBox 7 NAT lets guests reach the host's loopback (false for VirtualBox 6.1)
 
+	// ImageNames is how the uploads name the images they make: "original"
+	// (the default), the original project's <vm_name>-<version>_<provider>
+	// (GCP's in its name rule: centos-7-9-2009-1-0-0-gcp), or "short",
+	// <vm_name>-<version>.
+	ImageNames string `json:"image_names"`
+
 	Firmware   Firmware   `json:"firmware,omitempty"`    // "bios" (default) or "uefi" for every OS whose definition does not say
 	NTPServers StringList `json:"ntp_servers,omitempty"` // NTP servers of the installed systems; empty keeps the vendor's pool
 
@@ -111,6 +139,15 @@ type Site struct {
 	// el<N>-x86_64-stable and the keys <url>/doc/*.gpg (a site mirror of
 	// the tree, or Google's own).
 	GCPGuestRepo string `json:"gcp_guest_repo"`
+
+	Guest Guest `json:"guest"` // choices about the guests where the original's images differ
+
+	// ISOServer and RepoServer are the original project's site variables:
+	// the site's mirrors for every OS definition. iso_server is tried
+	// before each definition's own servers; repo_server replaces each
+	// definition's package server. The "os" section's values win over both.
+	ISOServer  StringList `json:"iso_server,omitempty"`
+	RepoServer string     `json:"repo_server,omitempty"`
 
 	Registry         string                `json:"registry,omitempty"`          // container registry of upload:docker (REGISTRY overrides)
 	RegistryInsecure bool                  `json:"registry_insecure,omitempty"` // allow plain HTTP to a registry that is not localhost
@@ -131,10 +168,12 @@ func Defaults() Site {
 		Timezone:   "UTC",
 		SSHTimeout: "60m",
 		VMwareSHA:  "sha256",
+		ImageNames: ImageNamesOriginal,
 		CPUs:       2,
 		Memory:     2048,
 		// Google's documented location (cloud.google.com/compute/docs/images/install-guest-environment).
 		GCPGuestRepo: "https://packages.cloud.google.com/yum",
+		Guest:        Guest{CloudInitDisableRoot: true, AzureAgentSwap: true, GCPNetworkIPv6: true},
 		AWS:          AWS{ImportRole: "vmimport", ImportTimeout: "2h"},
 
 		VirtualBoxNATLocalhost: true,
@@ -233,6 +272,7 @@ func LoadOS(root, vmName string, site Site, opts Options) (OS, error) {
 		return def, fmt.Errorf("loading OS definition %q: %w", rel, err)
 	}
 	d := decodeStrict(data, &def)
+	def = applySiteServers(def, site)
 	if o, ok := site.OSOverrides[vmName]; ok {
 		def = applyOverride(def, o)
 	}
@@ -277,6 +317,18 @@ func Available(root string) ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// applySiteServers puts the site's iso_server before the definition's own
+// servers and its repo_server in place of the definition's.
+func applySiteServers(def OS, site Site) OS {
+	if len(site.ISOServer) > 0 {
+		def.ISOServer = append(append(StringList(nil), site.ISOServer...), def.ISOServer...)
+	}
+	if site.RepoServer != "" {
+		def.RepoServer = site.RepoServer
+	}
+	return def
 }
 
 func applyOverride(def OS, o OSOverride) OS {
@@ -398,6 +450,40 @@ func (o OS) AppStreamURL() string {
 		return ""
 	}
 	return strings.TrimRight(o.RepoServer, "/") + "/" + o.dir() + "/AppStream/x86_64/os"
+}
+
+// LoopbackPort says whether u (the site's ks_server) names this host's
+// loopback (localhost, 127.0.0.0/8, ::1), and its port there (80 when none
+// is given).
+func LoopbackPort(u *url.URL) (int, bool) {
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return 0, false
+	}
+	port, err := strconv.Atoi(u.Port())
+	if u.Port() == "" {
+		port, err = 80, nil
+	}
+	return port, err == nil
+}
+
+// The values of image_names.
+const (
+	ImageNamesOriginal = "original" // <vm_name>-<version>_<provider>, as the original project's
+	ImageNamesShort    = "short"    // <vm_name>-<version>
+)
+
+// ImageName is the name upload:<platform> gives the image (template, disk)
+// it makes of provider's artifact: <vm_name>-<version>_<provider>, as the
+// original project named them, or <vm_name>-<version> with image_names
+// "short". A platform with its own name rule (GCP) applies it to this.
+func (c *Config) ImageName(provider string) string {
+	name := c.OS.VMName + "-" + c.Site.Version
+	if c.Site.ImageNames == ImageNamesShort {
+		return name
+	}
+	return name + "_" + provider
 }
 
 // Tree is the part of the on-disk tree this configuration's build writes:

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -212,7 +213,7 @@ func fieldNames(v any) []string {
 	for k := range m {
 		names = append(names, k)
 	}
-	for _, k := range []string{"registry", "registry_insecure", "os"} { // omitempty fields
+	for _, k := range []string{"registry", "registry_insecure", "os", "iso_server", "repo_server"} { // omitempty fields
 		if _, ok := m[k]; !ok {
 			names = append(names, k)
 		}
@@ -381,6 +382,59 @@ func TestSeedSiteFileLoadsWithItsStringValues(t *testing.T) {
 	checkHashedAndHidden(t, cfg, "changeme", "Wd3kR9pX")
 }
 
+// TestTheOriginalsOwnSiteFileLoads loads the original project's real site
+// file (testdata/original-site.json): the upper-case namespace is kept, and
+// its site-wide iso_server and repo_server reach every OS definition (the
+// site's mirror first, the definition's own servers after it), under the
+// "os" section's values.
+func TestTheOriginalsOwnSiteFileLoads(t *testing.T) {
+	site, err := os.ReadFile(filepath.Join("testdata", "original-site.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := testRoot(t, string(site), nil)
+	cfg, err := Load(root, "CentOS-7.9.2009", noEnv, Options{})
+	if err != nil {
+		t.Fatalf("the original's site file does not load: %v", err)
+	}
+	if cfg.Site.Namespace != "TSI-CC" || cfg.Site.KSServer != "http://localhost:8080/" || cfg.Site.DiskSize != 8192 {
+		t.Errorf("site = %+v", cfg.Site)
+	}
+	urls := cfg.OS.ISOURLs()
+	if len(urls) < 2 || urls[0] != "http://mirror.site.example/centos/7.9.2009/isos/x86_64/CentOS-7-x86_64-Minimal-2009.iso" || !strings.HasPrefix(urls[1], "https://vault.centos.org/") {
+		t.Errorf("ISOURLs() = %q, want the site's mirror first, then the definition's vault", urls)
+	}
+	if got := cfg.OS.RepoURL(); got != "http://mirror.site.example/centos/7.9.2009/os/x86_64" {
+		t.Errorf("RepoURL() = %q, want the site's repo_server", got)
+	}
+	// Its salt is the word "salt", which the printed field names hold too:
+	// the hash is checked (SHA512Crypt is checked against openssl below),
+	// the password and hash must stay hidden.
+	if want := SHA512Crypt("password", "salt"); cfg.RootPasswordHash() != want {
+		t.Errorf("hash = %q, want %q", cfg.RootPasswordHash(), want)
+	}
+	if printed, _ := json.Marshal(cfg.Redacted()); strings.Contains(string(printed), `"password"`) || strings.Contains(string(printed), cfg.RootPasswordHash()) {
+		t.Errorf("the redacted configuration shows the password or its hash: %s", printed)
+	}
+
+	withOS := strings.Replace(string(site), `"vmware_sha": "sha256"`, `"vmware_sha": "sha256", "os": {"CentOS-7.9.2009": {"iso_server": "https://other.example", "repo_server": "https://other.example/repo"}}`, 1)
+	cfg, err = Load(testRoot(t, withOS, nil), "CentOS-7.9.2009", noEnv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if urls := cfg.OS.ISOURLs(); len(urls) != 1 || !strings.HasPrefix(urls[0], "https://other.example/") || cfg.OS.RepoServer != "https://other.example/repo" {
+		t.Errorf("the \"os\" section must win: ISOURLs() = %q, repo_server %q", urls, cfg.OS.RepoServer)
+	}
+
+	bad := strings.Replace(string(site), `"http://mirror.site.example/centos",`, `"mirror.site.example",`, 2)
+	_, err = Load(testRoot(t, bad, nil), "CentOS-7.9.2009", noEnv, Options{})
+	for _, want := range []string{`line 6: field "iso_server": entry 1: want an http:// or https:// URL`, `line 7: field "repo_server": want an http:// or https:// URL`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to say %q", err, want)
+		}
+	}
+}
+
 func TestStringAndTypedFormsGiveTheSameSettings(t *testing.T) {
 	cases := []struct {
 		name, site string
@@ -394,6 +448,12 @@ func TestStringAndTypedFormsGiveTheSameSettings(t *testing.T) {
 		{"virtualbox_nat_localhost as a string", `{"virtualbox_nat_localhost": "false"}`, func(s Site) bool { return !s.VirtualBoxNATLocalhost }},
 		{"vmware_sha sha512", `{"vmware_sha": "sha512"}`, func(s Site) bool { return s.VMwareSHA == "sha512" }},
 		{"vmware_sha empty is sha256", `{"vmware_sha": ""}`, func(s Site) bool { return s.VMwareSHA == "sha256" }},
+		{"one guest switch keeps the others' defaults", `{"guest": {"azure_agent_swap": "false"}}`, func(s Site) bool {
+			return s.Guest == Guest{CloudInitDisableRoot: true, AzureAgentSwap: false, GCPNetworkIPv6: true}
+		}},
+		{"the original's guests", `{"guest": {"cloud_init_disable_root": false, "gcp_network_ipv6": false, "gcp_ssh_client_config": true}}`, func(s Site) bool {
+			return s.Guest == Guest{CloudInitDisableRoot: false, AzureAgentSwap: true, GCPNetworkIPv6: false, GCPSSHClientConfig: true}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -427,6 +487,52 @@ func checkHashedAndHidden(t *testing.T, cfg *Config, password, salt string) {
 	for _, secret := range []string{password, cfg.RootPasswordHash(), salt} {
 		if strings.Contains(string(printed), secret) {
 			t.Errorf("redacted configuration contains %q: %s", secret, printed)
+		}
+	}
+}
+
+func TestImageNamesAreTheOriginalsUnlessShort(t *testing.T) {
+	for _, tc := range []struct{ site, provider, want string }{
+		{`{"version": "1.2.0"}`, "openstack", "CentOS-7.9.2009-1.2.0_openstack"},
+		{`{"version": "1.2.0", "image_names": "original"}`, "azure", "CentOS-7.9.2009-1.2.0_azure"},
+		{`{"version": "1.2.0", "image_names": "short"}`, "vmware", "CentOS-7.9.2009-1.2.0"},
+	} {
+		cfg, err := Load(testRoot(t, tc.site, nil), "CentOS-7.9.2009", noEnv, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.ImageName(tc.provider); got != tc.want {
+			t.Errorf("%s: ImageName(%q) = %q, want %q", tc.site, tc.provider, got, tc.want)
+		}
+	}
+	_, err := Load(testRoot(t, "{\n  \"image_names\": \"long\"\n}\n", nil), "CentOS-7.9.2009", noEnv, Options{})
+	if err == nil || !strings.Contains(err.Error(), `line 2: field "image_names": want "original" (<vm_name>-<version>_<provider>, as the original project's) or "short" (<vm_name>-<version>), got "long"`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestKSServerIsAnHTTPURLAndOnTheLoopbackPlainHTTP(t *testing.T) {
+	for ks, want := range map[string]string{
+		"http://localhost:8080/":           "",
+		"http://127.0.0.1/gsi/":            "",
+		"https://ks.example.com/gsi":       "",
+		"https://localhost:8443/":          "a kickstart server on this host's loopback must be http://",
+		"ks.example.com":                   "want an http:// or https:// URL without query",
+		"http://ks.example.com/ks.php?x=1": "want an http:// or https:// URL without query",
+	} {
+		_, _, err := LoadSite(testRoot(t, `{"ks_server": "`+ks+`"}`, nil), noEnv)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", ks, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: err = %v, want it to say %q", ks, err, want)
+		}
+	}
+	for raw, want := range map[string]int{"http://localhost:8080/": 8080, "http://127.0.0.5": 80, "http://[::1]:81/x": 81, "http://ks.example.com:8080": -1, "http://127.evil.example:80": -1} {
+		u, _ := url.Parse(raw)
+		port, ok := LoopbackPort(u)
+		if ok != (want >= 0) || ok && port != want {
+			t.Errorf("LoopbackPort(%s) = %d, %v; want %d", raw, port, ok, want)
 		}
 	}
 }

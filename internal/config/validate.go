@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,7 +15,8 @@ import (
 var (
 	hex64       = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 	hex40       = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
-	namespaceRe = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	vmNameRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	namespaceRe = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
 	saltRe      = regexp.MustCompile(`^[./0-9A-Za-z]{1,16}$`)
 	hostRe      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$`)
 	mirrorDirRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -41,13 +43,31 @@ func validateSite(s Site, lines map[string]int, known []string) []Problem {
 		ps = append(ps, Problem{Line: lines[field], Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	if !namespaceRe.MatchString(s.Namespace) {
-		add("namespace", "want lower-case letters, digits and . _ - (a registry and Vagrant namespace), got %q", s.Namespace)
+		add("namespace", "want letters, digits and . _ - between them (a Vagrant and registry namespace), got %q", s.Namespace)
 	}
 	if msg := checkVersion(s.Version); msg != "" {
 		add("version", "%s", msg)
 	}
-	if s.KSServer != "" && !strings.HasPrefix(s.KSServer, "http://") && !strings.HasPrefix(s.KSServer, "https://") {
-		add("ks_server", "want an http:// or https:// URL or empty (start one in-process), got %q", s.KSServer)
+	for i, u := range s.ISOServer {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			add("iso_server", "entry %d: want an http:// or https:// URL (the site's ISO mirror), got %q", i+1, u)
+		}
+	}
+	if s.RepoServer != "" && !strings.HasPrefix(s.RepoServer, "http://") && !strings.HasPrefix(s.RepoServer, "https://") {
+		add("repo_server", "want an http:// or https:// URL (the site's package mirror) or empty, got %q", s.RepoServer)
+	}
+	if s.KSServer != "" {
+		u, err := url.Parse(s.KSServer)
+		loopback := false
+		if err == nil {
+			_, loopback = LoopbackPort(u)
+		}
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s.KSServer, " \t\n\"'"):
+			add("ks_server", "want an http:// or https:// URL without query or empty (start one in-process), got %q", s.KSServer)
+		case loopback && u.Scheme == "https":
+			add("ks_server", "a kickstart server on this host's loopback must be http://: the guests reach it at another address (10.0.2.2, the vmnet address), which its certificate does not name; got %q", s.KSServer)
+		}
 	}
 	if s.DiskSize < 4096 || s.DiskSize > 2*1024*1024 {
 		add("disk_size", "want a size in MiB from 4096 to 2097152, got %d", s.DiskSize)
@@ -72,6 +92,9 @@ func validateSite(s Site, lines map[string]int, known []string) []Problem {
 		add("vmware_sha", "want the OVA manifest's hash algorithm, sha1, sha256 or sha512 (ovftool's --shaAlgorithm, as in the original site files), got a sha256 sum")
 	default:
 		add("vmware_sha", "want the OVA manifest's hash algorithm, sha1, sha256 or sha512 (ovftool's --shaAlgorithm), got %q", s.VMwareSHA)
+	}
+	if s.ImageNames != ImageNamesOriginal && s.ImageNames != ImageNamesShort {
+		add("image_names", "want %q (<vm_name>-<version>_<provider>, as the original project's) or %q (<vm_name>-<version>), got %q", ImageNamesOriginal, ImageNamesShort, s.ImageNames)
 	}
 	if s.CPUs < 1 || s.CPUs > 256 {
 		add("cpus", "want a number of virtual CPUs from 1 to 256, got %d", s.CPUs)

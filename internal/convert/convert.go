@@ -2,7 +2,7 @@
 // platform takes (one table, a row per provider) and makes the Vagrant boxes:
 // azure a fixed VHD, gcp a sparse oldgnu disk.raw tarball, docker a rootfs
 // tarball, vmware an OVA (ovftool's, or made in Go where it is missing), the others
-// the disk as built. aws, azure, docker and gcp also have a debug box, made
+// the disk as built. Every build but virtualbox's also has a debug box, made
 // apart and only when asked for (Options.DebugBoxes): a copy of the disk
 // with the vagrant user added (debugbox.go), so the artifacts the platforms
 // take never wait on it, fail with it or need keys/vagrant.pub. Every output is written under a temporary name and
@@ -102,8 +102,8 @@ var table = []row{
 	{"azure", "qcow2", []output{disk("vhd", fixedVHD), debugBox(libvirtDebugBox)}},
 	{"docker", "qcow2", []output{disk("tar.gz", rootfsTarball), debugBox(libvirtDebugBox)}},
 	{"gcp", "qcow2", []output{disk("tar.gz", gcpTarball), debugBox(libvirtDebugBox)}},
-	{"openstack", "qcow2", []output{disk("qcow2", asBuilt), asBuiltBox(libvirtBox)}},
-	{"vmware", "vmx", []output{disk("ova", vmwareOVA), asBuiltBox(vmwareBox)}},
+	{"openstack", "qcow2", []output{disk("qcow2", asBuilt), debugBox(libvirtDebugBox)}},
+	{"vmware", "vmx", []output{disk("ova", vmwareOVA), debugBox(vmwareDebugBox)}},
 }
 
 // Providers lists the providers the conversion table has a row for, in

@@ -12,13 +12,15 @@ import (
 
 	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
+	"gold-standard-images/internal/ova"
 	"gold-standard-images/internal/run"
 )
 
-// Debug boxes: the images of aws, azure, docker and gcp carry no vagrant
-// user (a cloud or container image must not ship passwordless sudo), so
-// their Vagrant box is made from a copy of the built disk on which
-// guestfish adds what Ansible's vagrant_user role gives the others: the
+// Debug boxes: the images of aws, azure, docker, gcp, openstack and vmware
+// carry no vagrant user (an image for a cloud, vSphere or a registry must
+// not ship passwordless sudo), so their Vagrant box is made from a copy of
+// the built disk on which guestfish adds what Ansible's vagrant_user role
+// gives the virtualbox image: the
 // user vagrant, the site's vagrant public key as its authorized_keys (0700
 // .ssh, 0600 file, owned by vagrant) and a sudoers drop-in letting it sudo
 // without password or tty (0440). The Packer output and the platform's
@@ -50,18 +52,49 @@ func virtualboxDebugBox(ctx context.Context, j *job, tmp string) ([]string, erro
 		return nil, fmt.Errorf("reading the disk %q of %q for the debug box: %w", name, j.input, err)
 	}
 	disk := filepath.Join(dir, "debug.qcow2")
-	if err := j.qemuImg(ctx, "convert", "-f", "vmdk", "-O", "qcow2", vmdk, disk); err != nil {
+	if err := j.qemuImgOver(ctx, vmdk, "convert", "-f", "vmdk", "-O", "qcow2", vmdk, disk); err != nil {
 		return nil, fmt.Errorf("copying the disk %q of %q for the debug box: %w", name, j.input, err)
 	}
 	os.Remove(vmdk)
 	if err := addVagrantUser(ctx, j, disk); err != nil {
 		return nil, err
 	}
-	if err := j.qemuImg(ctx, "convert", "-f", "qcow2", "-O", "vmdk", "-o", "subformat=streamOptimized", disk, vmdk); err != nil {
+	if err := j.qemuImgOver(ctx, disk, "convert", "-f", "qcow2", "-O", "vmdk", "-o", "subformat=streamOptimized", disk, vmdk); err != nil {
 		return nil, fmt.Errorf("writing the debug box's disk %q: %w", name, err)
 	}
 	os.Remove(disk)
 	return nil, writeVirtualboxBox(ctx, j, tmp, map[string]string{name: vmdk})
+}
+
+// vmwareDebugBox is the debug box of the vmware build: the VMX's first
+// disk (split into extents or not) copied into a qcow2, the vagrant user
+// added, written back as one monolithicSparse VMDK under the disk's name,
+// boxed with the VM's other files as a vmware_desktop box.
+func vmwareDebugBox(ctx context.Context, j *job, tmp string) ([]string, error) {
+	dir := filepath.Dir(tmp)
+	disks, err := ova.VMXDisks(j.input)
+	if err != nil {
+		return nil, err
+	}
+	if len(disks) == 0 {
+		return nil, fmt.Errorf("reading the VMX %q: it attaches no .vmdk disk", j.input)
+	}
+	if filepath.Dir(disks[0]) != j.inDir {
+		return nil, fmt.Errorf("reading the VMX %q: its disk %q is not beside it", j.input, disks[0])
+	}
+	disk := filepath.Join(dir, "debug.qcow2")
+	if err := j.qemuImgOver(ctx, j.inDir, "convert", "-f", "vmdk", "-O", "qcow2", disks[0], disk); err != nil {
+		return nil, fmt.Errorf("copying the disk %q for the debug box: %w", disks[0], err)
+	}
+	if err := addVagrantUser(ctx, j, disk); err != nil {
+		return nil, err
+	}
+	vmdk := filepath.Join(dir, filepath.Base(disks[0]))
+	if err := j.qemuImgOver(ctx, disk, "convert", "-f", "qcow2", "-O", "vmdk", "-o", "subformat=monolithicSparse", disk, vmdk); err != nil {
+		return nil, fmt.Errorf("writing the debug box's disk %q: %w", filepath.Base(vmdk), err)
+	}
+	os.Remove(disk)
+	return nil, writeVmwareBox(ctx, j, tmp, filepath.Base(vmdk), vmdk)
 }
 
 // firstOVADisk copies the first .vmdk member of the OVA ova into dir and

@@ -20,13 +20,14 @@ import (
 )
 
 // TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone makes
-// the debug boxes of azure (libvirt, from a qcow2) and aws (virtualbox, from
-// an OVA) from the real Debian fixture guest, then opens their disks
-// read-only with a second guestfish: the vagrant user, its key (0700 .ssh,
-// 0600 authorized_keys, owned by vagrant) and its sudoers drop-in (0440,
-// root) are there, the azure VHD that ships has none of them, and the Packer
-// outputs and the fixture are byte for byte as before. Then `vagrant box
-// add` takes both debug catalogs.
+// the debug boxes of azure (libvirt, from a qcow2; openstack's are made the
+// same way), aws (virtualbox, from an OVA) and vmware (vmware_desktop, from
+// a VMX and a disk split into 2 GB extents) from the real Debian fixture
+// guest, then opens their disks read-only with a second guestfish: the
+// vagrant user, its key (0700 .ssh, 0600 authorized_keys, owned by vagrant)
+// and its sudoers drop-in (0440, root) are there, the azure VHD that ships
+// has none of them, and the Packer outputs and the fixture are byte for
+// byte as before. Then `vagrant box add` takes the three debug catalogs.
 func TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone(t *testing.T) {
 	need(t, "guestfish", "qemu-img", "vagrant")
 	ctx, cancel := context.WithTimeout(t.Context(), 40*time.Minute)
@@ -44,23 +45,31 @@ func TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone(t *testin
 	sh(t, "", "qemu-img", "convert", "-f", "qcow2", "-O", "qcow2", base, azureIn) // standing alone: a backing file is refused
 	awsIn := packerOutput(t, cfg, "aws", "ova")
 	makeOVAOf(t, awsIn, cfg.Tree().BaseName("aws"), base, "qcow2")
+	vmwareIn := packerOutput(t, cfg, "vmware", "vmx")
+	must(t, os.WriteFile(vmwareIn, []byte("displayName = \"fixture\"\nguestOS = \"centos7-64\"\nscsi0.present = \"TRUE\"\nscsi0:0.present = \"TRUE\"\nscsi0:0.fileName = \"disk.vmdk\"\n"), 0o644))
+	sh(t, "", "qemu-img", "convert", "-f", "qcow2", "-O", "vmdk", "-o", "subformat=twoGbMaxExtentSparse", base, filepath.Join(filepath.Dir(vmwareIn), "disk.vmdk"))
+	extents, err := filepath.Glob(filepath.Join(filepath.Dir(vmwareIn), "disk-s*.vmdk"))
+	must(t, err)
+	if len(extents) == 0 {
+		t.Fatal("qemu-img made no split disk for the vmware input")
+	}
 	inputs := map[string]string{}
-	for _, p := range []string{azureIn, awsIn} {
+	for _, p := range append([]string{azureIn, awsIn, vmwareIn}, extents...) {
 		inputs[p] = fixture.FileSHA256(t, p)
 	}
 
 	start := time.Now()
 	var log bytes.Buffer
-	arts, err := Run(ctx, cfg, selectOnly(t, "aws,azure"), Options{Log: &log})
+	arts, err := Run(ctx, cfg, selectOnly(t, "aws,azure,vmware"), Options{Log: &log})
 	if err != nil {
 		t.Fatalf("convert: %v\n%s", err, log.String())
 	}
-	boxes, err := Run(ctx, cfg, selectOnly(t, "aws,azure"), Options{Log: &log, DebugBoxes: true})
+	boxes, err := Run(ctx, cfg, selectOnly(t, "aws,azure,vmware"), Options{Log: &log, DebugBoxes: true})
 	if err != nil {
 		t.Fatalf("debug boxes: %v\n%s", err, log.String())
 	}
 	arts = append(arts, boxes...)
-	t.Logf("convert aws, azure (two debug boxes) in %s:\n%s", time.Since(start).Round(time.Second), log.String())
+	t.Logf("convert aws, azure, vmware (three debug boxes) in %s:\n%s", time.Since(start).Round(time.Second), log.String())
 	var got []string
 	for _, a := range arts {
 		got = append(got, a.Provider+" "+string(a.Kind)+" "+filepath.Base(a.Path))
@@ -68,6 +77,7 @@ func TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone(t *testin
 	want := []string{
 		"aws box CentOS-7.9.2009-1.2.3_aws.box", "aws disk CentOS-7.9.2009-1.2.3_aws.ova",
 		"azure box CentOS-7.9.2009-1.2.3_azure.box", "azure disk CentOS-7.9.2009-1.2.3_azure.vhd",
+		"vmware box CentOS-7.9.2009-1.2.3_vmware.box", "vmware disk CentOS-7.9.2009-1.2.3_vmware.ova",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("artifacts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -95,14 +105,24 @@ func TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone(t *testin
 	if bytes.Contains(vb["box.ovf"], []byte("ovf:size=")) {
 		t.Errorf("aws debug box: box.ovf keeps the size of the disk it replaced:\n%s", vb["box.ovf"])
 	}
-	img, vmdk := filepath.Join(dir, "box.img"), filepath.Join(dir, "box.vmdk")
+	vw := boxMembers(t, artifactPath(cfg, "vmware", "box"))
+	if string(vw["metadata.json"]) != `{"provider":"vmware_desktop"}`+"\n" || vw["disk.vmdk"] == nil || vw[filepath.Base(vmwareIn)] == nil {
+		t.Errorf("vmware debug box: metadata %s, members %v", vw["metadata.json"], keys(vw))
+	}
+	for name := range vw {
+		if strings.HasPrefix(name, "disk-") {
+			t.Errorf("vmware debug box: it keeps %s, an extent of the disk it replaced with one file", name)
+		}
+	}
+	img, vmdk, vmwareDisk := filepath.Join(dir, "box.img"), filepath.Join(dir, "box.vmdk"), filepath.Join(dir, "disk.vmdk")
 	must(t, os.WriteFile(img, lv["box.img"], 0o644))
 	must(t, os.WriteFile(vmdk, vb[vmdkName], 0o644))
+	must(t, os.WriteFile(vmwareDisk, vw["disk.vmdk"], 0o644))
 	checks := []string{"statns /home/vagrant/.ssh", "statns /home/vagrant/.ssh/authorized_keys", "statns /etc/sudoers.d/vagrant",
 		"cat /home/vagrant/.ssh/authorized_keys", "cat /etc/sudoers.d/vagrant", "grep ^vagrant: /etc/passwd"}
 	var script strings.Builder
 	script.WriteString("run\n")
-	for i, dev := range []string{"/dev/sda1", "/dev/sdb1"} {
+	for i, dev := range []string{"/dev/sda1", "/dev/sdb1", "/dev/sdd1"} {
 		if i > 0 {
 			script.WriteString("umount /\n")
 		}
@@ -116,7 +136,7 @@ func TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone(t *testin
 	must(t, err)
 	var out bytes.Buffer
 	err = run.Run(ctx, run.Cmd{
-		Name: "guestfish", Args: []string{"--ro", "--format=qcow2", "-a", img, "--format=vmdk", "-a", vmdk, "--format=vpc", "-a", artifactPath(cfg, "azure", "vhd")},
+		Name: "guestfish", Args: []string{"--ro", "--format=qcow2", "-a", img, "--format=vmdk", "-a", vmdk, "--format=vpc", "-a", artifactPath(cfg, "azure", "vhd"), "--format=vmdk", "-a", vmwareDisk},
 		Stdin: strings.NewReader(script.String()), Env: env, Output: &out, Timeout: 15 * time.Minute,
 	})
 	if err != nil {
@@ -131,7 +151,7 @@ func TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone(t *testin
 		}
 		sections[name] += line
 	}
-	for _, dev := range []string{"/dev/sda1", "/dev/sdb1"} {
+	for _, dev := range []string{"/dev/sda1", "/dev/sdb1", "/dev/sdd1"} {
 		passwd := strings.Split(strings.TrimSpace(sections[dev+" grep ^vagrant: /etc/passwd"]), ":")
 		if len(passwd) != 7 || passwd[5] != "/home/vagrant" || passwd[6] != "/bin/bash" {
 			t.Errorf("%s: vagrant in /etc/passwd: %q", dev, sections[dev+" grep ^vagrant: /etc/passwd"])
@@ -171,8 +191,8 @@ func TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone(t *testin
 	for _, r := range res {
 		files = append(files, filepath.Base(r.Path))
 	}
-	if strings.Join(files, " ") != "CentOS-7.9.2009-aws.json CentOS-7.9.2009-azure.json" {
-		t.Fatalf("catalogs %v, want CentOS-7.9.2009-aws.json CentOS-7.9.2009-azure.json (and no main catalog: neither build has a box of its own)", files)
+	if strings.Join(files, " ") != "CentOS-7.9.2009-aws.json CentOS-7.9.2009-azure.json CentOS-7.9.2009-vmware.json" {
+		t.Fatalf("catalogs %v, want CentOS-7.9.2009-aws.json CentOS-7.9.2009-azure.json CentOS-7.9.2009-vmware.json (and no main catalog: no build has a box of its own)", files)
 	}
 	home := t.TempDir()
 	for _, r := range res {
@@ -192,7 +212,7 @@ func TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone(t *testin
 	out.Reset()
 	must(t, run.Run(ctx, run.Cmd{Name: "vagrant", Args: []string{"box", "list"}, Env: []string{"VAGRANT_HOME=" + home, "VAGRANT_CHECKPOINT_DISABLE=1"}, Output: &out, Timeout: 2 * time.Minute}))
 	list := strings.Join(strings.Fields(out.String()), " ")
-	for _, want := range []string{"gold/CentOS-7.9.2009-aws (virtualbox, 1.2.3", "gold/CentOS-7.9.2009-azure (libvirt, 1.2.3"} {
+	for _, want := range []string{"gold/CentOS-7.9.2009-aws (virtualbox, 1.2.3", "gold/CentOS-7.9.2009-azure (libvirt, 1.2.3", "gold/CentOS-7.9.2009-vmware (vmware_desktop, 1.2.3"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("vagrant box list lacks %q:\n%s", want, out.String())
 		}

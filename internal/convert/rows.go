@@ -171,10 +171,11 @@ func vmwareOVA(ctx context.Context, j *job, tmp string) ([]string, error) {
 }
 
 // ovftoolArgs are the arguments of ovftool packing the VMX in into the OVA
-// out, its manifest hashed with hash (the site's vmware_sha: sha1, sha256 or
-// sha512; empty leaves ovftool's default).
+// out: thin-provisioned disks, compressed (level 1), as the original
+// project's ovftool line, and the manifest hashed with hash (the site's
+// vmware_sha: sha1, sha256 or sha512; empty leaves ovftool's default).
 func ovftoolArgs(hash, in, out string) []string {
-	args := []string{"--acceptAllEulas"}
+	args := []string{"--acceptAllEulas", "--diskMode=thin", "--compress=1"}
 	if hash != "" {
 		args = append(args, "--shaAlgorithm="+hash)
 	}
@@ -201,32 +202,38 @@ func vmwareFiles(dir string) ([]string, error) {
 	return append(files, vmx), nil
 }
 
-// vmwareBox is the Vagrant box for the vmware_desktop provider.
-func vmwareBox(ctx context.Context, j *job, tmp string) ([]string, error) {
+// writeVmwareBox writes the Vagrant box for the vmware_desktop provider of
+// the VM in j.inDir to tmp; the disk named disk (a file name in the VM's
+// folder) is taken from the file copy instead, without the extents of a
+// split disk of that name (the copy is one file). An empty disk boxes the
+// VM as built.
+func writeVmwareBox(ctx context.Context, j *job, tmp, disk, copy string) error {
 	files, err := vmwareFiles(j.inDir)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	extent := regexp.MustCompile(`^` + regexp.QuoteMeta(strings.TrimSuffix(disk, ".vmdk")) + `-(s|f)[0-9]{3}\.vmdk$|^` + regexp.QuoteMeta(strings.TrimSuffix(disk, ".vmdk")) + `-flat\.vmdk$`)
 	b, err := newBox(tmp, gzip.DefaultCompression)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer b.abort()
 	b.addJSON(map[string]any{"provider": "vmware_desktop"})
 	b.addBytes("Vagrantfile", []byte(vagrantfile("")))
 	for _, name := range files {
-		b.addFile(ctx, name, filepath.Join(j.inDir, name))
+		switch {
+		case disk != "" && name == disk:
+			b.addFile(ctx, name, copy)
+		case disk != "" && extent.MatchString(name):
+		default:
+			b.addFile(ctx, name, filepath.Join(j.inDir, name))
+		}
 	}
-	return nil, b.commit()
+	return b.commit()
 }
 
-// libvirtBox is the Vagrant box for the libvirt provider: the qcow2 as
-// box.img.
-func libvirtBox(ctx context.Context, j *job, tmp string) ([]string, error) {
-	return nil, writeLibvirtBox(ctx, j, j.input, tmp)
-}
-
-// writeLibvirtBox writes the libvirt box of the qcow2 disk to tmp.
+// writeLibvirtBox writes the libvirt box of the qcow2 disk to tmp: the
+// qcow2 as box.img.
 func writeLibvirtBox(ctx context.Context, j *job, disk, tmp string) error {
 	size, err := virtualSize(ctx, j, disk, "qcow2")
 	if err != nil {
@@ -546,8 +553,15 @@ func (j *job) checkDisk(ctx context.Context, path, format string) (diskcheck.Dis
 }
 
 func (j *job) qemuImg(ctx context.Context, args ...string) error {
+	return j.qemuImgOver(ctx, j.input, args...)
+}
+
+// qemuImgOver runs qemu-img bounded by the size of data (a file or a
+// folder): the disk it reads where that is not j.input (a debug box's
+// copy, the VMware disk's extents beside a tiny descriptor).
+func (j *job) qemuImgOver(ctx context.Context, data string, args ...string) error {
 	return run.Run(ctx, run.Cmd{Name: "qemu-img", Args: args, Output: j.tools,
-		Timeout: boundFor(j.input, qemuImgStartup, qemuImgRate), Log: j.toolLog,
+		Timeout: boundFor(data, qemuImgStartup, qemuImgRate), Log: j.toolLog,
 		Hint: fmt.Sprintf("a full or stalled disk (df -h %s)", j.outDir)})
 }
 

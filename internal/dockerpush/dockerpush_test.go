@@ -489,6 +489,15 @@ func TestSettingsFromEnvPrefersEnvironmentOverSite(t *testing.T) {
 	if s.Registry != "registry.example.com" || s.Namespace != "gold" || s.Insecure || s.OutDir != "" {
 		t.Errorf("from site: %+v", s)
 	}
+	// The original's upper-case namespace: the repository takes it in lower case.
+	site.Namespace = "TSI-CC"
+	s, err = SettingsFromEnv(site, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Repository(s.Registry, s.Namespace, "CentOS-7.9.2009"); got != "registry.example.com/tsi-cc/centos-7.9.2009" {
+		t.Errorf("repository of namespace TSI-CC = %q", got)
+	}
 }
 
 func TestSettingsFromEnvReadsRegistryInsecureAsASwitch(t *testing.T) {

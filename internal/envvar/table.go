@@ -8,7 +8,7 @@ var (
 	Except     = Text{Var{Name: "EXCEPT", Value: "providers, comma-separated", Doc: "leaves these providers out"}}
 	Force      = Bool{Var{Name: "FORCE", Doc: "rebuilds builds that are up to date; upload:openstack and upload:vmware replace an image or template of the same name"}}
 	Version    = Text{Var{Name: "VERSION", Value: "digits and dots, e.g. 1.0.0", Doc: "overrides the site's version"}}
-	DebugBoxes = Bool{Var{Name: "DEBUG_BOXES", Doc: "1 makes builds also make the debug boxes of aws, azure, docker and gcp (artifacts:debugboxes makes them alone)"}}
+	DebugBoxes = Bool{Var{Name: "DEBUG_BOXES", Doc: "1 makes builds also make the debug boxes of aws, azure, docker, gcp, openstack and vmware (artifacts:debugboxes makes them alone)"}}
 
 	// Packer.
 	Packer        = Text{Var{Name: "PACKER", Value: "a path, or a name on PATH", Doc: "the Packer binary (else a 1.9.x packer on PATH, else v1.9.4 built into PACKER_CACHE)"}}

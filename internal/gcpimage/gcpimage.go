@@ -130,7 +130,7 @@ func GuestOSFeatures(firmware string) ([]string, error) {
 }
 
 // Publish uploads cfg's tarball (Source) to gs://<bucket>/<file name> and
-// makes the image ImageName(<vm_name>-<version>) from it, in family
+// makes the image ImageName(<vm_name>-<version>_gcp) (config.ImageName) from it, in family
 // s.Family, labelled version and vm_name.
 func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ Result, err error) {
 	defer func() { err = redact.Error(err) }() // an endpoint's credentials are never printed
@@ -181,7 +181,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ 
 		return Result{}, fmt.Errorf("publishing to GCP: %w", err)
 	}
 	name := filepath.Base(file)
-	res := Result{Object: "gs://" + s.Bucket + "/" + name, Image: "projects/" + s.Project + "/global/images/" + ImageName(cfg.OS.VMName+"-"+cfg.Site.Version)}
+	res := Result{Object: "gs://" + s.Bucket + "/" + name, Image: "projects/" + s.Project + "/global/images/" + ImageName(cfg.ImageName("gcp"))}
 	img := imageFor(cfg, s, name, features)
 	svc, err := compute.NewService(ctx, computeOptions(s, o)...)
 	if err != nil {
@@ -199,7 +199,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ 
 	return res, create(ctx, svc, s, img, o)
 }
 
-// imageFor is the image made from object name: ImageName(<vm_name>-<version>)
+// imageFor is the image made from object name: ImageName(<vm_name>-<version>_gcp)
 // in family s.Family (default ImageName(vm_name)), labelled version and
 // vm_name, with the guest OS features of the firmware.
 func imageFor(cfg *config.Config, s Settings, name string, features []string) *compute.Image {
@@ -208,7 +208,7 @@ func imageFor(cfg *config.Config, s Settings, name string, features []string) *c
 		family = ImageName(cfg.OS.VMName)
 	}
 	img := &compute.Image{
-		Name:        ImageName(cfg.OS.VMName + "-" + cfg.Site.Version),
+		Name:        ImageName(cfg.ImageName("gcp")),
 		Family:      family,
 		Description: fmt.Sprintf("%s %s from gs://%s/%s", cfg.OS.VMName, cfg.Site.Version, s.Bucket, name),
 		Labels:      map[string]string{"version": LabelValue(cfg.Site.Version), "vm_name": LabelValue(cfg.OS.VMName)},

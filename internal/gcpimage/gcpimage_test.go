@@ -76,13 +76,13 @@ func TestPublishUploadsMakesTheImageAndRerunSendsNothing(t *testing.T) {
 	if err != nil || !bytes.Equal(got.Content, data) {
 		t.Fatalf("object %s: err %v, identical %v", object, err, bytes.Equal(got.Content, data))
 	}
-	if res.Skipped || res.Existed || res.Image != "projects/gold-123/global/images/centos-7-9-2009-1-0-0" || res.Object != "gs://images/"+object {
+	if res.Skipped || res.Existed || res.Image != "projects/gold-123/global/images/centos-7-9-2009-1-0-0-gcp" || res.Object != "gs://images/"+object {
 		t.Errorf("result %+v", res)
 	}
 	body := gce.inserted
 	labels := body["labels"].(map[string]any)
 	features := body["guestOsFeatures"].([]any)
-	if body["name"] != "centos-7-9-2009-1-0-0" || body["family"] != "centos-7-9-2009" ||
+	if body["name"] != "centos-7-9-2009-1-0-0-gcp" || body["family"] != "centos-7-9-2009" ||
 		body["rawDisk"].(map[string]any)["source"] != "https://storage.googleapis.com/images/"+object ||
 		labels["version"] != "1-0-0" || labels["vm_name"] != "centos-7-9-2009" ||
 		len(features) != 1 || features[0].(map[string]any)["type"] != "VIRTIO_SCSI_MULTIQUEUE" {
@@ -91,7 +91,7 @@ func TestPublishUploadsMakesTheImageAndRerunSendsNothing(t *testing.T) {
 	if gce.inserts != 1 {
 		t.Errorf("%d images inserted, want 1 though the insert was retried", gce.inserts)
 	}
-	for _, want := range []string{"gcs: gs://images/" + object, "creating image centos-7-9-2009-1-0-0", "image centos-7-9-2009-1-0-0 created"} {
+	for _, want := range []string{"gcs: gs://images/" + object, "creating image centos-7-9-2009-1-0-0-gcp", "image centos-7-9-2009-1-0-0-gcp created"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("progress lines do not say %q:\n%s", want, out.String())
 		}
@@ -167,23 +167,23 @@ func TestPublishStopsWithOneClearLine(t *testing.T) {
 		}, `publishing to GCP: bucket "nobucket" does not exist: create it with: gcloud storage buckets create gs://nobucket --project gold-123 --location <region>`},
 		{"no permission to create images", func(t *testing.T, gce *fakeCompute, cfg *config.Config, s *Settings, o *Options) {
 			gce.faults["POST images"] = []int{http.StatusForbidden}
-		}, `publishing to GCP: creating image "centos-7-9-2009-1-0-0": HTTP 403 forbidden: Required 'compute.images.create' permission for 'projects/gold-123/global/images/x' (the credentials need roles/compute.storageAdmin (or compute.images.create) in the project)`},
+		}, `publishing to GCP: creating image "centos-7-9-2009-1-0-0-gcp": HTTP 403 forbidden: Required 'compute.images.create' permission for 'projects/gold-123/global/images/x' (the credentials need roles/compute.storageAdmin (or compute.images.create) in the project)`},
 		{"a token the Compute API refuses", func(t *testing.T, gce *fakeCompute, cfg *config.Config, s *Settings, o *Options) {
 			o.TokenSource = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "stale"})
-		}, `publishing to GCP: reading image "centos-7-9-2009-1-0-0": HTTP 401 authError: Request had invalid authentication credentials. (run gcloud auth application-default login, or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file)`},
+		}, `publishing to GCP: reading image "centos-7-9-2009-1-0-0-gcp": HTTP 401 authError: Request had invalid authentication credentials. (run gcloud auth application-default login, or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file)`},
 		{"a failed insert says Google's reason", func(t *testing.T, gce *fakeCompute, cfg *config.Config, s *Settings, o *Options) {
 			gce.opError = "INVALID_IMAGE_FILE"
-		}, `publishing to GCP: creating image "centos-7-9-2009-1-0-0" failed: INVALID_IMAGE_FILE: The image file is not a gzip tar of disk.raw`},
+		}, `publishing to GCP: creating image "centos-7-9-2009-1-0-0-gcp" failed: INVALID_IMAGE_FILE: The image file is not a gzip tar of disk.raw`},
 		{"an insert past the timeout", func(t *testing.T, gce *fakeCompute, cfg *config.Config, s *Settings, o *Options) {
 			gce.forever = true
 			s.Timeout = 50 * time.Millisecond
-		}, `publishing to GCP: image "centos-7-9-2009-1-0-0" not done after 50ms (GCP_IMAGE_TIMEOUT sets the limit); it goes on in GCP: gcloud compute operations describe operation-1 --global --project gold-123`},
+		}, `publishing to GCP: image "centos-7-9-2009-1-0-0-gcp" not done after 50ms (GCP_IMAGE_TIMEOUT sets the limit); it goes on in GCP: gcloud compute operations describe operation-1 --global --project gold-123`},
 		{"an image of that name from another file", func(t *testing.T, gce *fakeCompute, cfg *config.Config, s *Settings, o *Options) {
-			gce.images["centos-7-9-2009-1-0-0"] = map[string]any{"name": "centos-7-9-2009-1-0-0", "status": "READY", "rawDisk": map[string]any{"source": "https://storage.googleapis.com/other/x.tar.gz"}}
-		}, `publishing to GCP: image "centos-7-9-2009-1-0-0" exists but was made from another file (https://storage.googleapis.com/other/x.tar.gz, status READY); delete it (gcloud compute images delete centos-7-9-2009-1-0-0 --project gold-123) or publish another version`},
+			gce.images["centos-7-9-2009-1-0-0-gcp"] = map[string]any{"name": "centos-7-9-2009-1-0-0-gcp", "status": "READY", "rawDisk": map[string]any{"source": "https://storage.googleapis.com/other/x.tar.gz"}}
+		}, `publishing to GCP: image "centos-7-9-2009-1-0-0-gcp" exists but was made from another file (https://storage.googleapis.com/other/x.tar.gz, status READY); delete it (gcloud compute images delete centos-7-9-2009-1-0-0-gcp --project gold-123) or publish another version`},
 		{"an image of that name that failed", func(t *testing.T, gce *fakeCompute, cfg *config.Config, s *Settings, o *Options) {
-			gce.images["centos-7-9-2009-1-0-0"] = map[string]any{"name": "centos-7-9-2009-1-0-0", "status": "FAILED", "rawDisk": map[string]any{"source": "https://storage.googleapis.com/images/CentOS-7.9.2009-1.0.0_gcp.tar.gz"}}
-		}, `publishing to GCP: image "centos-7-9-2009-1-0-0" exists with status FAILED; wait for it, or delete it (gcloud compute images delete centos-7-9-2009-1-0-0 --project gold-123) or publish another version`},
+			gce.images["centos-7-9-2009-1-0-0-gcp"] = map[string]any{"name": "centos-7-9-2009-1-0-0-gcp", "status": "FAILED", "rawDisk": map[string]any{"source": "https://storage.googleapis.com/images/CentOS-7.9.2009-1.0.0_gcp.tar.gz"}}
+		}, `publishing to GCP: image "centos-7-9-2009-1-0-0-gcp" exists with status FAILED; wait for it, or delete it (gcloud compute images delete centos-7-9-2009-1-0-0-gcp --project gold-123) or publish another version`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,6 +228,8 @@ func TestWithoutCredentialsTheDefaultChainFailsInOneLine(t *testing.T) {
 func TestNamesFollowTheRules(t *testing.T) {
 	for _, tt := range []struct{ in, image, label string }{
 		{"CentOS-7.9.2009-1.0.0", "centos-7-9-2009-1-0-0", "centos-7-9-2009-1-0-0"},
+		// The original's `tr [_.] - | tr [A-Z] [a-z]` of its image name.
+		{"CentOS-7.9.2009-1.0.0_gcp", "centos-7-9-2009-1-0-0-gcp", "centos-7-9-2009-1-0-0_gcp"},
 		{"RedHat_7.9", "redhat-7-9", "redhat_7-9"},
 		{"7even", "image-7even", "7even"},
 		{strings.Repeat("Ab.", 30), "ab-" + strings.Repeat("ab-", 19) + "ab", strings.Repeat("ab-", 21)},

@@ -222,10 +222,10 @@ func TestPublishWithoutKeystoneCreatesUploadsChecksAndARerunSkips(t *testing.T) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Skipped || res.ID == "" || res.Name != "CentOS-7.9.2009-1.0.0" {
+	if res.Skipped || res.ID == "" || res.Name != "CentOS-7.9.2009-1.0.0_openstack" {
 		t.Fatalf("first run: %+v", res)
 	}
-	if !strings.Contains(out.String(), "glance: CentOS-7.9.2009-1.0.0") {
+	if !strings.Contains(out.String(), "glance: CentOS-7.9.2009-1.0.0_openstack") {
 		t.Errorf("no upload progress line in:\n%s", out.String())
 	}
 	c := glanceClient(t, glance)

@@ -1,5 +1,5 @@
 // Package glanceimage publishes the openstack artifact (a qcow2) as a Glance
-// image named <vm_name>-<version>: it authenticates as the openstack CLI
+// image named <vm_name>-<version>_openstack (config.ImageName): it authenticates as the openstack CLI
 // does (clouds.yaml, the OS_* variables, or no Keystone at all), creates the
 // image with the tags and properties clouds look for, streams the file with
 // progress, waits until Glance has it active and checks Glance's hash
@@ -86,9 +86,10 @@ func Source(cfg *config.Config) string {
 	return cfg.Tree().Artifact("openstack", "qcow2")
 }
 
-// ImageName is the Glance image's name: <vm_name>-<version>.
+// ImageName is the Glance image's name: <vm_name>-<version>_openstack, or
+// <vm_name>-<version> with the site's image_names "short".
 func ImageName(cfg *config.Config) string {
-	return cfg.OS.VMName + "-" + cfg.Site.Version
+	return cfg.ImageName("openstack")
 }
 
 // Result is what Publish did.

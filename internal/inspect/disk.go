@@ -21,6 +21,8 @@ type needs struct {
 	kernels  bool // kernels and their initramfs
 	shipped  bool // modules.dep too
 	sshd     bool
+	keyFiles bool // every account's authorized_keys (homes from /etc/passwd)
+	sudoers  bool // the sudoers drop-ins
 }
 
 func needsOf(rules []Rule) needs {
@@ -44,6 +46,13 @@ func needsOf(rules []Rule) needs {
 			add(&n.files, "/etc/shadow")
 		case NoBuildKey:
 			add(&n.files, "/root/.ssh/authorized_keys")
+		case NoKnownKey:
+			n.keyFiles = true
+			add(&n.files, "/etc/passwd")
+		case NoPasswordlessSudo:
+			n.sudoers = true
+			add(&n.files, sudoersFile)
+			add(&n.globs, sudoersDropins)
 		case SSHD:
 			n.sshd = true
 			add(&n.files, "/etc/ssh/sshd_config")
@@ -151,7 +160,8 @@ func gather(s *session, tmp string, pick func(family string) []Rule) (*Image, []
 		}
 	}
 
-	// Phase 2: what phase 1 found: boot entries, sshd drop-ins, kernels.
+	// Phase 2: what phase 1 found: boot entries, sshd and sudoers
+	// drop-ins, the accounts' authorized_keys, kernels.
 	cmds, files = nil, nil
 	var more []string
 	if n.boot {
@@ -162,10 +172,22 @@ func gather(s *session, tmp string, pick func(family string) []Rule) (*Image, []
 	if n.sshd {
 		more = append(more, im.glob(sshdDropins)...)
 	}
+	if n.sudoers {
+		more = append(more, im.glob(sudoersDropins)...)
+	}
 	for _, f := range more {
 		if q, ok := quote(f); ok {
 			files = append(files, f)
 			cmds = append(cmds, "cat "+q)
+		}
+	}
+	var keyFiles []string // each with two answers: is-file, cat
+	if n.keyFiles {
+		for _, f := range keyFilesOf(im.Files["/etc/passwd"]) {
+			if q, ok := quote(f); ok {
+				keyFiles = append(keyFiles, f)
+				cmds = append(cmds, "is-file "+q+" followsymlinks:true", "cat "+q)
+			}
 		}
 	}
 	var kernels []*Kernel
@@ -207,6 +229,12 @@ func gather(s *session, tmp string, pick func(family string) []Rule) (*Image, []
 		im.Files[f] = out[i]
 	}
 	out = out[len(files):]
+	for i, f := range keyFiles {
+		if strings.TrimSpace(out[2*i]) == "true" {
+			im.Files[f] = out[2*i+1]
+		}
+	}
+	out = out[2*len(keyFiles):]
 	for _, k := range kernels {
 		k.Builtin = moduleSet(out[0])
 		k.Shipped = moduleSet(out[0])
@@ -224,6 +252,28 @@ func gather(s *session, tmp string, pick func(family string) []Rule) (*Image, []
 		im.Kernels = append(im.Kernels, *k)
 	}
 	return im, rules, nil
+}
+
+// keyFilesOf lists the authorized_keys files sshd reads by default for the
+// accounts of passwd (/etc/passwd's text) and root: .ssh/authorized_keys
+// and .ssh/authorized_keys2 in each home, sorted, once each.
+func keyFilesOf(passwd string) []string {
+	homes := []string{"/root"}
+	for _, l := range strings.Split(passwd, "\n") {
+		if f := strings.Split(l, ":"); len(f) >= 7 && strings.HasPrefix(f[5], "/") && path.Clean(f[5]) != "/" {
+			homes = append(homes, path.Clean(f[5]))
+		}
+	}
+	var out []string
+	for _, h := range homes {
+		for _, name := range []string{"authorized_keys", "authorized_keys2"} {
+			if f := path.Join(h, ".ssh", name); !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // readInitramfs lists the modules of the initramfs downloaded to local.

@@ -13,8 +13,9 @@ import (
 // after provisioning (os-release, BLS entry with GRUB's kernelopts, GRUB
 // defaults, an early-microcode + xz initramfs with virtio_scsi and nvme,
 // modules.builtin with virtio_pci, an enabled google-guest-agent, the
-// sysctl and MTU files, a locked root), but with no rpm database and
-// without virtio_net: the Table's gcp rules must tell which hold.
+// sysctl and MTU files, a locked root, the original's sshd settings), but
+// with no rpm database, without virtio_net and with crashkernel=auto still
+// in GRUB's defaults: the Table's gcp rules must tell which hold.
 func elDisk(t *testing.T) string {
 	for _, tool := range []string{"qemu-img", "sfdisk", "mkfs.ext4", "guestfish"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -34,7 +35,7 @@ func elDisk(t *testing.T) string {
 		"etc/redhat-release":                                "Rocky Linux release 9.4 (Blue Onyx)\n",
 		"etc/fstab":                                         "/dev/sda1 / ext4 defaults 0 1\n",
 		"etc/shadow":                                        "root:!$6$abc$def:19000:0:99999:7:::\n",
-		"etc/ssh/sshd_config":                               "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\nPermitRootLogin prohibit-password\n",
+		"etc/ssh/sshd_config":                               "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\nPermitRootLogin prohibit-password\nClientAliveInterval 420\nX11Forwarding no\n",
 		"etc/gold-standard-image":                           "vm_name=Rocky-9.4\nversion=1.0.0\nbuild=gcp\n",
 		"etc/default/grub":                                  "GRUB_CMDLINE_LINUX=\"crashkernel=auto console=ttyS0,38400n8\"\nGRUB_ENABLE_BLSCFG=true\n",
 		"boot/grub2/grubenv":                                "# GRUB Environment Block\nkernelopts=root=/dev/sda1 ro console=ttyS0,38400n8\n",
@@ -104,6 +105,7 @@ func TestTheGCPRulesOnAnEL9LayoutHoldWhereTheDiskHasWhatTheyNeed(t *testing.T) {
 	broken := map[string]string{ // rule -> part of its error
 		"initramfs has the virtio SCSI, net and PCI drivers and NVMe": "lacks virtio_net",
 		"Google guest environment installed":                          "not installed: google-compute-engine, google-guest-agent",
+		"no crashkernel=auto on the kernel line":                      "/etc/default/grub line 1 has crashkernel=auto",
 	}
 	for _, c := range rep.Checks {
 		want, isBroken := broken[c.Rule.Name]

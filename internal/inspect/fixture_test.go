@@ -39,20 +39,31 @@ var fixtureRules = []struct {
 	{Rule{Name: "no kernel", Kind: NotInRootfs, Args: []string{"/boot"}}, false},
 }
 
-func TestTheInspectorTellsHeldFromBrokenRulesOnTheFixtureImage(t *testing.T) {
-	if _, err := exec.LookPath("guestfish"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("this test needs guestfish (apt-get install libguestfs-tools): %v", err)
+// fixtureImage fails (in CI) or skips t without the tools (Debian
+// packages: libguestfs-tools, qemu-utils), and returns a context bounded
+// for a test on the fixture, the accelerator and the fixture's base disk.
+func fixtureImage(t *testing.T, tools ...string) (context.Context, kvm.Choice, string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("this test needs %s (apt-get install libguestfs-tools qemu-utils): %v", tool, err)
+			}
+			t.Skipf("%s missing: %v", tool, err)
 		}
-		t.Skipf("guestfish missing: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	accel, err := kvm.Choose(ctx, os.Getenv, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	image, _ := fixture.Image(ctx, t, accel)
+	return ctx, accel, image
+}
+
+func TestTheInspectorTellsHeldFromBrokenRulesOnTheFixtureImage(t *testing.T) {
+	ctx, _, image := fixtureImage(t, "guestfish")
 	var rules []Rule
 	for _, r := range fixtureRules {
 		r.rule.Name += " " + map[bool]string{true: "holds", false: "broken"}[r.holds]

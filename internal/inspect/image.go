@@ -57,7 +57,10 @@ func (im *Image) lines(file string) ([]string, bool) {
 }
 
 // Check runs rule r on the image: nil when it holds, else why not.
-func (im *Image) Check(r Rule, buildKey string) error {
+// buildKey is the build's public key (NoBuildKey); known are further
+// public keys no image may authorize (NoKnownKey, beside Vagrant's
+// insecure keys).
+func (im *Image) Check(r Rule, buildKey string, known ...string) error {
 	switch r.Kind {
 	case FileExists:
 		if _, ok := im.Files[r.Args[0]]; !ok {
@@ -87,6 +90,10 @@ func (im *Image) Check(r Rule, buildKey string) error {
 		return im.rootLocked()
 	case NoBuildKey:
 		return im.noBuildKey(buildKey)
+	case NoKnownKey:
+		return im.noKnownKey(known)
+	case NoPasswordlessSudo:
+		return im.noPasswordlessSudo()
 	case SSHD:
 		got, where := im.sshd(r.Args[0])
 		if !strings.EqualFold(got, r.Args[1]) {
@@ -173,6 +180,114 @@ func (im *Image) noBuildKey(buildKey string) error {
 		if want == "" || strings.Contains(l, want) {
 			return fmt.Errorf("/root/.ssh/authorized_keys line %d holds %s", i+1, strings.TrimSpace(l))
 		}
+	}
+	return nil
+}
+
+// VagrantInsecureKeys are the public halves of the key pairs Vagrant
+// publishes for base boxes (hashicorp/vagrant keys/vagrant.pub.rsa and
+// keys/vagrant.pub.ed25519): anyone holds their private halves.
+var VagrantInsecureKeys = []string{
+	"ssh-rsa AAAAB3NzaC1yc2EAAAABIwAAAQEA6NF8iallvQVp22WDkTkyrtvp9eWW6A8YVr+kz4TjGYe7gHzIw+niNltGEFHzD8+v1I2YJ6oXevct1YeS0o9HZyN1Q9qgCgzUFtdOKLv6IedplqoPkcmF0aYet2PkEDo3MlTBckFXPITAMzF8dJSIFo9D8HfdOV0IAdx4O7PtixWKn5y2hMNG0zQPyUecp4pzC6kivAIhyfHilFR61RGL+GPXQ2MWZWFYbAGjyiYJnAmCP3NOTd0jMZEnDkbUvxhMmBYSdETk1rRgm+R4LOzFUGaHqHDLKLX+FIPKcF96hrucXzcWyLbIbEgE98OHlnVYCzRdK8jlqm8tehUc9c9WhQ== vagrant insecure public key",
+	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN1YdxBpNlzxDqfJyw/QKow1F+wvG9hXGoqiysfJOn5Y vagrant insecure public key",
+}
+
+// isKeysFile says whether p is an authorized_keys file of an account
+// (<home>/.ssh/authorized_keys or authorized_keys2, sshd's default).
+func isKeysFile(p string) bool {
+	base := path.Base(p)
+	return path.Base(path.Dir(p)) == ".ssh" && (base == "authorized_keys" || base == "authorized_keys2")
+}
+
+// noKnownKey looks for Vagrant's insecure keys and the known keys in every
+// authorized_keys file read from the image.
+func (im *Image) noKnownKey(known []string) error {
+	names := map[string]string{} // key blob -> the key's line, to name it
+	for _, k := range append(slices.Clone(VagrantInsecureKeys), known...) {
+		for _, l := range strings.Split(k, "\n") {
+			if b := keyBlob(l); b != "" {
+				names[b] = strings.TrimSpace(l)
+			}
+		}
+	}
+	var files []string
+	for f := range im.Files {
+		if isKeysFile(f) {
+			files = append(files, f)
+		}
+	}
+	slices.Sort(files)
+	var found []string
+	for _, f := range files {
+		lines, _ := im.lines(f)
+		for i, l := range lines {
+			if k, ok := names[keyBlob(l)]; ok {
+				found = append(found, fmt.Sprintf("%s line %d holds the known key %q", f, i+1, keyName(k)))
+			}
+		}
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("%s", strings.Join(found, "; "))
+	}
+	return nil
+}
+
+// keyName is a key's type and comment (its blob shortened), for messages.
+func keyName(line string) string {
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return line
+	}
+	blob := f[1]
+	if len(blob) > 16 {
+		blob = blob[:8] + "..." + blob[len(blob)-8:]
+	}
+	return strings.Join(append([]string{f[0], blob}, f[2:]...), " ")
+}
+
+// Sudoers files: the main file and its drop-in folder.
+const (
+	sudoersFile    = "/etc/sudoers"
+	sudoersDropins = "/etc/sudoers.d/*"
+)
+
+// passwordlessSudo matches a sudoers line that grants sudo without a
+// password: the NOPASSWD tag, or the authenticate flag turned off.
+var passwordlessSudo = regexp.MustCompile(`\bNOPASSWD\s*:|^\s*Defaults\b.*!\s*authenticate\b`)
+
+// noPasswordlessSudo reads /etc/sudoers and its drop-ins (comments left
+// out, continued lines joined) for a rule that needs no password.
+func (im *Image) noPasswordlessSudo() error {
+	if _, ok := im.Files[sudoersFile]; !ok {
+		return nil // no sudo: nobody sudoes at all
+	}
+	files := []string{sudoersFile}
+	for f := range im.Files {
+		if ok, _ := path.Match(sudoersDropins, f); ok {
+			files = append(files, f)
+		}
+	}
+	slices.Sort(files[1:])
+	var found []string
+	for _, f := range files {
+		lines, _ := im.lines(f)
+		for i := 0; i < len(lines); i++ {
+			n, l := i+1, lines[i]
+			for strings.HasSuffix(l, "\\") && i+1 < len(lines) {
+				i++
+				l = strings.TrimSuffix(l, "\\") + " " + lines[i]
+			}
+			t := strings.TrimSpace(l)
+			if strings.HasPrefix(t, "#") && !strings.HasPrefix(t, "#include") {
+				continue
+			}
+			if passwordlessSudo.MatchString(t) {
+				found = append(found, fmt.Sprintf("%s line %d: %s", f, n, t))
+			}
+		}
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("sudo without a password: %s", strings.Join(found, "; "))
 	}
 	return nil
 }

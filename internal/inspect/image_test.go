@@ -99,6 +99,70 @@ func TestTheBuildKeyInRootsAuthorizedKeysIsBroken(t *testing.T) {
 	}
 }
 
+// holdsOrSays checks that err is nil when want is empty, else that it
+// holds want.
+func holdsOrSays(t *testing.T, name string, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("%s: %v, want it to hold", name, err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("%s: %v, want an error with %q", name, err, want)
+	}
+}
+
+func TestAKnownKeyInAnyAccountsAuthorizedKeysIsBroken(t *testing.T) {
+	site := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGsitevagrantkey vagrant@site"
+	for _, tc := range []struct {
+		name, file, keys string
+		want             string // "" holds; else a part of the error
+	}{
+		{"no keys at all", "/home/centos/.ssh/authorized_keys", "", ""},
+		{"a key of nobody's", "/home/centos/.ssh/authorized_keys", "ssh-ed25519 AAAAC3other someone\n", ""},
+		{"the site's vagrant key", "/home/vagrant/.ssh/authorized_keys", "# vagrant\n" + site + "\n", `/home/vagrant/.ssh/authorized_keys line 2 holds the known key "ssh-ed25519 AAAAC3Nz...grantkey vagrant@site"`},
+		{"Vagrant's insecure RSA key with options, in authorized_keys2", "/srv/deploy/.ssh/authorized_keys2", `no-pty,from="10.0.0.1" ` + VagrantInsecureKeys[0] + "\n", "/srv/deploy/.ssh/authorized_keys2 line 1 holds the known key \"ssh-rsa"},
+		{"Vagrant's insecure ed25519 key in root's", "/root/.ssh/authorized_keys", strings.Replace(VagrantInsecureKeys[1], "vagrant insecure public key", "renamed", 1), "vagrant insecure public key"},
+		{"a file that is not authorized_keys", "/home/vagrant/.ssh/known_hosts", site + "\n", ""},
+	} {
+		im := elImage()
+		im.Files[tc.file] = tc.keys
+		err := im.Check(Rule{Kind: NoKnownKey}, "", site)
+		holdsOrSays(t, tc.name, err, tc.want)
+	}
+}
+
+func TestSudoWithoutAPasswordAnywhereInSudoersIsBroken(t *testing.T) {
+	el := "Defaults   !visiblepw\nroot\tALL=(ALL) \tALL\n%wheel\tALL=(ALL)\tALL\n# %wheel\tALL=(ALL)\tNOPASSWD: ALL\n#includedir /etc/sudoers.d\n"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string // "" holds; else a part of the error
+	}{
+		{"EL's sudoers, NOPASSWD only in a comment", map[string]string{"/etc/sudoers": el}, ""},
+		{"no sudo installed", map[string]string{}, ""},
+		{"a vagrant drop-in", map[string]string{"/etc/sudoers": el, "/etc/sudoers.d/vagrant": "Defaults:vagrant !requiretty\nvagrant ALL=(ALL) NOPASSWD: ALL\n"},
+			"/etc/sudoers.d/vagrant line 2: vagrant ALL=(ALL) NOPASSWD: ALL"},
+		{"in the main file, on a continued line", map[string]string{"/etc/sudoers": el + "ops ALL=(ALL) \\\n  NOPASSWD:ALL\n"}, "/etc/sudoers line 6: ops ALL=(ALL)"},
+		{"authentication turned off", map[string]string{"/etc/sudoers": el, "/etc/sudoers.d/10-ops": "Defaults:%ops !authenticate\n"}, "/etc/sudoers.d/10-ops line 1"},
+	} {
+		im := elImage()
+		for f, text := range tc.files {
+			im.Files[f] = text
+		}
+		err := im.Check(Rule{Kind: NoPasswordlessSudo}, "")
+		holdsOrSays(t, tc.name, err, tc.want)
+	}
+}
+
+func TestTheAuthorizedKeysReadAreThoseOfEveryHomeInPasswd(t *testing.T) {
+	passwd := "root:x:0:0:root:/root:/bin/bash\nbin:x:1:1:bin:/bin:/sbin/nologin\nnobody:x:65534:65534::/:/sbin/nologin\ncentos:x:1000:1000::/home/centos:/bin/bash\ndeploy:x:990:990::/srv/deploy/:/bin/sh\nbroken line\n"
+	got := strings.Join(keyFilesOf(passwd), " ")
+	want := "/bin/.ssh/authorized_keys /bin/.ssh/authorized_keys2 /home/centos/.ssh/authorized_keys /home/centos/.ssh/authorized_keys2 /root/.ssh/authorized_keys /root/.ssh/authorized_keys2 /srv/deploy/.ssh/authorized_keys /srv/deploy/.ssh/authorized_keys2"
+	if got != want {
+		t.Errorf("keyFilesOf:\n got %s\nwant %s", got, want)
+	}
+}
+
 func TestEL8KerneloptsFromGrubenvCountAsTheEntrysArguments(t *testing.T) {
 	im := elImage()
 	im.Files["/boot/loader/entries/a-5.14.conf"] = "options $kernelopts\n"

@@ -43,6 +43,10 @@ type Options struct {
 	// BuildKey is the build's public SSH key (authorized_keys line); empty
 	// reads <root>/keys/packer.pub when there.
 	BuildKey string
+	// KnownKeys are public keys (authorized_keys lines) that no shipped
+	// image may authorize for any account, beside Vagrant's insecure keys;
+	// Run adds the site's keys/packer.pub and keys/vagrant.pub when there.
+	KnownKeys []string
 }
 
 // Report is the outcome of one image.
@@ -87,6 +91,11 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 			opts.BuildKey = string(key)
 		}
 	}
+	for _, name := range []string{"packer.pub", "vagrant.pub"} {
+		if key, err := os.ReadFile(filepath.Join(root, "keys", name)); err == nil {
+			opts.KnownKeys = append(opts.KnownKeys, string(key))
+		}
+	}
 	var reports []Report
 	var errs []error
 	for _, p := range selected {
@@ -104,7 +113,8 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 		if rules == nil {
 			rules = Table
 		}
-		if inspected(art.Path, p.Name, opts.BuildKey, rules) {
+		keys := append([]string{opts.BuildKey}, opts.KnownKeys...)
+		if inspected(art.Path, p.Name, keys, rules) {
 			fmt.Fprintf(out(opts), "inspect: %s: %s up to date (its rules held, and it, the rules and the build key are unchanged since)\n", p.Name, filepath.Base(art.Path))
 			continue
 		}
@@ -117,7 +127,7 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 		reports = append(reports, rep)
 		broken := rep.Broken()
 		if broken == nil {
-			if err := markInspected(art.Path, p.Name, opts.BuildKey, rules); err != nil {
+			if err := markInspected(art.Path, p.Name, keys, rules); err != nil {
 				fmt.Fprintf(out(opts), "inspect: %s: not recorded as inspected (it is inspected again next time): %v\n", p.Name, err)
 			}
 		}
@@ -171,7 +181,7 @@ func Inspect(ctx context.Context, provider string, art Source, logPath string, o
 	}
 	fmt.Fprintf(w, "inspect: %s: %s (%s, %s): %d rule(s)\n", provider, filepath.Base(art.Path), im.Distro, family, len(selected))
 	for _, r := range selected {
-		err := im.Check(r, opts.BuildKey)
+		err := im.Check(r, opts.BuildKey, opts.KnownKeys...)
 		rep.Checks = append(rep.Checks, Outcome{Rule: r, Err: err})
 		if err != nil {
 			fmt.Fprintf(w, "inspect: %s: FAIL %s: %v\n", provider, r.Name, err)

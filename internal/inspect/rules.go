@@ -50,6 +50,14 @@ const (
 	// NotInRootfs: the root file system has nothing below the folders Args
 	// (the folders themselves may be there, empty).
 	NotInRootfs
+	// NoKnownKey: no authorized_keys of any account (root's and every
+	// home's .ssh/authorized_keys and authorized_keys2) holds a known key:
+	// Vagrant's insecure keys or one of Options.KnownKeys (the site's
+	// keys/packer.pub and keys/vagrant.pub).
+	NoKnownKey
+	// NoPasswordlessSudo: no line of /etc/sudoers or /etc/sudoers.d/* lets
+	// anyone sudo without a password (NOPASSWD, Defaults !authenticate).
+	NoPasswordlessSudo
 )
 
 // kindNames name the kinds in test failures and listings.
@@ -59,6 +67,7 @@ var kindNames = map[Kind]string{
 	Installed: "Installed", NotInstalled: "NotInstalled", KernelArgs: "KernelArgs",
 	NoKernelArgs: "NoKernelArgs", InitramfsModules: "InitramfsModules",
 	InitramfsModulesShipped: "InitramfsModulesShipped", NotInRootfs: "NotInRootfs",
+	NoKnownKey: "NoKnownKey", NoPasswordlessSudo: "NoPasswordlessSudo",
 }
 
 func (k Kind) String() string { return kindNames[k] }
@@ -67,7 +76,7 @@ func (k Kind) String() string { return kindNames[k] }
 // file listing and file contents; no package database, no boot files).
 func (k Kind) inTarball() bool {
 	switch k {
-	case FileExists, FileHas, FileLacks, NoFiles, RootLocked, NoBuildKey, SSHD, UnitEnabled, NotInRootfs:
+	case FileExists, FileHas, FileLacks, NoFiles, RootLocked, NoBuildKey, SSHD, UnitEnabled, NotInRootfs, NoKnownKey, NoPasswordlessSudo:
 		return true
 	}
 	return false
@@ -126,7 +135,8 @@ func Family(distro string) string {
 // Provider groups of the table.
 var (
 	clouds       = []string{"aws", "azure", "gcp", "openstack"}
-	lockedRoot   = []string{"aws", "azure", "docker", "gcp", "openstack"}
+	lockedRoot   = []string{"aws", "azure", "docker", "gcp", "openstack", "virtualbox"}
+	shipped      = []string{"aws", "azure", "docker", "gcp", "openstack", "vmware"} // to a cloud, vSphere or a registry: all but the Vagrant box
 	disks        = []string{"aws", "azure", "gcp", "openstack", "virtualbox", "vmware"}
 	el           = []string{RHEL}
 	rhgbQuiet    = []string{"rhgb", "quiet"}
@@ -149,6 +159,12 @@ var Table = []Rule{
 	{Name: "no persistent MAC rules", Kind: NoFiles, Args: []string{"/etc/udev/rules.d/70-persistent-net.rules"}},
 	{Name: "root locked", Providers: lockedRoot, Kind: RootLocked},
 
+	// The images that ship (not Vagrant boxes): no login anyone else holds
+	// the key of. Their Vagrant boxes are made from a copy of the disk.
+	{Name: "no vagrant user", Providers: shipped, Kind: FileLacks, Args: []string{"/etc/passwd", `^vagrant:`}},
+	{Name: "no known key in any authorized_keys", Providers: shipped, Kind: NoKnownKey},
+	{Name: "no passwordless sudo", Providers: shipped, Kind: NoPasswordlessSudo},
+
 	// docker: a container has no kernel, firmware, bootloader or initramfs.
 	{Name: "no kernel, modules, firmware, bootloader or initramfs", Providers: []string{"docker"}, Kind: NotInRootfs, Args: buildFiles},
 
@@ -157,6 +173,8 @@ var Table = []Rule{
 	{Name: "initramfs non-host-only (dracut.conf.d)", Providers: clouds, Families: el, Kind: FileHas, Args: []string{"/etc/dracut.conf.d/gsi-cloud.conf", `^hostonly="?no"?`}},
 	{Name: "NOZEROCONF=yes", Providers: clouds, Families: el, Kind: FileHas, Args: []string{"/etc/sysconfig/network", `^NOZEROCONF="?yes"?`}},
 	{Name: "no swap on the OS disk", Providers: []string{"azure"}, Families: el, Kind: FileLacks, Args: []string{"/etc/fstab", `^\s*[^#]\S*\s+\S+\s+swap\s`}},
+	{Name: "no crashkernel=auto on the kernel line", Providers: []string{"azure", "gcp"}, Families: el, Kind: NoKernelArgs, Args: []string{"crashkernel=auto"}},
+	{Name: "cloud-init's default user is named after the distribution, with sudo", Providers: []string{"aws", "azure", "openstack"}, Families: el, Kind: FileHas, Args: []string{"/etc/cloud/cloud.cfg.d/50_local.cfg", `^\s+sudo: \["ALL=\(ALL\) NOPASSWD:ALL"\]`}},
 
 	// azure
 	{Name: "initramfs has the Hyper-V drivers", Providers: []string{"azure"}, Families: el, Kind: InitramfsModules, Args: []string{"hv_vmbus", "hv_netvsc", "hv_storvsc"}},
@@ -172,6 +190,8 @@ var Table = []Rule{
 	{Name: "google-guest-agent enabled", Providers: []string{"gcp"}, Families: el, Kind: UnitEnabled, Args: []string{"google-guest-agent.service"}},
 	{Name: "GCP sysctls", Providers: []string{"gcp"}, Families: el, Kind: FileHas, Args: []string{sysctlGCP, `^kernel\.kptr_restrict\s*=\s*1`}},
 	{Name: "MTU 1460", Providers: []string{"gcp"}, Families: el, Kind: FileHas, Args: []string{"/etc/NetworkManager/conf.d/60-gsi-gcp-mtu.conf", `^ethernet\.mtu\s*=\s*1460`}},
+	{Name: "sshd: ClientAliveInterval 420 (GCP)", Providers: []string{"gcp"}, Kind: SSHD, Args: []string{"ClientAliveInterval", "420"}},
+	{Name: "sshd: X11Forwarding no (GCP)", Providers: []string{"gcp"}, Kind: SSHD, Args: []string{"X11Forwarding", "no"}},
 
 	// aws
 	{Name: "initramfs has the Xen, NVMe and ENA drivers the kernel ships", Providers: []string{"aws"}, Families: el, Kind: InitramfsModulesShipped, Args: []string{"xen_blkfront", "xen_netfront", "nvme", "ena"}},

@@ -43,11 +43,17 @@ func TestTheTableSelectsEachRuleByProviderAndFamily(t *testing.T) {
 		{"virtualbox", RHEL, "every kernel has an initramfs", true},
 		{"docker", Debian, "root locked", true},
 		{"gcp", Debian, "root locked", true},
-		{"virtualbox", RHEL, "root locked", false},
+		{"virtualbox", RHEL, "root locked", true},
 		{"vmware", Debian, "root locked", false},
 		{"vmware", Debian, "no SSH host keys", true},
 		{"gcp", "", "sshd: PasswordAuthentication no", true},
 		{"gcp", "", "GCP sysctls", false},
+		{"openstack", RHEL, "no vagrant user", true},
+		{"vmware", RHEL, "no known key in any authorized_keys", true},
+		{"docker", Debian, "no passwordless sudo", true},
+		{"aws", "", "no vagrant user", true},
+		{"virtualbox", RHEL, "no vagrant user", false},
+		{"virtualbox", RHEL, "no passwordless sudo", false},
 	} {
 		got := slices.Contains(names(Select(Table, tc.provider, tc.family)), tc.rule)
 		if got != tc.selected {
@@ -61,7 +67,7 @@ func TestEveryRuleHasANameTheArgumentsOfItsKindAndKnownProviders(t *testing.T) {
 		FileExists: {1, 1}, FileHas: {2, 2}, FileLacks: {2, 2}, NoFiles: {1, 1}, RootLocked: {0, 0},
 		NoBuildKey: {0, 0}, SSHD: {2, 2}, UnitEnabled: {1, 1}, Installed: {1, -1}, NotInstalled: {1, -1},
 		KernelArgs: {1, -1}, NoKernelArgs: {1, -1}, InitramfsModules: {0, -1}, InitramfsModulesShipped: {1, -1},
-		NotInRootfs: {1, -1},
+		NotInRootfs: {1, -1}, NoKnownKey: {0, 0}, NoPasswordlessSudo: {0, 0},
 	}
 	known := []string{"aws", "azure", "docker", "gcp", "openstack", "virtualbox", "vmware"}
 	seen := map[string]bool{}

@@ -18,14 +18,17 @@ func stampPath(artifact string) string {
 
 // stamp is what the record holds: the artifact's size and time and the
 // rules checked (their table for the provider), so a changed artifact,
-// table or build key inspects again.
-func stamp(artifact, provider, buildKey string, rules []Rule) (string, error) {
+// table, build key or known key (keys: the build key first) inspects again.
+func stamp(artifact, provider string, keys []string, rules []Rule) (string, error) {
 	info, err := os.Stat(artifact)
 	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%d %d\n%s\n", provider, info.Size(), info.ModTime().UnixNano(), keyBlob(buildKey))
+	fmt.Fprintf(h, "%s\n%d %d\n", provider, info.Size(), info.ModTime().UnixNano())
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s\n", keyBlob(k))
+	}
 	for _, r := range rules {
 		if r.Providers == nil || contains(r.Providers, provider) {
 			fmt.Fprintf(h, "%q %q %q %d %q\n", r.Name, r.Providers, r.Families, r.Kind, r.Args)
@@ -44,8 +47,8 @@ func contains(list []string, s string) bool {
 }
 
 // inspected says whether the artifact's rules held unchanged since.
-func inspected(artifact, provider, buildKey string, rules []Rule) bool {
-	want, err := stamp(artifact, provider, buildKey, rules)
+func inspected(artifact, provider string, keys []string, rules []Rule) bool {
+	want, err := stamp(artifact, provider, keys, rules)
 	if err != nil {
 		return false
 	}
@@ -54,8 +57,8 @@ func inspected(artifact, provider, buildKey string, rules []Rule) bool {
 }
 
 // markInspected records that every rule held on the artifact.
-func markInspected(artifact, provider, buildKey string, rules []Rule) error {
-	s, err := stamp(artifact, provider, buildKey, rules)
+func markInspected(artifact, provider string, keys []string, rules []Rule) error {
+	s, err := stamp(artifact, provider, keys, rules)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,9 @@ func readTarball(file string, rules []Rule, pick func(family string) []Rule) (*I
 		if ok, _ := path.Match(sshdDropins, p); ok && n.sshd {
 			read = true
 		}
+		if ok, _ := path.Match(sudoersDropins, p); ok && n.sudoers || n.keyFiles && isKeysFile(p) {
+			read = true
+		}
 		switch {
 		case !read:
 		case h.Typeflag == tar.TypeSymlink:

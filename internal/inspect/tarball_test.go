@@ -69,13 +69,17 @@ func TestADockerRootfsWithAKernelIsBrokenAndOneWithoutHolds(t *testing.T) {
 	if !strings.Contains(out.String(), "inspect: docker: ok   no kernel, modules, firmware, bootloader or initramfs") {
 		t.Errorf("no ok line for the rootfs rule:\n%s", out.String())
 	}
-	kernel := append(base, entry{name: "./boot/vmlinuz-5.14", body: "k"}, entry{name: "./usr/lib/firmware/a.bin", body: "f"}, entry{name: "./etc/ssh/ssh_host_rsa_key", body: "k"})
+	kernel := append(base, entry{name: "./boot/vmlinuz-5.14", body: "k"}, entry{name: "./usr/lib/firmware/a.bin", body: "f"}, entry{name: "./etc/ssh/ssh_host_rsa_key", body: "k"},
+		entry{name: "./etc/passwd", body: "root:x:0:0::/root:/bin/bash\nvagrant:x:1000:1000::/home/vagrant:/bin/bash\n"},
+		entry{name: "./home/vagrant/.ssh/authorized_keys", body: VagrantInsecureKeys[1] + "\n"},
+		entry{name: "./etc/sudoers", body: "#includedir /etc/sudoers.d\n"}, entry{name: "./etc/sudoers.d/vagrant", body: "vagrant ALL=(ALL) NOPASSWD: ALL\n"})
 	rep, err = Inspect(t.Context(), "docker", Source{Path: writeRootfs(t, kernel), Format: Rootfs}, "", Options{Out: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
 	broken := rep.Broken()
-	for _, want := range []string{`docker: rule "no kernel, modules, firmware, bootloader or initramfs": found /boot/vmlinuz-5.14, /usr/lib/firmware/a.bin`, `rule "no SSH host keys"`} {
+	for _, want := range []string{`docker: rule "no kernel, modules, firmware, bootloader or initramfs": found /boot/vmlinuz-5.14, /usr/lib/firmware/a.bin`, `rule "no SSH host keys"`,
+		`rule "no vagrant user": /etc/passwd line 2`, `rule "no known key in any authorized_keys": /home/vagrant/.ssh/authorized_keys line 1`, `rule "no passwordless sudo": sudo without a password: /etc/sudoers.d/vagrant line 1`} {
 		if broken == nil || !strings.Contains(broken.Error(), want) {
 			t.Errorf("error %v, want it to say %q", broken, want)
 		}

@@ -32,11 +32,15 @@ type Build struct {
 	Hardware string // "virtual" or "metal"
 	Disk     string // the only disk the installer touches
 	FSType   string
+	BootFS   string // file system of /boot (bootfs; empty in the file: FSType)
 	LVM      bool
 	Boot     int // MiB of /boot; 0: none
 	Swap     string
 	Root     string
 	VG       string
+	LV       string // the root logical volume's name
+	PESize   int    // the volume group's physical extent size in KiB; 0: LVM's default
+	GrowRoot bool   // the root grows with the disk at first boot (cloud-init's growpart)
 	Eject    bool
 
 	// Metal hosts only (Static): the network and the names derived from fqdn.
@@ -51,13 +55,17 @@ type Build struct {
 }
 
 // knownKeys are the keys a definition file may set.
-var knownKeys = []string{"boot", "device", "disk", "eject", "fqdn", "fstype", "gateway", "hardware", "ipaddr", "lvm", "nameserver", "netmask", "root", "swap", "vg"}
+var knownKeys = []string{"boot", "bootfs", "device", "disk", "eject", "fqdn", "fstype", "gateway", "growroot", "hardware", "ipaddr", "lv", "lvm", "nameserver", "netmask", "pesize", "root", "swap", "vg"}
 
 var (
 	nameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	tokenRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	fqdnRE  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))+$`)
 )
+
+// lvmRE is a volume group or logical volume name LVM takes (no leading
+// "-"; the original's virtual builds named theirs "_rootvg").
+var lvmRE = regexp.MustCompile(`^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,63}$`)
 
 // Builds are the build definitions, by name.
 type Builds map[string]Build
@@ -199,12 +207,20 @@ func layer(name, kind string, files ...definition) (Build, []string) {
 	if !contains([]string{"xfs", "ext4", "ext3"}, b.FSType) {
 		bad("fstype", "want xfs, ext4 or ext3")
 	}
+	if b.BootFS = values["bootfs"]; b.BootFS == "" {
+		b.BootFS = b.FSType
+	} else if !contains([]string{"xfs", "ext4", "ext3"}, b.BootFS) {
+		bad("bootfs", "want xfs, ext4, ext3, or empty for fstype")
+	}
 	var ok bool
 	if b.LVM, ok = yesNo(values["lvm"]); !ok {
 		bad("lvm", "want yes or no")
 	}
 	if b.Eject, ok = yesNo(values["eject"]); !ok {
 		bad("eject", "want yes or no")
+	}
+	if b.GrowRoot, ok = yesNo(values["growroot"]); !ok {
+		bad("growroot", "want yes or no")
 	}
 	var err error
 	if b.Boot, err = strconv.Atoi(values["boot"]); err != nil || b.Boot < 0 {
@@ -227,6 +243,28 @@ func layer(name, kind string, files ...definition) (Build, []string) {
 		}
 	}
 	b.VG = values["vg"]
+	if b.LV = values["lv"]; !lvmRE.MatchString(b.LV) {
+		bad("lv", "want a logical volume name of letters, digits, '.', '_', '+' or '-'")
+	}
+	if b.PESize, err = strconv.Atoi(values["pesize"]); err != nil || b.PESize < 0 || b.PESize > 0 && b.PESize&(b.PESize-1) != 0 {
+		bad("pesize", "want a power of two in KiB, e.g. 4096 or 32768, or 0 for LVM's default")
+	}
+	if b.GrowRoot {
+		// cloud-init's growpart grows the last partition and resizefs its
+		// file system; neither grows a logical volume, and a partition
+		// after the root's leaves it no room.
+		needs := func(key, want, why string) {
+			bad("growroot", "needs %s = %s, got %q (%s): %s", key, want, values[key], where[key], why)
+		}
+		switch {
+		case b.LVM:
+			needs("lvm", "no", "cloud-init's growpart cannot grow a root on LVM")
+		case b.Swap != "none":
+			needs("swap", "none", "a swap partition may lie after the root and leave it no room to grow")
+		case b.Root != "max":
+			needs("root", "max", "a root of fixed size does not grow")
+		}
+	}
 	if kind == "metal" {
 		problems = append(problems, b.metal(values, bad)...)
 	} else {
@@ -236,8 +274,8 @@ func layer(name, kind string, files ...definition) (Build, []string) {
 			}
 		}
 	}
-	if !tokenRE.MatchString(b.VG) {
-		bad("vg", "want a volume group name of letters, digits, '.', '_' or '-'")
+	if !lvmRE.MatchString(b.VG) {
+		bad("vg", "want a volume group name of letters, digits, '.', '_', '+' or '-'")
 	}
 	return b, problems
 }

@@ -50,19 +50,23 @@ var rhel7Commands = map[string][]string{
 	"logvol":     {"vgname", "name", "fstype", "size", "grow", "maxsize", "recommended", "percent"},
 	"reboot":     {"eject", "kexec"},
 	"skipx":      {},
+	// RHEL 7 only (RHEL6_UnsupportedHardware): the installer does not stop
+	// at its warning on uncertified hardware.
+	"unsupported_hardware": {},
 }
 
 // rhel8Commands: RHEL 8 deprecates install, replaces authconfig with
 // authselect, and splits the packages into BaseOS (url) and AppStream
 // (repo); it has no timesource (RHEL8Handler).
 var rhel8Commands = edit(rhel7Commands, map[string][]string{
-	"install":    nil,
-	"authconfig": nil,
-	"authselect": {anyOption},
-	"url":        {"url", "mirrorlist", "metalink", "proxy", "noverifyssl"},
-	"repo":       {"name", "baseurl", "mirrorlist", "metalink", "cost", "excludepkgs", "includepkgs", "proxy", "noverifyssl", "install"},
-	"clearpart":  {"all", "linux", "none", "initlabel", "drives", "list", "disklabel"},
-	"part":       {"fstype", "size", "grow", "maxsize", "ondisk", "ondrive", "recommended", "asprimary", "label", "fsoptions"},
+	"install":              nil,
+	"authconfig":           nil,
+	"unsupported_hardware": nil,
+	"authselect":           {anyOption},
+	"url":                  {"url", "mirrorlist", "metalink", "proxy", "noverifyssl"},
+	"repo":                 {"name", "baseurl", "mirrorlist", "metalink", "cost", "excludepkgs", "includepkgs", "proxy", "noverifyssl", "install"},
+	"clearpart":            {"all", "linux", "none", "initlabel", "drives", "list", "disklabel"},
+	"part":                 {"fstype", "size", "grow", "maxsize", "ondisk", "ondrive", "recommended", "asprimary", "label", "fsoptions"},
 })
 
 // rhel9Commands: RHEL 9 adds timesource (F33_Timesource) and deprecates
@@ -96,6 +100,8 @@ var (
 		"install":    "deprecated from RHEL 8 on: the installer always installs (delete the line)",
 		"authconfig": "replaced by authselect in RHEL 8 (removed in RHEL 10)",
 		"auth":       "replaced by authselect in RHEL 8 (removed in RHEL 10)",
+		// pykickstart's RHEL8Handler and later have no such command.
+		"unsupported_hardware": "RHEL 7 only: RHEL 8 and later have no such command",
 	}
 	// el8Required are the commands EL 8 and later need exactly once.
 	el8Required = []string{"lang", "keyboard", "timezone", "rootpw", "authselect", "bootloader", "clearpart", "reboot"}
@@ -461,6 +467,61 @@ func (c *checker) repeatedMounts() {
 			c.problems = append(c.problems, fmt.Sprintf("mount point %s: declared %d times", m, n))
 		}
 	}
+}
+
+// CheckGrowRoot checks that the kickstart ks lays out a root that cloud-init's
+// growpart and resizefs grow to a larger disk at the first boot: / on a
+// plain partition that grows (--grow, no --maxsize), made after every
+// other partition (reqpart's come first), and no LVM. Build definitions
+// with growroot = yes must render such a kickstart (RenderAll).
+func CheckGrowRoot(ks string) error {
+	var problems []string
+	var parts []command
+	for i, line := range strings.Split(ks, "\n") {
+		trim := strings.TrimSpace(line)
+		if trim == "" || strings.HasPrefix(trim, "#") {
+			continue
+		}
+		if strings.HasPrefix(trim, "%") {
+			break // the commands end where the first section begins
+		}
+		fields, err := splitArgs(trim)
+		if err != nil {
+			continue // Check reports it
+		}
+		cmd := parseCommand(i+1, fields)
+		switch cmd.name {
+		case "volgroup", "logvol":
+			problems = append(problems, fmt.Sprintf("line %d: %s: growpart cannot grow a root on LVM", cmd.n, cmd.name))
+		case "part", "partition":
+			parts = append(parts, cmd)
+		}
+	}
+	root := -1
+	for i, p := range parts {
+		if len(p.args) == 1 && p.args[0] == "/" {
+			root = i
+		}
+	}
+	switch {
+	case root < 0:
+		problems = append(problems, "no part / (the root must be a plain partition)")
+	default:
+		p := parts[root]
+		if _, ok := p.opts["grow"]; !ok {
+			problems = append(problems, fmt.Sprintf("line %d: part /: want --grow", p.n))
+		}
+		if _, ok := p.opts["maxsize"]; ok {
+			problems = append(problems, fmt.Sprintf("line %d: part /: --maxsize caps the root", p.n))
+		}
+		for _, after := range parts[root+1:] {
+			problems = append(problems, fmt.Sprintf("line %d: part %s comes after the root's and may take the room it would grow into", after.n, strings.Join(after.args, " ")))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("the root cannot grow with the disk:\n    %s", strings.Join(problems, "\n    "))
+	}
+	return nil
 }
 
 // splitArgs splits a command line as anaconda does (shlex): spaces

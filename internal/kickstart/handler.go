@@ -105,7 +105,11 @@ func (k *Kickstarts) Handler() http.Handler {
 			return
 		}
 		var buf bytes.Buffer
-		if err := k.Render(&buf, req.Build, req.OS, baseURL(r)); err != nil {
+		base := baseURL(r)
+		if r.URL.Path == "/ks.php" { // the boot line names the path asked, as the original's did
+			base += "/ks.php"
+		}
+		if err := k.Render(&buf, req.Build, req.OS, base); err != nil {
 			status := http.StatusInternalServerError
 			if errors.Is(err, ErrUnknownBuild) || errors.Is(err, ErrUnknownOS) {
 				status = http.StatusNotFound
@@ -137,13 +141,28 @@ func quoteCapped(s string) string {
 	return fmt.Sprintf("%q... (%d bytes)", s[:cut], len(s))
 }
 
-var hostRE = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
+var (
+	hostRE   = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
+	prefixRE = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
+)
 
-// baseURL is the server as the client named it, for the metal boot line;
-// a Host header that is not a plain host[:port] is not echoed.
+// baseURL is the server as the client named it, for the metal boot line,
+// as the original's PHP server wrote it: https when the request came over
+// TLS or a proxy says so (X-Forwarded-Proto), the Host header, and the
+// path a proxy serves the server under (X-Forwarded-Prefix). A Host or
+// prefix that is not plain is not echoed.
 func baseURL(r *http.Request) string {
-	if hostRE.MatchString(r.Host) {
-		return "http://" + r.Host
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https") {
+		scheme = "https"
 	}
-	return "http://<kickstart-server>"
+	host := "<kickstart-server>"
+	if hostRE.MatchString(r.Host) {
+		host = r.Host
+	}
+	prefix := strings.TrimRight(strings.TrimSpace(r.Header.Get("X-Forwarded-Prefix")), "/")
+	if !prefixRE.MatchString(prefix) || strings.Contains(prefix, "/..") {
+		prefix = ""
+	}
+	return scheme + "://" + host + prefix
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,7 +32,7 @@ func TestHandlerAnswersEveryRequestSafely(t *testing.T) {
 		body                 string
 	}{
 		{"virtual build", "GET", "/ks?build=virtual/aws&os=CentOS-7.9.2009", 200, "url --url=https://vault.centos.org/7.9.2009/os/x86_64"},
-		{"the PHP path of old PXE lines", "GET", "/ks.php?build=metal/example&os=CentOS-7.6.1810", 200, "volgroup web01_rootvg pv.01"},
+		{"the PHP path of old PXE lines", "GET", "/ks.php?build=metal/example&os=CentOS-7.6.1810", 200, "volgroup web01_rootvg --pesize=32768 pv.01"},
 		{"parameters in any order", "GET", "/ks?os=RedHat-7.9&build=virtual/gcp", 200, "cdrom"},
 		{"HEAD", "HEAD", "/ks?build=virtual/aws&os=CentOS-7.9.2009", 200, ""},
 		{"unknown virtual build", "GET", "/ks?build=virtual/digitalocean&os=CentOS-7.9.2009", 404, `no build definition "virtual/digitalocean"`},
@@ -129,16 +130,40 @@ func TestEveryServedKickstartHoldsNoSecretsFromARealSiteFile(t *testing.T) {
 
 func TestBootLineUsesTheHostTheClientNamedOrAPlaceholder(t *testing.T) {
 	h := loadShipped(t).Handler()
-	for host, want := range map[string]string{
-		"ks.example.com:8080":   "inst.ks=http://ks.example.com:8080/ks?build=metal/example&os=CentOS-7.9.2009 ip=192.0.2.10",
-		"evil\"host rootpw --x": "inst.ks=http://<kickstart-server>/ks?build=metal/example",
+	for _, tc := range []struct {
+		host, proto, prefix string
+		tls                 bool
+		want                string
+	}{
+		{"ks.example.com:8080", "", "", false, "inst.ks=http://ks.example.com:8080/ks?build=metal/example&os=CentOS-7.9.2009 bootdev=eth0 ip=192.0.2.10"},
+		{"evil\"host rootpw --x", "", "", false, "inst.ks=http://<kickstart-server>/ks?build=metal/example"},
+		// Behind a proxy, as the original's PHP server honoured it.
+		{"ks.example.com", "https", "/gsi/", false, "inst.ks=https://ks.example.com/gsi/ks?build=metal/example&os=CentOS-7.9.2009 bootdev=eth0"},
+		{"ks.example.com", "", "/a/../b", false, "inst.ks=http://ks.example.com/ks?build=metal/example"},
+		{"ks.example.com", "", "/x rootpw --plaintext", false, "inst.ks=http://ks.example.com/ks?build=metal/example"},
+		{"ks.example.com:8443", "", "", true, "inst.ks=https://ks.example.com:8443/ks?build=metal/example"},
+		// Asked at the original's /ks.php, the boot line names it too.
+		{"ks.example.com", "", "/gsi", false, "inst.ks=http://ks.example.com/gsi/ks.php?build=metal/example&os=CentOS-7.9.2009 bootdev=eth0"},
 	} {
-		req := httptest.NewRequest("GET", "/ks?build=metal/example&os=CentOS-7.9.2009", nil)
-		req.Host = host
+		path := "/ks"
+		if strings.Contains(tc.want, "/ks.php") {
+			path = "/ks.php"
+		}
+		req := httptest.NewRequest("GET", path+"?build=metal/example&os=CentOS-7.9.2009", nil)
+		req.Host = tc.host
+		if tc.proto != "" {
+			req.Header.Set("X-Forwarded-Proto", tc.proto)
+		}
+		if tc.prefix != "" {
+			req.Header.Set("X-Forwarded-Prefix", tc.prefix)
+		}
+		if tc.tls {
+			req.TLS = &tls.ConnectionState{}
+		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		if !strings.Contains(rec.Body.String(), "# Boot line: "+want) {
-			t.Errorf("Host %q: boot line lacks %q:\n%s", host, want, rec.Body)
+		if !strings.Contains(rec.Body.String(), "# Boot line: "+tc.want) {
+			t.Errorf("Host %q, proto %q, prefix %q: boot line lacks %q:\n%s", tc.host, tc.proto, tc.prefix, tc.want, rec.Body)
 		}
 	}
 }

@@ -149,20 +149,20 @@ func TestLayersApplyInOrderAndMetalNamesComeFromTheFQDN(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		build                  string
-		boot                   int
-		lvm, swapRec, static   bool
-		swapSize, rootSize     int
-		disk, vg, host, domain string
+		build                          string
+		boot                           int
+		lvm, swapRec, static, growRoot bool
+		swapSize, rootSize             int
+		disk, vg, host, domain         string
 	}{
-		{"virtual/aws", 400, true, true, false, 0, 0, "sda", "rootvg", "", ""},
-		{"virtual/virtualbox", 400, true, true, false, 0, 0, "sda", "rootvg", "", ""},
-		{"virtual/vmware", 400, true, true, false, 0, 0, "sda", "rootvg", "", ""},
-		{"virtual/openstack", 400, true, true, false, 0, 0, "vda", "rootvg", "", ""},
-		{"virtual/azure", 400, true, false, false, 0, 0, "vda", "rootvg", "", ""},
-		{"virtual/docker", 0, false, false, false, 0, 0, "vda", "rootvg", "", ""},
-		{"virtual/gcp", 0, false, false, false, 0, 0, "vda", "rootvg", "", ""},
-		{"metal/example", 1024, true, true, true, 0, 51200, "sda", "web01_rootvg", "web01", "example.com"},
+		{"virtual/aws", 400, true, true, false, false, 0, 0, "sda", "rootvg", "", ""},
+		{"virtual/virtualbox", 400, true, true, false, false, 0, 0, "sda", "rootvg", "", ""},
+		{"virtual/vmware", 400, true, true, false, false, 0, 0, "sda", "rootvg", "", ""},
+		{"virtual/openstack", 0, false, false, false, true, 0, 0, "vda", "rootvg", "", ""},
+		{"virtual/azure", 400, true, false, false, false, 0, 0, "vda", "rootvg", "", ""},
+		{"virtual/docker", 0, false, false, false, false, 0, 0, "vda", "rootvg", "", ""},
+		{"virtual/gcp", 0, false, false, false, false, 0, 0, "vda", "rootvg", "", ""},
+		{"metal/example", 1024, true, true, true, false, 0, 51200, "sda", "web01_rootvg", "web01", "example.com"},
 	}
 	for _, c := range cases {
 		t.Run(c.build, func(t *testing.T) {
@@ -170,8 +170,10 @@ func TestLayersApplyInOrderAndMetalNamesComeFromTheFQDN(t *testing.T) {
 			if !ok {
 				t.Fatalf("no build %q", c.build)
 			}
-			got := []any{b.Boot, b.LVM, b.SwapRecommended, b.Static, b.SwapSize, b.RootSize, b.Disk, b.VG, b.Hostname, b.Domain, b.FSType}
-			want := []any{c.boot, c.lvm, c.swapRec, c.static, c.swapSize, c.rootSize, c.disk, c.vg, c.host, c.domain, "xfs"}
+			// The original project's names and sizes: root volume rootvol,
+			// 32 MiB extents; /boot on the root's file system.
+			got := []any{b.Boot, b.LVM, b.SwapRecommended, b.Static, b.GrowRoot, b.SwapSize, b.RootSize, b.Disk, b.VG, b.Hostname, b.Domain, b.FSType, b.BootFS, b.LV, b.PESize}
+			want := []any{c.boot, c.lvm, c.swapRec, c.static, c.growRoot, c.swapSize, c.rootSize, c.disk, c.vg, c.host, c.domain, "xfs", "xfs", "rootvol", 32768}
 			for i := range got {
 				if got[i] != want[i] {
 					t.Errorf("field %d = %v, want %v (build %+v)", i, got[i], want[i], b)

@@ -83,6 +83,11 @@ func RenderAll(ctx context.Context, root string, getenv func(string) string) err
 			if err := Check(buf.String(), targets[o]); err != nil {
 				problems = append(problems, fmt.Sprintf("kickstart %s for %s: %v", b, o, err))
 			}
+			if k.builds[b].GrowRoot {
+				if err := CheckGrowRoot(buf.String()); err != nil {
+					problems = append(problems, fmt.Sprintf("kickstart %s for %s (growroot = yes): %v", b, o, err))
+				}
+			}
 		}
 	}
 	if len(problems) > 0 {

@@ -233,7 +233,8 @@ var (
 
 // Render writes the kickstart of build for the OS vmName to w. baseURL
 // (e.g. "http://192.0.2.1:8080") is where the metal boot-line comment points
-// inst.ks at. Nothing is written when rendering fails.
+// inst.ks at: <baseURL>/ks, or baseURL itself when it ends in the original
+// PHP server's /ks.php. Nothing is written when rendering fails.
 func (k *Kickstarts) Render(w io.Writer, build, vmName, baseURL string) error {
 	b, ok := k.builds[build]
 	if !ok {
@@ -248,7 +249,11 @@ func (k *Kickstarts) Render(w io.Writer, build, vmName, baseURL string) error {
 	}
 	d := Data{Build: b, OS: t, AuthorizedKey: k.key}
 	if b.Static {
-		d.BootLine = BootLine(b, baseURL+"/ks?build="+b.Name+"&os="+t.VMName)
+		ks := baseURL + "/ks"
+		if strings.HasSuffix(baseURL, "/ks.php") {
+			ks = baseURL
+		}
+		d.BootLine = BootLine(b, ks+"?build="+b.Name+"&os="+t.VMName)
 	}
 	var buf bytes.Buffer
 	if err := k.templates[t.Family].Execute(&buf, d); err != nil {
@@ -258,13 +263,15 @@ func (k *Kickstarts) Render(w io.Writer, build, vmName, baseURL string) error {
 	return err
 }
 
-// BootLine is the kernel arguments that install a metal host from ksURL.
+// BootLine is the kernel arguments that install a metal host from ksURL;
+// bootdev names the interface the installer takes the address on (a host
+// with several NICs would otherwise ask), as the original's boot line did.
 func BootLine(b Build, ksURL string) string {
 	ns := ""
 	if len(b.Nameservers) > 0 {
 		ns = b.Nameservers[0]
 	}
-	return fmt.Sprintf("inst.ks=%s ip=%s gateway=%s netmask=%s nameserver=%s", ksURL, b.IPAddr, b.Gateway, b.Netmask, ns)
+	return fmt.Sprintf("inst.ks=%s bootdev=%s ip=%s gateway=%s netmask=%s nameserver=%s", ksURL, b.Device, b.IPAddr, b.Gateway, b.Netmask, ns)
 }
 
 // MarshalTargets and UnmarshalTargets carry the targets into the

@@ -77,6 +77,17 @@ func ReadVMX(path string) (map[string]string, error) {
 	return keys, nil
 }
 
+// VMXDisks reads the VMX at vmx and returns the VMDKs it attaches (CD-ROM
+// images left out), in the order of their keys, as paths beside the VMX
+// when relative.
+func VMXDisks(vmx string) ([]string, error) {
+	keys, err := ReadVMX(vmx)
+	if err != nil {
+		return nil, err
+	}
+	return vmxDisks(vmx, keys), nil
+}
+
 var diskKey = regexp.MustCompile(`^((?:scsi|sata|nvme|ide)\d+:\d+)\.filename$`)
 
 // vmxDisks are the VMDKs the VMX attaches (CD-ROM images left out), in

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,8 +43,9 @@ type Vars struct {
 	GCPGuestRepo         string `json:"gcp_guest_repo"` // Google's yum tree (site gcp_guest_repo) for the gcp guest environment
 	ISOPath              string `json:"iso_path"`       // local, verified ISO
 	ISOChecksum          string `json:"iso_checksum"`   // "sha256:<hex>"
-	KSPort               int    `json:"ks_port"`        // port of the in-process kickstart server; 0 with the site's ks_server
-	KSBaseURL            string `json:"ks_base_url"`    // site's ks_server; empty derives it from KSPort
+	KSPort               int    `json:"ks_port"`        // port of the kickstart server on this host (in-process, or the site's on the loopback); 0 with a site's elsewhere
+	KSBaseURL            string `json:"ks_base_url"`    // site's ks_server elsewhere than this host's loopback; empty derives it from KSPort
+	KSPath               string `json:"ks_path"`        // the kickstart's path on the server: /ks, or <path>/ks.php on a site's server
 	Headless             bool   `json:"headless"`
 	DiskSize             int    `json:"disk_size"`        // MiB
 	CPUs                 int    `json:"cpus,omitempty"`   // 0 keeps the template's default
@@ -61,11 +63,40 @@ type Vars struct {
 	X8664V3                bool   `json:"x86_64_v3,omitempty"`            // EL 10: the QEMU CPU must be x86-64-v3
 	VMwareGuestOSType      string `json:"vmware_guest_os_type,omitempty"` // VMware guest id of the release; empty keeps centos7-64
 
+	// What Ansible gets besides (ansible/group_vars/all.yml gives them the
+	// original project's names too: packer_namespace, packer_ks_server,
+	// packer_os).
+	Namespace    string       `json:"namespace"`     // the site's namespace
+	KSServer     string       `json:"ks_server"`     // the site's ks_server as given; empty when the builds serve the kickstarts
+	OSDefinition OSDefinition `json:"os_definition"` // the OS definition's original fields
+	Guest        config.Guest `json:"guest"`         // the site's guest switches, each an Ansible variable
+
 	// Set only where a build differs from an ISO install (the e2e fixture);
 	// empty leaves the template's default.
 	DiskImage bool       `json:"disk_image,omitempty"` // iso_path is a bootable disk image the QEMU builds start from
 	BootMenu  string     `json:"boot_menu,omitempty"`  // menu the boot_command edits: "isolinux" (default), "grub-install" or "grub"
 	QEMUArgs  [][]string `json:"qemu_args,omitempty"`  // extra QEMU arguments (Packer's qemuargs)
+}
+
+// OSDefinition is the part of an OS definition the original project's
+// playbooks read as packer_os: its seven fields, iso_server the first of
+// the definition's servers.
+type OSDefinition struct {
+	VMName      string `json:"vm_name"`
+	OSName      string `json:"os_name"`
+	OSVersion   string `json:"os_version"`
+	ISO         string `json:"iso"`
+	ISOChecksum string `json:"iso_checksum"`
+	ISOServer   string `json:"iso_server"`
+	RepoServer  string `json:"repo_server"`
+}
+
+func osDefinition(o config.OS) OSDefinition {
+	d := OSDefinition{VMName: o.VMName, OSName: o.OSName, OSVersion: o.OSVersion, ISO: o.ISO, ISOChecksum: o.ISOChecksum, RepoServer: o.RepoServer}
+	if len(o.ISOServer) > 0 {
+		d.ISOServer = o.ISOServer[0]
+	}
+	return d
 }
 
 // ForConfig returns the variables of cfg's builds: the ISO at isoPath, the
@@ -87,7 +118,7 @@ func ForConfig(cfg *config.Config, isoPath string, ksPort int) Vars {
 		ISOPath:              isoPath,
 		ISOChecksum:          "sha256:" + strings.ToLower(cfg.OS.ISOChecksum),
 		KSPort:               ksPort,
-		KSBaseURL:            cfg.Site.KSServer,
+		KSPath:               "/ks",
 		Headless:             cfg.Site.Headless,
 		DiskSize:             cfg.Site.DiskSize,
 		CPUs:                 cfg.Site.CPUs,
@@ -99,7 +130,36 @@ func ForConfig(cfg *config.Config, isoPath string, ksPort int) Vars {
 		RepoRoot:             cfg.Root,
 
 		VirtualBoxNATLocalhost: cfg.Site.VirtualBoxNATLocalhost,
+
+		Namespace:    cfg.Site.Namespace,
+		KSServer:     cfg.Site.KSServer,
+		OSDefinition: osDefinition(cfg.OS),
+		Guest:        cfg.Site.Guest,
+	}.withSiteKickstart(cfg.Site.KSServer)
+}
+
+// withSiteKickstart points the guests at the site's kickstart server
+// ks_server, when there is one, at <ks_server>/ks.php: the path the
+// original's PHP server answers, and ks:up's and ks:serve's too. A server on
+// this host's loopback (the original's own http://localhost:8080/) is
+// reached as the in-process one is, through the guests' NAT (ks_port, an
+// empty ks_base_url); one elsewhere at its own URL.
+func (v Vars) withSiteKickstart(ksServer string) Vars {
+	if ksServer == "" {
+		return v
 	}
+	u, err := url.Parse(ksServer)
+	if err != nil { // config validates it
+		return v
+	}
+	v.KSPath = strings.TrimRight(u.Path, "/") + "/ks.php"
+	if port, ok := config.LoopbackPort(u); ok {
+		v.KSPort, v.KSBaseURL = port, ""
+		return v
+	}
+	u.Path, u.RawPath = "", ""
+	v.KSPort, v.KSBaseURL = 0, u.String()
+	return v
 }
 
 // bootMenu is the menu an EL ISO boots into: GRUB2 under UEFI, and from

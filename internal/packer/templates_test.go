@@ -6,10 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"maps"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -316,6 +317,19 @@ func TestBootCommands(t *testing.T) {
 		got.WriteString("# ks_base_url = \"" + base + "\"\n")
 		got.Write(out)
 	}
+	// The site's own kickstart server: the original's http://localhost:8080/
+	// (this host's loopback: reached through the guests' NAT, or the vmnet
+	// address), and one elsewhere under a path; guests fetch ks.php, which
+	// the original's PHP server answers, and ks:up too.
+	for _, ks := range []string{"http://localhost:8080/", "http://ks.example.com:8088/gsi/"} {
+		v := f.vars(t, "CentOS-7.9.2009")
+		site := config.Defaults()
+		site.KSServer = ks
+		withSite := packer.ForConfig(&config.Config{Root: root, Site: site, OS: config.OS{VMName: v.VMName}}, f.iso, 41234)
+		v.KSBaseURL, v.KSPort, v.KSPath = withSite.KSBaseURL, withSite.KSPort, withSite.KSPath
+		got.WriteString("# site ks_server = \"" + ks + "\"\n")
+		got.Write(console(t, bin, root, v, `[local.boot_command["openstack"], local.boot_command["vmware"]]`))
+	}
 	// GRUB2 of the EL ISOs: Rocky 9 under UEFI, Rocky 10 under BIOS.
 	for _, c := range []struct{ vm, firmware string }{{"Rocky-9.6", "uefi"}, {"Rocky-10.1", "bios"}} {
 		v := f.vars(t, c.vm)
@@ -351,19 +365,28 @@ func TestAnsibleVarsCarryTheOSDefinition(t *testing.T) {
 			}
 			v.GCPGuestRepo = "https://mirror.example.com/google/yum" // a site's mirror
 			out := console(t, bin, root, v, "jsonencode(local.ansible_vars)")
-			var got map[string]string
+			var got map[string]any
 			if err := json.Unmarshal(out, &got); err != nil {
 				t.Fatalf("packer console printed %q: %v", out, err)
 			}
-			want := map[string]string{
+			want := map[string]any{
 				"vm_name":                 tc.vmName,
 				"version":                 v.Version,
 				"vagrant_public_key_file": v.VagrantPublicKeyFile,
 				"repo_server":             tc.repoServer,
 				"os_version":              tc.osVersion,
 				"gcp_guest_repo":          "https://mirror.example.com/google/yum",
+				"namespace":               "gold",
+				"ks_server":               "",
+				"os_definition": map[string]any{"vm_name": tc.vmName, "os_name": v.OSDefinition.OSName, "os_version": tc.osVersion, "iso": v.OSDefinition.ISO,
+					"iso_checksum": v.OSDefinition.ISOChecksum, "iso_server": v.OSDefinition.ISOServer, "repo_server": tc.repoServer},
+				// The site's guest switches, each an Ansible variable.
+				"cloud_init_disable_root": true,
+				"azure_agent_swap":        true,
+				"gcp_network_ipv6":        true,
+				"gcp_ssh_client_config":   false,
 			}
-			if !maps.Equal(got, want) {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("ansible_vars = %v, want %v", got, want)
 			}
 		})
@@ -445,5 +468,86 @@ func TestSiteCPUsMemoryAndNATSwitchReachTheTemplates(t *testing.T) {
 	got := strings.Fields(string(console(t, bin, repoRoot(t), v, `"${var.cpus} ${var.memory} ${var.virtualbox_nat_localhost} ${var.headless}"`)))
 	if want := []string{"3", "3072", "false", "false"}; !slices.Equal(got, want) {
 		t.Errorf("cpus memory virtualbox_nat_localhost headless = %q, want %q", got, want)
+	}
+}
+
+// TestTheHypervisorSettingsAreTheOriginals evaluates, with the real `packer
+// console`, the VBoxManage commands of the VirtualBox builds (USB and audio
+// off, as the original project's; VirtualBox 7's NAT switch where set) and
+// the VMX settings of the vmware build (the NIC in PCI slot 32, as the
+// original's; EFI firmware under UEFI), against
+// testdata/TestTheHypervisorSettingsAreTheOriginals.golden.
+func TestTheHypervisorSettingsAreTheOriginals(t *testing.T) {
+	bin := realPacker(t)
+	f := newFixture(t)
+	var got bytes.Buffer
+	for _, nat := range []bool{true, false} {
+		v := f.vars(t, "CentOS-7.9.2009")
+		v.VirtualBoxNATLocalhost = nat
+		fmt.Fprintf(&got, "# local.virtualbox_modifyvm, virtualbox_nat_localhost = %v\n", nat)
+		got.Write(console(t, bin, repoRoot(t), v, "jsonencode(local.virtualbox_modifyvm)"))
+	}
+	for _, fw := range []string{"bios", "uefi"} {
+		v := f.vars(t, "CentOS-7.9.2009")
+		v.Firmware = fw
+		fmt.Fprintf(&got, "# local.vmware_vmx_data, firmware = %s\n", fw)
+		got.Write(console(t, bin, repoRoot(t), v, "jsonencode(local.vmware_vmx_data)"))
+	}
+	golden.Check(t, got.Bytes())
+}
+
+// TestASitesOwnTaskGetsTheOriginalsVariableNames runs, with the real
+// ansible-playbook against this machine, a task as a site wrote them for
+// the original project's playbooks (packer_build_name, packer_namespace,
+// packer_version, packer_ks_server, packer_os), with the extra variables
+// the real `packer console` evaluates for a build of openstack and
+// ansible/group_vars/all.yml: each gets the value the original's had.
+func TestASitesOwnTaskGetsTheOriginalsVariableNames(t *testing.T) {
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("this test needs ansible-playbook (apt-get install ansible-core): %v", err)
+		}
+		t.Skipf("ansible-playbook missing: %v", err)
+	}
+	bin := realPacker(t)
+	f := newFixture(t)
+	v := f.vars(t, "CentOS-7.9.2009")
+	v.Namespace, v.KSServer = "TSI-CC", "http://localhost:8080/"
+	extra := console(t, bin, repoRoot(t), v, `jsonencode(merge(local.ansible_vars, { build = "openstack" }))`)
+	dir := t.TempDir()
+	groupVars, err := os.ReadFile(filepath.Join(repoRoot(t), "ansible", "group_vars", "all.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	task := `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: A site's own task of the original project's days
+      ansible.builtin.copy:
+        dest: ` + out + `
+        content: "{{ packer_build_name }} {{ packer_namespace }} {{ packer_version }} {{ packer_ks_server }} {{ packer_os.vm_name }} {{ packer_os.os_name }} {{ packer_os.os_version }} {{ packer_os.iso }} {{ packer_os.iso_server }} {{ packer_os.repo_server }}"
+        mode: "0644"
+`
+	for name, data := range map[string][]byte{"group_vars/all.yml": groupVars, "site-task.yml": []byte(task), "extra.json": extra} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("ansible-playbook", "-c", "local", "-i", "localhost,", "--extra-vars", "@"+filepath.Join(dir, "extra.json"), filepath.Join(dir, "site-task.yml"))
+	cmd.Env = append(os.Environ(), "ANSIBLE_NOCOLOR=1", "ANSIBLE_LOCAL_TEMP="+dir, "ANSIBLE_REMOTE_TEMP="+dir)
+	if log, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ansible-playbook: %v\n%s", err, log)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "openstack TSI-CC 1.0.0 http://localhost:8080/ CentOS-7.9.2009 CentOS 7.9.2009 CentOS-7-x86_64-Minimal-2009 https://vault.centos.org https://vault.centos.org"
+	if string(got) != want {
+		t.Errorf("the site's task wrote %q, want %q", got, want)
 	}
 }

@@ -61,11 +61,12 @@ func TestRealPackerAcceptsTheVarFileAndArguments(t *testing.T) {
 	for _, want := range []string{
 		"vm_name=" + vmName + " version=1.0.0 os=7.9.2009 repo=https://vault.centos.org",
 		"iso=/isos/CentOS 7.iso sha256:" + strings.Repeat("ab", 32),
-		"ks=8123 http://ks.example.org/$path headless=true disk=20480",
+		"ks=0 http://ks.example.org headless=true disk=20480",
 		"ssh=60m " + filepath.Join(f.root, "keys", "packer") + " " + filepath.Join(f.root, "keys", "vagrant.pub"),
 		"out=" + filepath.Join(f.root, ".cache", "packer-output", "1.0.0", vmName) + " root=" + f.root + " accel=kvm",
 		"cpus=2 memory=2048 nat=true",
 		"firmware=bios menu=isolinux guest=centos7-64",
+		"path=/$path/ks.php namespace=gold server=http://ks.example.org/$path os=" + vmName + " root=true",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("Packer's output lacks %q:\n%s", want, out)

@@ -196,7 +196,9 @@ func (b *build) vars(p providers.Provider) packer.Vars {
 	v := packer.ForConfig(b.cfg, b.isoPath, b.ksPort)
 	v.ISOChecksum = "sha256:" + b.isoSHA256
 	if v.KSBaseURL == "" && b.deps.GuestKickstartURL != nil {
-		v.KSBaseURL = b.deps.GuestKickstartURL(p.Builder, b.ksPort)
+		// v.KSPort: the in-process server's, or the site's on this host's
+		// loopback (packer.ForConfig).
+		v.KSBaseURL = b.deps.GuestKickstartURL(p.Builder, v.KSPort)
 	}
 	v.Accelerator = b.accelerator
 	if b.headless != nil {

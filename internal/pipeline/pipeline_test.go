@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -314,14 +315,27 @@ func TestBuildPassesTheVariablesAndArgumentsToPacker(t *testing.T) {
 
 			"virtualbox_nat_localhost": true,
 			"gcp_guest_repo":           "https://packages.cloud.google.com/yum",
+			"ks_path":                  "/ks",
+			"namespace":                "gold",
+			"ks_server":                "",
 		}
 		for k, w := range want {
 			if vars[k] != w {
 				t.Errorf("%s: variable %s = %#v, want %#v", tc.provider, k, vars[k], w)
 			}
 		}
-		if len(vars) != len(want) {
-			t.Errorf("%s: %d variables, want %d: %v", tc.provider, len(vars), len(want), vars)
+		objects := map[string]any{
+			"os_definition": map[string]any{"vm_name": vmName, "os_name": "CentOS", "os_version": "7.9.2009", "iso": "CentOS-7-x86_64-Minimal-2009",
+				"iso_checksum": "07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a", "iso_server": "https://vault.centos.org", "repo_server": "https://vault.centos.org"},
+			"guest": map[string]any{"cloud_init_disable_root": true, "azure_agent_swap": true, "gcp_network_ipv6": true, "gcp_ssh_client_config": false},
+		}
+		for k, w := range objects {
+			if !reflect.DeepEqual(vars[k], w) {
+				t.Errorf("%s: variable %s = %#v, want %#v", tc.provider, k, vars[k], w)
+			}
+		}
+		if len(vars) != len(want)+len(objects) {
+			t.Errorf("%s: %d variables, want %d: %v", tc.provider, len(vars), len(want)+len(objects), vars)
 		}
 		if env := f.recorded(tc.provider, "env"); !strings.Contains(env, "CHECKPOINT_DISABLE=1\n") {
 			t.Errorf("%s: Packer's environment lacks CHECKPOINT_DISABLE=1", tc.provider)
@@ -345,13 +359,36 @@ func TestBuildUsesTheSitesKickstartServerAndTheAcceleratorTheUserChose(t *testin
 		t.Errorf("the in-process kickstart server started although the site names ks_server")
 	}
 	vars := f.recorded("openstack", "vars.json")
-	for _, want := range []string{`"ks_base_url": "http://ks.example.org:8080"`, `"ks_port": 0`, `"accelerator": "kvm"`} {
+	// ks.php: the path the original's PHP server answers, and ours too.
+	for _, want := range []string{`"ks_base_url": "http://ks.example.org:8080"`, `"ks_port": 0`, `"ks_path": "/ks.php"`, `"ks_server": "http://ks.example.org:8080"`, `"accelerator": "kvm"`} {
 		if !strings.Contains(vars, want) {
 			t.Errorf("variables lack %s:\n%s", want, vars)
 		}
 	}
 	if want := "note: KVM: not probed, QEMU_ACCELERATOR=kvm"; !strings.Contains(f.out.String(), want) {
 		t.Errorf("the preflight does not say %q:\n%s", want, f.out.String())
+	}
+}
+
+// TestTheOriginalsLoopbackKickstartServerIsReachedThroughTheGuestsNAT: the
+// original's own ks_server, http://localhost:8080/, names a server on this
+// host; the guests reach it as they reach the in-process one (the guest
+// address of the builder, on its port), at ks.php.
+func TestTheOriginalsLoopbackKickstartServerIsReachedThroughTheGuestsNAT(t *testing.T) {
+	f := newFixture(t)
+	f.env["ONLY"] = "openstack"
+	f.write("templates/site.json", `{"ks_server": "http://localhost:8080/"}`)
+	if _, err := Build(context.Background(), f.config(), f.deps(), Options{Out: &f.out, Getenv: func(k string) string { return f.env[k] }, Env: []string{"FAKE_PACKER_REC=" + f.rec}}); err != nil {
+		t.Fatalf("Build: %v\n%s", err, f.out.String())
+	}
+	if f.ksStarted != 0 {
+		t.Errorf("the in-process kickstart server started although the site names ks_server")
+	}
+	vars := f.recorded("openstack", "vars.json")
+	for _, want := range []string{`"ks_base_url": "http://guest-of-qemu:8080"`, `"ks_port": 8080`, `"ks_path": "/ks.php"`, `"ks_server": "http://localhost:8080/"`} {
+		if !strings.Contains(vars, want) {
+			t.Errorf("variables lack %s:\n%s", want, vars)
+		}
 	}
 }
 

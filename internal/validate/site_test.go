@@ -23,7 +23,7 @@ func TestSitePlaybookRefusesMissingOrUnknownBuilds(t *testing.T) {
 		{"NoBuild", `{"vm_name": "CentOS-7.9.2009", "version": "1.0.0"}`},
 		{"UnknownBuild", `{"build": "hyperv", "vm_name": "CentOS-7.9.2009", "version": "1.0.0"}`},
 		{"VagrantBoxWithoutKey", `{"build": "virtualbox", "vm_name": "CentOS-7.9.2009", "version": "1.0.0"}`},
-		{"VagrantBoxWithEmptyKey", `{"build": "vmware", "vm_name": "CentOS-7.9.2009", "version": "1.0.0", "vagrant_public_key_file": ""}`},
+		{"VagrantBoxWithEmptyKey", `{"build": "virtualbox", "vm_name": "CentOS-7.9.2009", "version": "1.0.0", "vagrant_public_key_file": ""}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer

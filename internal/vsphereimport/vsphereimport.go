@@ -1,5 +1,5 @@
 // Package vsphereimport publishes the vmware artifact (an OVA) to vSphere as
-// the template <vm_name>-<version>, as `govc import.ova` followed by `govc
+// the template <vm_name>-<version>_vmware (config.ImageName), as `govc import.ova` followed by `govc
 // vm.markastemplate` would: the OVF descriptor becomes an import spec
 // (OvfManager.CreateImportSpec), the resource pool starts the import
 // (ImportVApp, an NFC lease), the disks are streamed from the OVA through
@@ -85,9 +85,10 @@ func Source(cfg *config.Config) string {
 	return cfg.Tree().Artifact("vmware", "ova")
 }
 
-// TemplateName is the template's name: <vm_name>-<version>.
+// TemplateName is the template's name: <vm_name>-<version>_vmware, or
+// <vm_name>-<version> with the site's image_names "short".
 func TemplateName(cfg *config.Config) string {
-	return cfg.OS.VMName + "-" + cfg.Site.Version
+	return cfg.ImageName("vmware")
 }
 
 // Result is what Publish did.

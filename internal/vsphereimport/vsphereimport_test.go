@@ -152,10 +152,10 @@ func TestPublishImportsATemplateWithTheOVAsDiskAndARerunSkipsIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Path != "/DC0/vm/CentOS-7.9.2009-1.0.0" || res.Skipped || res.Replaced {
+	if res.Path != "/DC0/vm/CentOS-7.9.2009-1.0.0_vmware" || res.Skipped || res.Replaced {
 		t.Fatalf("result %+v", res)
 	}
-	if !strings.Contains(out.String(), "vsphere: CentOS-7.9.2009-1.0.0 CentOS-7.9.2009-1.0.0_vmware-disk1.vmdk") {
+	if !strings.Contains(out.String(), "vsphere: CentOS-7.9.2009-1.0.0_vmware CentOS-7.9.2009-1.0.0_vmware-disk1.vmdk") {
 		t.Errorf("no upload progress line in:\n%s", out.String())
 	}
 	isTemplate, disks, id := template(t, vc, res.Path)

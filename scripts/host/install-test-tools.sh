@@ -6,6 +6,7 @@
 # in a network namespace of its own), docker-registry and skopeo (image push),
 # podman (kickstart container), ansible and ansible-lint, shellcheck, gnupg,
 # mmdebstrap and socat (the e2e test's fixture guest and its kickstart relay),
+# dosfstools and mtools (the NoCloud seed of the e2e growth check, made without a loop mount),
 # jq (the GitLab CI example in docs/ci.md), glance-api (a real Glance for upload:openstack,
 # started by its tests), ovmf (UEFI firmware of the QEMU builds with firmware uefi),
 # and from npm Azurite (the Azure Storage emulator of upload:azure's tests).
@@ -18,7 +19,7 @@ packages=(
   qemu-utils qemu-system-x86 libguestfs-tools linux-image-amd64
   vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base util-linux iproute2
   docker-registry skopeo podman runc uidmap
-  ansible ansible-lint shellcheck gnupg openssl fdisk e2fsprogs xorriso mmdebstrap socat ovmf
+  ansible ansible-lint shellcheck gnupg openssl fdisk e2fsprogs xorriso mmdebstrap socat ovmf dosfstools mtools
   git ca-certificates jq glance-api
 )
 # npm packages: the command each installs, and the package@version.

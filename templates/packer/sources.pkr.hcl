@@ -3,16 +3,20 @@
 # output folder, file name, kickstart URL and the provider's extras.
 
 locals {
-  # Extra variables of ansible/site.yml common to every build; the
-  # provisioner adds the build's own name.
-  ansible_vars = {
+  # Extra variables of ansible/site.yml common to every build, and the
+  # site's guest switches (each an Ansible variable); the provisioner adds
+  # the build's own name.
+  ansible_vars = merge({
     vm_name                 = var.vm_name
     version                 = var.version
     vagrant_public_key_file = var.vagrant_public_key_file
     repo_server             = var.repo_server
     os_version              = var.os_version
     gcp_guest_repo          = var.gcp_guest_repo
-  }
+    namespace               = var.namespace
+    ks_server               = var.ks_server
+    os_definition           = var.os_definition
+  }, var.guest)
 
   # Kickstart server as the guests see it. QEMU and VirtualBox user-mode NAT
   # maps 10.0.2.2 to the host's loopback; VMware NAT guests reach the host at
@@ -57,8 +61,8 @@ locals {
   # The text typed after the keys is appended to the kernel line.
   boot_command = {
     for provider, base in local.ks_base : provider => [
-      format("%s inst.text inst.ks=%s%s/ks?build=virtual/%s&os=%s%s%s",
-        local.boot_keys[var.boot_menu].before, local.boot_keys[var.boot_menu].quote, base, provider, var.vm_name,
+      format("%s inst.text inst.ks=%s%s%s?build=virtual/%s&os=%s%s%s",
+        local.boot_keys[var.boot_menu].before, local.boot_keys[var.boot_menu].quote, base, var.ks_path, provider, var.vm_name,
       local.boot_keys[var.boot_menu].quote, local.boot_keys[var.boot_menu].after)
     ]
   }
@@ -67,6 +71,20 @@ locals {
   stem = "${var.vm_name}-${var.version}"
 
   shutdown_command = "/sbin/shutdown -hP now"
+
+  # VBoxManage commands run once the VirtualBox VM is made: no USB (OHCI,
+  # EHCI) and no audio, as the original project's (Packer's usb and sound
+  # defaults agree); VirtualBox 7's NAT switch that lets the guest reach the
+  # host's loopback, where the kickstart server listens.
+  virtualbox_modifyvm = concat(
+    [["modifyvm", "{{ .Name }}", "--usb", "off", "--usbehci", "off", "--audio", "none"]],
+    var.virtualbox_nat_localhost ? [["modifyvm", "{{ .Name }}", "--nat-localhostreachable1", "on"]] : [],
+  )
+
+  # VMX settings of the vmware build: its NIC in PCI slot 32, as the
+  # original's, so the guest names it the same on every VM (ens32); EFI
+  # firmware for a UEFI build.
+  vmware_vmx_data = merge({ "ethernet0.pciSlotNumber" = "32" }, local.uefi ? { firmware = "efi" } : {})
 }
 
 source "qemu" "base" {
@@ -110,16 +128,14 @@ source "virtualbox-iso" "base" {
   ssh_private_key_file = var.ssh_private_key_file
   ssh_timeout          = var.ssh_timeout
   shutdown_command     = local.shutdown_command
-  vboxmanage = var.virtualbox_nat_localhost ? [
-    ["modifyvm", "{{ .Name }}", "--nat-localhostreachable1", "on"],
-  ] : []
+  vboxmanage           = local.virtualbox_modifyvm
 }
 
 source "vmware-iso" "vmware" {
   iso_url              = var.iso_path
   iso_checksum         = var.iso_checksum
   guest_os_type        = var.vmware_guest_os_type
-  vmx_data             = local.uefi ? { firmware = "efi" } : {}
+  vmx_data             = local.vmware_vmx_data
   headless             = var.headless
   cpus                 = var.cpus
   memory               = var.memory

@@ -90,6 +90,58 @@ variable "ks_base_url" {
   }
 }
 
+variable "ks_path" {
+  type        = string
+  default     = "/ks"
+  description = "Path of the kickstart on the server the guests fetch it from: /ks (the builds' own server), or <path>/ks.php on the site's ks_server (the original's PHP server answers it, and ks:up too)."
+  validation {
+    condition     = can(regex("^(/[A-Za-z0-9._~-]+)+$", var.ks_path))
+    error_message = "The ks_path must be an absolute URL path such as \"/ks\" or \"/gsi/ks.php\"."
+  }
+}
+
+variable "namespace" {
+  type        = string
+  default     = "gold"
+  description = "The site's namespace, for Ansible (packer_namespace in the original's playbooks)."
+}
+
+variable "ks_server" {
+  type        = string
+  default     = ""
+  description = "The site's ks_server as given, for Ansible (packer_ks_server in the original's playbooks); empty when the builds serve the kickstarts themselves."
+}
+
+variable "os_definition" {
+  type = object({
+    vm_name      = string
+    os_name      = string
+    os_version   = string
+    iso          = string
+    iso_checksum = string
+    iso_server   = string
+    repo_server  = string
+  })
+  default     = null
+  description = "The OS definition's original fields, for Ansible (packer_os in the original's playbooks)."
+}
+
+variable "guest" {
+  type = object({
+    cloud_init_disable_root = bool
+    azure_agent_swap        = bool
+    gcp_network_ipv6        = bool
+    gcp_ssh_client_config   = bool
+  })
+  default = {
+    cloud_init_disable_root = true
+    azure_agent_swap        = true
+    gcp_network_ipv6        = true
+    gcp_ssh_client_config   = false
+  }
+  description = "The site's guest switches (site setting guest): each an Ansible variable of the same name that gives back the original project's guest where this one differs on purpose."
+}
+
 variable "headless" {
   type        = bool
   default     = true

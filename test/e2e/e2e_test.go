@@ -48,7 +48,7 @@ import (
 var qemuProviders = []string{"azure", "docker", "gcp", "openstack"}
 
 // tools are the programs the test runs besides Packer.
-var tools = []string{"qemu-system-x86_64", "qemu-img", "guestfish", "mmdebstrap", "ansible-playbook", "sha256sum", "vagrant", "docker-registry", "skopeo", "socat"}
+var tools = []string{"qemu-system-x86_64", "qemu-img", "guestfish", "mmdebstrap", "ansible-playbook", "sha256sum", "vagrant", "docker-registry", "skopeo", "socat", "mkfs.vfat", "mcopy"}
 
 func TestTheFixtureGuestGoesThroughTheWholeChainForReal(t *testing.T) {
 	requireTools(t)
@@ -74,9 +74,12 @@ func TestTheFixtureGuestGoesThroughTheWholeChainForReal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"ONLY": strings.Join(qemuProviders, ","), "PACKER": bin, "PACKER_TIMEOUT": "45m", "QEMU_ACCELERATOR": accel.Accelerator}
+	// DEBUG_BOXES=1: the Vagrant boxes of these builds are all debug boxes
+	// (their images have no vagrant user); vagrantBoxAdd takes openstack's.
+	env := map[string]string{"ONLY": strings.Join(qemuProviders, ","), "PACKER": bin, "PACKER_TIMEOUT": "45m", "QEMU_ACCELERATOR": accel.Accelerator, "DEBUG_BOXES": "1"}
 	wantStatus(t, build(ctx, t, cfg, env), pipeline.OK)
-	phase("build (preflight, kickstart server, 4 Packer builds, conversions, SHA256SUM, catalog, inspection)")
+	phase("build (preflight, kickstart server, 4 Packer builds, conversions, debug boxes, SHA256SUM, catalog, inspection)")
+	delete(env, "DEBUG_BOXES")
 	logAnsibleRoles(t, root, cfg)
 
 	checkSums(ctx, t, root, cfg)
@@ -104,14 +107,17 @@ func TestTheFixtureGuestGoesThroughTheWholeChainForReal(t *testing.T) {
 }
 
 // requireTools fails (in CI) or skips the test unless it runs as root with
-// every tool.
-func requireTools(t *testing.T) {
+// every tool: those given, else the whole chain's (tools).
+func requireTools(t *testing.T, need ...string) {
 	t.Helper()
+	if len(need) == 0 {
+		need = tools
+	}
 	var missing []string
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root")
 	}
-	for _, tool := range tools {
+	for _, tool := range need {
 		if _, err := exec.LookPath(tool); err != nil {
 			missing = append(missing, tool)
 		}
@@ -327,21 +333,18 @@ func rootfsFile(t *testing.T, path, name string) []byte {
 
 // boots are the boot checks: each converted disk attached the way its
 // platform attaches it, as far as QEMU can: GCP's disk.raw on virtio-scsi,
-// Azure's fixed VHD read as vpc (on virtio: QEMU has no Hyper-V storage),
-// OpenStack's qcow2 on virtio-blk.
+// Azure's fixed VHD read as vpc (on virtio: QEMU has no Hyper-V storage).
+// OpenStack's qcow2 boots as a larger flavor's disk with a NoCloud seed
+// (bootGrown).
 var boots = []struct {
 	provider string
 	disk     func(t *testing.T, path string) []string // QEMU arguments attaching the artifact at path
 	ext      string
-	vagrant  bool // the build made a vagrant user (keys/vagrant logs in)
 }{
-	{"gcp", gcpDisk, "tar.gz", false},
+	{"gcp", gcpDisk, "tar.gz"},
 	{"azure", func(t *testing.T, path string) []string {
 		return []string{"-drive", "file=" + checked(t, path, "vpc") + ",format=vpc,if=virtio,readonly=off"}
-	}, "vhd", false},
-	{"openstack", func(t *testing.T, path string) []string {
-		return []string{"-drive", "file=" + checked(t, path, "qcow2") + ",format=qcow2,if=virtio"}
-	}, "qcow2", true},
+	}, "vhd"},
 }
 
 // checked is path once diskcheck has found it a disk of format that refers
@@ -365,9 +368,12 @@ func gcpDisk(t *testing.T, path string) []string {
 	return []string{"-device", "virtio-scsi-pci,id=scsi0", "-drive", "file=" + checked(t, filepath.Join(dir, "disk.raw"), "raw") + ",format=raw,if=none,id=d0", "-device", "scsi-hd,drive=d0,bus=scsi0.0"}
 }
 
-// bootEveryDisk boots the boot checks' disks in parallel and waits for SSH;
-// where the build made a vagrant user, it logs in with keys/vagrant and
-// reads the kickstart the guest fetched during the build.
+// bootEveryDisk boots the boot checks' disks in parallel and waits for SSH.
+// The openstack image boots on a larger disk with a NoCloud seed: its root
+// must grow to fill the disk, the image must have no vagrant user (its box
+// is made from a copy), and the default user cloud-init makes with the
+// seed's key reads the image record and, with sudo, the kickstart the guest
+// fetched during the build.
 func bootEveryDisk(ctx context.Context, t *testing.T, root string, cfg *config.Config, accel string) {
 	t.Helper()
 	t.Run("boot", func(t *testing.T) {
@@ -377,26 +383,32 @@ func bootEveryDisk(ctx context.Context, t *testing.T, root string, cfg *config.C
 				disk := b.disk(t, filepath.Join(root, cfg.Tree().Artifact(b.provider, b.ext)))
 				g := bootGuest(t, b.provider, accel, disk, 15*time.Minute)
 				g.waitSSH(t, 10*time.Minute)
-				if !b.vagrant {
-					t.Logf("%s: sshd answers", b.provider)
-					return
-				}
-				who := g.run(t, "vagrant", filepath.Join(root, "keys", "vagrant"), "cat /etc/gold-standard-image")
-				t.Logf("%s: vagrant logs in; /etc/gold-standard-image: %s", b.provider, strings.ReplaceAll(strings.TrimSpace(who), "\n", " "))
-				ks := g.run(t, "vagrant", filepath.Join(root, "keys", "vagrant"), "sudo -n cat /"+kickstartCopy)
-				checkKickstart(t, root, cfg, b.provider, []byte(ks))
+				t.Logf("%s: sshd answers", b.provider)
 			})
 		}
+		t.Run("openstack", func(t *testing.T) {
+			t.Parallel()
+			g, key := checkRootGrows(ctx, t, "openstack", accel, filepath.Join(root, cfg.Tree().Artifact("openstack", "qcow2")))
+			who := g.run(t, cloudUser, key, "cat /etc/gold-standard-image; getent passwd vagrant || echo no-vagrant-user")
+			if !strings.Contains(who, "build=openstack") || !strings.Contains(who, "no-vagrant-user") {
+				t.Errorf("openstack: the image record, and no vagrant user: %q", who)
+			}
+			t.Logf("openstack: %s logs in with the seed's key: %s", cloudUser, strings.ReplaceAll(strings.TrimSpace(who), "\n", " "))
+			ks := g.run(t, cloudUser, key, "sudo -n cat /"+kickstartCopy)
+			checkKickstart(t, root, cfg, "openstack", []byte(ks))
+		})
 	})
 	if t.Failed() {
 		t.FailNow()
 	}
 }
 
-// vagrantBoxAdd adds the boxes of the catalog to a Vagrant home of its own.
+// vagrantBoxAdd adds the box of the openstack build (a debug box: its
+// disk with a vagrant user added, in a catalog of its own) to a Vagrant
+// home of its own.
 func vagrantBoxAdd(ctx context.Context, t *testing.T, root string) {
 	t.Helper()
-	catalog := tree.CatalogFile(filepath.Join(root, tree.ArtifactsDir), vmName)
+	catalog := tree.CatalogFile(filepath.Join(root, tree.ArtifactsDir), vmName+"-openstack")
 	var out bytes.Buffer
 	err := run.Run(ctx, run.Cmd{
 		Name: "vagrant", Args: []string{"box", "add", catalog},

@@ -83,16 +83,26 @@ func sshBanner(addr string) (string, error) {
 }
 
 // run runs command in the guest as user, logging in with the private key
-// file keyFile, and returns its stdout.
+// file keyFile, and returns its stdout; it fails t when it cannot.
 func (g *guest) run(t *testing.T, user, keyFile, command string) string {
 	t.Helper()
-	pem, err := os.ReadFile(keyFile)
+	out, err := g.try(user, keyFile, command)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return out
+}
+
+// try runs command in the guest as user, logging in with the private key
+// file keyFile, and returns its stdout, at most after 5 minutes.
+func (g *guest) try(user, keyFile, command string) (string, error) {
+	pem, err := os.ReadFile(keyFile)
+	if err != nil {
+		return "", err
+	}
 	signer, err := ssh.ParsePrivateKey(pem)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	client, err := ssh.Dial("tcp", g.addr(), &ssh.ClientConfig{
 		User:            user,
@@ -101,12 +111,12 @@ func (g *guest) run(t *testing.T, user, keyFile, command string) string {
 		Timeout:         30 * time.Second,
 	})
 	if err != nil {
-		t.Fatalf("ssh %s@%s: %v", user, g.addr(), err)
+		return "", fmt.Errorf("ssh %s@%s: %w", user, g.addr(), err)
 	}
 	defer client.Close()
 	s, err := client.NewSession()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer s.Close()
 	var out, errOut bytes.Buffer
@@ -115,13 +125,13 @@ func (g *guest) run(t *testing.T, user, keyFile, command string) string {
 	go func() { done <- s.Run(command) }()
 	select {
 	case err = <-done:
-	case <-time.After(time.Minute):
-		err = errors.New("timed out after 1m")
+	case <-time.After(5 * time.Minute):
+		err = errors.New("timed out after 5m")
 	}
 	if err != nil {
-		t.Fatalf("ssh %s@%s %q: %v\n%s", user, g.addr(), command, err, errOut.String())
+		return "", fmt.Errorf("ssh %s@%s %q: %w\n%s", user, g.addr(), command, err, errOut.String())
 	}
-	return out.String()
+	return out.String(), nil
 }
 
 // freePort is a TCP port of the loopback that was free a moment ago.

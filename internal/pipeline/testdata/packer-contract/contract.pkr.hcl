@@ -25,6 +25,15 @@ variable "virtualbox_nat_localhost" { type = bool }
 variable "firmware" { type = string }
 variable "boot_menu" { type = string }
 variable "vmware_guest_os_type" { type = string }
+variable "ks_path" { type = string }
+variable "namespace" { type = string }
+variable "ks_server" { type = string }
+variable "os_definition" {
+  type = object({ vm_name = string, os_name = string, os_version = string, iso = string, iso_checksum = string, iso_server = string, repo_server = string })
+}
+variable "guest" {
+  type = object({ cloud_init_disable_root = bool, azure_agent_swap = bool, gcp_network_ipv6 = bool, gcp_ssh_client_config = bool })
+}
 
 source "null" "contract" {
   communicator = "none"
@@ -42,6 +51,7 @@ build {
       "echo out=${var.output_root} root=${var.repo_root} accel=${var.accelerator}",
       "echo cpus=${var.cpus} memory=${var.memory} nat=${var.virtualbox_nat_localhost}",
       "echo firmware=${var.firmware} menu=${var.boot_menu} guest=${var.vmware_guest_os_type}",
+      "echo path='${var.ks_path}' namespace=${var.namespace} server='${var.ks_server}' os=${var.os_definition.vm_name} root=${var.guest.cloud_init_disable_root}",
     ]
   }
 }
