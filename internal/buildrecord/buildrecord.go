@@ -338,8 +338,8 @@ func redactURL(s string) string {
 	return u.String()
 }
 
-// artifacts lists the files of dir but manifest.json, SHA256SUM and the
-// hidden ones, with sizes and sha256s: from convert's record where it has
+// artifacts lists the files of dir but manifest.json, SHA256SUM, its
+// signature, the provenance (which quotes this record) and the hidden ones, with sizes and sha256s: from convert's record where it has
 // one and the file is unchanged, from a current SHA256SUM, else hashed.
 func artifacts(ctx context.Context, dir string) ([]File, error) {
 	entries, err := os.ReadDir(dir)
@@ -355,7 +355,7 @@ func artifacts(ctx context.Context, dir string) ([]File, error) {
 	var out []File
 	for _, e := range entries {
 		name := e.Name()
-		if tree.Hidden(name) || name == FileName || name == checksum.FileName || !e.Type().IsRegular() {
+		if tree.Hidden(name) || name == FileName || name == checksum.FileName || name == checksum.SignatureFile || strings.HasSuffix(name, tree.ProvenanceSuffix) || !e.Type().IsRegular() {
 			continue
 		}
 		path := filepath.Join(dir, name)

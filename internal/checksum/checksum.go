@@ -25,6 +25,10 @@ import (
 // FileName is the name of the checksum file in each provider folder.
 const FileName = "SHA256SUM"
 
+// SignatureFile is FileName's detached OpenPGP signature (internal/release),
+// which SHA256SUM cannot list.
+const SignatureFile = FileName + ".asc"
+
 // Entry is one line of a SHA256SUM file.
 type Entry struct {
 	Name   string // file name relative to the folder, slash-separated
@@ -117,7 +121,7 @@ func listFolder(dir string) ([]file, error) {
 		}
 		rel, _ := filepath.Rel(dir, path)
 		rel = filepath.ToSlash(rel)
-		if rel == FileName || d.IsDir() {
+		if rel == FileName || rel == SignatureFile || d.IsDir() {
 			return nil
 		}
 		info, err := os.Stat(path) // follows symbolic links, as sha256sum does

@@ -129,6 +129,9 @@ type Options struct {
 	Backoff remote.Backoff
 	// Out receives progress lines; nil is silent.
 	Out io.Writer
+	// Sign, optional, signs the pushed image and attaches its attestations
+	// (release.ImageSigner); it says what it did.
+	Sign func(ctx context.Context, repo name.Repository, img v1.Image, opts []remote.Option) (string, error)
 }
 
 // stallTimeout is how long a request to the registry may go without a byte
@@ -381,10 +384,11 @@ var (
 
 // Result is what Publish wrote.
 type Result struct {
-	Name  string   // the vm_name
-	Tags  []string // the version, then latest
-	Where string   // the repository pushed to, or the OCI layout folder
-	SBOM  string   // the SBOM's referrer, repository@digest; empty when none was attached
+	Name   string   // the vm_name
+	Tags   []string // the version, then latest
+	Where  string   // the repository pushed to, or the OCI layout folder
+	SBOM   string   // the SBOM's referrer, repository@digest; empty when none was attached
+	Signed string   // what Options.Sign did; empty when it did not run
 }
 
 // String is the line upload:docker prints:
@@ -393,6 +397,9 @@ func (r Result) String() string {
 	line := fmt.Sprintf("%s:%s written to %s", r.Name, strings.Join(r.Tags, " and :"), r.Where)
 	if r.SBOM != "" {
 		line += ", SBOM attached as " + r.SBOM
+	}
+	if r.Signed != "" {
+		line += ", " + r.Signed
 	}
 	return line
 }
@@ -455,6 +462,15 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 			return res, err
 		}
 		res.SBOM = res.Where + "@" + d.String()
+	}
+	if o.Sign != nil {
+		repo, err := name.NewRepository(res.Where, repoOptions(s.Insecure)...)
+		if err == nil {
+			res.Signed, err = o.Sign(ctx, repo, img, o.remoteOptions(ctx, repo.RegistryStr(), s.Insecure))
+		}
+		if err != nil {
+			return res, fmt.Errorf("signing the docker image: %w", err)
+		}
 	}
 	return res, nil
 }
