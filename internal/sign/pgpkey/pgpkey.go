@@ -97,7 +97,7 @@ func (k *Key) Armored(private bool) ([]byte, error) {
 		return nil, err
 	}
 	if private {
-		err = k.entity.SerializePrivate(w, config)
+		err = k.entity.SerializePrivateWithoutSigning(w, config)
 	} else {
 		err = k.entity.Serialize(w)
 	}
