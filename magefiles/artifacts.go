@@ -22,7 +22,9 @@ import (
 // keys it also signs the release: COSIGN_KEY (with COSIGN_PASSWORD) signs
 // the provenance written beside each artifact before SHA256SUM, which lists
 // it; GPG_SIGNING_KEY signs each SHA256SUM as SHA256SUM.asc. A signature
-// that still holds is kept.
+// that still holds is kept. GPG_PUBLIC_KEY and COSIGN_PUBLIC_KEY, when set,
+// must be those keys' public halves. Each may be set in templates/site.json
+// ("signing") instead; VERSION as for every target.
 func (Artifacts) Checksum(ctx context.Context) error {
 	keys, dirs, err := signingKeys(tree.ArtifactsDir)
 	if err != nil {
@@ -53,7 +55,8 @@ func (Artifacts) Checksum(ctx context.Context) error {
 // as mismatches; any mismatch makes the target fail. With an OpenPGP key
 // (GPG_SIGNING_KEY or GPG_PUBLIC_KEY), a folder whose SHA256SUM.asc is
 // missing or does not hold is a mismatch too (release:verify checks the
-// provenance as well).
+// provenance as well). COSIGN_KEY, COSIGN_PASSWORD, COSIGN_PUBLIC_KEY and
+// VERSION are read and checked as for artifacts:checksum.
 func (Artifacts) Verify(ctx context.Context) error {
 	keys, dirs, err := signingKeys(tree.ArtifactsDir)
 	if err != nil {

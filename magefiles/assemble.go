@@ -20,7 +20,9 @@ import (
 // different content, or one differing from what artifacts/ already holds is
 // refused too; the others are placed and every refusal is named. With an
 // OpenPGP key (GPG_SIGNING_KEY or GPG_PUBLIC_KEY), a folder whose
-// SHA256SUM.asc is missing or does not hold is refused.
+// SHA256SUM.asc is missing or does not hold is refused; COSIGN_KEY,
+// COSIGN_PASSWORD, COSIGN_PUBLIC_KEY and VERSION are read and checked as
+// for artifacts:checksum.
 func (Artifacts) Assemble(ctx context.Context, incoming, planFile string) error {
 	p, err := plan.Read(planFile)
 	if err != nil {

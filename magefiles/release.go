@@ -27,7 +27,8 @@ type Release mg.Namespace
 // 0600) and COSIGN_PUBLIC_KEY (default: beside it, .pub) its public half.
 // Each may also be set in templates/site.json ("signing"). If any of the
 // files exists, nothing is written. Publish the public halves to the people
-// who receive the images (README, "How to verify").
+// who receive the images (README, "How to verify"). VERSION as for every
+// target.
 func (Release) Keys() error {
 	site, _, err := config.LoadSite(repoRoot(), os.Getenv)
 	if err != nil {
@@ -49,7 +50,8 @@ func (Release) Keys() error {
 // signed by the key, about that file's name and digest. An image reference
 // (registry/repository:tag or @sha256:...): its cosign signature (and each
 // platform's of an index) and its provenance and SBOM attestations, with
-// the cosign key; DOCKER_CONFIG holds registry credentials.
+// the cosign key; DOCKER_CONFIG holds registry credentials. VERSION as for
+// every target.
 func (Release) Verify(ctx context.Context, what string) error {
 	keys, _, err := signingKeys(tree.ArtifactsDir)
 	if err != nil {

@@ -30,7 +30,9 @@ import (
 // docker config folder with credentials (docker login), VERSION. With
 // COSIGN_KEY (and COSIGN_PASSWORD) the pushed image is signed as `cosign
 // sign` does and carries its provenance and SBOM as signed attestations
-// (cosign's .sig and .att tags; release:verify and cosign verify check them).
+// (release:verify and cosign verify check them); GPG_SIGNING_KEY,
+// GPG_PUBLIC_KEY and COSIGN_PUBLIC_KEY are read and checked as for
+// artifacts:checksum.
 func (Upload) Docker(ctx context.Context, vmName string) error {
 	cfg, err := loadConfig(vmName)
 	if err != nil {
