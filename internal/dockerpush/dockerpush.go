@@ -130,9 +130,17 @@ type Options struct {
 	// Out receives progress lines; nil is silent.
 	Out io.Writer
 	// Sign, optional, signs the pushed image and attaches its attestations
-	// (release.ImageSigner); it says what it did.
-	Sign func(ctx context.Context, repo name.Repository, img v1.Image, opts []remote.Option) (string, error)
+	// (release.ImageSigner) with opts, the push's registry options; attach
+	// adds a file as an OCI referrer of the image, as the SBOM is. It says
+	// what it did.
+	Sign func(ctx context.Context, repo name.Repository, img v1.Image, opts []remote.Option, attach Attach) (string, error)
 }
+
+// Attach adds the file data, named fileName, to the pushed image as an OCI
+// referrer of artifactType: through the registry's referrers API where it
+// has one, else in the referrers tag schema (go-containerregistry tells
+// them apart by the registry's answer).
+type Attach func(artifactType, fileName string, data []byte) error
 
 // stallTimeout is how long a request to the registry may go without a byte
 // moving (sent, answered or read) before it is given up and tried again:
@@ -466,7 +474,11 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 	if o.Sign != nil {
 		repo, err := name.NewRepository(res.Where, repoOptions(s.Insecure)...)
 		if err == nil {
-			res.Signed, err = o.Sign(ctx, repo, img, o.remoteOptions(ctx, repo.RegistryStr(), s.Insecure))
+			add := func(artifactType, fileName string, data []byte) error {
+				_, err := attach(ctx, img, res.Where, artifactType, fileName, data, s.Insecure, o)
+				return err
+			}
+			res.Signed, err = o.Sign(ctx, repo, img, o.remoteOptions(ctx, repo.RegistryStr(), s.Insecure), add)
 		}
 		if err != nil {
 			return res, fmt.Errorf("signing the docker image: %w", err)

@@ -14,11 +14,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"gold-standard-images/internal/buildrecord"
+	"gold-standard-images/internal/dockerpush"
 	"gold-standard-images/internal/provenance"
 	"gold-standard-images/internal/sbom"
 	"gold-standard-images/internal/sign"
 	"gold-standard-images/internal/sign/dsse"
 	"gold-standard-images/internal/sign/ocisig"
+	"gold-standard-images/internal/tree"
 )
 
 // SPDXPredicateType is the predicate type of an SBOM attestation (cosign
@@ -26,15 +28,16 @@ import (
 const SPDXPredicateType = "https://spdx.dev/Document"
 
 // ImageSigner returns what upload:docker calls after a push: it signs the
-// image (and each platform of an index) with the cosign key and attaches
-// the provenance (made from dir's manifest.json, dir being the docker
-// artifact's folder) and the SBOM (dir's sbom.spdx.json) as signed
-// attestations. Without a cosign key it is nil.
-func ImageSigner(keys sign.Keys, dir, builder string) func(ctx context.Context, repo name.Repository, img v1.Image, opts []remote.Option) (string, error) {
+// image with the cosign key and attaches the provenance (made from dir's
+// manifest.json, dir being the docker artifact's folder) and the SBOM
+// (dir's sbom.spdx.json) as signed attestations, in cosign's tag scheme
+// (which cosign verify-attestation reads on every registry) and as OCI
+// referrers of the image (attach). Without a cosign key it is nil.
+func ImageSigner(keys sign.Keys, dir, builder string) func(ctx context.Context, repo name.Repository, img v1.Image, opts []remote.Option, attach dockerpush.Attach) (string, error) {
 	if keys.Cosign == nil {
 		return nil
 	}
-	return func(ctx context.Context, repo name.Repository, img v1.Image, opts []remote.Option) (string, error) {
+	return func(ctx context.Context, repo name.Repository, img v1.Image, opts []remote.Option, attach dockerpush.Attach) (string, error) {
 		digest, err := img.Digest()
 		if err != nil {
 			return "", err
@@ -60,6 +63,9 @@ func ImageSigner(keys sign.Keys, dir, builder string) func(ctx context.Context, 
 		if err == nil {
 			err = ocisig.Attest(repo, digest, provenance.PredicateType, env, opts...)
 		}
+		if err == nil {
+			err = attach(ocisig.DSSEMediaType, "provenance"+tree.ProvenanceSuffix, env)
+		}
 		if err != nil {
 			return "", fmt.Errorf("attaching the provenance to %s@%s: %w", repo, digest, err)
 		}
@@ -68,6 +74,9 @@ func ImageSigner(keys sign.Keys, dir, builder string) func(ctx context.Context, 
 			env, err := sbomEnvelope(keys, subject, doc)
 			if err == nil {
 				err = ocisig.Attest(repo, digest, SPDXPredicateType, env, opts...)
+			}
+			if err == nil {
+				err = attach(ocisig.DSSEMediaType, "sbom"+tree.ProvenanceSuffix, env)
 			}
 			if err != nil {
 				return "", fmt.Errorf("attaching the SBOM attestation to %s@%s: %w", repo, digest, err)
@@ -122,9 +131,7 @@ func VerifyImage(ctx context.Context, ref string, keys sign.Keys) ([]Line, error
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range im.Manifests {
-			digests = append(digests, m.Digest)
-		}
+		digests = append(digests, digestsOf(im.Manifests)...)
 	}
 	repo := r.Context()
 	var lines []Line
@@ -178,4 +185,31 @@ func checkAttestation(at, predicateType string, data []byte, d v1.Hash, keys sig
 		return Line{at, false, fmt.Sprintf("%s: about sha256:%s, not this image", what, got)}
 	}
 	return Line{at, true, what + " signed by the cosign key, about this image"}
+}
+
+// SignIndex signs the image index idx pushed to repo and each platform's
+// manifest in it with the cosign key, as `cosign sign --recursive` does.
+func SignIndex(repo name.Repository, idx v1.ImageIndex, keys sign.Keys, opts ...remote.Option) error {
+	d, err := idx.Digest()
+	if err != nil {
+		return err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, h := range append([]v1.Hash{d}, digestsOf(im.Manifests)...) {
+		if err := ocisig.Sign(repo, h, keys.Cosign, opts...); err != nil {
+			return fmt.Errorf("signing %s@%s: %w", repo, h, err)
+		}
+	}
+	return nil
+}
+
+func digestsOf(ds []v1.Descriptor) []v1.Hash {
+	out := make([]v1.Hash, len(ds))
+	for i, d := range ds {
+		out[i] = d.Digest
+	}
+	return out
 }
