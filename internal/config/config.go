@@ -124,7 +124,7 @@ type Site struct {
 	Registry         string                `json:"registry,omitempty"`          // container registry of upload:docker (REGISTRY overrides)
 	RegistryInsecure bool                  `json:"registry_insecure,omitempty"` // allow plain HTTP to a registry that is not localhost
 	AWS              AWS                   `json:"aws"`                         // upload:aws settings
-	Signing          Signing               `json:"signing"`                     // release signing keys
+	Signing          Signing               `json:"signing,omitzero"`            // release signing keys
 	OSOverrides      map[string]OSOverride `json:"os,omitempty"`                // per-vm_name ISO and repository locations
 }
 
