@@ -58,6 +58,20 @@ var (
 	newParams      = scryptParams{65536, 8, 1}
 )
 
+// box derives the secretbox key from password with e's scrypt parameters
+// and salt, and returns it with e's nonce.
+func (e *encrypted) box(password []byte) (*[32]byte, *[24]byte, error) {
+	derived, err := scrypt.Key(password, e.KDF.Salt, e.KDF.Params.N, e.KDF.Params.R, e.KDF.Params.P, 32)
+	if err != nil {
+		return nil, nil, err
+	}
+	var k [32]byte
+	var n [24]byte
+	copy(k[:], derived)
+	copy(n[:], e.Cipher.Nonce)
+	return &k, &n, nil
+}
+
 // ErrPassword is returned for a password that does not open the key.
 var ErrPassword = errors.New("the password does not open the key (COSIGN_PASSWORD)")
 
@@ -81,15 +95,11 @@ func EncodePrivate(key *ecdsa.PrivateKey, password []byte) ([]byte, error) {
 	if _, err := rand.Read(e.Cipher.Nonce); err != nil {
 		return nil, err
 	}
-	boxKey, err := scrypt.Key(password, e.KDF.Salt, newParams.N, newParams.R, newParams.P, 32)
+	k, n, err := e.box(password)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the cosign key: %w", err)
 	}
-	var k [32]byte
-	var n [24]byte
-	copy(k[:], boxKey)
-	copy(n[:], e.Cipher.Nonce)
-	e.Ciphertext = secretbox.Seal(nil, der, &n, &k)
+	e.Ciphertext = secretbox.Seal(nil, der, n, k)
 	data, err := json.Marshal(e)
 	if err != nil {
 		return nil, err
@@ -114,15 +124,11 @@ func ParsePrivate(data, password []byte) (*ecdsa.PrivateKey, error) {
 	if e.KDF.Name != "scrypt" || e.Cipher.Name != "nacl/secretbox" || !ok || len(e.Cipher.Nonce) != 24 {
 		return nil, fmt.Errorf("reading the encrypted key: want scrypt and nacl/secretbox with cosign's parameters, got %s %+v and %s", e.KDF.Name, e.KDF.Params, e.Cipher.Name)
 	}
-	boxKey, err := scrypt.Key(password, e.KDF.Salt, e.KDF.Params.N, e.KDF.Params.R, e.KDF.Params.P, 32)
+	k, n, err := e.box(password)
 	if err != nil {
 		return nil, fmt.Errorf("reading the encrypted key: %w", err)
 	}
-	var k [32]byte
-	var n [24]byte
-	copy(k[:], boxKey)
-	copy(n[:], e.Cipher.Nonce)
-	der, opened := secretbox.Open(nil, e.Ciphertext, &n, &k)
+	der, opened := secretbox.Open(nil, e.Ciphertext, n, k)
 	if !opened {
 		return nil, ErrPassword
 	}
