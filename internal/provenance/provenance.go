@@ -118,7 +118,8 @@ func Make(name, sha256 string, r buildrecord.Record, builder string) Statement {
 				ResolvedDependencies: deps,
 			},
 			RunDetails: RunDetails{
-				Builder:  Builder{ID: builder, Version: map[string]string{"packer": r.Packer.Version, "ansible-core": r.Ansible.CoreVersion}},
+				Builder: Builder{ID: builder, Version: map[string]string{"packer": r.Packer.Version, "packer-plugins": "bundled with packer " + r.Packer.Version,
+					"ansible-core": r.Ansible.CoreVersion}},
 				Metadata: Metadata{StartedOn: r.Started, FinishedOn: r.Finished},
 			},
 		},
