@@ -458,6 +458,9 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (Re
 			}
 			res.SBOM = s.OutDir + "@" + d.String()
 		}
+		if o.Sign != nil {
+			res.Signed = "not signed: an OCI layout holds no cosign signature; sign the image where it is pushed (cosign sign --key)"
+		}
 		return res, nil
 	}
 	res.Where = Repository(s.Registry, s.Namespace, cfg.OS.VMName)
