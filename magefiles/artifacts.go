@@ -26,17 +26,11 @@ import (
 // must be those keys' public halves. Each may be set in templates/site.json
 // ("signing") instead; VERSION as for every target.
 func (Artifacts) Checksum(ctx context.Context) error {
-	keys, dirs, err := signingKeys(tree.ArtifactsDir)
+	keys, _, err := signingKeys(tree.ArtifactsDir)
 	if err != nil {
 		return err
 	}
-	if err := release.WriteProvenance(ctx, dirs, keys, provenance.BuilderID(repoRoot()), os.Stderr); err != nil {
-		return err
-	}
-	folders, err := checksum.WriteTree(ctx, tree.ArtifactsDir)
-	if err == nil {
-		err = release.SignChecksums(dirs, keys, os.Stderr)
-	}
+	folders, err := release.WriteTree(ctx, tree.ArtifactsDir, keys, provenance.BuilderID(repoRoot()), os.Stderr)
 	for _, f := range folders {
 		state := "up to date"
 		if f.Written {

@@ -77,17 +77,13 @@ func makeFolder(t *testing.T, root string) string {
 	return dir
 }
 
-// signFolder does what a build's checksum step does.
+// signFolder signs the tree dir is in, as artifacts:checksum does (the
+// build's checksum step does the same through checksum.WriteArtifacts: the
+// e2e test runs that).
 func signFolder(t *testing.T, dir string, keys sign.Keys) {
 	t.Helper()
-	ctx := context.Background()
-	if err := WriteProvenance(ctx, []string{dir}, keys, "urn:gold-standard-images:builder:host:test", io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := checksum.WriteArtifacts(ctx, []tree.Artifact{{Provider: "openstack", Kind: tree.Disk, Path: filepath.Join(dir, "CentOS-7.9.2009-1.0.0_openstack.qcow2")}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := SignChecksums([]string{dir}, keys, io.Discard); err != nil {
+	root := filepath.Join(dir, "..", "..", "..")
+	if _, err := WriteTree(context.Background(), root, keys, "urn:gold-standard-images:builder:host:test", io.Discard); err != nil {
 		t.Fatal(err)
 	}
 }

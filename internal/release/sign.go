@@ -175,3 +175,25 @@ func CheckSignature(dir string, keys sign.Keys) error {
 	}
 	return nil
 }
+
+// WriteTree writes the SHA256SUM of every provider folder under root (the
+// artifacts folder) as checksum.WriteTree does, signed with keys: the
+// provenance before, the signatures after.
+func WriteTree(ctx context.Context, root string, keys sign.Keys, builder string, log io.Writer) ([]checksum.Folder, error) {
+	folders, err := tree.Scan(root)
+	if err != nil {
+		return nil, err
+	}
+	dirs := make([]string, len(folders))
+	for i, f := range folders {
+		dirs[i] = f.Dir
+	}
+	if err := WriteProvenance(ctx, dirs, keys, builder, log); err != nil {
+		return nil, err
+	}
+	written, err := checksum.WriteTree(ctx, root)
+	if err != nil {
+		return written, err
+	}
+	return written, SignChecksums(dirs, keys, log)
+}
