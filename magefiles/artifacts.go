@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"gold-standard-images/internal/checksum"
+	"gold-standard-images/internal/provenance"
+	"gold-standard-images/internal/release"
 	"gold-standard-images/internal/releasediff"
 	"gold-standard-images/internal/tree"
 )
@@ -16,9 +18,19 @@ import (
 // Files are hashed in parallel; a folder whose SHA256SUM is newer than every
 // file in it is not hashed again. A badly laid out tree, an empty folder or
 // a file changed since it was checksummed (and not rewritten by
-// artifacts:convert) is reported and nothing is written.
+// artifacts:convert) is reported and nothing is written. With the site's
+// keys it also signs the release: COSIGN_KEY (with COSIGN_PASSWORD) signs
+// the provenance written beside each artifact before SHA256SUM, which lists
+// it; GPG_SIGNING_KEY signs each SHA256SUM as SHA256SUM.asc. A signature
+// that still holds is kept. GPG_PUBLIC_KEY and COSIGN_PUBLIC_KEY, when set,
+// must be those keys' public halves. Each may be set in templates/site.json
+// ("signing") instead; VERSION as for every target.
 func (Artifacts) Checksum(ctx context.Context) error {
-	folders, err := checksum.WriteTree(ctx, tree.ArtifactsDir, os.Stderr)
+	keys, _, err := signingKeys(tree.ArtifactsDir)
+	if err != nil {
+		return err
+	}
+	folders, err := release.WriteTree(ctx, tree.ArtifactsDir, keys, provenance.BuilderID(repoRoot()), os.Stderr)
 	for _, f := range folders {
 		state := "up to date"
 		if f.Written {
@@ -34,11 +46,24 @@ func (Artifacts) Checksum(ctx context.Context) error {
 // Verify hashes every file under artifacts/ again and names each one that does not match its folder's SHA256SUM.
 //
 // Missing, extra and changed files and folders without SHA256SUM all count
-// as mismatches; any mismatch makes the target fail.
+// as mismatches; any mismatch makes the target fail. With an OpenPGP key
+// (GPG_SIGNING_KEY or GPG_PUBLIC_KEY), a folder whose SHA256SUM.asc is
+// missing or does not hold is a mismatch too (release:verify checks the
+// provenance as well). COSIGN_KEY, COSIGN_PASSWORD, COSIGN_PUBLIC_KEY and
+// VERSION are read and checked as for artifacts:checksum.
 func (Artifacts) Verify(ctx context.Context) error {
+	keys, dirs, err := signingKeys(tree.ArtifactsDir)
+	if err != nil {
+		return err
+	}
 	ms, err := checksum.VerifyTree(ctx, tree.ArtifactsDir)
 	if err != nil {
 		return err
+	}
+	for _, dir := range dirs {
+		if err := release.CheckSignature(dir, keys); err != nil {
+			ms = append(ms, checksum.Mismatch{Dir: dir, Name: checksum.SignatureFile, Problem: err.Error()})
+		}
 	}
 	say("verify: %d mismatch(es)", len(ms))
 	return checksum.MismatchError(ms)

@@ -33,7 +33,9 @@ type Build mg.Namespace
 // LIBGUESTFS_BACKEND and LIBGUESTFS_BACKEND_SETTINGS tune the docker
 // conversion and the inspection of the images (mage -h artifacts:inspect;
 // default direct); DEBUG_BOXES=1 also makes the debug boxes of aws, azure,
-// docker and gcp after their artifacts (mage -h artifacts:debugboxes). Logs go to
+// docker and gcp after their artifacts (mage -h artifacts:debugboxes);
+// GPG_SIGNING_KEY, GPG_PUBLIC_KEY, COSIGN_KEY, COSIGN_PASSWORD and
+// COSIGN_PUBLIC_KEY sign the release (mage -h artifacts:checksum). Logs go to
 // logs/<version>/CentOS-7.9.2009/<provider>.log; mage -v shows Packer's
 // output as well.
 func (Build) Centos7(ctx context.Context) error { return buildOS(ctx, "CentOS-7.9.2009") }

@@ -5,12 +5,16 @@ package main
 import (
 	"context"
 	"os"
+	"path/filepath"
 
 	"gold-standard-images/internal/awsimport"
 	"gold-standard-images/internal/azureimage"
 	"gold-standard-images/internal/dockerpush"
 	"gold-standard-images/internal/gcpimage"
 	"gold-standard-images/internal/glanceimage"
+	"gold-standard-images/internal/provenance"
+	"gold-standard-images/internal/release"
+	"gold-standard-images/internal/sign"
 	"gold-standard-images/internal/vsphereimport"
 )
 
@@ -23,7 +27,12 @@ import (
 // REGISTRY_NAMESPACE (else the site's "namespace"), REGISTRY_INSECURE=1
 // allows plain HTTP to a registry that is not localhost, DOCKER_OUT=<folder>
 // writes an OCI image layout there instead of pushing, DOCKER_CONFIG the
-// docker config folder with credentials (docker login), VERSION.
+// docker config folder with credentials (docker login), VERSION. With
+// COSIGN_KEY (and COSIGN_PASSWORD) the pushed image is signed as `cosign
+// sign` does and carries its provenance and SBOM as signed attestations
+// (release:verify and cosign verify check them); GPG_SIGNING_KEY,
+// GPG_PUBLIC_KEY and COSIGN_PUBLIC_KEY are read and checked as for
+// artifacts:checksum.
 func (Upload) Docker(ctx context.Context, vmName string) error {
 	cfg, err := loadConfig(vmName)
 	if err != nil {
@@ -33,7 +42,12 @@ func (Upload) Docker(ctx context.Context, vmName string) error {
 	if err != nil {
 		return err
 	}
-	res, err := dockerpush.Publish(ctx, cfg, s, dockerpush.Options{Out: os.Stderr})
+	keys, err := sign.SettingsFromEnv(cfg.Site, os.Getenv).Load(repoRoot())
+	if err != nil {
+		return err
+	}
+	signer := release.ImageSigner(keys, filepath.Join(cfg.Root, filepath.Dir(dockerpush.Source(cfg))), provenance.BuilderID(repoRoot()))
+	res, err := dockerpush.Publish(ctx, cfg, s, dockerpush.Options{Out: os.Stderr, Sign: signer})
 	if err == nil {
 		say("docker: %s", res)
 	}

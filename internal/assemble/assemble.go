@@ -36,6 +36,9 @@ import (
 type Options struct {
 	// Out receives one line per folder; nil discards them.
 	Out io.Writer
+	// CheckFolder, optional, refuses a verified folder whose SHA256SUM
+	// signature does not hold (release.CheckSignature).
+	CheckFolder func(dir string) error
 }
 
 // Status is what became of one arriving folder.
@@ -72,6 +75,7 @@ type arrival struct {
 	rel     string
 	dir     string   // where it is now
 	sum     []byte   // its SHA256SUM, canonical (checksum.Format)
+	raw     []byte   // its SHA256SUM as it arrived (what a signature covers)
 	names   []string // the files SHA256SUM lists
 	refused string
 }
@@ -97,7 +101,7 @@ func Assemble(ctx context.Context, root, incoming string, p *plan.Plan, opts Opt
 		if !e.IsDir() || tree.Hidden(e.Name()) {
 			continue
 		}
-		as, err := arrive(ctx, filepath.Join(incoming, e.Name()), e.Name(), p)
+		as, err := arrive(ctx, filepath.Join(incoming, e.Name()), e.Name(), p, opts.CheckFolder)
 		if err != nil {
 			problems = append(problems, err)
 		}
@@ -143,7 +147,7 @@ func Assemble(ctx context.Context, root, incoming string, p *plan.Plan, opts Opt
 
 // arrive lists and verifies the folders one job brought. The error is for
 // a job sub-folder that cannot be taken at all.
-func arrive(ctx context.Context, dir, job string, p *plan.Plan) ([]arrival, error) {
+func arrive(ctx context.Context, dir, job string, p *plan.Plan, check func(string) error) ([]arrival, error) {
 	var planned []string
 	if p != nil {
 		j, ok := p.Job(job)
@@ -177,7 +181,14 @@ func arrive(ctx context.Context, dir, job string, p *plan.Plan) ([]arrival, erro
 		case len(bad[f.Dir]) > 0:
 			a.refused = checksum.FileName + " does not verify: " + strings.Join(bad[f.Dir], "; ")
 		default:
+			if check != nil {
+				if err := check(f.Dir); err != nil {
+					a.refused = err.Error()
+					break
+				}
+			}
 			a.sum, a.names, a.refused = readSum(f.Dir)
+			a.raw, _ = os.ReadFile(filepath.Join(f.Dir, checksum.FileName))
 		}
 		out = append(out, a)
 	}
@@ -313,12 +324,20 @@ func place(root string, a arrival) (Status, string) {
 		}
 		moved = append(moved, name)
 	}
+	if _, err := os.Stat(filepath.Join(a.dir, checksum.SignatureFile)); err == nil {
+		if err := moveFile(filepath.Join(a.dir, checksum.SignatureFile), filepath.Join(tmp, checksum.SignatureFile)); err != nil {
+			undo()
+			return Refused, fmt.Sprintf("moving %q: %v", checksum.SignatureFile, err)
+		}
+		moved = append(moved, checksum.SignatureFile)
+	}
 	// SHA256SUM is written again after the files moved, with the content
 	// just verified, so that it is newer than each of them: a current
 	// SHA256SUM (checksum.ReadFolder) that the catalog and uploads trust
-	// without hashing the files again.
+	// without hashing the files again. Its bytes are those that arrived,
+	// which its signature covers.
 	sumPath := filepath.Join(tmp, checksum.FileName)
-	if err := atomicfile.WriteFile(sumPath, a.sum, 0o644); err != nil {
+	if err := atomicfile.WriteFile(sumPath, a.raw, 0o644); err != nil {
 		undo()
 		return Refused, err.Error()
 	}

@@ -15,7 +15,10 @@ import (
 
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/plan"
+	"gold-standard-images/internal/release"
 	"gold-standard-images/internal/run"
+	"gold-standard-images/internal/sign"
+	"gold-standard-images/internal/sign/pgpkey"
 )
 
 // twoJobs is the plan of two simulated jobs of one vm_name.
@@ -259,5 +262,53 @@ func TestAFolderThatFailsToBePlacedStaysWhereItArrivedForTheReRun(t *testing.T) 
 	}
 	if err := sha256sumCheck(t, dest); err != nil {
 		t.Errorf("sha256sum -c in the placed folder: %v", err)
+	}
+}
+
+func TestWithAKeyAFolderWhoseSignatureFailsIsRefusedAndTheSignatureTravelsWithTheOthers(t *testing.T) {
+	p := twoJobs(t)
+	root, incoming := t.TempDir(), t.TempDir()
+	key, err := pgpkey.Generate("test", "", pgpkey.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := sign.Keys{PGP: key}
+	signed := func(dir string) {
+		data, _ := os.ReadFile(filepath.Join(dir, checksum.FileName))
+		sig, err := key.Sign(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, checksum.SignatureFile), sig, 0o644)
+	}
+	aws := jobFolder(t, incoming, "Test-1-g1-virtualbox", "artifacts/1.0.0/Test-1/aws", map[string]string{"Test-1-1.0.0_aws.ova": "ova"})
+	signed(aws)
+	// The virtualbox folder is swapped whole in transit: new files, a
+	// SHA256SUM that matches them, the old signature.
+	vbox := jobFolder(t, incoming, "Test-1-g1-virtualbox", "artifacts/1.0.0/Test-1/virtualbox", map[string]string{"Test-1-1.0.0_virtualbox.box": "box"})
+	signed(vbox)
+	jobFolder(t, incoming, "Test-1-g1-virtualbox", "artifacts/1.0.0/Test-1/virtualbox", map[string]string{"Test-1-1.0.0_virtualbox.box": "evil box"})
+	// The gcp folder arrives unsigned.
+	jobFolder(t, incoming, "Test-1-g2-kvm", "artifacts/1.0.0/Test-1/gcp", map[string]string{"Test-1-1.0.0_gcp.tar.gz": "disk"})
+
+	check := func(dir string) error { return release.CheckSignature(dir, keys) }
+	folders, err := Assemble(context.Background(), root, incoming, p, Options{CheckFolder: check})
+	for _, want := range []string{
+		`"artifacts/1.0.0/Test-1/virtualbox" from job "Test-1-g1-virtualbox": refused: ` + filepath.Join(vbox, checksum.SignatureFile) + ": SHA256SUM changed since it was signed",
+		`"artifacts/1.0.0/Test-1/gcp" from job "Test-1-g2-kvm": refused: ` + filepath.Join(incoming, "Test-1-g2-kvm/artifacts/1.0.0/Test-1/gcp", checksum.SignatureFile) + ": missing",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+	}
+	placed := 0
+	for _, f := range folders {
+		if f.Status == Placed {
+			placed++
+		}
+	}
+	dest := filepath.Join(root, "artifacts/1.0.0/Test-1/aws")
+	if placed != 1 || release.CheckSignature(dest, keys) != nil {
+		t.Errorf("placed %d folder(s), the aws folder's signature in place: %v; want the aws folder placed with its signature", placed, release.CheckSignature(dest, keys))
 	}
 }

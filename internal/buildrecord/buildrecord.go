@@ -138,7 +138,9 @@ func Make(ctx context.Context, in Inputs, dir string) (Record, error) {
 	if r.OS, err = redactedJSON(cfg.OS); err != nil {
 		problems = append(problems, err)
 	}
-	if r.Site, err = redactedJSON(cfg.Site); err != nil {
+	site := cfg.Site
+	site.Signing = config.Signing{} // where the site keeps its keys is not the build's business
+	if r.Site, err = redactedJSON(site); err != nil {
 		problems = append(problems, err)
 	}
 
@@ -275,8 +277,9 @@ func redactedJSON(v any) (json.RawMessage, error) {
 	return out, nil
 }
 
-// artifacts lists the files of dir but manifest.json, SHA256SUM and the
-// hidden ones, with sizes and sha256s: from convert's record where it has
+// artifacts lists the files of dir but manifest.json, SHA256SUM, its
+// signature, the provenance (which quotes this record) and the hidden
+// ones, with sizes and sha256s: from convert's record where it has
 // one and the file is unchanged, from a current SHA256SUM, else hashed.
 func artifacts(ctx context.Context, dir string) ([]File, error) {
 	entries, err := os.ReadDir(dir)
@@ -292,7 +295,7 @@ func artifacts(ctx context.Context, dir string) ([]File, error) {
 	var out []File
 	for _, e := range entries {
 		name := e.Name()
-		if tree.Hidden(name) || name == FileName || name == checksum.FileName || !e.Type().IsRegular() {
+		if tree.Hidden(name) || name == FileName || name == checksum.FileName || name == checksum.SignatureFile || strings.HasSuffix(name, tree.ProvenanceSuffix) || !e.Type().IsRegular() {
 			continue
 		}
 		path := filepath.Join(dir, name)

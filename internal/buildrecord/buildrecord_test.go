@@ -240,3 +240,16 @@ func TestARewrittenRecordIsTakenIntoAnExistingSHA256SUM(t *testing.T) {
 		t.Errorf("SHA256SUM after the record was edited by hand: %v, want it refused", err)
 	}
 }
+
+func TestTheRecordSaysNothingOfWhereTheSiteKeepsItsSigningKeys(t *testing.T) {
+	cfg := testConfig(t)
+	dir := artifactFolder(t, cfg, "openstack")
+	cfg.Site.Signing = config.Signing{GPGKey: "/srv/keys/release.asc", CosignKey: "/srv/keys/cosign.key", CosignPassword: "pw"}
+	r, err := Make(t.Context(), inputs(cfg, time.Now()), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(r.Site), "signing") || strings.Contains(string(r.Site), "/srv/keys") {
+		t.Errorf("the record's site settings name the signing keys: %s", r.Site)
+	}
+}

@@ -19,16 +19,25 @@ import (
 	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/pipeline"
+	"gold-standard-images/internal/provenance"
 	"gold-standard-images/internal/providers"
+	"gold-standard-images/internal/release"
+	"gold-standard-images/internal/sign"
 	"gold-standard-images/internal/tree"
 )
 
 // Deps returns the steps of cfg's build. getenv reads PACKER, PACKER_CACHE,
-// CATALOG_BASE_URL, DEBUG_BOXES and what the conversions read; log receives their
+// CATALOG_BASE_URL, DEBUG_BOXES, the signing keys (internal/sign: loaded
+// here, so that a bad key stops the build before it starts) and what the
+// conversions read; log receives their
 // progress lines, toolOutput the output of the tools they run.
 func Deps(cfg *config.Config, getenv func(string) string, log, toolOutput io.Writer) (pipeline.Deps, error) {
 	sent := &kickstart.Sent{} // the kickstarts served, for the build records
 	debugBoxes, err := envvar.DebugBoxes.Or(getenv, false)
+	if err != nil {
+		return pipeline.Deps{}, err
+	}
+	keys, err := sign.SettingsFromEnv(cfg.Site, getenv).Load(cfg.Root) // before hours of building
 	if err != nil {
 		return pipeline.Deps{}, err
 	}
@@ -48,8 +57,14 @@ func Deps(cfg *config.Config, getenv func(string) string, log, toolOutput io.Wri
 			return record(ctx, cfg, recordEnv{getenv: getenv, log: log, toolOutput: toolOutput, sent: sent}, facts, arts)
 		},
 		Checksum: func(ctx context.Context, arts []tree.Artifact) error {
-			_, err := checksum.WriteArtifacts(ctx, underRoot(cfg.Root, arts), log)
-			return err
+			dirs := release.Folders(underRoot(cfg.Root, arts))
+			if err := release.WriteProvenance(ctx, dirs, keys, provenance.BuilderID(cfg.Root), log); err != nil {
+				return err
+			}
+			if _, err := checksum.WriteArtifacts(ctx, underRoot(cfg.Root, arts), log); err != nil {
+				return err
+			}
+			return release.SignChecksums(dirs, keys, log)
 		},
 		Catalog: func(ctx context.Context, artifactsDir string) error {
 			_, err := catalog.Write(ctx, artifactsDir, catalog.Options{Namespace: cfg.Site.Namespace, BaseURL: envvar.CatalogBaseURL.Get(getenv)})

@@ -26,6 +26,10 @@ import (
 // FileName is the name of the checksum file in each provider folder.
 const FileName = "SHA256SUM"
 
+// SignatureFile is FileName's detached OpenPGP signature (internal/release),
+// which SHA256SUM cannot list.
+const SignatureFile = FileName + ".asc"
+
 // Entry is one line of a SHA256SUM file.
 type Entry struct {
 	Name   string // file name relative to the folder, slash-separated
@@ -125,7 +129,7 @@ func listFolder(dir string) (files []file, odd []file, err error) {
 			odd = append(odd, file{name: rel, kind: what})
 			return nil
 		}
-		if rel == FileName || d.IsDir() {
+		if rel == FileName || rel == SignatureFile || d.IsDir() {
 			return nil
 		}
 		info, err := d.Info() // not followed: a regular file

@@ -112,6 +112,11 @@ func verifyFolders(ctx context.Context, dirs []string) ([]Mismatch, error) {
 	return mismatches, nil
 }
 
+// VerifyFolder verifies the one folder dir; see verifyFolders.
+func VerifyFolder(ctx context.Context, dir string) ([]Mismatch, error) {
+	return verifyFolders(ctx, []string{dir})
+}
+
 // VerifyTree verifies every provider folder under root (the artifacts
 // folder); see verifyFolders. A tree that is not laid out as expected is an
 // error (see tree.Scan).

@@ -105,6 +105,16 @@ type Guest struct {
 	GCPSSHClientConfig bool `json:"gcp_ssh_client_config"`
 }
 
+// Signing says where the release signing keys are (internal/sign; the
+// environment's GPG_SIGNING_KEY, COSIGN_KEY, ... override each field).
+type Signing struct {
+	GPGKey          string `json:"gpg_key,omitempty"`           // armored OpenPGP private key file, mode 0600
+	GPGPublicKey    string `json:"gpg_public_key,omitempty"`    // its public half, for checking only
+	CosignKey       string `json:"cosign_key,omitempty"`        // cosign's encrypted private key file, mode 0600
+	CosignPassword  string `json:"cosign_password,omitempty"`   // its password (secret: keep the site file 0600)
+	CosignPublicKey string `json:"cosign_public_key,omitempty"` // cosign.pub, for checking only
+}
+
 // Site holds the site settings, templates/site.json. Every field has a
 // default (see Defaults), so the file is optional.
 type Site struct {
@@ -152,6 +162,7 @@ type Site struct {
 	Registry         string                `json:"registry,omitempty"`          // container registry of upload:docker (REGISTRY overrides)
 	RegistryInsecure bool                  `json:"registry_insecure,omitempty"` // allow plain HTTP to a registry that is not localhost
 	AWS              AWS                   `json:"aws"`                         // upload:aws settings
+	Signing          Signing               `json:"signing,omitzero"`            // release signing keys
 	OSOverrides      map[string]OSOverride `json:"os,omitempty"`                // per-vm_name ISO and repository locations
 }
 
@@ -234,9 +245,9 @@ func LoadSite(root string, getenv func(string) string) (site Site, found bool, e
 		d := decodeStrict(data, &site)
 		known, _ := Available(root) // without OS definitions, LoadOS reports it
 		d.problems = merge(d.problems, validateSite(site, d.lines, known))
-		if site.RootPass != "" {
-			if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
-				d.add(d.lines["root_pass"], "root_pass", "the file holds a password but is readable by others (mode %04o): run chmod 600 %s", info.Mode().Perm(), SiteFile)
+		for _, f := range [][2]string{{"root_pass", site.RootPass}, {"signing.cosign_password", site.Signing.CosignPassword}} {
+			if info, err := os.Stat(path); err == nil && f[1] != "" && info.Mode().Perm()&0o077 != 0 {
+				d.add(d.lines[f[0]], f[0], "the file holds a password but is readable by others (mode %04o): run chmod 600 %s", info.Mode().Perm(), SiteFile)
 			}
 		}
 		if len(d.problems) > 0 {
@@ -505,6 +516,9 @@ func (c *Config) Redacted() any {
 	}
 	if site.RootSalt != "" {
 		site.RootSalt = "(set in " + SiteFile + ", redacted)"
+	}
+	if site.Signing.CosignPassword != "" {
+		site.Signing.CosignPassword = "(set in " + SiteFile + ", redacted)"
 	}
 	out, err := redact.JSON(struct {
 		Site      Site     `json:"site"`

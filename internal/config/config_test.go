@@ -300,16 +300,33 @@ func TestLoadReportsBadInput(t *testing.T) {
 }
 
 func TestSiteFileWithPasswordMustBePrivate(t *testing.T) {
-	root := testRoot(t, `{"root_pass": "s3cret-Pa55"}`, nil)
-	if err := os.Chmod(filepath.Join(root, SiteFile), 0o644); err != nil {
+	for _, site := range []string{`{"root_pass": "s3cret-Pa55"}`, `{"signing": {"cosign_key": "k", "cosign_password": "s3cret-Pa55"}}`} {
+		root := testRoot(t, site, nil)
+		if err := os.Chmod(filepath.Join(root, SiteFile), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(root, "CentOS-7.9.2009", noEnv, Options{})
+		if err == nil || !strings.Contains(err.Error(), "chmod 600 templates/site.json") {
+			t.Fatalf("%s: err = %v, want a chmod 600 hint", site, err)
+		}
+		if strings.Contains(err.Error(), "s3cret-Pa55") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+}
+
+func TestTheCosignPasswordIsRedactedInTheEffectiveConfiguration(t *testing.T) {
+	root := testRoot(t, `{"signing": {"cosign_key": "keys/cosign.key", "cosign_password": "s3cret-Pa55"}}`, nil)
+	cfg, err := Load(root, "CentOS-7.9.2009", noEnv, Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := Load(root, "CentOS-7.9.2009", noEnv, Options{})
-	if err == nil || !strings.Contains(err.Error(), "chmod 600 templates/site.json") {
-		t.Fatalf("err = %v, want a chmod 600 hint", err)
+	out, err := json.Marshal(cfg.Redacted())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Contains(err.Error(), "s3cret-Pa55") {
-		t.Errorf("the error shows the password: %v", err)
+	if strings.Contains(string(out), "s3cret-Pa55") || !strings.Contains(string(out), `"cosign_key":"keys/cosign.key"`) {
+		t.Errorf("mage config prints %s", out)
 	}
 }
 

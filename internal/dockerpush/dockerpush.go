@@ -135,6 +135,11 @@ type Options struct {
 	Timeout time.Duration
 	// Out receives progress lines; nil is silent.
 	Out io.Writer
+	// Sign, optional, signs the pushed image and attaches its attestations
+	// (release.ImageSigner) with opts, the push's registry options; attach
+	// adds a file as an OCI referrer of the image, as the SBOM is. It says
+	// what it did.
+	Sign func(ctx context.Context, repo name.Repository, img v1.Image, opts []remote.Option, attach Attach) (string, error)
 }
 
 // uploadBound is the bound of one upload:docker as a whole, every request,
@@ -144,6 +149,12 @@ func uploadBound(size int64) time.Duration {
 }
 
 const boundRule = "5 minutes plus 1 second per MiB of the layer"
+
+// Attach adds the file data, named fileName, to the pushed image as an OCI
+// referrer of artifactType: through the registry's referrers API where it
+// has one, else in the referrers tag schema (go-containerregistry tells
+// them apart by the registry's answer).
+type Attach func(artifactType, fileName string, data []byte) error
 
 // stallTimeout is how long a request to the registry may go without a byte
 // moving (sent, answered or read) before it is given up and tried again:
@@ -404,10 +415,11 @@ var (
 
 // Result is what Publish wrote.
 type Result struct {
-	Name  string   // the vm_name
-	Tags  []string // the version, then latest
-	Where string   // the repository pushed to, or the OCI layout folder
-	SBOM  string   // the SBOM's referrer, repository@digest; empty when none was attached
+	Name   string   // the vm_name
+	Tags   []string // the version, then latest
+	Where  string   // the repository pushed to, or the OCI layout folder
+	SBOM   string   // the SBOM's referrer, repository@digest; empty when none was attached
+	Signed string   // what Options.Sign did; empty when it did not run
 }
 
 // String is the line upload:docker prints:
@@ -416,6 +428,9 @@ func (r Result) String() string {
 	line := fmt.Sprintf("%s:%s written to %s", r.Name, strings.Join(r.Tags, " and :"), r.Where)
 	if r.SBOM != "" {
 		line += ", SBOM attached as " + r.SBOM
+	}
+	if r.Signed != "" {
+		line += ", " + r.Signed
 	}
 	return line
 }
@@ -474,6 +489,9 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ 
 			}
 			res.SBOM = s.OutDir + "@" + d.String()
 		}
+		if o.Sign != nil {
+			res.Signed = "not signed: an OCI layout holds no cosign signature; sign the image where it is pushed (cosign sign --key)"
+		}
 		return res, nil
 	}
 	res.Where = Repository(s.Registry, s.Namespace, cfg.OS.VMName)
@@ -488,6 +506,20 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ 
 		var d v1.Hash
 		if d, err = AttachSBOM(pctx, img, res.Where, sbom.FileName, sbomData, s.Insecure, o); err == nil {
 			res.SBOM = res.Where + "@" + d.String()
+		}
+	}
+	if err == nil && o.Sign != nil {
+		var repo name.Repository
+		repo, err = name.NewRepository(res.Where, repoOptions(s.Insecure)...)
+		if err == nil {
+			add := func(artifactType, fileName string, data []byte) error {
+				_, err := attach(pctx, img, res.Where, artifactType, fileName, data, s.Insecure, o)
+				return err
+			}
+			res.Signed, err = o.Sign(pctx, repo, img, o.remoteOptions(pctx, repo.RegistryStr(), s.Insecure), add)
+		}
+		if err != nil {
+			err = fmt.Errorf("signing the docker image: %w", err)
 		}
 	}
 	if err != nil && pctx.Err() != nil && ctx.Err() == nil {

@@ -48,12 +48,18 @@ type sbomArtifact struct {
 // newSBOMArtifact makes the artifact manifest (artifactType
 // application/spdx+json, empty config, subject img) of the document data.
 func newSBOMArtifact(img v1.Image, fileName string, data []byte) (sbomArtifact, error) {
+	return newArtifact(img, SBOMArtifactType, fileName, data)
+}
+
+// newArtifact makes the artifact manifest (artifactType, empty config,
+// subject img) of the one file data named fileName.
+func newArtifact(img v1.Image, artifactType, fileName string, data []byte) (sbomArtifact, error) {
 	subject, err := descriptorOf(img)
 	if err != nil {
 		return sbomArtifact{}, err
 	}
 	config := static.NewLayer([]byte("{}"), emptyConfigType)
-	doc := static.NewLayer(data, SBOMArtifactType)
+	doc := static.NewLayer(data, types.MediaType(artifactType))
 	cd, err := layerDescriptor(config, nil)
 	if err != nil {
 		return sbomArtifact{}, err
@@ -65,7 +71,7 @@ func newSBOMArtifact(img v1.Image, fileName string, data []byte) (sbomArtifact, 
 	raw, err := json.Marshal(v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
-		ArtifactType:  SBOMArtifactType,
+		ArtifactType:  artifactType,
 		Config:        cd,
 		Layers:        []v1.Descriptor{dd},
 		Subject:       &subject,
@@ -86,22 +92,32 @@ func newSBOMArtifact(img v1.Image, fileName string, data []byte) (sbomArtifact, 
 // referrers tag fallback (sha256-<digest>), which go-containerregistry
 // keeps up to date. Blobs already there are not uploaded again.
 func AttachSBOM(ctx context.Context, img v1.Image, repo, fileName string, data []byte, insecure bool, o Options) (v1.Hash, error) {
-	ref, err := name.NewRepository(repo, repoOptions(insecure)...)
-	if err != nil {
-		return v1.Hash{}, fmt.Errorf("attaching the SBOM: repository %q: %w", repo, err)
-	}
-	a, err := newSBOMArtifact(img, fileName, data)
+	h, err := attach(ctx, img, repo, SBOMArtifactType, fileName, data, insecure, o)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("attaching the SBOM to %q: %w", repo, err)
+	}
+	return h, nil
+}
+
+// attach pushes the file data (named fileName) to repo as an OCI artifact
+// of artifactType whose subject is img, as AttachSBOM does.
+func attach(ctx context.Context, img v1.Image, repo, artifactType, fileName string, data []byte, insecure bool, o Options) (v1.Hash, error) {
+	ref, err := name.NewRepository(repo, repoOptions(insecure)...)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("repository %q: %w", repo, err)
+	}
+	a, err := newArtifact(img, artifactType, fileName, data)
+	if err != nil {
+		return v1.Hash{}, err
 	}
 	opts := o.remoteOptions(ctx, ref.RegistryStr(), insecure)
 	for _, l := range a.blobs {
 		if err := remote.WriteLayer(ref, l, opts...); err != nil {
-			return v1.Hash{}, fmt.Errorf("attaching the SBOM to %q: %w", repo, err)
+			return v1.Hash{}, err
 		}
 	}
 	if err := remote.Put(ref.Digest(a.h.String()), rawManifest{raw: a.raw, mt: types.OCIManifestSchema1}, opts...); err != nil {
-		return v1.Hash{}, fmt.Errorf("attaching the SBOM to %q: %w", repo, err)
+		return v1.Hash{}, err
 	}
 	return a.h, nil
 }

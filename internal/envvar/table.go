@@ -72,6 +72,13 @@ var (
 	DockerOut         = Text{Var{Name: "DOCKER_OUT", Value: "a folder", Doc: "writes an OCI image layout there instead of pushing"}}
 	DockerConfig      = External{Var{Name: "DOCKER_CONFIG", Value: "a folder", Doc: "the docker config folder with the registry credentials of docker login (read by the registry client)"}}
 
+	// Release signing (internal/sign): keys the site provides, never printed.
+	GPGSigningKey   = Text{Var{Name: "GPG_SIGNING_KEY", Value: "a file, mode 0600", Doc: "the armored OpenPGP private key that signs each SHA256SUM as SHA256SUM.asc (else signing.gpg_key in templates/site.json)"}}
+	GPGPublicKey    = Text{Var{Name: "GPG_PUBLIC_KEY", Value: "a file", Doc: "the armored OpenPGP public key that checks SHA256SUM.asc where the private key is not at hand (else signing.gpg_public_key)"}}
+	CosignKey       = Text{Var{Name: "COSIGN_KEY", Value: "a file, mode 0600", Doc: "cosign's encrypted private key (cosign.key) that signs the provenance and the pushed images (else signing.cosign_key)"}}
+	CosignPassword  = Text{Var{Name: "COSIGN_PASSWORD", Value: "a password", Doc: "the password of COSIGN_KEY, as cosign reads it (secret; else signing.cosign_password)"}}
+	CosignPublicKey = Text{Var{Name: "COSIGN_PUBLIC_KEY", Value: "a file", Doc: "cosign's public key (cosign.pub) that checks provenance and image signatures where the private key is not at hand (else signing.cosign_public_key)"}}
+
 	// upload:openstack: the openstack CLI's variables, read as it reads them.
 	OSCloud                       = Text{Var{Name: "OS_CLOUD", Value: "a cloud name", Doc: "the cloud of clouds.yaml to use (the OS_* variables below override its fields)"}}
 	OSClientConfigFile            = Text{Var{Name: "OS_CLIENT_CONFIG_FILE", Value: "a path", Doc: "the clouds.yaml to read (default ./clouds.yaml, ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml)"}}
@@ -132,6 +139,7 @@ var All = []Row{
 	AzureStorageBlobEndpoint, AzureResourceManagerEndpoint, AzureImageTimeout, AzureClientID, AzureTenantID, AzureClientSecret,
 	GCPProject, GCSBucket, GCPImageFamily, GCPImageTimeout, GCEEndpoint, StorageEmulatorHost, GoogleApplicationCredentials,
 	Registry, RegistryNamespace, RegistryInsecure, DockerOut, DockerConfig,
+	GPGSigningKey, GPGPublicKey, CosignKey, CosignPassword, CosignPublicKey,
 	OSCloud, OSClientConfigFile, OSAuthType, OSAuthURL, OSEndpoint, OSUsername, OSUserID, OSPassword,
 	OSUserDomainName, OSUserDomainID, OSProjectName, OSProjectID, OSTenantName, OSTenantID, OSProjectDomainName, OSProjectDomainID,
 	OSApplicationCredentialID, OSApplicationCredentialName, OSApplicationCredentialSecret, OSToken,

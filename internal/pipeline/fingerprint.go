@@ -60,6 +60,7 @@ func fingerprints(cfg *config.Config, selected []providers.Provider, packerVersi
 	site.RootPass, site.RootSalt = "", ""
 	site.Registry, site.RegistryInsecure = "", false
 	site.AWS, site.OSOverrides = config.AWS{}, nil
+	site.Signing = config.Signing{} // signing keys sign the artifacts, they do not change them
 	settings, err := json.Marshal(struct {
 		Site config.Site
 		OS   config.OS

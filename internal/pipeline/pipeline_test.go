@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -1030,5 +1031,21 @@ func TestAFailedDebugBoxLeavesTheArtifactsAndFailsTheBuildAtTheEnd(t *testing.T)
 	}
 	if f.checksummed != 1 || len(f.catalogued) != 1 {
 		t.Errorf("checksummed %d times, catalogued %d times; want both once", f.checksummed, len(f.catalogued))
+	}
+}
+
+func TestSigningKeysDoNotMakeABuildOutOfDate(t *testing.T) {
+	cfg := newFixture(t).config()
+	before, err := fingerprints(cfg, providers.All, "1.9.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Site.Signing = config.Signing{GPGKey: "keys/release.asc", CosignKey: "keys/cosign.key", CosignPassword: "pw"}
+	after, err := fingerprints(cfg, providers.All, "1.9.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(before, after) {
+		t.Error("setting signing keys changed the builds' fingerprints: every build would run again")
 	}
 }

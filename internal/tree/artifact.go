@@ -21,3 +21,7 @@ type Artifact struct {
 	Path     string // path relative to the repository root
 	SHA256   string // hex digest, empty until computed
 }
+
+// ProvenanceSuffix ends the name of an artifact's provenance, the signed
+// in-toto statement beside it (internal/provenance): <artifact>.intoto.jsonl.
+const ProvenanceSuffix = ".intoto.jsonl"

@@ -1,18 +1,22 @@
 // Package uploadtest holds what the tests of the upload packages
-// (awsimport, azureimage, dockerpush, gcpimage, glanceimage,
+// (awsimport, azureimage, dockerpush, gcpimage, glanceimage, release,
 // vsphereimport) share: a configuration rooted in a temporary folder and
 // the artifact file an upload reads (with its folder's SHA256SUM, as a
-// build leaves it), the artifacts every upload must refuse, and the
-// stalled server every HTTP client's bound is tested against.
+// build leaves it), the artifacts every upload must refuse, the stalled
+// server every HTTP client's bound is tested against, and the real
+// docker-registry.
 package uploadtest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -156,5 +160,47 @@ func GivesUp(t testing.TB, call func() error) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("still waits for a server that never answers")
+	}
+}
+
+// DockerRegistry runs Debian's docker-registry on a free loopback port
+// with its storage in a temporary folder and returns host:port.
+func DockerRegistry(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		t.Fatalf("docker-registry is needed for this test (apt-get install docker-registry): %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yml")
+	cfgText := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "serve", cfgPath)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting docker-registry: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; ; i++ {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr
+			}
+		}
+		if i == 200 {
+			t.Fatalf("docker-registry did not answer on %s: %v\n%s", addr, err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

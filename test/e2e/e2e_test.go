@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,13 +78,19 @@ func TestTheFixtureGuestGoesThroughTheWholeChainForReal(t *testing.T) {
 	// DEBUG_BOXES=1: the Vagrant boxes of these builds are all debug boxes
 	// (their images have no vagrant user); vagrantBoxAdd takes openstack's.
 	env := map[string]string{"ONLY": strings.Join(qemuProviders, ","), "PACKER": bin, "PACKER_TIMEOUT": "45m", "QEMU_ACCELERATOR": accel.Accelerator, "DEBUG_BOXES": "1"}
+	keyDir, keyEnv, keys := siteKeys(t)
+	maps.Copy(env, keyEnv)
 	wantStatus(t, build(ctx, t, cfg, env), pipeline.OK)
-	phase("build (preflight, kickstart server, 4 Packer builds, conversions, debug boxes, SHA256SUM, catalog, inspection)")
+	phase("build (preflight, kickstart server, 4 Packer builds, conversions, debug boxes, provenance, SHA256SUM and its signature, catalog, inspection)")
 	delete(env, "DEBUG_BOXES")
 	logAnsibleRoles(t, root, cfg)
 
 	checkSums(ctx, t, root, cfg)
 	phase("sha256sum -c")
+	checkSigned(ctx, t, repo, root, keyDir, cfg, keys)
+	phase("release verify, gpg --verify, cosign verify-blob-attestation")
+	timeSigning(ctx, t, root, cfg, keys)
+	phase("signing the release again from scratch")
 
 	checkKickstart(t, root, cfg, "docker", rootfsFile(t, filepath.Join(root, cfg.Tree().Artifact("docker", "tar.gz")), kickstartCopy))
 	bootEveryDisk(ctx, t, root, cfg, accel.Accelerator)
@@ -94,9 +101,15 @@ func TestTheFixtureGuestGoesThroughTheWholeChainForReal(t *testing.T) {
 
 	pushDocker(ctx, t, root, cfg)
 	phase("docker push and skopeo inspect")
+	pushSigned(ctx, t, repo, root, keyDir, cfg, keys)
+	phase("signed docker push, cosign verify and verify-attestation")
 
+	signed := snapshotSignatures(t, root, cfg)
 	wantStatus(t, build(ctx, t, cfg, env), pipeline.UpToDate)
 	phase("second build, nothing changed")
+	if now := snapshotSignatures(t, root, cfg); now != signed {
+		t.Errorf("the second build changed the signatures or provenance:\n%s\nthen\n%s", signed, now)
+	}
 
 	// The smallest provider: its artifact is a VHD qemu-img writes in a
 	// second, and like every provider it gets an SBOM and an inspection.
