@@ -74,6 +74,7 @@ func dockerArtifact(t *testing.T, root string, content string) string {
 	data, _ := buildrecord.Marshal(rec)
 	os.WriteFile(filepath.Join(dir, buildrecord.FileName), data, 0o644)
 	os.WriteFile(filepath.Join(dir, sbom.FileName), []byte(`{"spdxVersion":"SPDX-2.3","name":"test"}`), 0o644)
+	uploadtest.Checksum(t, filepath.Join(dir, uploadtest.VMName+"-1.0.0_docker.tar.gz")) // an upload sends only what SHA256SUM lists
 	return dir
 }
 
