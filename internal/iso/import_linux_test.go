@@ -103,7 +103,7 @@ func TestImportSaysWhenTheCacheHasNoRoomBeforeCopying(t *testing.T) {
 // the cache; the next import removes that copy, says so, and imports.
 func TestAnImportKilledMidCopyLeavesNothingTheNextRunKeeps(t *testing.T) {
 	if os.Getenv("GSI_IMPORT_CHILD") != "" {
-		importInChild(t)
+		importInChild()
 		return
 	}
 	cache, srcDir := t.TempDir(), t.TempDir()
@@ -113,7 +113,7 @@ func TestAnImportKilledMidCopyLeavesNothingTheNextRunKeeps(t *testing.T) {
 		t.Fatal(err)
 	}
 	child := exec.Command(os.Args[0], "-test.run=^TestAnImportKilledMidCopyLeavesNothingTheNextRunKeeps$")
-	child.Env = append(os.Environ(), "GSI_IMPORT_CHILD=1", "GSI_IMPORT_CACHE="+cache, "GSI_IMPORT_SRC="+src, "GSI_IMPORT_SUM="+sum)
+	child.Env = append(os.Environ(), "GSI_IMPORT_CHILD=1", "GSI_IMPORT_CACHE="+cache, "GSI_IMPORT_SRC="+src, "GSI_IMPORT_SUM="+sum, "GSI_IMPORT_ROOT="+t.TempDir())
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -149,10 +149,12 @@ func TestAnImportKilledMidCopyLeavesNothingTheNextRunKeeps(t *testing.T) {
 	}
 }
 
-// importInChild is the child's side: one import, killed by the parent.
-func importInChild(t *testing.T) {
+// importInChild is the child's side: one import, killed by the parent. Its
+// folders are the parent's (a killed child cleans up no t.TempDir).
+func importInChild() {
 	opts := Options{CacheDir: os.Getenv("GSI_IMPORT_CACHE")}
-	Import(context.Background(), testConfig(t, os.Getenv("GSI_IMPORT_SUM"), "https://mirror.invalid/x.iso"), os.Getenv("GSI_IMPORT_SRC"), opts)
+	cfg := *testConfigIn(os.Getenv("GSI_IMPORT_ROOT"), os.Getenv("GSI_IMPORT_SUM"), "https://mirror.invalid/x.iso")
+	Import(context.Background(), &cfg, os.Getenv("GSI_IMPORT_SRC"), opts)
 }
 
 // TestAnISOChangedInPlaceWithItsTimeRestoredIsVerifiedAgain: the cache

@@ -179,7 +179,12 @@ func (s *isoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // testConfig is an OS definition whose ISO comes from urls.
 func testConfig(t testing.TB, sum string, urls ...string) *config.Config {
-	return &config.Config{Root: t.TempDir(), OS: config.OS{
+	return testConfigIn(t.TempDir(), sum, urls...)
+}
+
+// testConfigIn is testConfig rooted in root.
+func testConfigIn(root, sum string, urls ...string) *config.Config {
+	return &config.Config{Root: root, OS: config.OS{
 		VMName: "Test-7.9", OSName: "CentOS", OSVersion: "7.9", ISO: "test-minimal",
 		ISOChecksum: sum, ISOURL: urls,
 	}}
