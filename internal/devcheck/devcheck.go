@@ -62,7 +62,9 @@ func Run(ctx context.Context, root string, getenv func(string) string) error {
 	}
 	pkgs := envvar.TestPkgs.Get(getenv)
 	if len(pkgs) == 0 {
-		pkgs = []string{"./..."}
+		if pkgs, err = allPackages(ctx, root); err != nil {
+			return err
+		}
 	}
 	return goTest(ctx, root, filepath.Join(root, ReportDir), env, pkgs, envvar.TestRun.Get(getenv), os.Stdout, os.Stderr)
 }
@@ -82,7 +84,11 @@ func goTest(ctx context.Context, root, reports string, env, pkgs []string, runPa
 	if runPattern != "" {
 		args = append(args, "-run", runPattern)
 	}
-	fmt.Fprintf(log, ">> test: go %s (reports in %s)\n", strings.Join(append(args, pkgs...), " "), reports)
+	shown := strings.Join(pkgs, " ")
+	if len(pkgs) > len(longFirst) {
+		shown = fmt.Sprintf("<the %d packages of ./..., these first: %s>", len(pkgs), strings.Join(pkgs[:len(longFirst)], " "))
+	}
+	fmt.Fprintf(log, ">> test: go %s %s (reports in %s)\n", strings.Join(args, " "), shown, reports)
 	stop := make(chan struct{})
 	go heartbeat(jsonFile, time.Minute, log, stop)
 	// Reap: a test binary that go test's timeout kills cannot stop the tools
