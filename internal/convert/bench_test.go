@@ -135,7 +135,7 @@ func BenchmarkAzureVHDOfARealImageVsQemuImg(b *testing.B) {
 	must(b, err)
 	base, _ := fixture.Image(ctx, b, accel)
 	for _, row := range []struct {
-		name      string
+		name     string
 		debugBox bool
 	}{
 		{"the VHD", false},
