@@ -4,7 +4,9 @@
 // wait forever). The probe runs a one-instruction guest (HLT) straight on
 // the device and expects the HLT exit, then, where QEMU is installed, boots
 // a one-sector disk with QEMU and accel=kvm, which is what the builds and
-// libguestfs do (on some hosts the first passes and the second hangs).
+// libguestfs do (on some hosts the first passes and the second hangs), and
+// last the host's Linux kernel to its panic (on some hosts the one-sector
+// guest runs at times, yet no kernel boots and libguestfs hangs).
 package kvm
 
 import (
@@ -73,6 +75,9 @@ func Probe(ctx context.Context, device string) Result {
 	if reason == "" && device == DefaultDevice {
 		if qemu, err := exec.LookPath(QEMU); err == nil {
 			reason = bootsWithQEMU(ctx, qemu, "kvm", qemuCPUs, qemuTimeout)
+			if reason == "" {
+				reason = bootsKernel(ctx, qemu, "kvm", kernelTimeout)
+			}
 		}
 	}
 	if reason != "" {

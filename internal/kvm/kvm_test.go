@@ -43,6 +43,25 @@ func TestTheTestGuestBootsUnderTCG(t *testing.T) {
 	}
 }
 
+func TestTheKernelCheckBootsTheHostKernelToItsPanicUnderTCG(t *testing.T) {
+	if hostKernel() == "" {
+		t.Skip("no readable /boot/vmlinuz-* here")
+	}
+	if reason := bootsKernel(context.Background(), qemu(t), "tcg", 2*time.Minute); reason != "" {
+		t.Fatalf("under TCG: %s", reason)
+	}
+}
+
+func TestTheKernelCheckSaysWhenTheKernelDoesNotEndInTime(t *testing.T) {
+	if hostKernel() == "" {
+		t.Skip("no readable /boot/vmlinuz-* here")
+	}
+	reason := bootsKernel(context.Background(), qemu(t), "tcg", 300*time.Millisecond)
+	if !strings.Contains(reason, "did not boot the kernel") || !strings.Contains(reason, hostKernel()) {
+		t.Fatalf("got %q, want it to say the kernel %s did not boot in time", reason, hostKernel())
+	}
+}
+
 func TestQEMUCheckReportsAnAcceleratorQEMURefuses(t *testing.T) {
 	reason := bootsWithQEMU(context.Background(), qemu(t), "no-such-accel", qemuCPUs, 30*time.Second)
 	if !strings.Contains(reason, "accel=no-such-accel") {
@@ -90,6 +109,12 @@ func TestProbeAgreesWithAGuestThatPrintsOverSerial(t *testing.T) {
 		slowest = max(slowest, took)
 	}
 	switch {
+	case slowest <= qemuTimeout && !r.Usable && strings.Contains(r.Reason, "kernel"):
+		if reason := bootsKernel(context.Background(), q, "kvm", 3*kernelTimeout); reason == "" {
+			t.Errorf("probe says unusable (%s), but the kernel booted with KVM within %s", r.Reason, 3*kernelTimeout)
+		} else {
+			t.Logf("the one-sector guests ran, the kernel did not (%s): the probe rightly says unusable", reason)
+		}
 	case slowest <= qemuTimeout && !r.Usable:
 		t.Errorf("probe says unusable (%s), but every CPU model printed over serial within %s", r.Reason, qemuTimeout)
 	case slowest > qemuTimeout:
