@@ -113,7 +113,7 @@ func noCloudSeed(ctx context.Context, t *testing.T, dir, name, pub string) strin
 	t.Helper()
 	files := map[string]string{
 		"meta-data": fmt.Sprintf("instance-id: gsi-grow-%s\nlocal-hostname: gsi-grow\n", name),
-		"user-data": fmt.Sprintf("#cloud-config\nssh_authorized_keys:\n  - %s\n", pub),
+		"user-data": fmt.Sprintf("#cloud-config\nusers: [default]\nssh_authorized_keys:\n  - %s\n", pub), // the fixture makes no user unless asked
 	}
 	for n, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, n), []byte(body), 0o644); err != nil {
