@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,7 @@ func TestDebugBoxesGetTheVagrantUserOnACopyAndLeaveTheBuildsDisksAlone(t *testin
 	for _, a := range arts {
 		got = append(got, a.Provider+" "+string(a.Kind)+" "+filepath.Base(a.Path))
 	}
+	slices.Sort(got) // two runs: the artifacts, then the debug boxes
 	want := []string{
 		"aws box CentOS-7.9.2009-1.2.3_aws.box", "aws disk CentOS-7.9.2009-1.2.3_aws.ova",
 		"azure box CentOS-7.9.2009-1.2.3_azure.box", "azure disk CentOS-7.9.2009-1.2.3_azure.vhd",

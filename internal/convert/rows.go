@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -202,6 +203,29 @@ func vmwareFiles(dir string) ([]string, error) {
 	return append(files, vmx), nil
 }
 
+// extentOf matches the names of the extent files of the split VMDK disk
+// (disk-s001.vmdk, disk-f001.vmdk, disk-flat.vmdk): parts of it, which
+// qemu-img opens only through disk's descriptor.
+func extentOf(disk string) *regexp.Regexp {
+	base := regexp.QuoteMeta(strings.TrimSuffix(disk, ".vmdk"))
+	return regexp.MustCompile(`^` + base + `-(s|f)[0-9]{3}\.vmdk$|^` + base + `-flat\.vmdk$`)
+}
+
+// vmdkDescriptors are the VMDK files among files that are disks of their
+// own, not extents of another's.
+func vmdkDescriptors(files []string) []string {
+	var disks []string
+	for _, f := range files {
+		if filepath.Ext(f) != ".vmdk" {
+			continue
+		}
+		if !slices.ContainsFunc(files, func(d string) bool { return d != f && filepath.Ext(d) == ".vmdk" && extentOf(d).MatchString(f) }) {
+			disks = append(disks, f)
+		}
+	}
+	return disks
+}
+
 // writeVmwareBox writes the Vagrant box for the vmware_desktop provider of
 // the VM in j.inDir to tmp; the disk named disk (a file name in the VM's
 // folder) is taken from the file copy instead, without the extents of a
@@ -212,7 +236,7 @@ func writeVmwareBox(ctx context.Context, j *job, tmp, disk, copy string) error {
 	if err != nil {
 		return err
 	}
-	extent := regexp.MustCompile(`^` + regexp.QuoteMeta(strings.TrimSuffix(disk, ".vmdk")) + `-(s|f)[0-9]{3}\.vmdk$|^` + regexp.QuoteMeta(strings.TrimSuffix(disk, ".vmdk")) + `-flat\.vmdk$`)
+	extent := extentOf(disk)
 	b, err := newBox(tmp, gzip.DefaultCompression)
 	if err != nil {
 		return err
@@ -451,10 +475,7 @@ func checkInput(ctx context.Context, j *job, path string) error {
 		if err != nil {
 			return err
 		}
-		for _, f := range files {
-			if filepath.Ext(f) != ".vmdk" {
-				continue
-			}
+		for _, f := range vmdkDescriptors(files) { // a descriptor's check reads its extents
 			if _, err := j.checkDisk(ctx, filepath.Join(j.inDir, f), "vmdk"); err != nil {
 				return err
 			}
