@@ -80,7 +80,7 @@ func goTest(ctx context.Context, root, reports string, env, pkgs []string, runPa
 	jsonFile := filepath.Join(reports, "go-test.json")
 	args := []string{"tool", "gotestsum", "--format", "pkgname-and-test-fails", "--format-hide-empty-pkg",
 		"--junitfile", filepath.Join(reports, "junit.xml"), "--jsonfile", jsonFile,
-		"--", "-timeout", "45m", "-count=1"}
+		"--", "-timeout", "60m", "-count=1"}
 	if runPattern != "" {
 		args = append(args, "-run", runPattern)
 	}
@@ -93,8 +93,10 @@ func goTest(ctx context.Context, root, reports string, env, pkgs []string, runPa
 	go heartbeat(jsonFile, time.Minute, log, stop)
 	// Reap: a test binary that go test's timeout kills cannot stop the tools
 	// its tests started (guestfish, qemu); their process group goes with it.
-	// go test's -timeout bounds each package's test binary; the whole run
-	// (every package, and building them) gets twice as long.
+	// go test's -timeout bounds each package's test binary (60 minutes: the
+	// end-to-end test takes about 40 on 2 cores under TCG with the others
+	// running beside it); the whole run (every package, and building them)
+	// gets 90.
 	err := run.Run(ctx, run.Cmd{Name: "go", Args: append(args, pkgs...), Dir: root, Env: env, Output: out, Reap: true,
 		Timeout: 90 * time.Minute, Hint: "a test that hangs past go test's own -timeout"})
 	close(stop)
