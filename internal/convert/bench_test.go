@@ -15,6 +15,7 @@ import (
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/kvm"
+	"gold-standard-images/internal/sshkeys"
 	"gold-standard-images/test/fixture"
 )
 
@@ -143,6 +144,8 @@ func BenchmarkAzureVHDOfARealImageVsQemuImg(b *testing.B) {
 	} {
 		b.Run(row.name, func(b *testing.B) {
 			cfg := testConfig(b)
+			_, err := sshkeys.Ensure(filepath.Join(cfg.Root, "keys"), "vagrant") // the debug box's key
+			must(b, err)
 			in := packerOutput(b, cfg, "azure", "qcow2")
 			sh(b, "", "qemu-img", "convert", "-f", "qcow2", "-O", "qcow2", base, in)
 			only := selectOnly(b, "azure")
