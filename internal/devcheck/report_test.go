@@ -3,11 +3,11 @@ package devcheck
 import (
 	"bytes"
 	"context"
+	"gold-standard-images/internal/run/runtest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -49,7 +49,7 @@ func TestAHeartbeatNamesThePackagesStillRunning(t *testing.T) {
 	if err := os.WriteFile(path, []byte(stream), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var b syncBuffer
+	var b runtest.Buffer
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { heartbeat(path, 10*time.Millisecond, &b, stop); close(done) }()
@@ -96,22 +96,4 @@ func TestARunReportsEachPackageWithItsTimeAndWritesJUnit(t *testing.T) {
 	if !strings.Contains(string(junit), `name="TestALockHeldByAKilledProcessIsTakenOver"`) {
 		t.Errorf("junit.xml does not name the tests it ran:\n%.600s", junit)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

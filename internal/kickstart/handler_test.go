@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"gold-standard-images/internal/run/runtest"
 	"io"
 	"net"
 	"net/http"
@@ -243,7 +244,7 @@ func TestStartServesUntilStopped(t *testing.T) {
 
 func TestServeLogsOneLinePerRequestAndStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
-	var log syncBuffer
+	var log runtest.Buffer
 	addrc := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
@@ -270,9 +271,9 @@ func TestServeLogsOneLinePerRequestAndStopsOnCancel(t *testing.T) {
 // servers runs the shipped kickstarts on each kind of server this package
 // runs: Start's (builds) and Serve's (ks:serve and the container's
 // ksserver). Each returns the address and where Serve logs.
-func servers(t *testing.T) map[string]func() (addr string, log *syncBuffer) {
-	return map[string]func() (string, *syncBuffer){
-		"Start": func() (string, *syncBuffer) {
+func servers(t *testing.T) map[string]func() (addr string, log *runtest.Buffer) {
+	return map[string]func() (string, *runtest.Buffer){
+		"Start": func() (string, *runtest.Buffer) {
 			port, stop, err := Start(t.Context(), []string{"127.0.0.1"}, loadShipped(t).Handler())
 			if err != nil {
 				t.Fatal(err)
@@ -280,9 +281,9 @@ func servers(t *testing.T) map[string]func() (addr string, log *syncBuffer) {
 			t.Cleanup(stop)
 			return "127.0.0.1:" + itoa(port), nil
 		},
-		"Serve": func() (string, *syncBuffer) {
+		"Serve": func() (string, *runtest.Buffer) {
 			ctx, cancel := context.WithCancel(t.Context())
-			log := &syncBuffer{}
+			log := &runtest.Buffer{}
 			addrc := make(chan string, 1)
 			errc := make(chan error, 1)
 			go func() {
@@ -437,7 +438,7 @@ func TestServeSaysWhenItListensBeyondThisHost(t *testing.T) {
 	} {
 		t.Run(tc.addr, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
-			var log syncBuffer
+			var log runtest.Buffer
 			errc := make(chan error, 1)
 			ready := make(chan struct{})
 			go func() { errc <- Serve(ctx, tc.addr, loadShipped(t).Handler(), &log, func(string) { close(ready) }) }()
