@@ -74,10 +74,13 @@ func TestQEMUCheckReportsAnAcceleratorQEMURefuses(t *testing.T) {
 // accel=kvm and each CPU model the probe tries (QEMU's default, max as
 // libguestfs runs it, host), booting a guest that prints "OK" on its serial
 // port through the firmware. The witness is decisive when every model
-// printed within the probe's own bound (then KVM is usable) or one printed
-// nothing in six times that (then it is not); in between (a KVM that runs
-// guests, slowly: seen here under load) the two may fairly differ, and the
-// test says so instead of judging.
+// printed within the probe's own bound (then the kernel must boot too, if
+// that is what the probe refused), within half of it (then KVM is usable) or one
+// printed nothing in six times that (then it is not); in between (a KVM
+// that runs guests, slowly: seen here under load, 3.4-4 s against the
+// probe's 5) the two may fairly differ, and the test says so instead of
+// judging. A probe that timed out while the witness was fast gets its QEMU
+// check once more, so one moment of load on a busy host is not a verdict.
 func TestProbeAgreesWithAGuestThatPrintsOverSerial(t *testing.T) {
 	q := qemu(t)
 	r := Probe(context.Background(), "")
@@ -108,6 +111,7 @@ func TestProbeAgreesWithAGuestThatPrintsOverSerial(t *testing.T) {
 		}
 		slowest = max(slowest, took)
 	}
+	fast := qemuTimeout / 2
 	switch {
 	case slowest <= qemuTimeout && !r.Usable && strings.Contains(r.Reason, "kernel"):
 		if reason := bootsKernel(context.Background(), q, "kvm", 3*kernelTimeout); reason == "" {
@@ -115,9 +119,14 @@ func TestProbeAgreesWithAGuestThatPrintsOverSerial(t *testing.T) {
 		} else {
 			t.Logf("the one-sector guests ran, the kernel did not (%s): the probe rightly says unusable", reason)
 		}
-	case slowest <= qemuTimeout && !r.Usable:
-		t.Errorf("probe says unusable (%s), but every CPU model printed over serial within %s", r.Reason, qemuTimeout)
-	case slowest > qemuTimeout:
+	case slowest <= fast && !r.Usable:
+		again := bootsWithQEMU(context.Background(), q, "kvm", qemuCPUs, qemuTimeout)
+		if again != "" {
+			t.Errorf("probe says unusable (%s, and again: %s), but every CPU model printed over serial within %s", r.Reason, again, fast)
+		} else {
+			t.Logf("the probe's QEMU check timed out once (%s) and passed when run again: load on this host, not a verdict", r.Reason)
+		}
+	case slowest > fast:
 		t.Logf("KVM runs guests here, slowly (%s; the probe gives %s): the probe may call it either way (it said usable=%v)", slowest, qemuTimeout, r.Usable)
 	}
 }
