@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,28 +56,36 @@ func requireFixtureTools(t *testing.T) {
 // builtLikeOpenStack is the fixture guest's base disk as the openstack
 // build leaves it: on a qcow2 overlay (the cached base image is never
 // written), guestfish adds what the build's Ansible adds that the check
-// reads (the image record; no vagrant user: convert's debug box adds it);
-// the result is a standalone qcow2 at out, as Packer's qemu builder leaves
-// one.
-func builtLikeOpenStack(ctx context.Context, t *testing.T, accel kvm.Choice, base, out string) {
+// reads (the image record; no vagrant user: convert's debug box adds it),
+// converted to a standalone qcow2 as Packer's qemu builder leaves one. It
+// is cached beside the base image (fixture.Derived: a libguestfs
+// appliance costs minutes under TCG on a busy machine) and copied to out.
+func builtLikeOpenStack(ctx context.Context, t *testing.T, accel kvm.Choice, out string) {
 	t.Helper()
-	dir := t.TempDir()
-	overlay := filepath.Join(dir, "overlay.qcow2")
-	if err := os.WriteFile(filepath.Join(dir, "record"), []byte("vm_name="+fixtureVM+"\nversion=1.0.0\nbuild=openstack\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	script := fmt.Sprintf("upload %s %s\nchmod 0644 %s\n", filepath.Join(dir, "record"), RecordFile, RecordFile)
-	steps := []run.Cmd{
-		{Name: "qemu-img", Args: []string{"create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", overlay}, Timeout: time.Minute},
-		{Name: "guestfish", Args: []string{"-a", overlay, "-i"}, Stdin: strings.NewReader(script),
-			Env: append([]string{"LIBGUESTFS_BACKEND=direct"}, accel.LibguestfsEnv(os.Getenv)...), Timeout: 10 * time.Minute,
-			Hint: "libguestfs stuck (KVM that runs no guest: set QEMU_ACCELERATOR=tcg)"},
-		{Name: "qemu-img", Args: []string{"convert", "-O", "qcow2", overlay, out}, Timeout: 10 * time.Minute},
-	}
-	for _, c := range steps {
-		if err := run.Run(ctx, c); err != nil {
-			t.Fatal(err)
+	record := []byte("vm_name=" + fixtureVM + "\nversion=1.0.0\nbuild=openstack\n")
+	script := fmt.Sprintf("upload record %s\nchmod 0644 %s\n", RecordFile, RecordFile) // run in the record's folder
+	made := fixture.Derived(ctx, t, accel, "openstack-record", append(slices.Clip(record), script...), func(base, image string) error {
+		dir := t.TempDir()
+		overlay := filepath.Join(dir, "overlay.qcow2")
+		if err := os.WriteFile(filepath.Join(dir, "record"), record, 0o644); err != nil {
+			return err
 		}
+		steps := []run.Cmd{
+			{Name: "qemu-img", Args: []string{"create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", overlay}, Timeout: time.Minute},
+			{Name: "guestfish", Args: []string{"-a", overlay, "-i"}, Stdin: strings.NewReader(script), Dir: dir,
+				Env: append([]string{"LIBGUESTFS_BACKEND=direct"}, accel.LibguestfsEnv(os.Getenv)...), Timeout: 10 * time.Minute,
+				Hint: "libguestfs stuck (KVM that runs no guest: set QEMU_ACCELERATOR=tcg)"},
+			{Name: "qemu-img", Args: []string{"convert", "-O", "qcow2", overlay, image}, Timeout: 10 * time.Minute},
+		}
+		for _, c := range steps {
+			if err := run.Run(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := run.Run(ctx, run.Cmd{Name: "cp", Args: []string{"--sparse=always", made, out}, Timeout: 10 * time.Minute}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -107,8 +116,6 @@ func TestTheFixtureBoxIsAddedThroughTheCatalogBootedCheckedAndDestroyed(t *testi
 	}
 	requireNamespaces(ctx, t)
 	t.Logf("accelerator: %s (%s)", accel.Accelerator, accel.Line)
-	base, _ := fixture.Image(ctx, t, accel)
-
 	root := t.TempDir()
 	keys, err := sshkeys.Ensure(filepath.Join(root, "keys"), "vagrant")
 	if err != nil {
@@ -120,7 +127,7 @@ func TestTheFixtureBoxIsAddedThroughTheCatalogBootedCheckedAndDestroyed(t *testi
 		t.Fatal(err)
 	}
 	start := time.Now()
-	builtLikeOpenStack(ctx, t, accel, base, filepath.Join(packerDir, cfg.Tree().ArtifactName("openstack", "qcow2")))
+	builtLikeOpenStack(ctx, t, accel, filepath.Join(packerDir, cfg.Tree().ArtifactName("openstack", "qcow2")))
 	t.Logf("image record added: %s", time.Since(start).Round(time.Second))
 
 	selected, err := providers.Select("openstack", "")

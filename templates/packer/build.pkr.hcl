@@ -72,7 +72,11 @@ build {
     extra_arguments = [
       "--extra-vars", jsonencode(merge(local.ansible_vars, { build = source.name })),
     ]
-    ansible_env_vars = ["ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_NOCOLOR=True"]
+    # Pipelining sends each module on the SSH session's stdin instead of
+    # copying it to a temporary folder first: one SSH command per task
+    # instead of four, which matters most in an emulated guest. Safe as
+    # root (no sudo, so no requiretty).
+    ansible_env_vars = ["ANSIBLE_HOST_KEY_CHECKING=False", "ANSIBLE_NOCOLOR=True", "ANSIBLE_PIPELINING=True"]
   }
 
   provisioner "shell" {
