@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/run"
+	"gold-standard-images/test/fixture"
 )
 
 // loginRules are the Table's rules that keep a login out of the images
@@ -18,8 +20,8 @@ var loginRules = []string{"no vagrant user", "no known key in any authorized_key
 
 // TestAShippedImageWithAVagrantUserAKnownKeyOrPasswordlessSudoIsBroken
 // checks the Table's login rules on the fixture guest's base disk (they
-// hold) and on a qcow2 overlay of it (the cached base is never written) to
-// which guestfish added what a Vagrant box has and a shipped image must
+// hold) and on a copy of it (made on a qcow2 overlay: the cached base is
+// never written) to which guestfish added what a Vagrant box has and a shipped image must
 // not: the user vagrant with the site's vagrant key and a NOPASSWD
 // drop-in, Vagrant's insecure key in the authorized_keys2 of an account
 // whose home is outside /home, and the build's packer key in root's.
@@ -56,46 +58,53 @@ func TestAShippedImageWithAVagrantUserAKnownKeyOrPasswordlessSudoIsBroken(t *tes
 		t.Fatalf("the fixture's base disk: %v, want every login rule to hold", broken)
 	}
 
-	dir := t.TempDir()
-	overlay := filepath.Join(dir, "overlay.qcow2")
 	files := map[string]string{
 		"vagrant.keys": siteVagrant + "\n",
 		"deploy.keys":  "# deploy\n" + VagrantInsecureKeys[1] + "\n",
 		"root.keys":    sitePacker + "\n",
 		"sudoers":      "Defaults:vagrant !requiretty\nvagrant ALL=(ALL) NOPASSWD: ALL\n",
 	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	script := fmt.Sprintf(`command "useradd --create-home --shell /bin/bash vagrant"
+	// Run in the folder of the files: the script names them relatively,
+	// so that it and the files are all the cached image depends on.
+	script := `command "useradd --create-home --shell /bin/bash vagrant"
 command "useradd --system --home-dir /srv/deploy --create-home deploy"
 mkdir-p /home/vagrant/.ssh
-upload %s /home/vagrant/.ssh/authorized_keys
+upload vagrant.keys /home/vagrant/.ssh/authorized_keys
 mkdir-p /srv/deploy/.ssh
-upload %s /srv/deploy/.ssh/authorized_keys2
+upload deploy.keys /srv/deploy/.ssh/authorized_keys2
 mkdir-p /root/.ssh
-upload %s /root/.ssh/authorized_keys
-upload %s /etc/sudoers.d/vagrant
+upload root.keys /root/.ssh/authorized_keys
+upload sudoers /etc/sudoers.d/vagrant
 chmod 0440 /etc/sudoers.d/vagrant
-`, filepath.Join(dir, "vagrant.keys"), filepath.Join(dir, "deploy.keys"), filepath.Join(dir, "root.keys"), filepath.Join(dir, "sudoers"))
-	for _, c := range []run.Cmd{
-		{Name: "qemu-img", Args: []string{"create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", overlay}, Timeout: time.Minute},
-		{Name: "guestfish", Args: []string{"--format=qcow2", "-a", overlay, "-i"}, Stdin: strings.NewReader(script),
-			Env: append([]string{"LIBGUESTFS_BACKEND=direct"}, accel.LibguestfsEnv(os.Getenv)...), Timeout: 10 * time.Minute,
-			Hint: "libguestfs stuck (KVM that runs no guest: set QEMU_ACCELERATOR=tcg)"},
-	} {
-		if err := run.Run(ctx, c); err != nil {
-			t.Fatal(err)
+`
+	inputs := []byte(script)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		inputs = fmt.Appendf(inputs, "%s\n%s", name, files[name])
+	}
+	// Cached beside the fixture (fixture.Derived): its guestfish appliance
+	// costs a minute or more under TCG. inspect refuses a disk with a
+	// backing file (diskcheck): the image is a copy that stands alone.
+	shipped := fixture.Derived(ctx, t, accel, "logins", inputs, func(base, out string) error {
+		dir := t.TempDir()
+		for name, content := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+				return err
+			}
 		}
-	}
-	// inspect refuses a disk with a backing file (diskcheck): it reads a
-	// copy that stands alone.
-	shipped := filepath.Join(dir, "shipped.qcow2")
-	if err := run.Run(ctx, run.Cmd{Name: "qemu-img", Args: []string{"convert", "-f", "qcow2", "-O", "qcow2", overlay, shipped}, Timeout: 5 * time.Minute}); err != nil {
-		t.Fatal(err)
-	}
+		overlay := filepath.Join(dir, "overlay.qcow2")
+		for _, c := range []run.Cmd{
+			{Name: "qemu-img", Args: []string{"create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", overlay}, Timeout: time.Minute},
+			{Name: "guestfish", Args: []string{"--format=qcow2", "-a", overlay, "-i"}, Stdin: strings.NewReader(script), Dir: dir,
+				Env: append([]string{"LIBGUESTFS_BACKEND=direct"}, accel.LibguestfsEnv(os.Getenv)...), Timeout: 10 * time.Minute,
+				Hint: "libguestfs stuck (KVM that runs no guest: set QEMU_ACCELERATOR=tcg)"},
+			{Name: "qemu-img", Args: []string{"convert", "-f", "qcow2", "-O", "qcow2", overlay, out}, Timeout: 5 * time.Minute},
+		} {
+			if err := run.Run(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	want := map[string][]string{ // rule -> parts of its error
 		"no vagrant user": {"/etc/passwd line", `matches "^vagrant:": "vagrant:x:`},
 		"no known key in any authorized_keys": {
