@@ -3,10 +3,11 @@ package inspect
 import (
 	"errors"
 	"io/fs"
+	"slices"
+	"strings"
+	"testing"
 
 	"gold-standard-images/internal/providers"
-	"slices"
-	"testing"
 )
 
 func names(rules []Rule) []string {
@@ -69,7 +70,7 @@ func TestEveryRuleHasANameTheArgumentsOfItsKindAndKnownProviders(t *testing.T) {
 		KernelArgs: {1, -1}, NoKernelArgs: {1, -1}, InitramfsModules: {0, -1}, InitramfsModulesShipped: {1, -1},
 		NotInRootfs: {1, -1}, NoKnownKey: {0, 0}, NoPasswordlessSudo: {0, 0},
 	}
-	known := []string{"aws", "azure", "docker", "gcp", "openstack", "virtualbox", "vmware"}
+	known := providers.Names(providers.All)
 	seen := map[string]bool{}
 	for _, r := range Table {
 		if r.Name == "" || seen[r.Name] {
@@ -118,6 +119,48 @@ func TestEveryProviderHasAnArtifactToOpen(t *testing.T) {
 	for _, p := range providers.All {
 		if _, err := SourceOf(p.Name, t.TempDir(), "x"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s: %v", p.Name, err)
+		}
+	}
+}
+
+func TestEachProviderIsInspectedInTheArtifactItsPlatformTakes(t *testing.T) {
+	want := map[string]Source{
+		"aws": {"x.ova", OVA}, "virtualbox": {"x.ova", OVA}, "vmware": {"x.ova", OVA},
+		"azure": {"x.vhd", "vpc"}, "openstack": {"x.qcow2", "qcow2"},
+		"gcp": {"x.tar.gz", GCPTarball}, "docker": {"x.tar.gz", Rootfs},
+	}
+	for _, p := range providers.All {
+		got, _ := SourceOf(p.Name, "", "x")
+		if got != want[p.Name] {
+			t.Errorf("%s: inspects %+v, want %+v", p.Name, got, want[p.Name])
+		}
+	}
+	if _, err := SourceOf("nobody", "", "x"); err == nil || !strings.Contains(err.Error(), `"nobody"`) {
+		t.Errorf("an unknown provider: error %v, want one naming it", err)
+	}
+}
+
+// TestAScratchProviderGetsTheRulesOfItsKindFromItsRow adds a row to
+// providers.All and shows the inspector opens its artifact and checks the
+// rules of its kind without an edit here.
+func TestAScratchProviderGetsTheRulesOfItsKindFromItsRow(t *testing.T) {
+	defer func(all []providers.Provider) { providers.All = all }(providers.All)
+	providers.All = append(slices.Clone(providers.All),
+		providers.Provider{Name: "scratch", Builder: providers.QEMU, Group: 2, Kind: providers.Cloud,
+			Input: "qcow2", Artifact: "vhd", Make: providers.FixedVHD, Box: providers.VagrantLibvirt, RootLocked: true})
+
+	if got, err := SourceOf("scratch", "", "x"); got != (Source{"x.vhd", "vpc"}) || err == nil {
+		t.Errorf("scratch inspects %+v (%v), want a missing x.vhd read as vpc", got, err)
+	}
+	selected := names(Select(Table, "scratch", RHEL))
+	for _, rule := range []string{"root locked", "no vagrant user", "no rhgb or quiet on the kernel line", "every kernel has an initramfs", "no SSH host keys"} {
+		if !slices.Contains(selected, rule) {
+			t.Errorf("scratch (a cloud image): rule %q not selected", rule)
+		}
+	}
+	for _, rule := range []string{"initramfs has the Hyper-V drivers", "no kernel, modules, firmware, bootloader or initramfs"} {
+		if slices.Contains(selected, rule) {
+			t.Errorf("scratch: rule %q, another platform's, selected", rule)
 		}
 	}
 }
