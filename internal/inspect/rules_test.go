@@ -139,28 +139,3 @@ func TestEachProviderIsInspectedInTheArtifactItsPlatformTakes(t *testing.T) {
 		t.Errorf("an unknown provider: error %v, want one naming it", err)
 	}
 }
-
-// TestAScratchProviderGetsTheRulesOfItsKindFromItsRow adds a row to
-// providers.All and shows the inspector opens its artifact and checks the
-// rules of its kind without an edit here.
-func TestAScratchProviderGetsTheRulesOfItsKindFromItsRow(t *testing.T) {
-	defer func(all []providers.Provider) { providers.All = all }(providers.All)
-	providers.All = append(slices.Clone(providers.All),
-		providers.Provider{Name: "scratch", Builder: providers.QEMU, Group: 2, Kind: providers.Cloud,
-			Input: "qcow2", Artifact: "vhd", Make: providers.FixedVHD, Box: providers.VagrantLibvirt, RootLocked: true})
-
-	if got, err := SourceOf("scratch", "", "x"); got != (Source{"x.vhd", "vpc"}) || err == nil {
-		t.Errorf("scratch inspects %+v (%v), want a missing x.vhd read as vpc", got, err)
-	}
-	selected := names(Select(Table, "scratch", RHEL))
-	for _, rule := range []string{"root locked", "no vagrant user", "no rhgb or quiet on the kernel line", "every kernel has an initramfs", "no SSH host keys"} {
-		if !slices.Contains(selected, rule) {
-			t.Errorf("scratch (a cloud image): rule %q not selected", rule)
-		}
-	}
-	for _, rule := range []string{"initramfs has the Hyper-V drivers", "no kernel, modules, firmware, bootloader or initramfs"} {
-		if slices.Contains(selected, rule) {
-			t.Errorf("scratch: rule %q, another platform's, selected", rule)
-		}
-	}
-}
