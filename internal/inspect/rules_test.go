@@ -81,6 +81,9 @@ func TestEveryRuleHasANameTheArgumentsOfItsKindAndKnownProviders(t *testing.T) {
 		if !ok || len(r.Args) < n[0] || n[1] >= 0 && len(r.Args) > n[1] {
 			t.Errorf("rule %q: kind %s with %d argument(s)", r.Name, r.Kind, len(r.Args))
 		}
+		if r.Where != nil && r.Providers != nil {
+			t.Errorf("rule %q: both Providers and Where; pick its providers by name or by their row", r.Name)
+		}
 		for _, p := range r.Providers {
 			if !slices.Contains(known, p) {
 				t.Errorf("rule %q: unknown provider %q", r.Name, p)
