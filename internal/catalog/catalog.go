@@ -2,7 +2,7 @@
 // artifacts tree, artifacts/<vm_name>.json: every version found, each with
 // the Vagrant boxes of its provider folders, so that `vagrant box add
 // artifacts/<vm_name>.json` and `vagrant box outdated` work. The debug boxes
-// of the images that carry no vagrant user (aws, azure, docker, gcp) each
+// of the images that carry no vagrant user (all but virtualbox's) each
 // go into a catalog of their own, artifacts/<vm_name>-<provider>.json.
 package catalog
 
@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -27,43 +26,60 @@ import (
 	"gold-standard-images/internal/atomicfile"
 	"gold-standard-images/internal/checksum"
 	"gold-standard-images/internal/hashfile"
+	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/tree"
 )
 
-// boxProviders maps the provider folders that hold a Vagrant box to the
-// Vagrant provider name of that box.
-var boxProviders = map[string]string{
-	"virtualbox": "virtualbox",
-	"vmware":     "vmware_desktop",
-	"openstack":  "libvirt",
-	"aws":        "virtualbox",
-	"azure":      "libvirt",
-	"docker":     "libvirt",
-	"gcp":        "libvirt",
+// boxProvider returns the Vagrant provider name of the box in a provider
+// folder (providers.Provider.Box), false for a folder that is no provider's.
+func boxProvider(folder string) (string, bool) {
+	p, ok := providers.Lookup(folder)
+	return p.Box, ok && p.Box != ""
 }
 
-// debugBoxes are the provider folders whose box is a debug box (made by
-// convert from a copy of the disk with the vagrant user added). Each goes
-// into a catalog of its own, <vm_name>-<folder>.json: a version of one
-// catalog cannot hold two boxes of one Vagrant provider (Vagrant could not
-// tell which to take), and the vm_name's catalog keeps the boxes of the
-// images that are Vagrant images by design.
-var debugBoxes = map[string]bool{"aws": true, "azure": true, "docker": true, "gcp": true, "openstack": true, "vmware": true}
+// isDebugBox says whether a provider folder's box is a debug box (made by
+// convert from a copy of the disk with the vagrant user added,
+// providers.Provider.DebugBox). Each goes into a catalog of its own,
+// <vm_name>-<folder>.json: a version of one catalog cannot hold two boxes of
+// one Vagrant provider (Vagrant could not tell which to take), and the
+// vm_name's catalog keeps the boxes of the images that are Vagrant images by
+// design.
+func isDebugBox(folder string) bool {
+	p, ok := providers.Lookup(folder)
+	return ok && p.Box != "" && p.DebugBox()
+}
 
-// BoxProviders returns a copy of the map from the provider folders that hold
-// a Vagrant box to the Vagrant provider name of that box.
-func BoxProviders() map[string]string { return maps.Clone(boxProviders) }
+// BoxProviders returns the map from the provider folders that hold a Vagrant
+// box to the Vagrant provider name of that box.
+func BoxProviders() map[string]string {
+	m := map[string]string{}
+	for _, p := range providers.All {
+		if box, ok := boxProvider(p.Name); ok {
+			m[p.Name] = box
+		}
+	}
+	return m
+}
 
 // DebugBoxFolders lists the provider folders whose box is a debug box, in a
 // catalog of its own (CatalogName), sorted.
-func DebugBoxFolders() []string { return slices.Sorted(maps.Keys(debugBoxes)) }
+func DebugBoxFolders() []string {
+	var out []string
+	for _, p := range providers.All {
+		if isDebugBox(p.Name) {
+			out = append(out, p.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // CatalogName is the name of the catalog a provider folder's box goes into,
 // without ".json": <vm_name>, or <vm_name>-<folder> for a debug box. The
 // box's name in it is <namespace>/<CatalogName>.
 func CatalogName(vmName, providerFolder string) string {
-	if debugBoxes[providerFolder] {
+	if isDebugBox(providerFolder) {
 		return vmName + "-" + providerFolder
 	}
 	return vmName
@@ -282,14 +298,14 @@ func folderBox(ctx context.Context, f tree.Folder, absRoot, root, baseURL string
 	if len(names) == 0 {
 		return Provider{}, false, fmt.Errorf("writing the Vagrant catalog: %q: the folder has no artifact; build it again or remove it", f.Dir)
 	}
-	vagrantName, isBox := boxProviders[f.Provider]
+	vagrantName, isBox := boxProvider(f.Provider)
 	if !isBox {
 		return Provider{}, false, nil
 	}
 	boxFile := f.Build().ArtifactName(f.Provider, "box")
 	path := filepath.Join(f.Dir, boxFile)
 	info, err := os.Lstat(path) // a link could lead outside the tree
-	if errors.Is(err, os.ErrNotExist) && debugBoxes[f.Provider] {
+	if errors.Is(err, os.ErrNotExist) && isDebugBox(f.Provider) {
 		return Provider{}, false, nil // made only when asked for (artifacts:debugboxes)
 	}
 	if errors.Is(err, os.ErrNotExist) {

@@ -86,7 +86,7 @@ func addBuild(t testing.TB, root, version, provider string) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if v, ok := boxProviders[provider]; ok {
+	if v, ok := BoxProviders()[provider]; ok {
 		makeBox(t, filepath.Join(dir, BoxName(vm, version, provider)), boxSpec{provider: v})
 	}
 	disk := filepath.Join(dir, vm+"-"+version+"_"+provider+".img")
@@ -142,7 +142,7 @@ func TestWriteMatchesGoldenCatalog(t *testing.T) {
 // the one box made of an image as built.
 func TestDebugBoxesGoIntoACatalogOfTheirOwnSoNoVersionHoldsTwoBoxesOfOneVagrantProvider(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "artifacts")
-	for p := range boxProviders {
+	for p := range BoxProviders() {
 		addBuild(t, root, "1.0.0", p)
 	}
 	catalogs, err := Build(context.Background(), root, Options{Namespace: "gold"})
@@ -181,8 +181,8 @@ func TestDebugBoxesGoIntoACatalogOfTheirOwnSoNoVersionHoldsTwoBoxesOfOneVagrantP
 		}
 	}
 	for _, folder := range DebugBoxFolders() {
-		if CatalogName(vm, folder) != vm+"-"+folder || boxProviders[folder] == "" {
-			t.Errorf("debug box folder %s: catalog %q, Vagrant provider %q", folder, CatalogName(vm, folder), boxProviders[folder])
+		if CatalogName(vm, folder) != vm+"-"+folder || BoxProviders()[folder] == "" {
+			t.Errorf("debug box folder %s: catalog %q, Vagrant provider %q", folder, CatalogName(vm, folder), BoxProviders()[folder])
 		}
 	}
 }

@@ -95,22 +95,47 @@ func debugBox(make makeFunc) output {
 	return output{ext: "box", kind: tree.Box, make: make, debug: true}
 }
 
-// table is the one conversion table.
-var table = []row{
-	{"aws", "ova", []output{disk("ova", asBuilt), debugBox(virtualboxDebugBox)}},
-	{"virtualbox", "ova", []output{disk("ova", asBuilt), asBuiltBox(virtualboxBox)}},
-	{"azure", "qcow2", []output{disk("vhd", fixedVHD), debugBox(libvirtDebugBox)}},
-	{"docker", "qcow2", []output{disk("tar.gz", rootfsTarball), debugBox(libvirtDebugBox)}},
-	{"gcp", "qcow2", []output{disk("tar.gz", gcpTarball), debugBox(libvirtDebugBox)}},
-	{"openstack", "qcow2", []output{disk("qcow2", asBuilt), debugBox(libvirtDebugBox)}},
-	{"vmware", "vmx", []output{disk("ova", vmwareOVA), debugBox(vmwareDebugBox)}},
+// makers are the code of each way an artifact is made (providers.Make).
+var makers = map[providers.Make]makeFunc{
+	providers.AsBuilt:       asBuilt,
+	providers.FixedVHD:      fixedVHD,
+	providers.GCPTarball:    gcpTarball,
+	providers.RootfsTarball: rootfsTarball,
+	providers.VMwareOVA:     vmwareOVA,
+}
+
+// boxMakers make the Vagrant box of each Vagrant provider: from the image
+// as built (a providers.VagrantImage) or as a debug box.
+var boxMakers = map[bool]map[string]makeFunc{
+	false: {providers.VagrantVirtualBox: virtualboxBox},
+	true: {
+		providers.VagrantVirtualBox: virtualboxDebugBox,
+		providers.VagrantLibvirt:    libvirtDebugBox,
+		providers.VagrantVMware:     vmwareDebugBox,
+	},
+}
+
+// table is the one conversion table: a row per provider of providers.All,
+// read from its Input, Artifact, Make, Box and Kind.
+func table() []row {
+	rows := make([]row, len(providers.All))
+	for i, p := range providers.All {
+		rows[i] = row{p.Name, p.Input, []output{disk(p.Artifact, makers[p.Make])}}
+		if box := boxMakers[p.DebugBox()][p.Box]; p.DebugBox() {
+			rows[i].outputs = append(rows[i].outputs, debugBox(box))
+		} else {
+			rows[i].outputs = append(rows[i].outputs, asBuiltBox(box))
+		}
+	}
+	return rows
 }
 
 // Providers lists the providers the conversion table has a row for, in
 // table order.
 func Providers() []string {
-	names := make([]string, len(table))
-	for i, r := range table {
+	rows := table()
+	names := make([]string, len(rows))
+	for i, r := range rows {
 		names[i] = r.provider
 	}
 	return names
@@ -130,7 +155,7 @@ func MakesDebugBox(provider string) bool {
 }
 
 func makes(provider string, is func(output) bool) bool {
-	for _, r := range table {
+	for _, r := range table() {
 		for _, o := range r.outputs {
 			if r.provider == provider && is(o) {
 				return true
@@ -205,7 +230,7 @@ func Run(ctx context.Context, cfg *config.Config, selected []providers.Provider,
 		return nil, fmt.Errorf("converting artifacts: %w", err)
 	}
 	defer unlock()
-	for _, r := range table {
+	for _, r := range table() {
 		r.outputs = slices.DeleteFunc(slices.Clone(r.outputs), func(o output) bool { return o.debug != opts.DebugBoxes })
 		if !chosen[r.provider] || len(r.outputs) == 0 {
 			continue

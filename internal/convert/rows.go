@@ -25,6 +25,7 @@ import (
 	"gold-standard-images/internal/layerdigest"
 	"gold-standard-images/internal/ova"
 	"gold-standard-images/internal/progress"
+	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
 )
 
@@ -301,7 +302,7 @@ func writeVirtualboxBox(ctx context.Context, j *job, tmp string, disks map[strin
 		return err
 	}
 	defer b.abort()
-	b.addJSON(map[string]any{"provider": "virtualbox"})
+	b.addJSON(map[string]any{"provider": providers.VagrantVirtualBox})
 	tr := tar.NewReader(in)
 	sawOVF := false
 	for b.err == nil {

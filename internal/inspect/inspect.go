@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -162,7 +161,7 @@ func Inspect(ctx context.Context, provider string, art Source, logPath string, o
 	if art.Format == Rootfs {
 		var forProvider []Rule
 		for _, r := range rules {
-			if r.Providers == nil || slices.Contains(r.Providers, provider) {
+			if r.appliesTo(provider) {
 				forProvider = append(forProvider, r)
 			}
 		}

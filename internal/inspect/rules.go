@@ -3,6 +3,8 @@ package inspect
 import (
 	"slices"
 	"strings"
+
+	"gold-standard-images/internal/providers"
 )
 
 // Kind is what a rule checks; its Args say against what.
@@ -87,8 +89,13 @@ func (k Kind) inTarball() bool {
 type Rule struct {
 	// Name says what holds when the rule passes, printed on its line.
 	Name string
-	// Providers the rule applies to; nil is every provider.
+	// Providers the rule applies to, by name: a platform's own checks
+	// (its agent, drivers, console). Nil with Where nil is every provider.
 	Providers []string
+	// Where picks the providers the rule applies to by their row
+	// (providers.Provider.IsCloud, Ships, HasKernel, LocksRoot), so a new
+	// provider gets the rules of its kind from its row.
+	Where func(providers.Provider) bool
 	// Families the rule applies to (Family); nil is every family.
 	Families []string
 	Kind     Kind
@@ -97,8 +104,33 @@ type Rule struct {
 
 // Applies says whether the rule is one for provider's image of family.
 func (r Rule) Applies(provider, family string) bool {
-	return (r.Providers == nil || slices.Contains(r.Providers, provider)) &&
-		(r.Families == nil || slices.Contains(r.Families, family))
+	return r.appliesTo(provider) && (r.Families == nil || slices.Contains(r.Families, family))
+}
+
+// appliesTo says whether the rule is one for provider's image, whatever
+// its family.
+func (r Rule) appliesTo(provider string) bool {
+	if r.Where != nil {
+		p, ok := providers.Lookup(provider)
+		return ok && r.Where(p)
+	}
+	return r.Providers == nil || slices.Contains(r.Providers, provider)
+}
+
+// providerNames are the names of the providers the rule is for, sorted when
+// Where picks them; nil is every provider.
+func (r Rule) providerNames() []string {
+	if r.Where == nil {
+		return r.Providers
+	}
+	var names []string
+	for _, p := range providers.All {
+		if r.Where(p) {
+			names = append(names, p.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Select returns the rules of rules that apply to provider and family, in
@@ -132,12 +164,12 @@ func Family(distro string) string {
 	return ""
 }
 
-// Provider groups of the table.
+// Provider groups of the table, chosen by the providers' rows.
 var (
-	clouds       = []string{"aws", "azure", "gcp", "openstack"}
-	lockedRoot   = []string{"aws", "azure", "docker", "gcp", "openstack", "virtualbox"}
-	shipped      = []string{"aws", "azure", "docker", "gcp", "openstack", "vmware"} // to a cloud, vSphere or a registry: all but the Vagrant box
-	disks        = []string{"aws", "azure", "gcp", "openstack", "virtualbox", "vmware"}
+	clouds       = providers.Provider.IsCloud
+	lockedRoot   = providers.Provider.LocksRoot
+	shipped      = providers.Provider.Ships // to a cloud, vSphere or a registry: all but the Vagrant box
+	disks        = providers.Provider.HasKernel
 	el           = []string{RHEL}
 	rhgbQuiet    = []string{"rhgb", "quiet"}
 	buildFiles   = []string{"/boot", "/lib/modules", "/usr/lib/modules", "/lib/firmware", "/usr/lib/firmware"}
@@ -157,21 +189,21 @@ var Table = []Rule{
 	{Name: "sshd: PasswordAuthentication no", Kind: SSHD, Args: []string{"PasswordAuthentication", "no"}},
 	{Name: "sshd: PermitRootLogin prohibit-password", Kind: SSHD, Args: []string{"PermitRootLogin", "prohibit-password"}},
 	{Name: "no persistent MAC rules", Kind: NoFiles, Args: []string{"/etc/udev/rules.d/70-persistent-net.rules"}},
-	{Name: "root locked", Providers: lockedRoot, Kind: RootLocked},
+	{Name: "root locked", Where: lockedRoot, Kind: RootLocked},
 
 	// The images that ship (not Vagrant boxes): no login anyone else holds
 	// the key of. Their Vagrant boxes are made from a copy of the disk.
-	{Name: "no vagrant user", Providers: shipped, Kind: FileLacks, Args: []string{"/etc/passwd", `^vagrant:`}},
-	{Name: "no known key in any authorized_keys", Providers: shipped, Kind: NoKnownKey},
-	{Name: "no passwordless sudo", Providers: shipped, Kind: NoPasswordlessSudo},
+	{Name: "no vagrant user", Where: shipped, Kind: FileLacks, Args: []string{"/etc/passwd", `^vagrant:`}},
+	{Name: "no known key in any authorized_keys", Where: shipped, Kind: NoKnownKey},
+	{Name: "no passwordless sudo", Where: shipped, Kind: NoPasswordlessSudo},
 
 	// docker: a container has no kernel, firmware, bootloader or initramfs.
 	{Name: "no kernel, modules, firmware, bootloader or initramfs", Providers: []string{"docker"}, Kind: NotInRootfs, Args: buildFiles},
 
 	// The clouds (EL): console on the serial port, cloud-ready initramfs.
-	{Name: "no rhgb or quiet on the kernel line", Providers: clouds, Families: el, Kind: NoKernelArgs, Args: rhgbQuiet},
-	{Name: "initramfs non-host-only (dracut.conf.d)", Providers: clouds, Families: el, Kind: FileHas, Args: []string{"/etc/dracut.conf.d/gsi-cloud.conf", `^hostonly="?no"?`}},
-	{Name: "NOZEROCONF=yes", Providers: clouds, Families: el, Kind: FileHas, Args: []string{"/etc/sysconfig/network", `^NOZEROCONF="?yes"?`}},
+	{Name: "no rhgb or quiet on the kernel line", Where: clouds, Families: el, Kind: NoKernelArgs, Args: rhgbQuiet},
+	{Name: "initramfs non-host-only (dracut.conf.d)", Where: clouds, Families: el, Kind: FileHas, Args: []string{"/etc/dracut.conf.d/gsi-cloud.conf", `^hostonly="?no"?`}},
+	{Name: "NOZEROCONF=yes", Where: clouds, Families: el, Kind: FileHas, Args: []string{"/etc/sysconfig/network", `^NOZEROCONF="?yes"?`}},
 	{Name: "no swap on the OS disk", Providers: []string{"azure"}, Families: el, Kind: FileLacks, Args: []string{"/etc/fstab", `^\s*[^#]\S*\s+\S+\s+swap\s`}},
 	{Name: "no crashkernel=auto on the kernel line", Providers: []string{"azure", "gcp"}, Families: el, Kind: NoKernelArgs, Args: []string{"crashkernel=auto"}},
 	{Name: "cloud-init's default user is named after the distribution, with sudo", Providers: []string{"aws", "azure", "openstack"}, Families: el, Kind: FileHas, Args: []string{"/etc/cloud/cloud.cfg.d/50_local.cfg", `^\s+sudo: \["ALL=\(ALL\) NOPASSWD:ALL"\]`}},
@@ -211,5 +243,5 @@ var Table = []Rule{
 	{Name: "vmtoolsd enabled", Providers: []string{"vmware"}, Families: el, Kind: UnitEnabled, Args: []string{"vmtoolsd.service"}},
 
 	// Every disk image (EL): a kernel that boots.
-	{Name: "every kernel has an initramfs", Providers: disks, Families: el, Kind: InitramfsModules},
+	{Name: "every kernel has an initramfs", Where: disks, Families: el, Kind: InitramfsModules},
 }

@@ -3,10 +3,11 @@ package inspect
 import (
 	"errors"
 	"io/fs"
+	"slices"
+	"strings"
+	"testing"
 
 	"gold-standard-images/internal/providers"
-	"slices"
-	"testing"
 )
 
 func names(rules []Rule) []string {
@@ -69,7 +70,7 @@ func TestEveryRuleHasANameTheArgumentsOfItsKindAndKnownProviders(t *testing.T) {
 		KernelArgs: {1, -1}, NoKernelArgs: {1, -1}, InitramfsModules: {0, -1}, InitramfsModulesShipped: {1, -1},
 		NotInRootfs: {1, -1}, NoKnownKey: {0, 0}, NoPasswordlessSudo: {0, 0},
 	}
-	known := []string{"aws", "azure", "docker", "gcp", "openstack", "virtualbox", "vmware"}
+	known := providers.Names(providers.All)
 	seen := map[string]bool{}
 	for _, r := range Table {
 		if r.Name == "" || seen[r.Name] {
@@ -79,6 +80,9 @@ func TestEveryRuleHasANameTheArgumentsOfItsKindAndKnownProviders(t *testing.T) {
 		n, ok := nargs[r.Kind]
 		if !ok || len(r.Args) < n[0] || n[1] >= 0 && len(r.Args) > n[1] {
 			t.Errorf("rule %q: kind %s with %d argument(s)", r.Name, r.Kind, len(r.Args))
+		}
+		if r.Where != nil && r.Providers != nil {
+			t.Errorf("rule %q: both Providers and Where; pick its providers by name or by their row", r.Name)
 		}
 		for _, p := range r.Providers {
 			if !slices.Contains(known, p) {
@@ -119,5 +123,22 @@ func TestEveryProviderHasAnArtifactToOpen(t *testing.T) {
 		if _, err := SourceOf(p.Name, t.TempDir(), "x"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s: %v", p.Name, err)
 		}
+	}
+}
+
+func TestEachProviderIsInspectedInTheArtifactItsPlatformTakes(t *testing.T) {
+	want := map[string]Source{
+		"aws": {"x.ova", OVA}, "virtualbox": {"x.ova", OVA}, "vmware": {"x.ova", OVA},
+		"azure": {"x.vhd", "vpc"}, "openstack": {"x.qcow2", "qcow2"},
+		"gcp": {"x.tar.gz", GCPTarball}, "docker": {"x.tar.gz", Rootfs},
+	}
+	for _, p := range providers.All {
+		got, _ := SourceOf(p.Name, "", "x")
+		if got != want[p.Name] {
+			t.Errorf("%s: inspects %+v, want %+v", p.Name, got, want[p.Name])
+		}
+	}
+	if _, err := SourceOf("nobody", "", "x"); err == nil || !strings.Contains(err.Error(), `"nobody"`) {
+		t.Errorf("an unknown provider: error %v, want one naming it", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/sparse"
 )
 
@@ -30,29 +31,36 @@ const (
 	Rootfs     = "rootfs-tar.gz"
 )
 
+// sourceFormats are the Source formats of the artifacts each way of making
+// them writes (providers.Make); asBuiltFormats those of a Packer output
+// taken as built, by its extension.
+var (
+	sourceFormats = map[providers.Make]string{
+		providers.FixedVHD:      "vpc",
+		providers.GCPTarball:    GCPTarball,
+		providers.RootfsTarball: Rootfs,
+		providers.VMwareOVA:     OVA,
+	}
+	asBuiltFormats = map[string]string{"ova": OVA, "qcow2": "qcow2"}
+)
+
 // SourceOf is the artifact of provider in its artifact folder dir, whose
-// files are named stem.<ext>: the file that ships, opened as it ships
-// where libguestfs reads it (azure's VHD, openstack's qcow2), or with its
-// disk extracted to a temporary file beside it (the OVAs' stream-optimized
-// VMDK, a copy of compressed data; GCP's disk.raw, written sparse, the
-// time of its data). A missing artifact is fs.ErrNotExist.
+// files are named stem.<ext>: the file that ships (the row's Artifact),
+// opened as it ships where libguestfs reads it (azure's VHD, openstack's
+// qcow2), or with its disk extracted to a temporary file beside it (the
+// OVAs' stream-optimized VMDK, a copy of compressed data; GCP's disk.raw,
+// written sparse, the time of its data). A missing artifact is
+// fs.ErrNotExist.
 func SourceOf(provider, dir, stem string) (Source, error) {
-	at := func(ext string) string { return filepath.Join(dir, stem+"."+ext) }
-	var s Source
-	switch provider {
-	case "azure":
-		s = Source{at("vhd"), "vpc"}
-	case "openstack":
-		s = Source{at("qcow2"), "qcow2"}
-	case "gcp":
-		s = Source{at("tar.gz"), GCPTarball}
-	case "docker":
-		s = Source{at("tar.gz"), Rootfs}
-	case "aws", "virtualbox", "vmware":
-		s = Source{at("ova"), OVA}
-	default:
+	p, ok := providers.Lookup(provider)
+	format := sourceFormats[p.Make]
+	if p.Make == providers.AsBuilt {
+		format = asBuiltFormats[p.Artifact]
+	}
+	if !ok || format == "" {
 		return Source{}, fmt.Errorf("choosing the artifact to inspect: no rule for provider %q", provider)
 	}
+	s := Source{filepath.Join(dir, stem+"."+p.Artifact), format}
 	if _, err := os.Stat(s.Path); err != nil {
 		return s, err
 	}

@@ -30,20 +30,11 @@ func stamp(artifact, provider string, keys []string, rules []Rule) (string, erro
 		fmt.Fprintf(h, "%s\n", keyBlob(k))
 	}
 	for _, r := range rules {
-		if r.Providers == nil || contains(r.Providers, provider) {
-			fmt.Fprintf(h, "%q %q %q %d %q\n", r.Name, r.Providers, r.Families, r.Kind, r.Args)
+		if r.appliesTo(provider) {
+			fmt.Fprintf(h, "%q %q %q %d %q\n", r.Name, r.providerNames(), r.Families, r.Kind, r.Args)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // inspected says whether the artifact's rules held unchanged since.

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"gold-standard-images/internal/catalog"
-	"gold-standard-images/internal/convert"
 	"gold-standard-images/internal/pipeline"
 	"gold-standard-images/internal/providers"
 )
@@ -33,25 +31,17 @@ type subset struct {
 	has func(providers.Provider) bool
 }
 
-var boxMakers = &subset{"providers whose conversion makes a Vagrant box (convert.MakesBox)",
-	func(p providers.Provider) bool { return convert.MakesBox(p.Name) }}
-
-var debugBoxMakers = &subset{"providers whose conversion makes a debug box (convert.MakesDebugBox)",
-	func(p providers.Provider) bool { return convert.MakesDebugBox(p.Name) }}
-
 // vagrantImages are the providers whose image itself is a Vagrant image (its
 // box is made as built, so Ansible gives it the vagrant user); a debug box
 // gets its vagrant user from convert, on a copy.
-var vagrantImages = &subset{"providers whose box is made from the image as built (convert.MakesBox, not convert.MakesDebugBox)",
-	func(p providers.Provider) bool { return convert.MakesBox(p.Name) && !convert.MakesDebugBox(p.Name) }}
+var vagrantImages = &subset{"providers of Kind VagrantImage (their box is made from the image as built)",
+	func(p providers.Provider) bool { return p.Kind == providers.VagrantImage }}
+
+// lockedRoots are the providers whose playbook locks root's password.
+var lockedRoots = &subset{"providers with RootLocked (their playbook locks root)",
+	func(p providers.Provider) bool { return p.RootLocked }}
 
 var places = []place{
-	{where: "internal/convert/convert.go (table)", add: "a row: the Packer output it reads and the artifacts it makes",
-		names: func(*testing.T) []string { return convert.Providers() }},
-	{where: "internal/catalog/catalog.go (boxProviders)", add: "the Vagrant provider name of its box",
-		names: func(*testing.T) []string { return mapKeys(catalog.BoxProviders()) }, only: boxMakers},
-	{where: "internal/catalog/catalog.go (debugBoxes)", add: "its name, since its debug box goes into a catalog of its own",
-		names: func(*testing.T) []string { return catalog.DebugBoxFolders() }, only: debugBoxMakers},
 	{where: "templates/packer/build.pkr.hcl", add: `a source block in the build with name = "<provider>" (or a source in sources.pkr.hcl listed in the build's sources)`,
 		names: packerBuilds, key: providers.Provider.PackerSource},
 	{where: "templates/packer/sources.pkr.hcl (local.ks_base)", add: "the kickstart base URL its guest uses (its boot_command)",
@@ -66,6 +56,8 @@ var places = []place{
 		names: func(t *testing.T) []string { return yamlList(t, "ansible/group_vars/all.yml", "gsi_builds") }},
 	{where: "ansible/group_vars/all.yml (gsi_vagrant_builds)", add: "its name, since its Vagrant box is made from the image as built",
 		names: func(t *testing.T) []string { return yamlList(t, "ansible/group_vars/all.yml", "gsi_vagrant_builds") }, only: vagrantImages},
+	{where: "ansible/<provider>.yml (roles)", add: "the role random_password, since its row says RootLocked (or drop RootLocked from the row)",
+		names: withRole("random_password"), only: lockedRoots},
 	{where: "internal/pipeline/preflight.go (HostTools)", add: "the tools of its builder (a HostTool whose Builders holds it)",
 		names: withHostTools},
 }
@@ -110,14 +102,6 @@ func read(t *testing.T, rel string) string {
 		t.Fatal(err)
 	}
 	return string(data)
-}
-
-func mapKeys(m map[string]string) []string {
-	var keys []string
-	for k := range m {
-		keys = append(keys, k)
-	}
-	return keys
 }
 
 var (
@@ -242,4 +226,19 @@ func withHostTools(*testing.T) []string {
 		}
 	}
 	return names
+}
+
+// withRole lists the providers whose playbook, ansible/<provider>.yml, has
+// role among its roles (a "- role" line or "- role: role").
+func withRole(role string) func(*testing.T) []string {
+	re := regexp.MustCompile(`(?m)^\s*- (role: )?` + regexp.QuoteMeta(role) + `\s*$`)
+	return func(t *testing.T) []string {
+		var names []string
+		for _, name := range playbooks(t) {
+			if re.MatchString(read(t, "ansible/"+name+".yml")) {
+				names = append(names, name)
+			}
+		}
+		return names
+	}
 }

@@ -1,5 +1,9 @@
-// Package providers is the table of image providers: which Packer builder
-// makes each one, in which build group, and how ONLY/EXCEPT select them.
+// Package providers is the table of image providers, a row each: which
+// Packer builder makes it, in which build group, what kind of image it is,
+// the artifact its platform takes and how that is made, and its Vagrant box;
+// and how ONLY/EXCEPT select them. The rows hold data only: each consumer
+// (convert, catalog, inspect) keeps its code keyed by these values, so this
+// package imports none of them.
 package providers
 
 import (
@@ -20,23 +24,97 @@ const (
 	VMware     Builder = "vmware-iso"
 )
 
+// Kind is what a provider's image is for. It chooses the inspection rules
+// every image of the kind must pass (internal/inspect) and whether its
+// Vagrant box is the image as built or a debug box made from a copy.
+type Kind string
+
+// The kinds of image.
+const (
+	// Cloud: an image a cloud boots (console on the serial port, an
+	// initramfs for any host, root locked, no login anyone else holds).
+	Cloud Kind = "cloud"
+	// VSphere: a virtual machine for vSphere (no login anyone else holds).
+	VSphere Kind = "vsphere"
+	// Container: a root file system for a container registry, no kernel.
+	Container Kind = "container"
+	// VagrantImage: a Vagrant box by design, with the vagrant user
+	// (ansible/group_vars/all.yml, gsi_vagrant_builds).
+	VagrantImage Kind = "vagrant"
+)
+
+// Make names how the conversion makes a provider's artifact from its Packer
+// output; internal/convert holds the code of each.
+type Make string
+
+// The ways an artifact is made.
+const (
+	AsBuilt       Make = "as built"       // the Packer output itself (an OVA, a qcow2)
+	FixedVHD      Make = "fixed VHD"      // a fixed-size VHD (Azure)
+	GCPTarball    Make = "GCP tarball"    // disk.raw, sparse, in an oldgnu tar.gz (GCP)
+	RootfsTarball Make = "rootfs tarball" // the root file system in a tar.gz (a container image)
+	VMwareOVA     Make = "VMware OVA"     // an OVA of a stream-optimized VMDK (ovftool's, or made in Go)
+)
+
+// The Vagrant providers of the boxes (a box's provider name in a Vagrant
+// catalog and in its metadata.json).
+const (
+	VagrantVirtualBox = "virtualbox"
+	VagrantLibvirt    = "libvirt"
+	VagrantVMware     = "vmware_desktop"
+)
+
 // Provider is one target platform of the images.
 type Provider struct {
 	Name    string  // folder and build name, e.g. "aws"
 	Builder Builder // Packer builder that makes its disk
 	Group   int     // build group: 1 runs (VirtualBox) before 2 (QEMU, VMware)
+	Kind    Kind    // what the image is for
+	// Input is the extension of the Packer output the conversion reads,
+	// <vm_name>-<version>_<provider>.<Input>.
+	Input string
+	// Artifact is the extension of the file its platform takes,
+	// <vm_name>-<version>_<provider>.<Artifact>, and Make how it is made.
+	Artifact string
+	Make     Make
+	// Box is the Vagrant provider of its Vagrant box (VagrantLibvirt, ...).
+	Box string
+	// RootLocked: its playbook locks root's password (the role
+	// random_password); `mage artifacts:inspect` proves it.
+	RootLocked bool
 }
 
 // All lists every provider, in build order.
 var All = []Provider{
-	{Name: "aws", Builder: VirtualBox, Group: 1},
-	{Name: "virtualbox", Builder: VirtualBox, Group: 1},
-	{Name: "azure", Builder: QEMU, Group: 2},
-	{Name: "docker", Builder: QEMU, Group: 2},
-	{Name: "gcp", Builder: QEMU, Group: 2},
-	{Name: "openstack", Builder: QEMU, Group: 2},
-	{Name: "vmware", Builder: VMware, Group: 2},
+	{Name: "aws", Builder: VirtualBox, Group: 1, Kind: Cloud, Input: "ova", Artifact: "ova", Make: AsBuilt, Box: VagrantVirtualBox, RootLocked: true},
+	{Name: "virtualbox", Builder: VirtualBox, Group: 1, Kind: VagrantImage, Input: "ova", Artifact: "ova", Make: AsBuilt, Box: VagrantVirtualBox, RootLocked: true},
+	{Name: "azure", Builder: QEMU, Group: 2, Kind: Cloud, Input: "qcow2", Artifact: "vhd", Make: FixedVHD, Box: VagrantLibvirt, RootLocked: true},
+	{Name: "docker", Builder: QEMU, Group: 2, Kind: Container, Input: "qcow2", Artifact: "tar.gz", Make: RootfsTarball, Box: VagrantLibvirt, RootLocked: true},
+	{Name: "gcp", Builder: QEMU, Group: 2, Kind: Cloud, Input: "qcow2", Artifact: "tar.gz", Make: GCPTarball, Box: VagrantLibvirt, RootLocked: true},
+	{Name: "openstack", Builder: QEMU, Group: 2, Kind: Cloud, Input: "qcow2", Artifact: "qcow2", Make: AsBuilt, Box: VagrantLibvirt, RootLocked: true},
+	{Name: "vmware", Builder: VMware, Group: 2, Kind: VSphere, Input: "vmx", Artifact: "ova", Make: VMwareOVA, Box: VagrantVMware},
 }
+
+// DebugBox says whether the provider's Vagrant box is a debug box: made by
+// the conversion from a copy of the disk with the vagrant user added, since
+// the image itself has none; only a VagrantImage's box is the image as built.
+// A debug box goes into a Vagrant catalog of its own.
+func (p Provider) DebugBox() bool { return p.Kind != VagrantImage }
+
+// Ships says whether the image goes to a cloud, vSphere or a registry (all
+// but a VagrantImage), so that no login anyone else holds the key of may be
+// in it.
+func (p Provider) Ships() bool { return p.Kind != VagrantImage }
+
+// IsCloud says whether the image is a cloud's.
+func (p Provider) IsCloud() bool { return p.Kind == Cloud }
+
+// HasKernel says whether the image boots a kernel of its own (all but a
+// Container).
+func (p Provider) HasKernel() bool { return p.Kind != Container }
+
+// LocksRoot says whether root's password is locked on the image.
+func (p Provider) LocksRoot() bool { return p.RootLocked }
 
 // PackerSource is the name of the provider's source in the Packer templates
 // (`-only` selector), e.g. "virtualbox-iso.aws".

@@ -5,9 +5,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
 )
 
@@ -40,7 +42,7 @@ func TestSitePlaybookRefusesMissingOrUnknownBuilds(t *testing.T) {
 			if err == nil {
 				t.Fatalf("site.yml accepted %s:\n%s", tc.extraVars, out.String())
 			}
-			for _, want := range []string{"needs the extra variable build", "aws, azure, docker, gcp, openstack, virtualbox, vmware", "vagrant_public_key_file"} {
+			for _, want := range []string{"needs the extra variable build", strings.Join(slices.Sorted(slices.Values(providers.Names(providers.All))), ", "), "vagrant_public_key_file"} {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("output lacks %q:\n%s", want, out.String())
 				}
