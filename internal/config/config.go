@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -116,20 +117,23 @@ type Signing struct {
 }
 
 // Site holds the site settings, templates/site.json. Every field has a
-// default (see Defaults), so the file is optional.
+// default (see Defaults), so the file is optional. A field tagged
+// `build:"-"` does not change what Packer builds (see BuildOnly): a secret,
+// an upload's or the signing's setting, or one LoadOS has already resolved
+// into the OS definition.
 type Site struct {
-	Namespace  string `json:"namespace"`   // Vagrant box and registry namespace; the registry takes it in lower case
-	Version    string `json:"version"`     // version of the images built (VERSION overrides)
-	Headless   bool   `json:"headless"`    // run the hypervisors without a window
-	KSServer   string `json:"ks_server"`   // kickstart base URL the guests use; empty starts one in-process
-	DiskSize   int    `json:"disk_size"`   // disk size in MiB
-	Lang       string `json:"lang"`        // installer and system language
-	Keyboard   string `json:"keyboard"`    // keyboard layout
-	Timezone   string `json:"timezone"`    // system time zone
-	RootPass   string `json:"root_pass"`   // root password; empty makes a random one per build (secret)
-	RootSalt   string `json:"root_salt"`   // salt for the root password hash; empty makes a random one
-	SSHTimeout string `json:"ssh_timeout"` // how long Packer waits for SSH, Go duration
-	VMwareSHA  string `json:"vmware_sha"`  // hash algorithm of the vmware OVA's manifest (ovftool --shaAlgorithm): sha1, sha256 or sha512
+	Namespace  string `json:"namespace"`           // Vagrant box and registry namespace; the registry takes it in lower case
+	Version    string `json:"version"`             // version of the images built (VERSION overrides)
+	Headless   bool   `json:"headless"`            // run the hypervisors without a window
+	KSServer   string `json:"ks_server"`           // kickstart base URL the guests use; empty starts one in-process
+	DiskSize   int    `json:"disk_size"`           // disk size in MiB
+	Lang       string `json:"lang"`                // installer and system language
+	Keyboard   string `json:"keyboard"`            // keyboard layout
+	Timezone   string `json:"timezone"`            // system time zone
+	RootPass   string `json:"root_pass" build:"-"` // root password; empty makes a random one per build (secret)
+	RootSalt   string `json:"root_salt" build:"-"` // salt for the root password hash; empty makes a random one
+	SSHTimeout string `json:"ssh_timeout"`         // how long Packer waits for SSH, Go duration
+	VMwareSHA  string `json:"vmware_sha"`          // hash algorithm of the vmware OVA's manifest (ovftool --shaAlgorithm): sha1, sha256 or sha512
 
 	CPUs                   int  `json:"cpus"`                     // virtual CPUs of the build VMs
 	Memory                 int  `json:"memory"`                   // memory of the build VMs in MiB
@@ -159,11 +163,24 @@ type Site struct {
 	ISOServer  StringList `json:"iso_server,omitempty"`
 	RepoServer string     `json:"repo_server,omitempty"`
 
-	Registry         string                `json:"registry,omitempty"`          // container registry of upload:docker (REGISTRY overrides)
-	RegistryInsecure bool                  `json:"registry_insecure,omitempty"` // allow plain HTTP to a registry that is not localhost
-	AWS              AWS                   `json:"aws"`                         // upload:aws settings
-	Signing          Signing               `json:"signing,omitzero"`            // release signing keys
-	OSOverrides      map[string]OSOverride `json:"os,omitempty"`                // per-vm_name ISO and repository locations
+	Registry         string                `json:"registry,omitempty" build:"-"`          // container registry of upload:docker (REGISTRY overrides)
+	RegistryInsecure bool                  `json:"registry_insecure,omitempty" build:"-"` // allow plain HTTP to a registry that is not localhost
+	AWS              AWS                   `json:"aws" build:"-"`                         // upload:aws settings
+	Signing          Signing               `json:"signing,omitzero" build:"-"`            // release signing keys
+	OSOverrides      map[string]OSOverride `json:"os,omitempty" build:"-"`                // per-vm_name ISO and repository locations
+}
+
+// BuildOnly returns s without the settings that do not change what Packer
+// builds (the fields tagged `build:"-"`), for the build fingerprint: a new
+// upload's settings, tagged, leave it alone.
+func (s Site) BuildOnly() Site {
+	v := reflect.ValueOf(&s).Elem()
+	for i := range v.NumField() {
+		if v.Type().Field(i).Tag.Get("build") == "-" {
+			v.Field(i).SetZero()
+		}
+	}
+	return s
 }
 
 // Defaults returns the settings used when templates/site.json is absent; a

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -550,6 +551,29 @@ func TestKSServerIsAnHTTPURLAndOnTheLoopbackPlainHTTP(t *testing.T) {
 		port, ok := LoopbackPort(u)
 		if ok != (want >= 0) || ok && port != want {
 			t.Errorf("LoopbackPort(%s) = %d, %v; want %d", raw, port, ok, want)
+		}
+	}
+}
+
+func TestBuildOnlyDropsSecretsUploadsAndSigningAndKeepsWhatChangesTheImage(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		set  func(*Site)
+		kept bool
+	}{
+		{"the root password", func(s *Site) { s.RootPass = "secret" }, false},
+		{"the root salt", func(s *Site) { s.RootSalt = "salt" }, false},
+		{"the registry", func(s *Site) { s.Registry, s.RegistryInsecure = "registry.example.org", true }, false},
+		{"the aws upload", func(s *Site) { s.AWS.Bucket = "bucket" }, false},
+		{"the signing keys", func(s *Site) { s.Signing.GPGKey = "key.asc" }, false},
+		{"an os override", func(s *Site) { s.OSOverrides = map[string]OSOverride{"centos7": {}} }, false},
+		{"the disk size", func(s *Site) { s.DiskSize = 40960 }, true},
+		{"gcp's guest repository", func(s *Site) { s.GCPGuestRepo = "https://mirror.example.org/yum" }, true},
+	} {
+		site := Defaults()
+		c.set(&site)
+		if kept := !reflect.DeepEqual(site.BuildOnly(), Defaults().BuildOnly()); kept != c.kept {
+			t.Errorf("%s: kept by BuildOnly %v, want %v", c.name, kept, c.kept)
 		}
 	}
 }

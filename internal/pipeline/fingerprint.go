@@ -56,15 +56,10 @@ func fingerprints(cfg *config.Config, selected []providers.Provider, packerVersi
 		// mage plan publishes the fingerprint as a cache key.
 		field("root_pass", passwordTerm(cfg.Root, site.RootPass))
 	}
-	// Secrets and settings that do not change what Packer builds.
-	site.RootPass, site.RootSalt = "", ""
-	site.Registry, site.RegistryInsecure = "", false
-	site.AWS, site.OSOverrides = config.AWS{}, nil
-	site.Signing = config.Signing{} // signing keys sign the artifacts, they do not change them
 	settings, err := json.Marshal(struct {
 		Site config.Site
 		OS   config.OS
-	}{site, cfg.OS})
+	}{site.BuildOnly(), cfg.OS})
 	if err != nil {
 		return nil, err
 	}

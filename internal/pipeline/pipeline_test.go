@@ -213,7 +213,13 @@ func statuses(results []Result) map[string]Status {
 
 func TestBuildRunsTheGroupsOneAfterTheOtherAndTheBuildsOfAGroupTogether(t *testing.T) {
 	f := newFixture(t)
-	results, err := f.build(context.Background(), "FAKE_PACKER_BARRIER=aws,virtualbox;azure,docker,gcp,openstack,vmware")
+	groups := providers.Groups(providers.All)
+	var barrier, headings []string // the builds of each group meet at a barrier
+	for i, g := range groups {
+		barrier = append(barrier, strings.Join(providers.Names(g), ","))
+		headings = append(headings, fmt.Sprintf(">> packer group %d (%s)", i+1, strings.Join(providers.Names(g), ", ")))
+	}
+	results, err := f.build(context.Background(), "FAKE_PACKER_BARRIER="+strings.Join(barrier, ";"))
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -222,7 +228,6 @@ func TestBuildRunsTheGroupsOneAfterTheOtherAndTheBuildsOfAGroupTogether(t *testi
 			t.Errorf("%s: status %q, want ok", p, s)
 		}
 	}
-	groups := providers.Groups(providers.All)
 	var lastEnd1, firstStart2 int64
 	for _, p := range groups[0] {
 		lastEnd1 = max(lastEnd1, f.recordedTime(p.Name, "end"))
@@ -251,7 +256,7 @@ func TestBuildRunsTheGroupsOneAfterTheOtherAndTheBuildsOfAGroupTogether(t *testi
 	if want := [][]string{providers.Names(providers.All)}; !equalLists(f.inspected, want) {
 		t.Errorf("inspected %v, want %v", f.inspected, want)
 	}
-	for _, want := range []string{">> packer group 1 (aws, virtualbox)", ">> packer group 2 (azure, docker, gcp, openstack, vmware)", ">> summary", "logs/1.0.0/" + vmName + "/gcp.log"} {
+	for _, want := range append(headings, ">> summary", "logs/1.0.0/"+vmName+"/gcp.log") {
 		if !strings.Contains(f.out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
@@ -424,6 +429,13 @@ func TestBuildRejectsAnUnknownAcceleratorNamingTheVariable(t *testing.T) {
 }
 
 func TestOnlyAndExceptChooseTheBuilds(t *testing.T) {
+	// "except some" leaves the first build of each group, naming the others
+	// out of build order.
+	var firsts, others []string
+	for _, g := range providers.Groups(providers.All) {
+		firsts, others = append(firsts, g[0].Name), append(others, providers.Names(g[1:])...)
+	}
+	slices.Reverse(others)
 	for _, tc := range []struct {
 		name, only, except string
 		want               []string
@@ -431,7 +443,7 @@ func TestOnlyAndExceptChooseTheBuilds(t *testing.T) {
 	}{
 		{name: "only one", only: "aws", want: []string{"aws"}},
 		{name: "only two across groups", only: "docker,Virtualbox", want: []string{"docker", "virtualbox"}},
-		{name: "except some", except: "vmware,aws,azure,docker", want: []string{"gcp", "openstack", "virtualbox"}},
+		{name: "except some", except: strings.Join(others, ","), want: slices.Sorted(slices.Values(firsts))},
 		{name: "only and except", only: "gcp,aws", except: "aws", want: []string{"gcp"}},
 		{name: "unknown name", only: "aws,hyperv", wantErr: `unknown provider(s) "hyperv"`},
 		{name: "nothing left", only: "aws", except: "aws", wantErr: "leave no provider to build"},
@@ -590,16 +602,22 @@ func TestPreflightReportsEveryMissingToolWithTheProvidersThatNeedIt(t *testing.T
 	if err == nil {
 		t.Fatal("Build succeeded without the host tools")
 	}
+	needing := func(needs func(providers.Provider) bool) string {
+		return strings.Join(providers.Names(slices.DeleteFunc(slices.Clone(providers.All), func(p providers.Provider) bool { return !needs(p) })), ", ")
+	}
+	builds := func(b providers.Builder) func(providers.Provider) bool {
+		return func(p providers.Provider) bool { return p.Builder == b }
+	}
 	for _, want := range []string{
-		"VBoxManage (needed by aws, virtualbox)",
-		"vmrun (needed by vmware)",
-		"qemu-system-x86_64 (needed by azure, docker, gcp, openstack): apt-get install qemu-system-x86",
-		"qemu-img (needed by aws, azure, docker, gcp, openstack, vmware): apt-get install qemu-utils",
-		"guestfish (needed by aws, virtualbox, azure, docker, gcp, openstack, vmware): apt-get install libguestfs-tools",
+		"VBoxManage (needed by " + needing(builds(providers.VirtualBox)) + ")",
+		"vmrun (needed by " + needing(builds(providers.VMware)) + ")",
+		"qemu-system-x86_64 (needed by " + needing(builds(providers.QEMU)) + "): apt-get install qemu-system-x86",
+		"qemu-img (needed by " + needing(func(p providers.Provider) bool { return p.Builder == providers.QEMU || readsDisk(p) }) + "): apt-get install qemu-utils",
+		"guestfish (needed by " + needing(func(providers.Provider) bool { return true }) + "): apt-get install libguestfs-tools",
 		"gpg (needed to check the ISO's signed sha256sum.txt.asc): apt-get install gnupg",
 		"gpgv (needed to check the ISO's signed sha256sum.txt.asc)",
 		"keys/vagrant.pub is missing: run `mage keys`",
-		"EXCEPT=aws,virtualbox,azure,docker,gcp,openstack,vmware",
+		"EXCEPT=" + strings.Join(providers.Names(providers.All), ","),
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -625,9 +643,35 @@ func TestPreflightOnlyChecksTheToolsOfTheChosenProviders(t *testing.T) {
 		}
 	}
 	f.env["PATH"] = bin
-	f.env["EXCEPT"] = "aws,virtualbox,vmware,docker"
+	var others []string // the builds that need VirtualBox or VMware
+	for _, p := range providers.All {
+		if p.Builder != providers.QEMU {
+			others = append(others, p.Name)
+		}
+	}
+	f.env["EXCEPT"] = strings.Join(others, ",")
 	if _, err := f.build(context.Background()); err != nil {
 		t.Fatalf("Build without VirtualBox and VMware tools but without those providers: %v", err)
+	}
+}
+
+// TestQemuImgIsNeededByEveryConversionButAnOVAShippedAsBuiltWithItsOwnBox
+// holds readsDisk on rows of every shape (made up: none is a provider).
+func TestQemuImgIsNeededByEveryConversionButAnOVAShippedAsBuiltWithItsOwnBox(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		row  providers.Provider
+		want bool
+	}{
+		{"an OVA as built, its own Vagrant box", providers.Provider{Kind: providers.VagrantImage, Input: "ova", Artifact: "ova", Make: providers.AsBuilt}, false},
+		{"an OVA as built with a debug box", providers.Provider{Kind: providers.Cloud, Input: "ova", Artifact: "ova", Make: providers.AsBuilt}, true},
+		{"a qcow2 as built", providers.Provider{Kind: providers.Cloud, Input: "qcow2", Artifact: "qcow2", Make: providers.AsBuilt}, true},
+		{"a qcow2 made a VHD", providers.Provider{Kind: providers.Cloud, Input: "qcow2", Artifact: "vhd", Make: providers.FixedVHD}, true},
+		{"a VMware VM made an OVA", providers.Provider{Kind: providers.VSphere, Input: "vmx", Artifact: "ova", Make: providers.VMwareOVA}, true},
+	} {
+		if got := readsDisk(tc.row); got != tc.want {
+			t.Errorf("%s: readsDisk %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 

@@ -18,21 +18,31 @@ import (
 
 // HostTool is a program a build needs on the host.
 type HostTool struct {
-	Name      string              // program looked up in PATH
-	Builders  []providers.Builder // builders that need it
-	Providers []string            // providers that need it whatever their builder (a conversion's tool)
-	Install   string              // how to get it
+	Name     string              // program looked up in PATH
+	Builders []providers.Builder // builders that need it
+	// Converts says which providers need it whatever their builder (a
+	// conversion's tool), read from their rows.
+	Converts func(providers.Provider) bool
+	Install  string // how to get it
 }
 
 // HostTools lists the programs the builds need, per Packer builder or
-// provider; a tool with neither is needed by every build.
+// provider's row; a tool with neither is needed by every build.
 var HostTools = []HostTool{
 	{Name: "ansible-playbook", Install: "apt-get install ansible"},
 	{Name: "qemu-system-x86_64", Builders: []providers.Builder{providers.QEMU}, Install: "apt-get install qemu-system-x86"},
-	{Name: "qemu-img", Builders: []providers.Builder{providers.QEMU}, Providers: []string{"aws", "vmware"}, Install: "apt-get install qemu-utils"},
+	{Name: "qemu-img", Builders: []providers.Builder{providers.QEMU}, Converts: readsDisk, Install: "apt-get install qemu-utils"},
 	{Name: "guestfish", Install: "apt-get install libguestfs-tools (extracts the docker rootfs, adds the vagrant user to the debug boxes; the inspect step opens every image with it)"},
 	{Name: "VBoxManage", Builders: []providers.Builder{providers.VirtualBox}, Install: "install VirtualBox 7 (Debian 12 has no package in main: https://www.virtualbox.org/wiki/Linux_Downloads)"},
 	{Name: "vmrun", Builders: []providers.Builder{providers.VMware}, Install: "install VMware Workstation (no Debian package)"},
+}
+
+// readsDisk says whether the conversion of p's Packer output runs qemu-img:
+// every one but an OVA shipped as built with the image as its own Vagrant
+// box (it copies the OVA, reading no disk); a debug box, another input or
+// another Make check or convert the disk (internal/convert).
+func readsDisk(p providers.Provider) bool {
+	return p.Input != "ova" || p.Make != providers.AsBuilt || p.DebugBox()
 }
 
 // SignatureTools check an OS definition's clear-signed checksum file
@@ -106,8 +116,8 @@ func Preflight(ctx context.Context, root string, selected []providers.Provider, 
 func needing(t HostTool, selected []providers.Provider) []string {
 	var names []string
 	for _, p := range selected {
-		every := t.Builders == nil && t.Providers == nil
-		if every || slices.Contains(t.Builders, p.Builder) || slices.Contains(t.Providers, p.Name) {
+		every := t.Builders == nil && t.Converts == nil
+		if every || slices.Contains(t.Builders, p.Builder) || (t.Converts != nil && t.Converts(p)) {
 			names = append(names, p.Name)
 		}
 	}
@@ -120,7 +130,7 @@ func providersMissingTools(selected []providers.Provider, path string) []string 
 	var out []string
 	for _, p := range selected {
 		for _, t := range HostTools {
-			own := t.Builders != nil || t.Providers != nil
+			own := t.Builders != nil || t.Converts != nil
 			if own && len(needing(t, []providers.Provider{p})) > 0 && !lookPath(t.Name, path) {
 				out = append(out, p.Name)
 				break

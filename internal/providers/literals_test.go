@@ -29,7 +29,6 @@ var allowedNames = map[string]string{
 	"internal/kickstart/kscontainer/engine.go": "docker, the container engine, not the provider",
 	"internal/boxcheck/boxcheck.go":            "the Vagrant providers (hypervisors) installed on the host, not image providers",
 	"internal/plan/plan.go":                    "runner capabilities and their labels (a runner with VirtualBox or VMware), not providers",
-	"internal/pipeline/preflight.go:Providers": "qemu-img for the conversions of aws and vmware, whose builders need none; left for later (issue 31)",
 }
 
 // TestNoCodeOutsideProvidersListsProviderNames holds that what a provider
