@@ -4,11 +4,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 
 	"gold-standard-images/internal/awsimport"
 	"gold-standard-images/internal/azureimage"
+	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/dockerpush"
 	"gold-standard-images/internal/gcpimage"
 	"gold-standard-images/internal/glanceimage"
@@ -34,24 +36,14 @@ import (
 // GPG_PUBLIC_KEY and COSIGN_PUBLIC_KEY are read and checked as for
 // artifacts:checksum.
 func (Upload) Docker(ctx context.Context, vmName string) error {
-	cfg, err := loadConfig(vmName)
-	if err != nil {
-		return err
-	}
-	s, err := dockerpush.SettingsFromEnv(cfg.Site, os.Getenv)
-	if err != nil {
-		return err
-	}
-	keys, err := sign.SettingsFromEnv(cfg.Site, os.Getenv).Load(repoRoot())
-	if err != nil {
-		return err
-	}
-	signer := release.ImageSigner(keys, filepath.Join(cfg.Root, filepath.Dir(dockerpush.Source(cfg))), provenance.BuilderID(repoRoot()))
-	res, err := dockerpush.Publish(ctx, cfg, s, dockerpush.Options{Out: os.Stderr, Sign: signer})
-	if err == nil {
-		say("docker: %s", res)
-	}
-	return err
+	return upload(ctx, vmName, dockerpush.Provider, dockerpush.SettingsFromEnv, func(ctx context.Context, cfg *config.Config, s dockerpush.Settings) (dockerpush.Result, error) {
+		keys, err := sign.SettingsFromEnv(cfg.Site, os.Getenv).Load(repoRoot())
+		if err != nil {
+			return dockerpush.Result{}, err
+		}
+		signer := release.ImageSigner(keys, filepath.Join(cfg.Root, filepath.Dir(dockerpush.Source(cfg))), provenance.BuilderID(repoRoot()))
+		return dockerpush.Publish(ctx, cfg, s, dockerpush.Options{Out: os.Stderr, Sign: signer})
+	})
 }
 
 // Aws uploads the aws OVA of a vm_name to S3 and imports it as a tagged AMI with VM Import.
@@ -65,19 +57,9 @@ func (Upload) Docker(ctx context.Context, vmName string) error {
 // S3-compatible server; VERSION. The import uses the service role
 // aws.import_role (vmimport), checked with iam:GetRole before the upload.
 func (Upload) Aws(ctx context.Context, vmName string) error {
-	cfg, err := loadConfig(vmName)
-	if err != nil {
-		return err
-	}
-	s, err := awsimport.SettingsFromEnv(cfg.Site, os.Getenv)
-	if err != nil {
-		return err
-	}
-	res, err := awsimport.Publish(ctx, cfg, s, awsimport.Options{Out: os.Stderr})
-	if err == nil {
-		say("aws: %s", res)
-	}
-	return err
+	return upload(ctx, vmName, awsimport.Provider, awsimport.SettingsFromEnv, func(ctx context.Context, cfg *config.Config, s awsimport.Settings) (awsimport.Result, error) {
+		return awsimport.Publish(ctx, cfg, s, awsimport.Options{Out: os.Stderr})
+	})
 }
 
 // Azure uploads the azure VHD of a vm_name as a page blob and makes a managed disk and an image from it.
@@ -95,19 +77,9 @@ func (Upload) Aws(ctx context.Context, vmName string) error {
 // azidentity's chain: AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET,
 // a managed identity, or az login; VERSION.
 func (Upload) Azure(ctx context.Context, vmName string) error {
-	cfg, err := loadConfig(vmName)
-	if err != nil {
-		return err
-	}
-	s, err := azureimage.SettingsFromEnv(cfg.Site, os.Getenv)
-	if err != nil {
-		return err
-	}
-	res, err := azureimage.Publish(ctx, cfg, s, azureimage.Options{Out: os.Stderr})
-	if err == nil {
-		say("azure: %s", res)
-	}
-	return err
+	return upload(ctx, vmName, azureimage.Provider, azureimage.SettingsFromEnv, func(ctx context.Context, cfg *config.Config, s azureimage.Settings) (azureimage.Result, error) {
+		return azureimage.Publish(ctx, cfg, s, azureimage.Options{Out: os.Stderr})
+	})
 }
 
 // Gcp uploads the gcp tarball of a vm_name to Cloud Storage and makes a Compute Engine image from it.
@@ -125,19 +97,9 @@ func (Upload) Azure(ctx context.Context, vmName string) error {
 // Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth
 // application-default login, or the attached service account); VERSION.
 func (Upload) Gcp(ctx context.Context, vmName string) error {
-	cfg, err := loadConfig(vmName)
-	if err != nil {
-		return err
-	}
-	s, err := gcpimage.SettingsFromEnv(cfg.Site, os.Getenv)
-	if err != nil {
-		return err
-	}
-	res, err := gcpimage.Publish(ctx, cfg, s, gcpimage.Options{Out: os.Stderr})
-	if err == nil {
-		say("gcp: %s", res)
-	}
-	return err
+	return upload(ctx, vmName, gcpimage.Provider, gcpimage.SettingsFromEnv, func(ctx context.Context, cfg *config.Config, s gcpimage.Settings) (gcpimage.Result, error) {
+		return gcpimage.Publish(ctx, cfg, s, gcpimage.Options{Out: os.Stderr})
+	})
 }
 
 // Openstack uploads the openstack qcow2 of a vm_name to Glance as the image <vm_name>-<version>_openstack.
@@ -160,19 +122,9 @@ func (Upload) Gcp(ctx context.Context, vmName string) error {
 // OS_IMAGE_PROTECTED=1, OS_IMAGE_TIMEOUT (wait for active, default 30m),
 // FORCE=1 replaces an active image of that name holding other data; VERSION.
 func (Upload) Openstack(ctx context.Context, vmName string) error {
-	cfg, err := loadConfig(vmName)
-	if err != nil {
-		return err
-	}
-	s, err := glanceimage.SettingsFromEnv(cfg.Site, os.Getenv)
-	if err != nil {
-		return err
-	}
-	res, err := glanceimage.Publish(ctx, cfg, s, glanceimage.Options{Out: os.Stderr})
-	if err == nil {
-		say("openstack: %s", res)
-	}
-	return err
+	return upload(ctx, vmName, glanceimage.Provider, glanceimage.SettingsFromEnv, func(ctx context.Context, cfg *config.Config, s glanceimage.Settings) (glanceimage.Result, error) {
+		return glanceimage.Publish(ctx, cfg, s, glanceimage.Options{Out: os.Stderr})
+	})
 }
 
 // Vmware imports the vmware OVA of a vm_name into vSphere as the template <vm_name>-<version>_vmware.
@@ -187,17 +139,26 @@ func (Upload) Openstack(ctx context.Context, vmName string) error {
 // GOVC_DATASTORE, GOVC_FOLDER, GOVC_RESOURCE_POOL, GOVC_NETWORK (what the
 // OVA's "VM Network" maps to); FORCE, VERSION.
 func (Upload) Vmware(ctx context.Context, vmName string) error {
+	return upload(ctx, vmName, vsphereimport.Provider, vsphereimport.SettingsFromEnv, func(ctx context.Context, cfg *config.Config, s vsphereimport.Settings) (vsphereimport.Result, error) {
+		return vsphereimport.Publish(ctx, cfg, s, vsphereimport.Options{Out: os.Stderr})
+	})
+}
+
+// upload is the body every upload target shares: the vm_name's
+// configuration, the upload's settings from the environment and the site,
+// the upload, and its result said as "<provider>: <result>".
+func upload[S any, R fmt.Stringer](ctx context.Context, vmName, provider string, settings func(config.Site, func(string) string) (S, error), publish func(context.Context, *config.Config, S) (R, error)) error {
 	cfg, err := loadConfig(vmName)
 	if err != nil {
 		return err
 	}
-	s, err := vsphereimport.SettingsFromEnv(cfg.Site, os.Getenv)
+	s, err := settings(cfg.Site, os.Getenv)
 	if err != nil {
 		return err
 	}
-	res, err := vsphereimport.Publish(ctx, cfg, s, vsphereimport.Options{Out: os.Stderr})
+	res, err := publish(ctx, cfg, s)
 	if err == nil {
-		say("vmware: %s", res)
+		say("%s: %s", provider, res)
 	}
 	return err
 }

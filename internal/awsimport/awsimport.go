@@ -38,6 +38,9 @@ import (
 	"gold-standard-images/internal/redact"
 )
 
+// Provider is the provider whose artifact this upload takes.
+const Provider = "aws"
+
 // MetaSHA256 is the S3 user metadata key (x-amz-meta-sha256) holding the
 // object's sha256, which decides whether a re-run may skip the upload.
 const MetaSHA256 = "sha256"
@@ -131,7 +134,7 @@ func NewS3(cfg aws.Config) *s3.Client {
 // Source is the file Publish reads, relative to cfg.Root:
 // artifacts/<version>/<vm_name>/aws/<vm_name>-<version>_aws.ova.
 func Source(cfg *config.Config) string {
-	return cfg.Tree().Artifact("aws", "ova")
+	return cfg.Tree().Artifact(Provider, "ova")
 }
 
 // Result is what Publish did.
@@ -195,7 +198,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ 
 	_, err = client.CreateTags(ctx, &ec2.CreateTagsInput{
 		Resources: []string{res.AMI},
 		Tags: []ec2types.Tag{
-			{Key: aws.String("Name"), Value: aws.String(cfg.Tree().BaseName("aws"))},
+			{Key: aws.String("Name"), Value: aws.String(cfg.Tree().BaseName(Provider))},
 			{Key: aws.String("Version"), Value: aws.String(cfg.Site.Version)},
 		},
 	})

@@ -30,6 +30,9 @@ import (
 	"gold-standard-images/internal/redact"
 )
 
+// Provider is the provider whose artifact this upload takes.
+const Provider = "azure"
+
 // Settings are the site's choices for Publish, from the environment
 // (SettingsFromEnv).
 type Settings struct {
@@ -124,7 +127,7 @@ func (s Settings) missing() []string {
 // Source is the file Publish reads, relative to cfg.Root:
 // artifacts/<version>/<vm_name>/azure/<vm_name>-<version>_azure.vhd.
 func Source(cfg *config.Config) string {
-	return cfg.Tree().Artifact("azure", "vhd")
+	return cfg.Tree().Artifact(Provider, "vhd")
 }
 
 // Result is what Publish did.
@@ -195,7 +198,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ 
 	blobURL := containerURL + "/" + name
 	res := Result{BlobURL: blobURL}
 	img := imageSpec{
-		name:    cfg.ImageName("azure"),
+		name:    cfg.ImageName(Provider),
 		blobURL: blobURL,
 		gen:     gen,
 		tags:    map[string]string{"vm_name": cfg.OS.VMName, "version": cfg.Site.Version, "sha256": sum},

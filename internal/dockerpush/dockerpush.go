@@ -45,6 +45,9 @@ import (
 	"gold-standard-images/internal/sbom"
 )
 
+// Provider is the provider whose artifact this upload takes.
+const Provider = "docker"
+
 // OCI label keys the image carries.
 const (
 	LabelTitle    = "org.opencontainers.image.title"
@@ -362,7 +365,7 @@ func WriteLayout(dir string, img v1.Image, tags []string) error {
 // Source is the file Publish reads, relative to cfg.Root:
 // artifacts/<version>/<vm_name>/docker/<vm_name>-<version>_docker.tar.gz.
 func Source(cfg *config.Config) string {
-	return cfg.Tree().Artifact("docker", "tar.gz")
+	return cfg.Tree().Artifact(Provider, "tar.gz")
 }
 
 // Settings are the site's choices for Publish: templates/site.json under

@@ -29,6 +29,9 @@ import (
 	"gold-standard-images/internal/redact"
 )
 
+// Provider is the provider whose artifact this upload takes.
+const Provider = "gcp"
+
 // Settings are the site's choices for Publish, from the environment
 // (SettingsFromEnv).
 type Settings struct {
@@ -71,7 +74,7 @@ func SettingsFromEnv(site config.Site, getenv func(string) string) (Settings, er
 // Source is the file Publish reads, relative to cfg.Root:
 // artifacts/<version>/<vm_name>/gcp/<vm_name>-<version>_gcp.tar.gz.
 func Source(cfg *config.Config) string {
-	return cfg.Tree().Artifact("gcp", "tar.gz")
+	return cfg.Tree().Artifact(Provider, "tar.gz")
 }
 
 // Result is what Publish did.
@@ -181,7 +184,7 @@ func Publish(ctx context.Context, cfg *config.Config, s Settings, o Options) (_ 
 		return Result{}, fmt.Errorf("publishing to GCP: %w", err)
 	}
 	name := filepath.Base(file)
-	res := Result{Object: "gs://" + s.Bucket + "/" + name, Image: "projects/" + s.Project + "/global/images/" + ImageName(cfg.ImageName("gcp"))}
+	res := Result{Object: "gs://" + s.Bucket + "/" + name, Image: "projects/" + s.Project + "/global/images/" + ImageName(cfg.ImageName(Provider))}
 	img := imageFor(cfg, s, name, features)
 	svc, err := compute.NewService(ctx, computeOptions(s, o)...)
 	if err != nil {
@@ -208,7 +211,7 @@ func imageFor(cfg *config.Config, s Settings, name string, features []string) *c
 		family = ImageName(cfg.OS.VMName)
 	}
 	img := &compute.Image{
-		Name:        ImageName(cfg.ImageName("gcp")),
+		Name:        ImageName(cfg.ImageName(Provider)),
 		Family:      family,
 		Description: fmt.Sprintf("%s %s from gs://%s/%s", cfg.OS.VMName, cfg.Site.Version, s.Bucket, name),
 		Labels:      map[string]string{"version": LabelValue(cfg.Site.Version), "vm_name": LabelValue(cfg.OS.VMName)},

@@ -38,6 +38,9 @@ import (
 	"gold-standard-images/internal/shorterr"
 )
 
+// Provider is the provider whose artifact this upload takes.
+const Provider = "openstack"
+
 // Tag marks the images this package made; only those are ever deleted.
 const Tag = "packer"
 
@@ -83,13 +86,13 @@ func SettingsFromEnv(_ config.Site, getenv func(string) string) (Settings, error
 // Source is the file Publish reads, relative to cfg.Root:
 // artifacts/<version>/<vm_name>/openstack/<vm_name>-<version>_openstack.qcow2.
 func Source(cfg *config.Config) string {
-	return cfg.Tree().Artifact("openstack", "qcow2")
+	return cfg.Tree().Artifact(Provider, "qcow2")
 }
 
 // ImageName is the Glance image's name: <vm_name>-<version>_openstack, or
 // <vm_name>-<version> with the site's image_names "short".
 func ImageName(cfg *config.Config) string {
-	return cfg.ImageName("openstack")
+	return cfg.ImageName(Provider)
 }
 
 // Result is what Publish did.

@@ -40,6 +40,9 @@ import (
 	"gold-standard-images/internal/shorterr"
 )
 
+// Provider is the provider whose artifact this upload takes.
+const Provider = "vmware"
+
 // Settings are where the template goes and who logs in; govc's variables
 // (SettingsFromEnv). Password is a secret: no error or log line holds it.
 type Settings struct {
@@ -82,13 +85,13 @@ func SettingsFromEnv(_ config.Site, getenv func(string) string) (Settings, error
 // Source is the file Publish reads, relative to cfg.Root:
 // artifacts/<version>/<vm_name>/vmware/<vm_name>-<version>_vmware.ova.
 func Source(cfg *config.Config) string {
-	return cfg.Tree().Artifact("vmware", "ova")
+	return cfg.Tree().Artifact(Provider, "ova")
 }
 
 // TemplateName is the template's name: <vm_name>-<version>_vmware, or
 // <vm_name>-<version> with the site's image_names "short".
 func TemplateName(cfg *config.Config) string {
-	return cfg.ImageName("vmware")
+	return cfg.ImageName(Provider)
 }
 
 // Result is what Publish did.
