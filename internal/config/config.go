@@ -66,6 +66,7 @@ type OS struct {
 	SiteSuppliedISO bool       `json:"site_supplied_iso,omitempty"`           // the ISO comes from the site (customer portal), not from a public mirror
 	MirrorDir       string     `json:"mirror_dir,omitempty"`                  // the release's folder on iso_server and repo_server, e.g. "9-stream"; default os_version
 	Firmware        Firmware   `json:"firmware,omitempty"`                    // "bios" or "uefi"; empty takes the site's firmware (default bios)
+	Suite           string     `json:"suite,omitempty"`                       // a bootstrap family's release, e.g. Debian's "bookworm"
 }
 
 // OSOverride lets templates/site.json set an OS definition's ISO and
@@ -154,6 +155,12 @@ type Site struct {
 	// the tree, or Google's own).
 	GCPGuestRepo string `json:"gcp_guest_repo"`
 
+	// DebianMirror and DebianSecurityMirror are the archives a Debian
+	// build bootstraps from (DEBIAN_MIRROR and DEBIAN_SECURITY_MIRROR
+	// override them).
+	DebianMirror         string `json:"debian_mirror"`
+	DebianSecurityMirror string `json:"debian_security_mirror"`
+
 	Guest Guest `json:"guest"` // choices about the guests where the original's images differ
 
 	// ISOServer and RepoServer are the original project's site variables:
@@ -201,8 +208,11 @@ func Defaults() Site {
 		Memory:     2048,
 		// Google's documented location (cloud.google.com/compute/docs/images/install-guest-environment).
 		GCPGuestRepo: "https://packages.cloud.google.com/yum",
-		Guest:        Guest{CloudInitDisableRoot: true, AzureAgentSwap: true, GCPNetworkIPv6: true},
-		AWS:          AWS{ImportRole: "vmimport", ImportTimeout: "2h"},
+		// Debian's own redirector and security archive.
+		DebianMirror:         "http://deb.debian.org/debian",
+		DebianSecurityMirror: "http://deb.debian.org/debian-security",
+		Guest:                Guest{CloudInitDisableRoot: true, AzureAgentSwap: true, GCPNetworkIPv6: true},
+		AWS:                  AWS{ImportRole: "vmimport", ImportTimeout: "2h"},
 
 		VirtualBoxNATLocalhost: true,
 	}
@@ -277,6 +287,17 @@ func LoadSite(root string, getenv func(string) string) (site Site, found bool, e
 		}
 		site.Version = v
 	}
+	for _, m := range []struct {
+		v    envvar.Text
+		dest *string
+	}{{envvar.DebianMirror, &site.DebianMirror}, {envvar.DebianSecurityMirror, &site.DebianSecurityMirror}} {
+		if v := m.v.Get(getenv); v != "" {
+			if msg := checkHTTPURL(v); msg != "" {
+				return site, found, fmt.Errorf("environment variable %s=%q: %s", m.v.Name, redact.URL(v), msg)
+			}
+			*m.dest = v
+		}
+	}
 	if site.VMwareSHA == "" {
 		site.VMwareSHA = "sha256"
 	}
@@ -300,7 +321,9 @@ func LoadOS(root, vmName string, site Site, opts Options) (OS, error) {
 		return def, fmt.Errorf("loading OS definition %q: %w", rel, err)
 	}
 	d := decodeStrict(data, &def)
-	def = applySiteServers(def, site)
+	if def.Installer() != Bootstrap { // the site's ISO and package servers are EL's
+		def = applySiteServers(def, site)
+	}
 	if o, ok := site.OSOverrides[vmName]; ok {
 		def = applyOverride(def, o)
 	}
@@ -378,12 +401,61 @@ func applyOverride(def OS, o OSOverride) OS {
 	return def
 }
 
-// Families maps each kickstart family (http/templates/<family>.ks.tmpl)
-// to the major releases it serves: EL 9 and 10 share one template.
-var Families = map[string][]int{
-	"rhel7": {7},
-	"rhel8": {8},
-	"rhel9": {9, 10},
+// Installer is how an OS family gets onto the disk.
+type Installer string
+
+// The ways an OS gets onto the disk.
+const (
+	// Kickstart: the vendor's ISO boots Anaconda under Packer, which reads
+	// the family's kickstart (http/templates/<family>.ks.tmpl) from the
+	// kickstart server; Ansible provisions the guest over SSH.
+	Kickstart Installer = "kickstart"
+	// Bootstrap: no installer and no ISO; the root file system is
+	// bootstrapped on the host (mmdebstrap), the provider's content added
+	// in a chroot and each disk made with libguestfs (internal/debian).
+	Bootstrap Installer = "bootstrap"
+)
+
+// Family is one OS family: a row of Families.
+type Family struct {
+	Name      string    // os_family
+	Installer Installer // how the OS gets onto the disk
+	Majors    []int     // the major releases (os_version) it serves
+}
+
+// Families are the OS families, one row each. A kickstart family has its
+// template http/templates/<name>.ks.tmpl; EL 9 and 10 share one.
+var Families = []Family{
+	{Name: "rhel7", Installer: Kickstart, Majors: []int{7}},
+	{Name: "rhel8", Installer: Kickstart, Majors: []int{8}},
+	{Name: "rhel9", Installer: Kickstart, Majors: []int{9, 10}},
+	{Name: "debian12", Installer: Bootstrap, Majors: []int{12}},
+}
+
+// FamilyNamed returns the row of the family name.
+func FamilyNamed(name string) (Family, bool) {
+	for _, f := range Families {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Family{}, false
+}
+
+// FamilyNames lists the names of the families, sorted.
+func FamilyNames() []string {
+	names := make([]string, len(Families))
+	for i, f := range Families {
+		names[i] = f.Name
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Installer says how the OS gets onto the disk (its family's row).
+func (o OS) Installer() Installer {
+	f, _ := FamilyNamed(o.Family)
+	return f.Installer
 }
 
 // Major is the major release of an os_version: "9.6" -> 9; 0 when it has none.
@@ -396,12 +468,14 @@ func Major(version string) int {
 	return n
 }
 
-// deriveFamily maps an OS version to its kickstart template family:
-// "7.9.2009" -> "rhel7", "10.0" -> "rhel9"; "" when no family serves it.
+// deriveFamily maps an OS version to its kickstart family: "7.9.2009" ->
+// "rhel7", "10.0" -> "rhel9"; "" when none serves it. Only kickstart
+// families are derived (every EL definition predates os_family); another
+// family's definition names it.
 func deriveFamily(version string) string {
-	for family, majors := range Families {
-		if slices.Contains(majors, Major(version)) {
-			return family
+	for _, f := range Families {
+		if f.Installer == Kickstart && slices.Contains(f.Majors, Major(version)) {
+			return f.Name
 		}
 	}
 	return ""

@@ -124,6 +124,7 @@ func TestShippedDefinitionsLoad(t *testing.T) {
 		"Rocky-8.10":       {"rhel8", "https://dl.rockylinux.org/pub/rocky/8.10/BaseOS/x86_64/os", "https://dl.rockylinux.org/pub/rocky/8.10/AppStream/x86_64/os"},
 		"Rocky-9.6":        {"rhel9", "https://dl.rockylinux.org/vault/rocky/9.6/BaseOS/x86_64/os", "https://dl.rockylinux.org/vault/rocky/9.6/AppStream/x86_64/os"},
 		"Rocky-10.1":       {"rhel9", "https://dl.rockylinux.org/pub/rocky/10.1/BaseOS/x86_64/os", "https://dl.rockylinux.org/pub/rocky/10.1/AppStream/x86_64/os"},
+		"Debian-12":        {"debian12", "", ""},
 	}
 	if len(names) != len(want) {
 		t.Errorf("shipped definitions = %v, want the %d of this test", names, len(want))

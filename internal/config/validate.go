@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -105,6 +104,11 @@ func validateSite(s Site, lines map[string]int, known []string) []Problem {
 	if !strings.HasPrefix(s.GCPGuestRepo, "https://") && !strings.HasPrefix(s.GCPGuestRepo, "http://") || strings.ContainsAny(s.GCPGuestRepo, " \t\n\"'?#") {
 		add("gcp_guest_repo", "want an http:// or https:// URL without query, e.g. %q, got %q", Defaults().GCPGuestRepo, s.GCPGuestRepo)
 	}
+	for _, m := range [][2]string{{"debian_mirror", s.DebianMirror}, {"debian_security_mirror", s.DebianSecurityMirror}} {
+		if msg := checkHTTPURL(m[1]); msg != "" {
+			add(m[0], "%s", msg)
+		}
+	}
 	if d, err := time.ParseDuration(s.AWS.ImportTimeout); err != nil || d <= 0 {
 		add("aws.import_timeout", "want a duration such as 2h, got %q", s.AWS.ImportTimeout)
 	}
@@ -157,6 +161,31 @@ func validateOS(o OS, fileName string, lines map[string]int, opts Options) []Pro
 	if required("os_version", o.OSVersion) && !regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`).MatchString(o.OSVersion) {
 		add("os_version", "want digits and dots such as 7.9.2009, got %q", o.OSVersion)
 	}
+	if f, ok := FamilyNamed(o.Family); ok && f.Installer == Bootstrap {
+		checkBootstrap(o, f, add)
+	} else {
+		checkISO(o, add, opts)
+	}
+	checkFamily(o, add)
+	if o.MirrorDir != "" && !mirrorDirRe.MatchString(o.MirrorDir) {
+		add("mirror_dir", "want one folder name such as 9-stream (letters, digits, . _ -), got %q", o.MirrorDir)
+	}
+	if msg := checkFirmware(o.Firmware); msg != "" {
+		add("firmware", "%s", msg)
+	}
+	sortProblems(ps)
+	return ps
+}
+
+// checkISO checks the fields of a definition installed from an ISO.
+func checkISO(o OS, add func(field, format string, args ...any), opts Options) {
+	required := func(field, value string) bool {
+		if strings.TrimSpace(value) == "" {
+			add(field, "required, got an empty value")
+			return false
+		}
+		return true
+	}
 	if required("iso", o.ISO) && (strings.ContainsAny(o.ISO, "/\\") || strings.HasSuffix(o.ISO, ".iso")) {
 		add("iso", "want the ISO's file name without directory or \".iso\", got %q", o.ISO)
 	}
@@ -197,29 +226,47 @@ func validateOS(o OS, fileName string, lines map[string]int, opts Options) []Pro
 	} else if fp := strings.ReplaceAll(o.ISOSigningKeyFP, " ", ""); fp != "" && !hex40.MatchString(fp) {
 		add("iso_signing_key_fingerprint", "want the key's 40 hex character fingerprint (spaces allowed), got %q", o.ISOSigningKeyFP)
 	}
-	checkFamily(o, add)
-	if o.MirrorDir != "" && !mirrorDirRe.MatchString(o.MirrorDir) {
-		add("mirror_dir", "want one folder name such as 9-stream (letters, digits, . _ -), got %q", o.MirrorDir)
+}
+
+// suiteRe is a Debian suite's code name, e.g. bookworm.
+var suiteRe = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+// checkBootstrap checks the fields of a definition of a bootstrap family:
+// a suite, and none of an ISO's.
+func checkBootstrap(o OS, f Family, add func(field, format string, args ...any)) {
+	if !suiteRe.MatchString(o.Suite) {
+		add("suite", "want the release's suite such as bookworm (family %q is bootstrapped, not installed from an ISO), got %q", f.Name, o.Suite)
 	}
-	if msg := checkFirmware(o.Firmware); msg != "" {
-		add("firmware", "%s", msg)
+	for field, set := range map[string]bool{
+		"iso": o.ISO != "", "iso_checksum": o.ISOChecksum != "", "iso_server": len(o.ISOServer) > 0, "iso_url": len(o.ISOURL) > 0,
+		"iso_checksum_file": o.ISOChecksumFile != "", "repo_server": o.RepoServer != "", "site_supplied_iso": o.SiteSuppliedISO,
+	} {
+		if set {
+			add(field, "family %q is bootstrapped without an installer: remove it (the archive is the site's debian_mirror)", f.Name)
+		}
 	}
-	sortProblems(ps)
-	return ps
+}
+
+// checkHTTPURL returns what is wrong with an archive's URL, or "".
+func checkHTTPURL(u string) string {
+	if (!strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://")) || strings.ContainsAny(u, " \t\n\"'?#") {
+		return fmt.Sprintf("want an http:// or https:// URL without query, got %q", u)
+	}
+	return ""
 }
 
 // checkFamily checks that os_family names a known family that serves
 // os_version's major release, or, without os_family, that one does.
 func checkFamily(o OS, add func(field, format string, args ...any)) {
-	known := slices.Sorted(maps.Keys(Families))
+	known := FamilyNames()
 	major := Major(o.OSVersion)
-	switch majors, ok := Families[o.Family]; {
+	switch f, ok := FamilyNamed(o.Family); {
 	case o.Family == "" && major > 0 && deriveFamily(o.OSVersion) == "":
 		add("os_version", "no kickstart family serves major release %d (families: %s); set os_family or add a family (CONTRIBUTING.md, \"Adding an OS family\")", major, strings.Join(known, ", "))
 	case o.Family != "" && !ok:
-		add("os_family", "want one of %s (a family with a kickstart template), got %q", strings.Join(known, ", "), o.Family)
-	case o.Family != "" && major > 0 && !slices.Contains(majors, major):
-		add("os_family", "family %q serves major releases %v, but os_version %q is %d", o.Family, majors, o.OSVersion, major)
+		add("os_family", "want one of %s, got %q", strings.Join(known, ", "), o.Family)
+	case o.Family != "" && major > 0 && !slices.Contains(f.Majors, major):
+		add("os_family", "family %q serves major releases %v, but os_version %q is %d", o.Family, f.Majors, o.OSVersion, major)
 	}
 }
 

@@ -23,6 +23,10 @@ var (
 	LibguestfsBackend         = Text{Var{Name: "LIBGUESTFS_BACKEND", Value: "a libguestfs backend", Doc: "the backend of libguestfs in the docker conversion (default direct)"}}
 	LibguestfsBackendSettings = Text{Var{Name: "LIBGUESTFS_BACKEND_SETTINGS", Value: "libguestfs backend settings", Doc: "tunes libguestfs (default force_tcg where KVM runs no guest)"}}
 
+	// Debian builds.
+	DebianMirror         = Text{Var{Name: "DEBIAN_MIRROR", Value: "a URL", Doc: "the Debian archive the Debian builds bootstrap from (else debian_mirror in templates/site.json, default http://deb.debian.org/debian)"}}
+	DebianSecurityMirror = Text{Var{Name: "DEBIAN_SECURITY_MIRROR", Value: "a URL", Doc: "the Debian security archive (else debian_security_mirror, default http://deb.debian.org/debian-security)"}}
+
 	// Catalog.
 	DiffFormat     = Choice{Var{Name: "DIFF_FORMAT", Doc: "the output of artifacts:diff (default table)"}, []string{"table", "json"}}
 	CatalogBaseURL = Text{Var{Name: "CATALOG_BASE_URL", Value: "a URL", Doc: "the web address of artifacts/ in the Vagrant catalog (default file:// URLs)"}}
@@ -132,6 +136,7 @@ var All = []Row{
 	Only, Except, Force, Version, DebugBoxes,
 	Packer, PackerCache, PackerTimeout, PackerOnError, Headless,
 	ISOCache, QEMUAccelerator, LibguestfsBackend, LibguestfsBackendSettings,
+	DebianMirror, DebianSecurityMirror,
 	CatalogBaseURL, DiffFormat,
 	KSAddr, KSPort, ContainerEngine, ContainerEngineFlags, ContainerRunFlags,
 	AWSS3Bucket, AWSImportTimeout, AWSProfile, AWSRegion, AWSAccessKeyID, AWSSecretAccessKey, AWSEndpointURL,
