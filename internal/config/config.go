@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"gold-standard-images/internal/envvar"
+	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/tree"
 )
@@ -421,6 +422,8 @@ type Family struct {
 	Name      string    // os_family
 	Installer Installer // how the OS gets onto the disk
 	Majors    []int     // the major releases (os_version) it serves
+	// Builds says which providers it builds; nil is every one.
+	Builds func(providers.Provider) bool
 }
 
 // Families are the OS families, one row each. A kickstart family has its
@@ -429,8 +432,12 @@ var Families = []Family{
 	{Name: "rhel7", Installer: Kickstart, Majors: []int{7}},
 	{Name: "rhel8", Installer: Kickstart, Majors: []int{8}},
 	{Name: "rhel9", Installer: Kickstart, Majors: []int{9, 10}},
-	{Name: "debian12", Installer: Bootstrap, Majors: []int{12}},
+	{Name: "debian12", Installer: Bootstrap, Majors: []int{12}, Builds: qcow2Disks},
 }
+
+// qcow2Disks are the providers whose build leaves a qcow2 disk, the one
+// kind a bootstrap makes so far (an OVA or a VMware VM is not made yet).
+func qcow2Disks(p providers.Provider) bool { return p.Input == "qcow2" }
 
 // FamilyNamed returns the row of the family name.
 func FamilyNamed(name string) (Family, bool) {

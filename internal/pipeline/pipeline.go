@@ -76,6 +76,11 @@ type Deps struct {
 	// builder reaches the in-process server at; nil leaves ks_base_url empty
 	// so the templates use Packer's {{ .HTTPIP }} with ks_port.
 	GuestKickstartURL func(b providers.Builder, port int) string
+	// Bootstrap, needed by a family without an installer (config.Bootstrap)
+	// and not called for the others, makes p's disk at disk (the file
+	// Convert reads, where Packer would have left it), logging its tools'
+	// output to logRel (relative to the root).
+	Bootstrap func(ctx context.Context, p providers.Provider, disk, logRel string) error
 	// Convert turns the Packer output of the providers into artifacts.
 	Convert func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error)
 	// DebugBoxes, optional (DEBUG_BOXES=1), makes the debug boxes of the
@@ -105,9 +110,10 @@ type Facts struct {
 	Started       time.Time
 }
 
-func (d Deps) check() error {
+func (d Deps) check(installer config.Installer) error {
 	var missing []string
 	for name, set := range map[string]bool{
+		"Bootstrap":      d.Bootstrap != nil || installer != config.Bootstrap,
 		"PackerPath":     d.PackerPath != nil,
 		"FetchISO":       d.FetchISO != nil,
 		"StartKickstart": d.StartKickstart != nil,
@@ -179,12 +185,19 @@ func (o Options) withDefaults() Options {
 // providers that built are still converted, checksummed and catalogued.
 func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]Result, error) {
 	opts = opts.withDefaults()
-	if err := deps.check(); err != nil {
+	if err := deps.check(cfg.OS.Installer()); err != nil {
 		return nil, err
 	}
 	selected, err := providers.SelectFromEnv(opts.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("selecting providers: %w", err)
+	}
+	selected, notes, err := familySelection(cfg, selected, envvar.Only.Get(opts.Getenv))
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(opts.Out, "   note: %s\n", n)
 	}
 	force, err := envvar.Force.Or(opts.Getenv, false)
 	if err != nil {
@@ -213,9 +226,14 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	}
 	defer b.stopKickstart()
 
-	steps := []Step{preflightStep{b}, packerStep{b}, planStep{b}, isoStep{b}, kickstartStep{b}}
-	for _, group := range providers.Groups(selected) {
-		steps = append(steps, groupStep{b, group})
+	steps := []Step{preflightStep{b}}
+	if cfg.OS.Installer() == config.Bootstrap {
+		steps = append(steps, planStep{b}, bootstrapStep{b})
+	} else {
+		steps = append(steps, packerStep{b}, planStep{b}, isoStep{b}, kickstartStep{b})
+		for _, group := range providers.Groups(selected) {
+			steps = append(steps, groupStep{b, group})
+		}
 	}
 	steps = append(steps, convertStep{b})
 	if deps.DebugBoxes != nil {
@@ -245,7 +263,11 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 		if b.onError == "abort" {
 			whys = append(whys, fmt.Sprintf("\n  PACKER_ON_ERROR=abort: their output stays in %s for a look, and a VirtualBox or VMware VM stays registered: unregister it before the next build", cfg.Tree().PackerOutputRoot()))
 		}
-		runErr = errors.Join(runErr, fmt.Errorf("building %s: packer build failed for %s:%s", cfg.OS.VMName, strings.Join(names, ", "), strings.Join(whys, "")))
+		what := "packer build"
+		if cfg.OS.Installer() == config.Bootstrap {
+			what = "bootstrap"
+		}
+		runErr = errors.Join(runErr, fmt.Errorf("building %s: %s failed for %s:%s", cfg.OS.VMName, what, strings.Join(names, ", "), strings.Join(whys, "")))
 	}
 	return b.results, runErr
 }

@@ -45,6 +45,12 @@ func readsDisk(p providers.Provider) bool {
 	return p.Input != "ova" || p.Make != providers.AsBuilt || p.DebugBox()
 }
 
+// BootstrapTools are what a family without an installer (config.Bootstrap)
+// needs besides the conversions' tools.
+var BootstrapTools = []HostTool{
+	{Name: "mmdebstrap", Install: "apt-get install mmdebstrap"},
+}
+
 // SignatureTools check an OS definition's clear-signed checksum file
 // (iso_checksum_file) when the ISO is downloaded.
 var SignatureTools = []string{"gpg", "gpgv"}
@@ -195,7 +201,17 @@ func (s preflightStep) String() string {
 
 func (s preflightStep) Run(ctx context.Context) error {
 	acc, notes, err := Preflight(ctx, s.b.cfg.Root, s.b.selected, s.b.cfg.OS.ISOChecksumFile, s.b.opts.Getenv, s.b.opts.KVMDevice)
-	if err == nil {
+	if s.b.cfg.OS.Installer() == config.Bootstrap {
+		var missing []string
+		for _, t := range BootstrapTools {
+			if !lookPath(t.Name, envvar.Path.Get(s.b.opts.Getenv)) {
+				missing = append(missing, fmt.Sprintf("%s (makes the root file system of %s): %s", t.Name, s.b.cfg.OS.VMName, t.Install))
+			}
+		}
+		if len(missing) > 0 {
+			err = errors.Join(err, fmt.Errorf("preflight: missing on this host:\n  %s", strings.Join(missing, "\n  ")))
+		}
+	} else if err == nil {
 		var note string
 		note, err = checkAnsible(ctx, config.Major(s.b.cfg.OS.OSVersion), s.b.opts.Getenv)
 		if note != "" {
