@@ -34,7 +34,9 @@ func (f *fixture) bootstrapped(t *testing.T, fail ...string) ([]string, []Result
 	}
 	var called []string
 	deps := f.deps()
-	deps.PackerPath = func(context.Context) (string, string, error) { return "", "", errors.New("a bootstrap needs no Packer") }
+	deps.PackerPath = func(context.Context) (string, string, error) {
+		return "", "", errors.New("a bootstrap needs no Packer")
+	}
 	deps.Bootstrap = func(_ context.Context, p providers.Provider, disk, logRel string) error {
 		called = append(called, p.Name)
 		if want := cfg.Tree().Log(p.Name); logRel != want {
