@@ -158,9 +158,11 @@ type Site struct {
 
 	// DebianMirror and DebianSecurityMirror are the archives a Debian
 	// build bootstraps from (DEBIAN_MIRROR and DEBIAN_SECURITY_MIRROR
-	// override them).
-	DebianMirror         string `json:"debian_mirror"`
-	DebianSecurityMirror string `json:"debian_security_mirror"`
+	// override them). Where the release is read from does not change what
+	// is built (as the site's iso_server does not), so they are not in the
+	// build fingerprint: FORCE=1 rebuilds from a new archive.
+	DebianMirror         string `json:"debian_mirror,omitempty" build:"-"`
+	DebianSecurityMirror string `json:"debian_security_mirror,omitempty" build:"-"`
 
 	Guest Guest `json:"guest"` // choices about the guests where the original's images differ
 

@@ -15,7 +15,7 @@ import (
 	"gold-standard-images/internal/config"
 )
 
-// LoadAll loads every OS definition below root (the site's settings, each
+// LoadAll loads every OS definition of a kickstart family below root (the site's settings, each
 // OS's own root password hash; site-supplied ISOs need not be configured)
 // and the kickstarts for them: what ks:serve, ks:render and ks:up serve.
 // An OS definition that does not load is that OS's problem alone
@@ -36,6 +36,9 @@ func LoadAll(root string, getenv func(string) string, opts Options) (*Kickstarts
 		if err != nil {
 			broken[n] = err
 			continue
+		}
+		if cfg.OS.Installer() != config.Kickstart {
+			continue // installed without a kickstart (config.Bootstrap)
 		}
 		targets = append(targets, FromConfig(cfg))
 	}

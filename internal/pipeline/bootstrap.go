@@ -98,6 +98,12 @@ func (b *build) bootstrapDisk(ctx context.Context, p providers.Provider) error {
 	return nil
 }
 
+// FamilySelection is familySelection for `mage plan`, which plans only what
+// a build of cfg will build.
+func FamilySelection(cfg *config.Config, selected []providers.Provider, only string) ([]providers.Provider, []string, error) {
+	return familySelection(cfg, selected, only)
+}
+
 // familySelection keeps the providers of selected that cfg's family builds
 // (its row's Builds). A provider named in ONLY that
 // the family cannot build is an error; one only selected by default is left

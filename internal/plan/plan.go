@@ -29,6 +29,7 @@ import (
 	"strings"
 
 	"gold-standard-images/internal/config"
+	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/pipeline"
 	"gold-standard-images/internal/providers"
@@ -89,7 +90,8 @@ type Job struct {
 	// newline-separated as actions/upload-artifact takes them; the manifest
 	// at the root keeps the folders' paths whole in the uploaded artifact.
 	UploadPaths string `json:"upload_paths"`
-	// ISOPath and ISOCacheKey let CI keep the ISO between runs.
+	// ISOPath and ISOCacheKey let CI keep the ISO between runs; both are
+	// empty for a family that fetches none (config.Bootstrap).
 	ISOPath     string `json:"iso_path"`
 	ISOCacheKey string `json:"iso_cache_key"`
 }
@@ -175,6 +177,10 @@ func Make(ctx context.Context, root string, vmNames []string, getenv func(string
 
 // jobsOf splits one OS definition's selected providers into jobs.
 func jobsOf(cfg *config.Config, selected []providers.Provider, packerVersion string, getenv func(string) string) ([]Job, error) {
+	selected, _, err := pipeline.FamilySelection(cfg, selected, envvar.Only.Get(getenv))
+	if err != nil {
+		return nil, fmt.Errorf("planning %s: %w", cfg.OS.VMName, err)
+	}
 	fps, err := pipeline.Fingerprints(cfg, selected, packerVersion)
 	if err != nil {
 		return nil, fmt.Errorf("planning %s: %w", cfg.OS.VMName, err)
@@ -210,8 +216,9 @@ func jobsOf(cfg *config.Config, selected []providers.Provider, packerVersion str
 				RunsOn:       RunsOn[c],
 				Providers:    providers.Names(ps),
 				Fingerprints: map[string]string{},
-				ISOPath:      filepath.ToSlash(iso),
-				ISOCacheKey:  "iso-" + strings.ToLower(cfg.OS.ISOChecksum),
+			}
+			if cfg.OS.Installer() != config.Bootstrap { // a bootstrap fetches no ISO
+				j.ISOPath, j.ISOCacheKey = filepath.ToSlash(iso), "iso-"+strings.ToLower(cfg.OS.ISOChecksum)
 			}
 			j.Only = strings.Join(j.Providers, ",")
 			key := sha256.New()

@@ -117,12 +117,17 @@ func Templates(ctx context.Context, o Options, check func(name string, err error
 	// reported in the order of the definitions.
 	results := make([]error, len(names))
 	logs := make([]bytes.Buffer, len(names))
+	noPacker := make([]bool, len(names)) // a family without an installer has no Packer build
 	sem := make(chan struct{}, runtime.NumCPU())
 	var wg sync.WaitGroup
 	for i, vm := range names {
 		cfg, err := config.Load(o.Root, vm, o.Getenv, config.Options{AllowMissingISO: true})
 		if err != nil {
 			results[i] = err
+			continue
+		}
+		if cfg.OS.Installer() == config.Bootstrap {
+			noPacker[i] = true
 			continue
 		}
 		v := packer.ForConfig(cfg, iso, ksPort)
@@ -142,6 +147,9 @@ func Templates(ctx context.Context, o Options, check func(name string, err error
 	}
 	wg.Wait()
 	for i, vm := range names {
+		if noPacker[i] {
+			continue
+		}
 		o.Log.Write(logs[i].Bytes())
 		check("packer "+vm, results[i])
 	}
