@@ -95,6 +95,15 @@ func (Build) Rhel9(ctx context.Context) error { return buildOS(ctx, "RedHat-9.6"
 // Environment: as for build:centos7 (mage -h build:centos7).
 func (Build) Rhel10(ctx context.Context) error { return buildOS(ctx, "RedHat-10.0") }
 
+// Debian12 builds the Debian 12 (bookworm) images without an installer: mmdebstrap from the site's Debian archive, one disk per provider made with libguestfs (azure, docker, gcp and openstack so far).
+//
+// Environment: DEBIAN_MIRROR and DEBIAN_SECURITY_MIRROR name the archives
+// (else the site's debian_mirror and debian_security_mirror, default
+// deb.debian.org); the rest as for build:centos7 (mage -h build:centos7),
+// which a build without Packer ignores where they are Packer's. Logs go to
+// logs/<version>/Debian-12/<provider>.log.
+func (Build) Debian12(ctx context.Context) error { return buildOS(ctx, "Debian-12") }
+
 // Os builds the images of any OS definition, named by its vm_name (templates/os/<vm_name>.json).
 //
 // Environment: as for build:centos7 (mage -h build:centos7).

@@ -40,6 +40,7 @@ const (
 	PackerCache    = CacheDir + "/packer_cache"    // Packer's PACKER_CACHE_DIR
 	KSServerBinary = CacheDir + "/ks/ksserver"     // the kickstart server built for ks:up
 	KSImageTarball = CacheDir + "/ks/ks-image.tar" // its container image
+	DebianCache    = CacheDir + "/debian"          // the Debian builds' bootstraps, cached by their inputs
 )
 
 // ISOCache is the ISO cache folder: $ISO_CACHE if set (relative to root
