@@ -34,7 +34,6 @@ import (
 
 	"gold-standard-images/internal/buildsteps"
 	"gold-standard-images/internal/config"
-	"gold-standard-images/internal/diskcheck"
 	"gold-standard-images/internal/dockerpush"
 	"gold-standard-images/internal/kickstart"
 	"gold-standard-images/internal/kvm"
@@ -44,6 +43,7 @@ import (
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/tree"
 	"gold-standard-images/test/fixture"
+	"gold-standard-images/test/guest"
 )
 
 // qemuProviders are the providers built: those Packer builds with QEMU.
@@ -405,19 +405,8 @@ var boots = []struct {
 }{
 	{"gcp", gcpDisk, "tar.gz"},
 	{"azure", func(t *testing.T, path string) []string {
-		return []string{"-drive", "file=" + checked(t, path, "vpc") + ",format=vpc,if=virtio,readonly=off"}
+		return []string{"-drive", "file=" + guest.Checked(t, path, "vpc") + ",format=vpc,if=virtio,readonly=off"}
 	}, "vhd"},
-}
-
-// checked is path once diskcheck has found it a disk of format that refers
-// to no other file: QEMU would read a backing file of this host into the
-// guest.
-func checked(t *testing.T, path, format string) string {
-	t.Helper()
-	if _, err := diskcheck.Check(context.Background(), path, format, diskcheck.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // gcpDisk unpacks disk.raw from the GCP tarball (sparse) and attaches it to
@@ -427,7 +416,7 @@ func gcpDisk(t *testing.T, path string) []string {
 	if out, err := exec.Command("tar", "-C", dir, "-xzSf", path).CombinedOutput(); err != nil {
 		t.Fatalf("unpacking %s: %v\n%s", path, err, out)
 	}
-	return []string{"-device", "virtio-scsi-pci,id=scsi0", "-drive", "file=" + checked(t, filepath.Join(dir, "disk.raw"), "raw") + ",format=raw,if=none,id=d0", "-device", "scsi-hd,drive=d0,bus=scsi0.0"}
+	return []string{"-device", "virtio-scsi-pci,id=scsi0", "-drive", "file=" + guest.Checked(t, filepath.Join(dir, "disk.raw"), "raw") + ",format=raw,if=none,id=d0", "-device", "scsi-hd,drive=d0,bus=scsi0.0"}
 }
 
 // bootEveryDisk boots the boot checks' disks in parallel and waits for SSH.
@@ -443,20 +432,20 @@ func bootEveryDisk(ctx context.Context, t *testing.T, root string, cfg *config.C
 			t.Run(b.provider, func(t *testing.T) {
 				t.Parallel()
 				disk := b.disk(t, filepath.Join(root, cfg.Tree().Artifact(b.provider, b.ext)))
-				g := bootGuest(t, b.provider, accel, disk, 15*time.Minute)
-				g.waitSSH(t, 10*time.Minute)
+				g := guest.Boot(t, b.provider, accel, disk, 15*time.Minute)
+				g.WaitSSH(t, 10*time.Minute)
 				t.Logf("%s: sshd answers", b.provider)
 			})
 		}
 		t.Run("openstack", func(t *testing.T) {
 			t.Parallel()
-			g, key := checkRootGrows(ctx, t, "openstack", accel, filepath.Join(root, cfg.Tree().Artifact("openstack", "qcow2")))
-			who := g.run(t, cloudUser, key, "cat /etc/gold-standard-image; getent passwd vagrant || echo no-vagrant-user")
+			g, key := guest.CheckRootGrows(ctx, t, "openstack", accel, filepath.Join(root, cfg.Tree().Artifact("openstack", "qcow2")))
+			who := g.Run(t, guest.CloudUser, key, "cat /etc/gold-standard-image; getent passwd vagrant || echo no-vagrant-user")
 			if !strings.Contains(who, "build=openstack") || !strings.Contains(who, "no-vagrant-user") {
 				t.Errorf("openstack: the image record, and no vagrant user: %q", who)
 			}
-			t.Logf("openstack: %s logs in with the seed's key: %s", cloudUser, strings.ReplaceAll(strings.TrimSpace(who), "\n", " "))
-			ks := g.run(t, cloudUser, key, "sudo -n cat /"+kickstartCopy)
+			t.Logf("openstack: %s logs in with the seed's key: %s", guest.CloudUser, strings.ReplaceAll(strings.TrimSpace(who), "\n", " "))
+			ks := g.Run(t, guest.CloudUser, key, "sudo -n cat /"+kickstartCopy)
 			checkKickstart(t, root, cfg, "openstack", []byte(ks))
 		})
 	})

@@ -1,30 +1,14 @@
 package e2e
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"gold-standard-images/internal/kvm"
-	"gold-standard-images/internal/run"
-	"gold-standard-images/internal/sshkeys"
 	"gold-standard-images/test/fixture"
+	"gold-standard-images/test/guest"
 )
-
-// grownDisk is the size of the disk the growth checks boot an image on:
-// larger than any image they boot (the fixture's 2 GiB, the e2e build's 4).
-const grownDisk = 6 << 30
-
-// cloudUser is the default user Debian's cloud-init makes (the fixture
-// stands in for EL, whose images name it after the distribution).
-const cloudUser = "debian"
 
 // TestARootOnOnePlainPartitionGrowsToALargerDisk boots the fixture guest's
 // disk, laid out as the openstack build lays out its disk (one plain root
@@ -32,7 +16,7 @@ const cloudUser = "debian"
 // as OpenStack boots an image on a larger flavor: cloud-init's growpart
 // and resizefs must grow the root file system to fill the disk.
 func TestARootOnOnePlainPartitionGrowsToALargerDisk(t *testing.T) {
-	requireTools(t, growTools...)
+	requireTools(t, guest.GrowTools...)
 	ctx, cancel := testContext(t)
 	defer cancel()
 	accel, err := kvm.Choose(ctx, os.Getenv, "")
@@ -41,110 +25,6 @@ func TestARootOnOnePlainPartitionGrowsToALargerDisk(t *testing.T) {
 	}
 	image, _ := fixture.Image(ctx, t, accel)
 	start := time.Now()
-	checkRootGrows(ctx, t, "fixture", accel.Accelerator, image)
+	guest.CheckRootGrows(ctx, t, "fixture", accel.Accelerator, image)
 	t.Logf("fixture: grown in %s", time.Since(start).Round(time.Second))
-}
-
-// growTools are the programs of the growth check besides QEMU.
-var growTools = []string{"qemu-system-x86_64", "qemu-img", "mkfs.vfat", "mcopy"}
-
-// checkRootGrows boots the qcow2 image (not written: an overlay of it, of
-// grownDisk bytes) with a NoCloud seed that gives cloudUser a key of its
-// own, waits for cloud-init to finish and checks, logged in as cloudUser,
-// that the root file system fills the larger disk. It returns the running
-// guest and the private key cloudUser logs in with.
-func checkRootGrows(ctx context.Context, t *testing.T, name, accel, image string) (*guest, string) {
-	t.Helper()
-	dir := t.TempDir()
-	image = checked(t, image, "qcow2")
-	before := virtualSize(ctx, t, image)
-	if before >= grownDisk {
-		t.Fatalf("%s is %d bytes, not smaller than the grown disk (%d)", image, before, int64(grownDisk))
-	}
-	overlay := filepath.Join(dir, "grown.qcow2")
-	mustRun(ctx, t, run.Cmd{Name: "qemu-img", Args: []string{"create", "-q", "-f", "qcow2", "-b", image, "-F", "qcow2", overlay, strconv.Itoa(grownDisk)}, Timeout: time.Minute})
-	if _, err := sshkeys.Ensure(filepath.Join(dir, "keys"), "cloud"); err != nil {
-		t.Fatal(err)
-	}
-	pub, err := os.ReadFile(filepath.Join(dir, "keys", "cloud.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed := noCloudSeed(ctx, t, dir, name, strings.TrimSpace(string(pub)))
-	g := bootGuest(t, name+"-grown", accel, []string{
-		"-drive", "file=" + overlay + ",format=qcow2,if=virtio",
-		"-drive", "file=" + seed + ",format=raw,if=virtio,readonly=on",
-	}, 20*time.Minute)
-	g.waitSSH(t, 15*time.Minute)
-	key := filepath.Join(dir, "keys", "cloud")
-	// sshd answers before cloud-init has written the user's key.
-	var out string
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		var err error
-		out, err = g.try(cloudUser, key, "cloud-init status --wait >/dev/null; df -B1 --output=size / | tail -n 1; lsblk -bdno SIZE /dev/vda; findmnt -no SOURCE /")
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s never logged in with the seed's key: %v; serial console:\n%s", name, cloudUser, err, tail(g.serial, 40))
-		}
-		time.Sleep(5 * time.Second)
-	}
-	f := strings.Fields(out)
-	if len(f) != 3 {
-		t.Fatalf("%s: unexpected answer %q", name, out)
-	}
-	fsSize, _ := strconv.ParseInt(f[0], 10, 64)
-	diskSize, _ := strconv.ParseInt(f[1], 10, 64)
-	t.Logf("%s: image %d MiB; on a %d MiB disk the root file system (%s) is %d MiB", name, before>>20, diskSize>>20, f[2], fsSize>>20)
-	// ext4 keeps about 2% for its journal and tables; a root that did not
-	// grow stays at the image's size or below.
-	if diskSize != grownDisk || fsSize < diskSize*95/100 {
-		t.Errorf("%s: the root file system is %d bytes on a %d-byte disk: it did not grow to fill it; serial console:\n%s", name, fsSize, diskSize, tail(g.serial, 40))
-	}
-	return g, key
-}
-
-// noCloudSeed writes a NoCloud seed (a vfat image labelled cidata, made
-// with mkfs.vfat -C and mcopy: no loop mount) giving cloudUser the public
-// key pub, and returns its path.
-func noCloudSeed(ctx context.Context, t *testing.T, dir, name, pub string) string {
-	t.Helper()
-	files := map[string]string{
-		"meta-data": fmt.Sprintf("instance-id: gsi-grow-%s\nlocal-hostname: gsi-grow\n", name),
-		"user-data": fmt.Sprintf("#cloud-config\nusers: [default]\nssh_authorized_keys:\n  - %s\n", pub), // the fixture makes no user unless asked
-	}
-	for n, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, n), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	seed := filepath.Join(dir, "seed.img")
-	mustRun(ctx, t, run.Cmd{Name: "mkfs.vfat", Args: []string{"-C", "-n", "CIDATA", seed, "2048"}, Timeout: time.Minute})
-	mustRun(ctx, t, run.Cmd{Name: "mcopy", Args: []string{"-i", seed, filepath.Join(dir, "meta-data"), filepath.Join(dir, "user-data"), "::"}, Timeout: time.Minute})
-	return seed
-}
-
-// virtualSize is the virtual size of the qcow2 image in bytes.
-func virtualSize(ctx context.Context, t *testing.T, image string) int64 {
-	t.Helper()
-	out, err := exec.CommandContext(ctx, "qemu-img", "info", "--output=json", image).Output()
-	if err != nil {
-		t.Fatalf("qemu-img info %s: %v", image, err)
-	}
-	var info struct {
-		VirtualSize int64 `json:"virtual-size"`
-	}
-	if err := json.Unmarshal(out, &info); err != nil || info.VirtualSize == 0 {
-		t.Fatalf("qemu-img info %s printed %s: %v", image, out, err)
-	}
-	return info.VirtualSize
-}
-
-func mustRun(ctx context.Context, t *testing.T, c run.Cmd) {
-	t.Helper()
-	if err := run.Run(ctx, c); err != nil {
-		t.Fatal(err)
-	}
 }
