@@ -51,11 +51,12 @@ type Record struct {
 	VMName    string          `json:"vm_name"`
 	Version   string          `json:"version"`
 	Provider  string          `json:"provider"`
-	OS        json.RawMessage `json:"os"`   // the OS definition, credentials in URLs redacted
-	Site      json.RawMessage `json:"site"` // the effective site settings, secrets redacted
-	ISO       ISO             `json:"iso"`
-	Kickstart Kickstart       `json:"kickstart"`
-	Packer    Packer          `json:"packer"`
+	OS        json.RawMessage `json:"os"`                  // the OS definition, credentials in URLs redacted
+	Site      json.RawMessage `json:"site"`                // the effective site settings, secrets redacted
+	ISO       ISO             `json:"iso,omitzero"`        // a kickstart family's; none for a bootstrap
+	Kickstart Kickstart       `json:"kickstart,omitzero"`  // a kickstart family's; none for a bootstrap
+	Packer    Packer          `json:"packer,omitzero"`     // a kickstart family's; none for a bootstrap
+	Bootstrap *Bootstrap      `json:"bootstrap,omitempty"` // a bootstrap family's (config.Bootstrap)
 	Ansible   Ansible         `json:"ansible"`
 	Source    Source          `json:"source"`
 	Started   time.Time       `json:"started"`
@@ -93,6 +94,16 @@ type Packer struct {
 	VarFileContractSHA256 string `json:"var_file_contract_sha256"`
 }
 
+// Bootstrap is how a family without an installer made the image: the tool
+// and the archives it read (the SBOM lists the packages and their versions,
+// base-files the point release).
+type Bootstrap struct {
+	Tool           string `json:"tool"` // e.g. "mmdebstrap 1.3.5"
+	Suite          string `json:"suite"`
+	Mirror         string `json:"mirror"`
+	SecurityMirror string `json:"security_mirror"`
+}
+
 // Ansible is the provisioning side.
 type Ansible struct {
 	CoreVersion     string `json:"core_version"`
@@ -124,8 +135,11 @@ type Inputs struct {
 	// KickstartSHA256 is the sha256 of the kickstart the server sent for
 	// the provider's build; empty when it sent none in this run.
 	KickstartSHA256 string
-	Started         time.Time
-	Finished        time.Time
+	// BootstrapTool is the bootstrap's tool and version, for a family
+	// without an installer.
+	BootstrapTool string
+	Started       time.Time
+	Finished      time.Time
 }
 
 // Make returns the record of the provider folder dir (absolute).
@@ -144,17 +158,21 @@ func Make(ctx context.Context, in Inputs, dir string) (Record, error) {
 		problems = append(problems, err)
 	}
 
-	r.ISO = ISO{Name: cfg.OS.ISOFile(), SHA256: strings.ToLower(cfg.OS.ISOChecksum), ChecksumFile: cfg.OS.ISOChecksumFile}
-	if v, ok := iso.CacheRecord(in.ISOCache, cfg.OS.ISOFile()); ok && strings.EqualFold(v.SHA256, r.ISO.SHA256) {
-		r.ISO.SignatureVerified = v.Signed && cfg.OS.ISOChecksumFile != ""
-	}
+	if cfg.OS.Installer() == config.Bootstrap {
+		r.Bootstrap = &Bootstrap{Tool: in.BootstrapTool, Suite: cfg.OS.Suite, Mirror: redact.URL(cfg.Site.DebianMirror), SecurityMirror: redact.URL(cfg.Site.DebianSecurityMirror)}
+	} else {
+		r.ISO = ISO{Name: cfg.OS.ISOFile(), SHA256: strings.ToLower(cfg.OS.ISOChecksum), ChecksumFile: cfg.OS.ISOChecksumFile}
+		if v, ok := iso.CacheRecord(in.ISOCache, cfg.OS.ISOFile()); ok && strings.EqualFold(v.SHA256, r.ISO.SHA256) {
+			r.ISO.SignatureVerified = v.Signed && cfg.OS.ISOChecksumFile != ""
+		}
 
-	r.Kickstart = Kickstart{Build: "virtual/" + in.Provider, SHA256: in.KickstartSHA256}
-	switch {
-	case cfg.Site.KSServer != "":
-		r.Kickstart.Note = "served by the site's ks_server, not by this build"
-	case in.KickstartSHA256 == "":
-		r.Kickstart.Note = "not served in this run (the build was up to date)"
+		r.Kickstart = Kickstart{Build: "virtual/" + in.Provider, SHA256: in.KickstartSHA256}
+		switch {
+		case cfg.Site.KSServer != "":
+			r.Kickstart.Note = "served by the site's ks_server, not by this build"
+		case in.KickstartSHA256 == "":
+			r.Kickstart.Note = "not served in this run (the build was up to date)"
+		}
 	}
 
 	hash := func(dir string) string {
@@ -164,7 +182,9 @@ func Make(ctx context.Context, in Inputs, dir string) (Record, error) {
 		}
 		return sum
 	}
-	r.Packer = Packer{Version: in.PackerVersion, TemplatesSHA256: hash(packer.TemplatesDir), VarFileContractSHA256: VarFileContract()}
+	if r.Bootstrap == nil {
+		r.Packer = Packer{Version: in.PackerVersion, TemplatesSHA256: hash(packer.TemplatesDir), VarFileContractSHA256: VarFileContract()}
+	}
 	r.Ansible = Ansible{CoreVersion: ansiblecore.Version(ctx, "ansible"), PlaybooksSHA256: hash("ansible"), ScriptsSHA256: hash("scripts")}
 	r.Source = gitSource(ctx, cfg.Root)
 
