@@ -36,6 +36,8 @@ func hookEnv(provider string, r row) []string {
 		"GSI_BOOTS=" + flag(r.boots),
 		"GSI_CLOUD_INIT=" + flag(r.cloudInit),
 		"GSI_DATASOURCES=" + strings.Join(r.datasources, ","),
+		"GSI_KERNEL_ARGS=" + strings.Join(r.kernelArgs, " "),
+		"GSI_ROOT_LABEL=" + rootLabel,
 	}
 }
 
@@ -92,6 +94,10 @@ func bootstrap(ctx context.Context, s Spec, provider string, r row, logw, progre
 		return fail(err)
 	}
 	defer os.RemoveAll(work)
+	// apt downloads as _apt, sandboxed, where it can read the folder.
+	if err := os.Chmod(work, 0o755); err != nil {
+		return fail(err)
+	}
 	tmp := filepath.Join(work, "rootfs.tar")
 	start := time.Now()
 	fmt.Fprintf(progress, ">> debian: bootstrap %s for %s (%d packages, mmdebstrap)\n", s.Suite, provider, len(r.Packages()))

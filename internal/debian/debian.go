@@ -82,10 +82,14 @@ func MakeDisk(ctx context.Context, s Spec, provider, out string, progress io.Wri
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
+	fmt.Fprintf(progress, ">> debian: %s disk (libguestfs, %d MiB sparse)\n", provider, s.DiskSizeMiB)
 	if err := makeDisk(ctx, s, provider, r, rootfs, tmp.Name(), logw); err != nil {
 		return fmt.Errorf("making the Debian disk of %s: %w", provider, err)
 	}
 	if _, err := diskcheck.Check(ctx, tmp.Name(), "qcow2", diskcheck.Options{Output: logw, Log: s.Log}); err != nil {
+		return fmt.Errorf("making the Debian disk of %s: %w", provider, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return fmt.Errorf("making the Debian disk of %s: %w", provider, err)
 	}
 	if err := os.Rename(tmp.Name(), out); err != nil {

@@ -64,6 +64,8 @@ func TestCacheKeyChangesWithEachBootstrapInputOnly(t *testing.T) {
 	withPackage.packages = append([]string{"vim"}, withPackage.packages...)
 	withSource := rows["openstack"]
 	withSource.datasources = []string{"OpenStack"}
+	withArgs := rows["openstack"]
+	withArgs.kernelArgs = []string{"quiet"}
 	for _, tc := range []struct {
 		name string
 		key  string
@@ -74,6 +76,7 @@ func TestCacheKeyChangesWithEachBootstrapInputOnly(t *testing.T) {
 		{"provider", changed(base, "azure", rows["openstack"], recipe)},
 		{"package list", changed(base, "openstack", withPackage, recipe)},
 		{"datasources", changed(base, "openstack", withSource, recipe)},
+		{"kernel arguments", changed(base, "openstack", withArgs, recipe)},
 		{"recipe", changed(base, "openstack", rows["openstack"], []byte("echo customize; true\n"))},
 	} {
 		if tc.key == key {

@@ -35,7 +35,6 @@ func finishEnv(s Spec, provider string, r row) string {
 		{"GSI_ROOT_LABEL", rootLabel},
 		{"GSI_TIMEZONE", s.Timezone},
 		{"GSI_NTP", strings.Join(ntp, " ")},
-		{"GSI_KERNEL_ARGS", strings.Join(r.kernelArgs, " ")},
 	}
 	var b strings.Builder
 	for _, v := range vars {
@@ -111,7 +110,7 @@ func makeDisk(ctx context.Context, s Spec, provider string, r row, rootfs, tmp s
 	script := guestfishScript(r, tmp, rootfs, env, filepath.Join(s.Root, finishRecipe))
 	return runTool(ctx, s, logw, run.Cmd{
 		Name:    "guestfish",
-		Args:    []string{"--no-progress-bars"},
+		Args:    []string{"--no-progress-bars", "-x"}, // -x: each command in the log
 		Env:     append([]string{"LIBGUESTFS_BACKEND=direct"}, s.GuestfishEnv...),
 		Stdin:   strings.NewReader(script),
 		Timeout: guestfishBound,

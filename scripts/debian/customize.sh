@@ -8,6 +8,8 @@
 #   GSI_BOOTS        1 when the image boots (kernel, GRUB, sshd)
 #   GSI_CLOUD_INIT   1 when cloud-init provisions the machine
 #   GSI_DATASOURCES  cloud-init's datasource list, comma separated
+#   GSI_KERNEL_ARGS  kernel arguments beyond the serial console
+#   GSI_ROOT_LABEL   label of the root file system
 set -eu
 root=$1
 
@@ -67,8 +69,24 @@ Name=en* eth*
 DHCP=yes
 NET
   fi
-  # Names as the clouds document them for the serial console.
+  # The kernel line: serial console, no menu wait (finish.sh installs GRUB
+  # on the disk, whose update-grub writes root=UUID).
   mkdir -p "$root/etc/default/grub.d"
+  cat >"$root/etc/default/grub.d/50-gsi.cfg" <<GRUB
+# gold-standard-images: serial console, no menu wait, root by UUID.
+GRUB_TIMEOUT=0
+GRUB_TIMEOUT_STYLE=hidden
+GRUB_CMDLINE_LINUX_DEFAULT=""
+GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200 earlyprintk=ttyS0${GSI_KERNEL_ARGS:+ $GSI_KERNEL_ARGS}"
+GRUB_TERMINAL="console serial"
+GRUB_SERIAL_COMMAND="serial --speed=115200"
+GRUB_DISABLE_OS_PROBER=true
+GRUB
+  # The initramfs is made here, on the host, where it takes seconds (in
+  # the appliance under TCG, minutes): its fsck hook reads the root's type
+  # from fstab, which finish.sh rewrites with the disk's UUIDs.
+  echo "LABEL=$GSI_ROOT_LABEL / ext4 rw,discard,errors=remount-ro,x-systemd.growfs 0 1" >"$root/etc/fstab"
+  chroot "$root" update-initramfs -u -k all
 fi
 
 if [ "${GSI_CLOUD_INIT:-}" = 1 ]; then

@@ -11,7 +11,6 @@
 #                      the appliance's name of the disk, which varies)
 #   GSI_TIMEZONE       e.g. UTC
 #   GSI_NTP            NTP servers, space separated; empty keeps Debian's
-#   GSI_KERNEL_ARGS    kernel arguments beyond the serial console
 set -eu
 . /tmp/gsi-finish.env
 
@@ -45,18 +44,6 @@ if [ "$GSI_BOOTS" = 1 ]; then
     for s in $GSI_NTP; do echo "server $s iburst"; done >/etc/chrony/sources.d/gsi.sources
   fi
 
-  cat >/etc/default/grub.d/50-gsi.cfg <<GRUB
-# gold-standard-images: serial console, no menu wait, root by UUID.
-GRUB_TIMEOUT=0
-GRUB_TIMEOUT_STYLE=hidden
-GRUB_CMDLINE_LINUX_DEFAULT=""
-GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200 earlyprintk=ttyS0 $GSI_KERNEL_ARGS"
-GRUB_TERMINAL="console serial"
-GRUB_SERIAL_COMMAND="serial --speed=115200"
-GRUB_DISABLE_OS_PROBER=true
-GRUB
-
-  update-initramfs -u -k all
   disk=${root_dev%%[0-9]*}
   grub-install --target=i386-pc "$disk"
   grub-install --target=x86_64-efi --efi-directory=/boot/efi --removable --no-nvram
