@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"gold-standard-images/internal/inspect"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/sshkeys"
@@ -27,10 +28,9 @@ import (
 const grownMiB = 44 << 10
 
 // TestAnOpenstackDiskBootsUnderBIOSAndUEFIAndGrows makes the openstack
-// disk from a Spec like the shipped one (the host's Debian mirror), then
-// boots it under QEMU with a NoCloud seed, once with SeaBIOS and once
-// with OVMF, and checks what a cloud user sees: cloud-init done, no failed
-// unit, SSH as debian with the seed's key, the root grown to the disk.
+// disk from a Spec like the shipped one (the host's Debian mirror), checks
+// it with the generic inspection rules, and boots it under QEMU with a
+// NoCloud seed, once with SeaBIOS and once with OVMF.
 func TestAnOpenstackDiskBootsUnderBIOSAndUEFIAndGrows(t *testing.T) {
 	for _, tool := range []string{"mmdebstrap", "guestfish", "qemu-img", "qemu-system-x86_64", "mkfs.vfat", "mcopy"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -79,42 +79,68 @@ func TestAnOpenstackDiskBootsUnderBIOSAndUEFIAndGrows(t *testing.T) {
 	} else {
 		t.Logf("no UEFI boot: %s not found (package ovmf)", ovmf)
 	}
-	for _, name := range []string{"bios", "uefi"} {
-		fw, ok := firmware[name]
-		if !ok {
-			continue
-		}
-		t.Run(name, func(t *testing.T) {
-			start := time.Now()
-			overlay := filepath.Join(dir, name+".qcow2")
-			mustRun(ctx, t, run.Cmd{Name: "qemu-img", Args: []string{"create", "-q", "-f", "qcow2", "-b", disk, "-F", "qcow2", overlay, fmt.Sprintf("%dM", grownMiB)}, Timeout: time.Minute})
-			g := bootGuest(t, name, accel.Accelerator, append(fw,
-				"-drive", "file="+overlay+",format=qcow2,if=virtio",
-				"-drive", "file="+seed+",format=raw,if=virtio,readonly=on"))
-			out := g.login(t, key, 12*time.Minute, "cloud-init status --wait; systemctl --failed --no-legend --plain; echo ==; df -B1M --output=size / | tail -n 1; lsblk -bdno SIZE /dev/vda; cat /etc/gold-standard-image; test -d /sys/firmware/efi && echo efi || echo bios")
-			t.Logf("%s: logged in as debian after %s:\n%s", name, time.Since(start).Round(time.Second), out)
-			head, rest, _ := strings.Cut(out, "==\n")
-			if !strings.Contains(head, "status: done") {
-				t.Errorf("%s: cloud-init is not done: %q", name, head)
+	// The generic inspection rules, and a boot per firmware, at once: each
+	// reads the disk, none writes it.
+	t.Run("checks", func(t *testing.T) {
+		t.Run("inspection", func(t *testing.T) {
+			t.Parallel()
+			rep, err := inspect.Inspect(ctx, "openstack", inspect.Source{Path: disk, Format: "qcow2"}, filepath.Join(dir, "inspect.log"), inspect.Options{Root: root, Out: logWriter{t}})
+			if err != nil {
+				t.Fatal(err)
 			}
-			if failed := strings.TrimSpace(strings.Replace(head, "status: done", "", 1)); failed != "" {
-				t.Errorf("%s: failed units:\n%s\nserial console:\n%s", name, failed, tail(g.serial, 40))
+			if rep.Distro != "debian" || len(rep.Checks) == 0 {
+				t.Errorf("inspection found distribution %q and checked %d rules, want debian and some", rep.Distro, len(rep.Checks))
 			}
-			f := strings.Fields(rest)
-			if len(f) < 3 {
-				t.Fatalf("%s: unexpected answer %q", name, rest)
-			}
-			fsMiB, _ := strconv.Atoi(f[0])
-			diskBytes, _ := strconv.ParseInt(f[1], 10, 64)
-			if diskBytes != grownMiB<<20 || fsMiB < grownMiB*95/100 {
-				t.Errorf("%s: the root file system is %d MiB on a %d-byte disk: it did not grow to fill it", name, fsMiB, diskBytes)
-			}
-			for _, want := range []string{"vm_name=debian12", "version=1.0.0", "build=openstack", name} {
-				if !strings.Contains(rest, want+"\n") {
-					t.Errorf("%s: the answer lacks %q: %q", name, want, rest)
-				}
+			if err := rep.Broken(); err != nil {
+				t.Error(err)
 			}
 		})
+		for _, name := range []string{"bios", "uefi"} {
+			fw, ok := firmware[name]
+			if !ok {
+				continue
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				boot(ctx, t, name, accel.Accelerator, fw, disk, seed, key)
+			})
+		}
+	})
+}
+
+// boot boots disk on a larger overlay with the NoCloud seed and firmware
+// arguments fw, and checks what a cloud user sees: cloud-init done, no
+// failed unit, SSH as debian with the seed's key, the root file system
+// grown to the disk, the record of the build, the firmware it booted with.
+func boot(ctx context.Context, t *testing.T, name, accel string, fw []string, disk, seed, key string) {
+	start := time.Now()
+	overlay := filepath.Join(t.TempDir(), name+".qcow2")
+	mustRun(ctx, t, run.Cmd{Name: "qemu-img", Args: []string{"create", "-q", "-f", "qcow2", "-b", disk, "-F", "qcow2", overlay, fmt.Sprintf("%dM", grownMiB)}, Timeout: time.Minute})
+	g := bootGuest(t, name, accel, append(fw,
+		"-drive", "file="+overlay+",format=qcow2,if=virtio",
+		"-drive", "file="+seed+",format=raw,if=virtio,readonly=on"))
+	out := g.login(t, key, 15*time.Minute, "cloud-init status --wait; systemctl --failed --no-legend --plain; echo ==; df -B1M --output=size / | tail -n 1; lsblk -bdno SIZE /dev/vda; cat /etc/gold-standard-image; test -d /sys/firmware/efi && echo uefi || echo bios")
+	t.Logf("%s: logged in as debian after %s:\n%s", name, time.Since(start).Round(time.Second), out)
+	head, rest, _ := strings.Cut(out, "==\n")
+	if !strings.Contains(head, "status: done") {
+		t.Errorf("%s: cloud-init is not done: %q", name, head)
+	}
+	if failed := strings.TrimSpace(strings.Replace(head, "status: done", "", 1)); failed != "" {
+		t.Errorf("%s: failed units:\n%s\nserial console:\n%s", name, failed, tail(g.serial, 40))
+	}
+	f := strings.Fields(rest)
+	if len(f) < 3 {
+		t.Fatalf("%s: unexpected answer %q", name, rest)
+	}
+	fsMiB, _ := strconv.Atoi(f[0])
+	diskBytes, _ := strconv.ParseInt(f[1], 10, 64)
+	if diskBytes != grownMiB<<20 || fsMiB < grownMiB*95/100 {
+		t.Errorf("%s: the root file system is %d MiB on a %d-byte disk: it did not grow to fill it", name, fsMiB, diskBytes)
+	}
+	for _, want := range []string{"vm_name=debian12", "version=1.0.0", "build=openstack", name} {
+		if !strings.Contains(rest, want+"\n") {
+			t.Errorf("%s: the answer lacks %q: %q", name, want, rest)
+		}
 	}
 }
 
@@ -174,7 +200,7 @@ func bootGuest(t *testing.T, name, accel string, disk []string) *guest {
 	g := &guest{sshPort: l.Addr().(*net.TCPAddr).Port, serial: filepath.Join(t.TempDir(), name+".serial")}
 	l.Close()
 	args := append([]string{
-		"-accel", accel, "-m", "1024", "-smp", "2", "-display", "none",
+		"-accel", accel, "-m", "1024", "-smp", "1", "-display", "none",
 		"-serial", "file:" + g.serial,
 		"-netdev", fmt.Sprintf("user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22", g.sshPort),
 		"-device", "virtio-net-pci,netdev=n0",

@@ -16,14 +16,15 @@ set -eu
 
 root_dev=$(blkid -L "$GSI_ROOT_LABEL")
 root_uuid=$(blkid -s UUID -o value "$root_dev")
-{
-  echo "# <file system> <mount point> <type> <options> <dump> <pass>"
-  echo "UUID=$root_uuid / ext4 rw,discard,errors=remount-ro,x-systemd.growfs 0 1"
-  if [ "$GSI_BOOTS" = 1 ]; then
-    efi_dev=$(blkid -L UEFI)
-    echo "UUID=$(blkid -s UUID -o value "$efi_dev") /boot/efi vfat defaults 0 0"
-  fi
-} >/etc/fstab
+# A container (docker) keeps Debian's unconfigured fstab.
+if [ "$GSI_BOOTS" = 1 ]; then
+  efi_dev=$(blkid -L UEFI)
+  cat >/etc/fstab <<FSTAB
+# <file system> <mount point> <type> <options> <dump> <pass>
+UUID=$root_uuid / ext4 rw,discard,errors=remount-ro,x-systemd.growfs 0 1
+UUID=$(blkid -s UUID -o value "$efi_dev") /boot/efi vfat defaults 0 0
+FSTAB
+fi
 
 cat >/etc/gold-standard-image <<REC
 vm_name=$GSI_VM_NAME
