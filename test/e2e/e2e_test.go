@@ -44,6 +44,7 @@ import (
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/tree"
 	"gold-standard-images/test/fixture"
+	"gold-standard-images/test/guest"
 )
 
 // qemuProviders are the providers built: those Packer builds with QEMU.
@@ -443,20 +444,20 @@ func bootEveryDisk(ctx context.Context, t *testing.T, root string, cfg *config.C
 			t.Run(b.provider, func(t *testing.T) {
 				t.Parallel()
 				disk := b.disk(t, filepath.Join(root, cfg.Tree().Artifact(b.provider, b.ext)))
-				g := bootGuest(t, b.provider, accel, disk, 15*time.Minute)
-				g.waitSSH(t, 10*time.Minute)
+				g := guest.Boot(t, b.provider, accel, disk, 15*time.Minute)
+				g.WaitSSH(t, 10*time.Minute)
 				t.Logf("%s: sshd answers", b.provider)
 			})
 		}
 		t.Run("openstack", func(t *testing.T) {
 			t.Parallel()
 			g, key := checkRootGrows(ctx, t, "openstack", accel, filepath.Join(root, cfg.Tree().Artifact("openstack", "qcow2")))
-			who := g.run(t, cloudUser, key, "cat /etc/gold-standard-image; getent passwd vagrant || echo no-vagrant-user")
+			who := g.Run(t, cloudUser, key, "cat /etc/gold-standard-image; getent passwd vagrant || echo no-vagrant-user")
 			if !strings.Contains(who, "build=openstack") || !strings.Contains(who, "no-vagrant-user") {
 				t.Errorf("openstack: the image record, and no vagrant user: %q", who)
 			}
 			t.Logf("openstack: %s logs in with the seed's key: %s", cloudUser, strings.ReplaceAll(strings.TrimSpace(who), "\n", " "))
-			ks := g.run(t, cloudUser, key, "sudo -n cat /"+kickstartCopy)
+			ks := g.Run(t, cloudUser, key, "sudo -n cat /"+kickstartCopy)
 			checkKickstart(t, root, cfg, "openstack", []byte(ks))
 		})
 	})

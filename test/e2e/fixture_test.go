@@ -10,6 +10,7 @@ import (
 	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/sshkeys"
+	"gold-standard-images/test/guest"
 )
 
 // The fixture OS definition (fixture/<vmName>.json): its "ISO" is the base
@@ -107,7 +108,7 @@ func fixtureVars(serialDir string) func(p providers.Provider, v *packer.Vars) {
 // per connection: a guestfwd to tcp: would hold one connection open from
 // QEMU's start, which the server closes as idle long before the guest asks.
 func restrictedNet(sshPort string, ksPort int) string {
-	net := "user,id=user.0,restrict=on,hostfwd=tcp:127.0.0.1:" + sshPort + "-:22"
+	net := guest.RestrictedNet(sshPort)
 	if ksPort != 0 {
 		net += fmt.Sprintf(",guestfwd=tcp:%s-cmd:socat STDIO TCP:127.0.0.1:%d", guestKickstart, ksPort)
 	}

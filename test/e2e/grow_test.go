@@ -16,6 +16,7 @@ import (
 	"gold-standard-images/internal/run"
 	"gold-standard-images/internal/sshkeys"
 	"gold-standard-images/test/fixture"
+	"gold-standard-images/test/guest"
 )
 
 // grownDisk is the size of the disk the growth checks boot an image on:
@@ -53,7 +54,7 @@ var growTools = []string{"qemu-system-x86_64", "qemu-img", "mkfs.vfat", "mcopy"}
 // own, waits for cloud-init to finish and checks, logged in as cloudUser,
 // that the root file system fills the larger disk. It returns the running
 // guest and the private key cloudUser logs in with.
-func checkRootGrows(ctx context.Context, t *testing.T, name, accel, image string) (*guest, string) {
+func checkRootGrows(ctx context.Context, t *testing.T, name, accel, image string) (*guest.Guest, string) {
 	t.Helper()
 	dir := t.TempDir()
 	image = checked(t, image, "qcow2")
@@ -62,7 +63,7 @@ func checkRootGrows(ctx context.Context, t *testing.T, name, accel, image string
 		t.Fatalf("%s is %d bytes, not smaller than the grown disk (%d)", image, before, int64(grownDisk))
 	}
 	overlay := filepath.Join(dir, "grown.qcow2")
-	mustRun(ctx, t, run.Cmd{Name: "qemu-img", Args: []string{"create", "-q", "-f", "qcow2", "-b", image, "-F", "qcow2", overlay, strconv.Itoa(grownDisk)}, Timeout: time.Minute})
+	guest.MustRun(ctx, t, run.Cmd{Name: "qemu-img", Args: []string{"create", "-q", "-f", "qcow2", "-b", image, "-F", "qcow2", overlay, strconv.Itoa(grownDisk)}, Timeout: time.Minute})
 	if _, err := sshkeys.Ensure(filepath.Join(dir, "keys"), "cloud"); err != nil {
 		t.Fatal(err)
 	}
@@ -70,24 +71,26 @@ func checkRootGrows(ctx context.Context, t *testing.T, name, accel, image string
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed := noCloudSeed(ctx, t, dir, name, strings.TrimSpace(string(pub)))
-	g := bootGuest(t, name+"-grown", accel, []string{
+	seed := guest.NoCloudSeed(ctx, t, dir,
+		fmt.Sprintf("instance-id: gsi-grow-%s\nlocal-hostname: gsi-grow\n", name),
+		fmt.Sprintf("#cloud-config\nusers: [default]\nssh_authorized_keys:\n  - %s\n", strings.TrimSpace(string(pub)))) // the fixture makes no user unless asked
+	g := guest.Boot(t, name+"-grown", accel, []string{
 		"-drive", "file=" + overlay + ",format=qcow2,if=virtio",
 		"-drive", "file=" + seed + ",format=raw,if=virtio,readonly=on",
 	}, 20*time.Minute)
-	g.waitSSH(t, 15*time.Minute)
+	g.WaitSSH(t, 15*time.Minute)
 	key := filepath.Join(dir, "keys", "cloud")
 	// sshd answers before cloud-init has written the user's key.
 	var out string
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
 		var err error
-		out, err = g.try(cloudUser, key, "cloud-init status --wait >/dev/null; df -B1 --output=size / | tail -n 1; lsblk -bdno SIZE /dev/vda; findmnt -no SOURCE /")
+		out, err = g.Try(cloudUser, key, "cloud-init status --wait >/dev/null; df -B1 --output=size / | tail -n 1; lsblk -bdno SIZE /dev/vda; findmnt -no SOURCE /")
 		if err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s never logged in with the seed's key: %v; serial console:\n%s", name, cloudUser, err, tail(g.serial, 40))
+			t.Fatalf("%s: %s never logged in with the seed's key: %v; serial console:\n%s", name, cloudUser, err, guest.Tail(g.Serial, 40))
 		}
 		time.Sleep(5 * time.Second)
 	}
@@ -101,29 +104,9 @@ func checkRootGrows(ctx context.Context, t *testing.T, name, accel, image string
 	// ext4 keeps about 2% for its journal and tables; a root that did not
 	// grow stays at the image's size or below.
 	if diskSize != grownDisk || fsSize < diskSize*95/100 {
-		t.Errorf("%s: the root file system is %d bytes on a %d-byte disk: it did not grow to fill it; serial console:\n%s", name, fsSize, diskSize, tail(g.serial, 40))
+		t.Errorf("%s: the root file system is %d bytes on a %d-byte disk: it did not grow to fill it; serial console:\n%s", name, fsSize, diskSize, guest.Tail(g.Serial, 40))
 	}
 	return g, key
-}
-
-// noCloudSeed writes a NoCloud seed (a vfat image labelled cidata, made
-// with mkfs.vfat -C and mcopy: no loop mount) giving cloudUser the public
-// key pub, and returns its path.
-func noCloudSeed(ctx context.Context, t *testing.T, dir, name, pub string) string {
-	t.Helper()
-	files := map[string]string{
-		"meta-data": fmt.Sprintf("instance-id: gsi-grow-%s\nlocal-hostname: gsi-grow\n", name),
-		"user-data": fmt.Sprintf("#cloud-config\nusers: [default]\nssh_authorized_keys:\n  - %s\n", pub), // the fixture makes no user unless asked
-	}
-	for n, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, n), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	seed := filepath.Join(dir, "seed.img")
-	mustRun(ctx, t, run.Cmd{Name: "mkfs.vfat", Args: []string{"-C", "-n", "CIDATA", seed, "2048"}, Timeout: time.Minute})
-	mustRun(ctx, t, run.Cmd{Name: "mcopy", Args: []string{"-i", seed, filepath.Join(dir, "meta-data"), filepath.Join(dir, "user-data"), "::"}, Timeout: time.Minute})
-	return seed
 }
 
 // virtualSize is the virtual size of the qcow2 image in bytes.
@@ -140,11 +123,4 @@ func virtualSize(ctx context.Context, t *testing.T, image string) int64 {
 		t.Fatalf("qemu-img info %s printed %s: %v", image, out, err)
 	}
 	return info.VirtualSize
-}
-
-func mustRun(ctx context.Context, t *testing.T, c run.Cmd) {
-	t.Helper()
-	if err := run.Run(ctx, c); err != nil {
-		t.Fatal(err)
-	}
 }

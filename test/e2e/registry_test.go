@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gold-standard-images/internal/run"
+	"gold-standard-images/test/guest"
 )
 
 // startRegistry runs Debian's docker-registry on a free port of the
@@ -18,7 +19,7 @@ import (
 func startRegistry(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", guest.FreePort(t))
 	config := fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
 	configPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
@@ -47,6 +48,6 @@ func startRegistry(t *testing.T) string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("docker-registry did not answer on %s within 30s; log:\n%s", addr, tail(logPath, 20))
+	t.Fatalf("docker-registry did not answer on %s within 30s; log:\n%s", addr, guest.Tail(logPath, 20))
 	return ""
 }
