@@ -116,7 +116,7 @@ func boot(ctx context.Context, t *testing.T, name, accel string, fw []string, di
 		"-drive", "file="+overlay+",format=qcow2,if=virtio",
 		"-drive", "file="+seed+",format=raw,if=virtio,readonly=on"), 20*time.Minute)
 	g.WaitSSH(t, 15*time.Minute)
-	out := login(t, g, key, 10*time.Minute, "cloud-init status --wait; systemctl --failed --no-legend --plain; echo ==; df -B1M --output=size / | tail -n 1; lsblk -bdno SIZE /dev/vda; cat /etc/gold-standard-image; test -d /sys/firmware/efi && echo uefi || echo bios")
+	out := login(t, g, key, 10*time.Minute, "cloud-init status --wait >/dev/null; cloud-init status; systemctl --failed --no-legend --plain; echo ==; df -B1M --output=size / | tail -n 1; lsblk -bdno SIZE /dev/vda; cat /etc/gold-standard-image; test -d /sys/firmware/efi && echo uefi || echo bios")
 	t.Logf("%s: logged in as debian after %s:\n%s", name, time.Since(start).Round(time.Second), out)
 	head, rest, _ := strings.Cut(out, "==\n")
 	if !strings.Contains(head, "status: done") {
