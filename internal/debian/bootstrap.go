@@ -38,6 +38,7 @@ func hookEnv(provider string, r row) []string {
 		"GSI_DATASOURCES=" + strings.Join(r.datasources, ","),
 		"GSI_KERNEL_ARGS=" + strings.Join(r.kernelArgs, " "),
 		"GSI_ROOT_LABEL=" + rootLabel,
+		"GSI_SSHD=" + strings.Join(r.sshd, ","),
 	}
 }
 

@@ -66,6 +66,8 @@ func TestCacheKeyChangesWithEachBootstrapInputOnly(t *testing.T) {
 	withSource.datasources = []string{"OpenStack"}
 	withArgs := rows["openstack"]
 	withArgs.kernelArgs = []string{"quiet"}
+	withSSHD := rows["openstack"]
+	withSSHD.sshd = []string{"X11Forwarding no"}
 	for _, tc := range []struct {
 		name string
 		key  string
@@ -77,6 +79,7 @@ func TestCacheKeyChangesWithEachBootstrapInputOnly(t *testing.T) {
 		{"package list", changed(base, "openstack", withPackage, recipe)},
 		{"datasources", changed(base, "openstack", withSource, recipe)},
 		{"kernel arguments", changed(base, "openstack", withArgs, recipe)},
+		{"sshd settings", changed(base, "openstack", withSSHD, recipe)},
 		{"recipe", changed(base, "openstack", rows["openstack"], []byte("echo customize; true\n"))},
 	} {
 		if tc.key == key {

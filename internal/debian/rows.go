@@ -18,6 +18,7 @@ type row struct {
 	datasources []string // cloud-init's datasource_list
 	kernelArgs  []string // beyond the serial console
 	ntp         []string // default NTP servers; the site's win
+	sshd        []string // sshd settings beyond keys only, one "Key value" each
 }
 
 // rows is the one table of providers this package makes disks for.
@@ -38,6 +39,9 @@ var rows = map[string]row{
 		boots:      true,
 		kernelArgs: []string{"intel_iommu=off"},
 		ntp:        []string{"metadata.google.internal"},
+		// Google's guide to custom images: keep idle sessions through its
+		// load balancers, no X11.
+		sshd: []string{"ClientAliveInterval 420", "X11Forwarding no"},
 	},
 	// docker: the root file system only; the rootfs conversion makes the
 	// tarball, without kernel, modules, firmware or boot loader.

@@ -10,6 +10,7 @@
 #   GSI_DATASOURCES  cloud-init's datasource list, comma separated
 #   GSI_KERNEL_ARGS  kernel arguments beyond the serial console
 #   GSI_ROOT_LABEL   label of the root file system
+#   GSI_SSHD         more sshd settings, comma separated ("Key value,...")
 set -eu
 root=$1
 
@@ -40,6 +41,9 @@ if [ "${GSI_BOOTS:-}" = 1 ]; then
 PasswordAuthentication no
 PermitRootLogin prohibit-password
 CONF
+  if [ -n "${GSI_SSHD:-}" ]; then
+    echo "$GSI_SSHD" | tr , '\n' >>"$root/etc/ssh/sshd_config.d/50-gsi.conf"
+  fi
   # SSH host keys are made at first boot: by cloud-init where it runs, else
   # (or if it made none) by this unit, before sshd starts.
   cat >"$root/etc/systemd/system/gsi-ssh-hostkeys.service" <<'UNIT'
