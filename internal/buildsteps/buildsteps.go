@@ -50,6 +50,7 @@ func Deps(cfg *config.Config, getenv func(string) string, log, toolOutput io.Wri
 			return kickstart.StartForBuild(ctx, cfg, selected, sent)
 		},
 		GuestKickstartURL: kickstart.GuestBaseURL,
+		Bootstrap:         bootstrapDisk(cfg, getenv, log),
 		Convert: func(ctx context.Context, selected []providers.Provider) ([]tree.Artifact, error) {
 			return convert.Run(ctx, cfg, selected, convert.Options{Log: log, ToolOutput: toolOutput, Getenv: getenv})
 		},

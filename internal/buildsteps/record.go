@@ -35,6 +35,10 @@ func record(ctx context.Context, cfg *config.Config, env recordEnv, facts pipeli
 	// without it the SBOMs are left out, said, and the build goes on.
 	_, noGuestfish := exec.LookPath("guestfish")
 	seen := map[string]bool{}
+	tool := ""
+	if cfg.OS.Installer() == config.Bootstrap {
+		tool = bootstrapTool(ctx)
+	}
 	b := cfg.Tree()
 	for _, a := range arts {
 		p := a.Provider
@@ -66,6 +70,7 @@ func record(ctx context.Context, cfg *config.Config, env recordEnv, facts pipeli
 			Config: cfg, Provider: p, PackerVersion: facts.PackerVersion,
 			ISOCache:        tree.ISOCache(cfg.Root, env.getenv),
 			KickstartSHA256: env.sent.SHA256("virtual/" + p),
+			BootstrapTool:   tool,
 			Started:         facts.Started, Finished: time.Now(),
 		}
 		_, wrote, err := buildrecord.Write(ctx, in, filepath.Join(cfg.Root, dir))

@@ -29,6 +29,7 @@ var allowedNames = map[string]string{
 	"internal/kickstart/kscontainer/engine.go": "docker, the container engine, not the provider",
 	"internal/boxcheck/boxcheck.go":            "the Vagrant providers (hypervisors) installed on the host, not image providers",
 	"internal/plan/plan.go":                    "runner capabilities and their labels (a runner with VirtualBox or VMware), not providers",
+	"internal/debian/rows.go":                  "the Debian family's content per provider (packages, cloud-init's datasources, the kernel line), as each provider's playbook is; internal/buildsteps holds its list to the family's row",
 }
 
 // TestNoCodeOutsideProvidersListsProviderNames holds that what a provider

@@ -71,21 +71,59 @@ func TestTheShippedDebian12DefinitionBuildsAndItsOpenStackImageBoots(t *testing.
 		}
 	}
 
-	start = time.Now()
-	g, key := guest.CheckRootGrows(ctx, t, "debian-openstack", accel.Accelerator, filepath.Join(root, cfg.Tree().Artifact("openstack", "qcow2")))
-	out := g.Run(t, guest.CloudUser, key, "cat /etc/gold-standard-image; cloud-init status --long; systemctl --failed --no-legend --plain; echo failed-units-end; sudo -n passwd -S root; getent passwd vagrant || echo no-vagrant-user")
-	t.Logf("openstack booted and checked in %s:\n%s", time.Since(start).Round(time.Second), out)
-	for _, want := range []string{"vm_name=Debian-12", "build=openstack", "status: done", "\nfailed-units-end", "root L ", "no-vagrant-user"} {
-		if !strings.Contains("\n"+out, want) {
-			t.Errorf("the booted image does not say %q; serial console:\n%s", want, guest.Tail(g.Serial, 40))
+	// The artifact boots with each firmware at once: each reads it, none
+	// writes it.
+	image := filepath.Join(root, cfg.Tree().Artifact("openstack", "qcow2"))
+	t.Run("boots", func(t *testing.T) {
+		for _, fw := range firmwares(t) {
+			t.Run(fw.name, func(t *testing.T) {
+				t.Parallel()
+				checkBoots(ctx, t, accel.Accelerator, image, fw.name, fw.args)
+			})
 		}
-	}
+	})
 
 	start = time.Now()
 	if results := build(ctx, t, cfg, env); len(results) != 1 || results[0].Status != pipeline.UpToDate {
 		t.Errorf("second build: %+v, want openstack up to date", results)
 	}
 	t.Logf("second build, nothing changed: %s", time.Since(start).Round(time.Second))
+}
+
+// firmware is a way QEMU boots the image: SeaBIOS, or OVMF for UEFI.
+type firmware struct {
+	name string
+	args []string
+}
+
+// ovmf is OVMF's firmware (Debian's package ovmf).
+const ovmf = "/usr/share/ovmf/OVMF.fd"
+
+// firmwares are SeaBIOS and, where OVMF is installed, UEFI.
+func firmwares(t *testing.T) []firmware {
+	fws := []firmware{{name: "bios"}}
+	if _, err := os.Stat(ovmf); err == nil {
+		fws = append(fws, firmware{name: "uefi", args: []string{"-bios", ovmf}})
+	} else {
+		t.Logf("no UEFI boot: %s is missing (package ovmf)", ovmf)
+	}
+	return fws
+}
+
+// checkBoots boots image with the firmware's arguments on a larger disk
+// with a NoCloud seed, as OpenStack does, and checks what a cloud user
+// sees: the root grown, the record of the build, cloud-init done, no
+// failed unit, root locked, no vagrant user, the firmware it booted with.
+func checkBoots(ctx context.Context, t *testing.T, accel, image, name string, args []string) {
+	start := time.Now()
+	g, key := guest.CheckRootGrows(ctx, t, "debian-openstack-"+name, accel, image, args...)
+	out := g.Run(t, guest.CloudUser, key, "cat /etc/gold-standard-image; cloud-init status --long; systemctl --failed --no-legend --plain; echo failed-units-end; sudo -n passwd -S root; getent passwd vagrant || echo no-vagrant-user; test -d /sys/firmware/efi && echo booted-uefi || echo booted-bios")
+	t.Logf("%s: booted and checked in %s:\n%s", name, time.Since(start).Round(time.Second), out)
+	for _, want := range []string{"vm_name=Debian-12", "build=openstack", "status: done", "\nfailed-units-end", "\nroot L ", "no-vagrant-user", "booted-" + name} {
+		if !strings.Contains("\n"+out, want) {
+			t.Errorf("%s: the booted image does not say %q; serial console:\n%s", name, want, guest.Tail(g.Serial, 40))
+		}
+	}
 }
 
 // debianRoot makes a repository-like root in a temporary folder: copies of

@@ -30,9 +30,10 @@ var GrowTools = []string{"qemu-system-x86_64", "qemu-img", "mkfs.vfat", "mcopy"}
 // CheckRootGrows boots the qcow2 image (not written: an overlay of it, of
 // GrownDisk bytes) with a NoCloud seed that gives CloudUser a key of its
 // own, waits for cloud-init to finish and checks, logged in as CloudUser,
-// that the root file system fills the larger disk. It returns the running
-// guest and the private key CloudUser logs in with.
-func CheckRootGrows(ctx context.Context, t *testing.T, name, accel, image string) (*VM, string) {
+// that the root file system fills the larger disk. firmware are QEMU's
+// arguments for it (none: SeaBIOS). It returns the running guest and the
+// private key CloudUser logs in with.
+func CheckRootGrows(ctx context.Context, t *testing.T, name, accel, image string, firmware ...string) (*VM, string) {
 	t.Helper()
 	dir := t.TempDir()
 	image = Checked(t, image, "qcow2")
@@ -48,10 +49,10 @@ func CheckRootGrows(ctx context.Context, t *testing.T, name, accel, image string
 		t.Fatal(err)
 	}
 	seed := NoCloudSeed(ctx, t, dir, name, strings.TrimSpace(string(pub)))
-	g := Boot(t, name+"-grown", accel, []string{
-		"-drive", "file=" + overlay + ",format=qcow2,if=virtio",
-		"-drive", "file=" + seed + ",format=raw,if=virtio,readonly=on",
-	}, 20*time.Minute)
+	g := Boot(t, name+"-grown", accel, append(firmware,
+		"-drive", "file="+overlay+",format=qcow2,if=virtio",
+		"-drive", "file="+seed+",format=raw,if=virtio,readonly=on",
+	), 20*time.Minute)
 	g.WaitSSH(t, 15*time.Minute)
 	key := filepath.Join(dir, "keys", "cloud")
 	// sshd answers before cloud-init has written the user's key.
