@@ -176,7 +176,7 @@ func build(ctx context.Context, t *testing.T, cfg *config.Config, env map[string
 		}
 		return os.Getenv(k)
 	}
-	out := &logWriter{t: t}
+	out := guest.NewLineLogger(t)
 	deps, err := buildsteps.Deps(cfg, getenv, out, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -186,14 +186,4 @@ func build(ctx context.Context, t *testing.T, cfg *config.Config, env map[string
 		t.Errorf("build: %v", err)
 	}
 	return results
-}
-
-// logWriter writes each line to the test's log.
-type logWriter struct{ t *testing.T }
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		w.t.Log(line)
-	}
-	return len(p), nil
 }

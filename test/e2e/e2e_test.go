@@ -28,7 +28,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -220,7 +219,7 @@ func build(ctx context.Context, t *testing.T, cfg *config.Config, env map[string
 		}
 		return os.Getenv(k)
 	}
-	out := &lineLogger{t: t}
+	out := guest.NewLineLogger(t)
 	opts := pipeline.Options{
 		Out: out, Getenv: getenv, PackerVars: fixtureVars(filepath.Join(cfg.Root, "logs")),
 		// GRUB in a guest starved of CPU (parallel builds under TCG) loses
@@ -252,27 +251,6 @@ func wantStatus(t *testing.T, results []pipeline.Result, want pipeline.Status) {
 	}
 	if t.Failed() {
 		t.FailNow()
-	}
-}
-
-// lineLogger writes each line to the test log.
-type lineLogger struct {
-	t       *testing.T
-	mu      sync.Mutex
-	partial []byte
-}
-
-func (l *lineLogger) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.partial = append(l.partial, p...)
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		l.t.Log(string(l.partial[:i]))
-		l.partial = l.partial[i+1:]
 	}
 }
 
