@@ -70,12 +70,9 @@ func (s bootstrapStep) Run(ctx context.Context) error {
 // failure removes what it left, and the stamp is written only on success.
 func (b *build) bootstrapDisk(ctx context.Context, p providers.Provider) error {
 	root, t := b.cfg.Root, b.cfg.Tree()
-	outDir := filepath.Join(root, t.PackerOutput(p.Name))
-	stamp := filepath.Join(root, t.Stamp(p.Name))
-	for _, path := range []string{stamp, outDir} {
-		if err := os.RemoveAll(path); err != nil {
-			return fmt.Errorf("removing the previous output of %s: %w", p.Name, err)
-		}
+	outDir, stamp, err := b.clearOutput(p)
+	if err != nil {
+		return err
 	}
 	for _, dir := range []string{outDir, filepath.Dir(filepath.Join(root, t.Log(p.Name)))} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {

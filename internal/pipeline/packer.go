@@ -100,12 +100,9 @@ func (s groupStep) Run(ctx context.Context) error {
 // stays. The stamp is written only after success.
 func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 	root, t := b.cfg.Root, b.cfg.Tree()
-	outDir := filepath.Join(root, t.PackerOutput(p.Name))
-	stamp := filepath.Join(root, t.Stamp(p.Name))
-	for _, path := range []string{stamp, outDir} {
-		if err := os.RemoveAll(path); err != nil {
-			return fmt.Errorf("removing the previous output of %s: %w", p.Name, err)
-		}
+	outDir, stamp, err := b.clearOutput(p)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(outDir), 0o755); err != nil {
 		return fmt.Errorf("creating the Packer output folder of %s: %w", p.Name, err)
@@ -162,6 +159,19 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		return fmt.Errorf("recording the build of %s: %w", p.Name, err)
 	}
 	return nil
+}
+
+// clearOutput removes p's output folder and stamp before its build, and
+// returns their paths.
+func (b *build) clearOutput(p providers.Provider) (outDir, stamp string, err error) {
+	root, t := b.cfg.Root, b.cfg.Tree()
+	outDir, stamp = filepath.Join(root, t.PackerOutput(p.Name)), filepath.Join(root, t.Stamp(p.Name))
+	for _, path := range []string{stamp, outDir} {
+		if err := os.RemoveAll(path); err != nil {
+			return "", "", fmt.Errorf("removing the previous output of %s: %w", p.Name, err)
+		}
+	}
+	return outDir, stamp, nil
 }
 
 // packerHangHint is the likely cause of a `packer build` that never ends.
