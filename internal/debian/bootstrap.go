@@ -90,7 +90,13 @@ func bootstrap(ctx context.Context, s Spec, provider string, r row, logw, progre
 		fmt.Fprintf(progress, ">> debian: bootstrap %s for %s (made by another build)\n", s.Suite, provider)
 		return path, nil
 	}
-	work, err := os.MkdirTemp(s.CacheDir, ".bootstrap-*")
+	// What a killed run left of this entry (only this one's: other
+	// entries have locks of their own).
+	stale, _ := filepath.Glob(filepath.Join(s.CacheDir, "."+filepath.Base(path)+".tmp-*"))
+	for _, d := range stale {
+		os.RemoveAll(d)
+	}
+	work, err := os.MkdirTemp(s.CacheDir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fail(err)
 	}

@@ -3,6 +3,9 @@ package debian
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -150,5 +153,66 @@ func TestMakeDiskNamesTheProviderOrFieldItRefuses(t *testing.T) {
 				t.Errorf("progress before refusing: %q", progress.String())
 			}
 		})
+	}
+}
+
+func TestBootstrapTakesTheCachedTarballOfTheSameInputs(t *testing.T) {
+	root := t.TempDir()
+	writeRecipe(t, root)
+	s := shipped(root, t.TempDir())
+	recipe, _ := os.ReadFile(filepath.Join(root, bootstrapRecipe))
+	key := cacheKey(s, "openstack", rows["openstack"], recipe)
+	cached := filepath.Join(s.CacheDir, "bookworm-openstack-"+key[:16]+".tar")
+	if err := os.WriteFile(cached, []byte("a tarball"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir()) // no mmdebstrap: only the cache can answer
+	var progress bytes.Buffer
+	got, err := bootstrap(context.Background(), s, "openstack", rows["openstack"], io.Discard, &progress)
+	if err != nil || got != cached {
+		t.Fatalf("bootstrap = %q, %v; want the cached %q", got, err, cached)
+	}
+	if !strings.Contains(progress.String(), "(cached ") {
+		t.Errorf("progress %q does not say cached", progress.String())
+	}
+}
+
+func TestAFailedBootstrapLeavesNothingAndSweepsAKilledRunsLeftovers(t *testing.T) {
+	root := t.TempDir()
+	writeRecipe(t, root)
+	s := shipped(root, t.TempDir())
+	recipe, _ := os.ReadFile(filepath.Join(root, bootstrapRecipe))
+	name := "bookworm-gcp-" + cacheKey(s, "gcp", rows["gcp"], recipe)[:16] + ".tar"
+	killed := filepath.Join(s.CacheDir, "."+name+".tmp-123")
+	other := filepath.Join(s.CacheDir, ".bookworm-azure-0123456789abcdef.tar.tmp-456") // another entry's, maybe running
+	for _, d := range []string{killed, other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", t.TempDir()) // mmdebstrap fails to start
+	_, err := bootstrap(context.Background(), s, "gcp", rows["gcp"], io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "bootstrapping Debian bookworm for gcp") {
+		t.Fatalf("error %v, want one naming the bootstrap of gcp", err)
+	}
+	entries, _ := os.ReadDir(s.CacheDir)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if want := []string{filepath.Base(other)}; !slices.Equal(left, want) {
+		t.Errorf("cache folder holds %v, want only %v", left, want)
+	}
+}
+
+// writeRecipe writes a stand-in customize.sh under root.
+func writeRecipe(t *testing.T, root string) {
+	t.Helper()
+	p := filepath.Join(root, bootstrapRecipe)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
