@@ -55,7 +55,7 @@ func needsOf(rules []Rule) needs {
 			add(&n.globs, sudoersDropins)
 		case SSHD:
 			n.sshd = true
-			add(&n.files, "/etc/ssh/sshd_config")
+			add(&n.files, sshdConfig)
 			add(&n.globs, sshdDropins)
 		case Installed, NotInstalled:
 			n.packages = true

@@ -95,6 +95,9 @@ func (im *Image) Check(r Rule, buildKey string, known ...string) error {
 	case NoPasswordlessSudo:
 		return im.noPasswordlessSudo()
 	case SSHD:
+		if _, ok := im.Files[sshdConfig]; !ok {
+			return nil // no sshd in the image (a container's root file system): nothing listens
+		}
 		got, where := im.sshd(r.Args[0])
 		if !strings.EqualFold(got, r.Args[1]) {
 			if got == "" {
@@ -316,6 +319,9 @@ const sshdDropins = "/etc/ssh/sshd_config.d/*.conf"
 // sshd returns sshd's effective value of key as sshd reads its files: the
 // first value outside a Match block wins, Include reads the files in
 // place in name order.
+// sshdConfig is sshd's configuration; an image without it has no sshd.
+const sshdConfig = "/etc/ssh/sshd_config"
+
 func (im *Image) sshd(key string) (value, where string) {
 	var walk func(file string, depth int) (string, string)
 	walk = func(file string, depth int) (string, string) {
@@ -347,7 +353,7 @@ func (im *Image) sshd(key string) (value, where string) {
 		}
 		return "", ""
 	}
-	return walk("/etc/ssh/sshd_config", 0)
+	return walk(sshdConfig, 0)
 }
 
 // bootFiles are the files that hold kernel command lines: GRUB's

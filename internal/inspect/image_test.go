@@ -172,3 +172,15 @@ func TestEL8KerneloptsFromGrubenvCountAsTheEntrysArguments(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// An image without sshd (a container's root file system) has nothing to
+// listen with: the sshd rules hold. One with sshd_config but not the
+// setting still breaks them.
+func TestTheSSHDRulesHoldWithoutSSHD(t *testing.T) {
+	rule := Rule{Kind: SSHD, Args: []string{"PasswordAuthentication", "no"}}
+	im := elImage()
+	delete(im.Files, sshdConfig)
+	holdsOrSays(t, "no sshd_config", im.Check(rule, ""), "")
+	im.Files[sshdConfig] = "Port 22\n"
+	holdsOrSays(t, "sshd_config without it", im.Check(rule, ""), "PasswordAuthentication is not set")
+}
