@@ -13,8 +13,8 @@ import (
 )
 
 // A bootstrap family's record says how it was bootstrapped, with the
-// password of an archive's URL redacted, and claims no ISO, kickstart or
-// Packer.
+// password of an archive's URL redacted, and claims no ISO, kickstart,
+// Packer or Ansible.
 func TestABootstrapRecordNamesTheToolAndArchivesAndNoISO(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.OS = config.OS{VMName: "Debian-12", OSName: "Debian", OSVersion: "12", Family: "debian12", Suite: "bookworm"}
@@ -35,13 +35,13 @@ func TestABootstrapRecordNamesTheToolAndArchivesAndNoISO(t *testing.T) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"iso", "kickstart", "packer"} {
+	for _, key := range []string{"iso", "kickstart", "packer", "ansible"} {
 		if _, ok := r[key]; ok {
 			t.Errorf("%s has %q: %s", filepath.Base(path), key, r[key])
 		}
 	}
 	b := string(r["bootstrap"])
-	for _, want := range []string{`"tool":"mmdebstrap 1.3.5"`, `"suite":"bookworm"`, `debian.example/debian`, `"security_mirror":"http://deb.debian.org/debian-security"`} {
+	for _, want := range []string{`"tool":"mmdebstrap 1.3.5"`, `"suite":"bookworm"`, `debian.example/debian`, `"security_mirror":"http://deb.debian.org/debian-security"`, `"scripts_sha256":"`} {
 		if !strings.Contains(strings.ReplaceAll(b, " ", ""), strings.ReplaceAll(want, " ", "")) {
 			t.Errorf("bootstrap %s lacks %s", b, want)
 		}

@@ -57,7 +57,7 @@ type Record struct {
 	Kickstart Kickstart       `json:"kickstart,omitzero"`  // a kickstart family's; none for a bootstrap
 	Packer    Packer          `json:"packer,omitzero"`     // a kickstart family's; none for a bootstrap
 	Bootstrap *Bootstrap      `json:"bootstrap,omitempty"` // a bootstrap family's (config.Bootstrap)
-	Ansible   Ansible         `json:"ansible"`
+	Ansible   Ansible         `json:"ansible,omitzero"`    // a kickstart family's; a bootstrap runs no Ansible
 	Source    Source          `json:"source"`
 	Started   time.Time       `json:"started"`
 	Finished  time.Time       `json:"finished"`
@@ -102,6 +102,7 @@ type Bootstrap struct {
 	Suite          string `json:"suite"`
 	Mirror         string `json:"mirror"`
 	SecurityMirror string `json:"security_mirror"`
+	ScriptsSHA256  string `json:"scripts_sha256"` // scripts/, its recipes among them
 }
 
 // Ansible is the provisioning side.
@@ -184,8 +185,10 @@ func Make(ctx context.Context, in Inputs, dir string) (Record, error) {
 	}
 	if r.Bootstrap == nil {
 		r.Packer = Packer{Version: in.PackerVersion, TemplatesSHA256: hash(packer.TemplatesDir), VarFileContractSHA256: VarFileContract()}
+		r.Ansible = Ansible{CoreVersion: ansiblecore.Version(ctx, "ansible"), PlaybooksSHA256: hash("ansible"), ScriptsSHA256: hash("scripts")}
+	} else {
+		r.Bootstrap.ScriptsSHA256 = hash("scripts")
 	}
-	r.Ansible = Ansible{CoreVersion: ansiblecore.Version(ctx, "ansible"), PlaybooksSHA256: hash("ansible"), ScriptsSHA256: hash("scripts")}
 	r.Source = gitSource(ctx, cfg.Root)
 
 	files, err := artifacts(ctx, dir)
