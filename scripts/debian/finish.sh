@@ -12,6 +12,7 @@
 #   GSI_TIMEZONE       e.g. UTC
 #   GSI_NTP            NTP servers, space separated; empty keeps Debian's
 set -eu
+# shellcheck source=/dev/null
 . /tmp/gsi-finish.env
 
 root_dev=$(blkid -L "$GSI_ROOT_LABEL")
