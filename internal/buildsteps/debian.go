@@ -2,6 +2,7 @@ package buildsteps
 
 import (
 	"context"
+	"errors"
 	"io"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ func bootstrapDisk(cfg *config.Config, getenv func(string) string, log io.Writer
 	var once sync.Once
 	var env []string
 	var accelErr error
+	force, forceErr := envvar.Force.Or(getenv, false) // the pipeline has checked it
 	return func(ctx context.Context, p providers.Provider, disk, logRel string) error {
 		once.Do(func() { // KVM is probed once for every disk
 			accel, err := kvm.Choose(ctx, getenv, "")
@@ -33,8 +35,8 @@ func bootstrapDisk(cfg *config.Config, getenv func(string) string, log io.Writer
 				env = append(env, "LIBGUESTFS_BACKEND=direct")
 			}
 		})
-		if accelErr != nil {
-			return accelErr
+		if err := errors.Join(accelErr, forceErr); err != nil {
+			return err
 		}
 		s := debian.Spec{
 			Root:           cfg.Root,
@@ -49,6 +51,7 @@ func bootstrapDisk(cfg *config.Config, getenv func(string) string, log io.Writer
 			CacheDir:       filepath.Join(cfg.Root, tree.DebianCache),
 			Log:            filepath.Join(cfg.Root, logRel),
 			GuestfishEnv:   env,
+			Force:          force,
 		}
 		return debian.MakeDisk(ctx, s, p.Name, disk, log)
 	}

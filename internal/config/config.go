@@ -160,7 +160,7 @@ type Site struct {
 	// build bootstraps from (DEBIAN_MIRROR and DEBIAN_SECURITY_MIRROR
 	// override them). Where the release is read from does not change what
 	// is built (as the site's iso_server does not), so they are not in the
-	// build fingerprint: FORCE=1 rebuilds from a new archive.
+	// build fingerprint: FORCE=1 bootstraps again from the archive.
 	DebianMirror         string `json:"debian_mirror,omitempty" build:"-"`
 	DebianSecurityMirror string `json:"debian_security_mirror,omitempty" build:"-"`
 

@@ -45,7 +45,10 @@ func TestABootstrapDefinitionTakesASuiteAndNoISO(t *testing.T) {
 		}
 	}
 
-	if _, err := Load(root, "Debian-12", envOf("DEBIAN_MIRROR", "ftp://x"), Options{}); err == nil || !strings.Contains(err.Error(), "DEBIAN_MIRROR") {
-		t.Errorf("DEBIAN_MIRROR=ftp://x: got %v, want an error naming the variable", err)
+	for _, bad := range []string{"ftp://x", "https://user:s3cret@mirror.example/debian"} {
+		_, err := Load(root, "Debian-12", envOf("DEBIAN_MIRROR", bad), Options{})
+		if err == nil || !strings.Contains(err.Error(), "DEBIAN_MIRROR") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("DEBIAN_MIRROR=%s: got %v, want an error naming the variable, without the password", bad, err)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"gold-standard-images/internal/redact"
 	"gold-standard-images/internal/tree"
 )
 
@@ -247,10 +248,15 @@ func checkBootstrap(o OS, f Family, add func(field, format string, args ...any))
 	}
 }
 
-// checkHTTPURL returns what is wrong with an archive's URL, or "".
+// checkHTTPURL returns what is wrong with an archive's URL, or "". The
+// URL goes into mmdebstrap's arguments and the image's apt sources, so it
+// may hold no credentials.
 func checkHTTPURL(u string) string {
 	if (!strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://")) || strings.ContainsAny(u, " \t\n\"'?#") {
-		return fmt.Sprintf("want an http:// or https:// URL without query, got %q", u)
+		return fmt.Sprintf("want an http:// or https:// URL without query, got %q", redact.URL(u))
+	}
+	if p, err := url.Parse(u); err != nil || p.User != nil {
+		return fmt.Sprintf("want a URL without a user or password (it is written into the images' apt sources), got %q", redact.URL(u))
 	}
 	return ""
 }

@@ -75,7 +75,7 @@ func bootstrap(ctx context.Context, s Spec, provider string, r row, logw, progre
 	}
 	key := cacheKey(s, provider, r, recipe)
 	path := filepath.Join(s.CacheDir, fmt.Sprintf("%s-%s-%s.tar", s.Suite, provider, key[:16]))
-	if _, err := os.Stat(path); err == nil {
+	if _, err := os.Stat(path); err == nil && !s.Force {
 		fmt.Fprintf(progress, ">> debian: bootstrap %s for %s (cached %s)\n", s.Suite, provider, filepath.Base(path))
 		return path, nil
 	}
@@ -86,7 +86,7 @@ func bootstrap(ctx context.Context, s Spec, provider string, r row, logw, progre
 		return fail(err)
 	}
 	defer unlock()
-	if _, err := os.Stat(path); err == nil {
+	if _, err := os.Stat(path); err == nil && !s.Force {
 		fmt.Fprintf(progress, ">> debian: bootstrap %s for %s (made by another build)\n", s.Suite, provider)
 		return path, nil
 	}

@@ -31,9 +31,14 @@ type Spec struct {
 	Timezone        string   // site timezone, e.g. "UTC"
 	NTPServers      []string // site ntp_servers; empty keeps the provider's or Debian's
 	CacheDir        string   // where cached bootstraps live
-	Log             string   // log file of this provider's tool output (mmdebstrap, guestfish)
+	// Force bootstraps again though a cached bootstrap has the same
+	// inputs (FORCE=1): the archive moves on (security updates, point
+	// releases) while the inputs stay the same.
+	Force bool
+	Log   string // log file of this provider's tool output (mmdebstrap, guestfish)
 	// GuestfishEnv is extra environment for guestfish: what
-	// kvm.Choice.LibguestfsEnv returns (force_tcg where KVM runs no guest).
+	// kvm.Choice.LibguestfsEnv returns (force_tcg where KVM runs no guest),
+	// and LIBGUESTFS_BACKEND=direct unless the user chose a backend.
 	GuestfishEnv []string
 }
 

@@ -175,6 +175,16 @@ func TestBootstrapTakesTheCachedTarballOfTheSameInputs(t *testing.T) {
 	if !strings.Contains(progress.String(), "(cached ") {
 		t.Errorf("progress %q does not say cached", progress.String())
 	}
+
+	// FORCE=1 bootstraps again (here mmdebstrap is missing, so it fails)
+	// and keeps the cached tarball until a new one is whole.
+	s.Force = true
+	if got, err := bootstrap(context.Background(), s, "openstack", rows["openstack"], io.Discard, io.Discard); err == nil {
+		t.Errorf("Force: bootstrap = %q, want it to run mmdebstrap again, not take the cache", got)
+	}
+	if data, err := os.ReadFile(cached); err != nil || string(data) != "a tarball" {
+		t.Errorf("Force: the cached tarball is gone after a failed bootstrap (%v)", err)
+	}
 }
 
 func TestAFailedBootstrapLeavesNothingAndSweepsAKilledRunsLeftovers(t *testing.T) {

@@ -111,7 +111,7 @@ func makeDisk(ctx context.Context, s Spec, provider string, r row, rootfs, tmp s
 	return runTool(ctx, s, logw, run.Cmd{
 		Name:    "guestfish",
 		Args:    []string{"--no-progress-bars", "-x"}, // -x: each command in the log
-		Env:     append([]string{"LIBGUESTFS_BACKEND=direct"}, s.GuestfishEnv...),
+		Env:     s.GuestfishEnv,
 		Stdin:   strings.NewReader(script),
 		Timeout: guestfishBound,
 		Hint:    "the libguestfs appliance did not start or stalled (QEMU_ACCELERATOR=tcg forces TCG, LIBGUESTFS_DEBUG=1 shows where it stops)",

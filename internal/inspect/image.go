@@ -21,6 +21,9 @@ type Image struct {
 	Paths []string
 	// Packages are the installed package names; nil when not read.
 	Packages map[string]bool
+	// Rootfs says the image is a root file system tarball (a container's),
+	// which may have no sshd at all.
+	Rootfs bool
 	// Kernels are the installed kernels (/boot/vmlinuz-*), each with its
 	// initramfs' modules; nil when not read.
 	Kernels []Kernel
@@ -95,8 +98,8 @@ func (im *Image) Check(r Rule, buildKey string, known ...string) error {
 	case NoPasswordlessSudo:
 		return im.noPasswordlessSudo()
 	case SSHD:
-		if _, ok := im.Files[sshdConfig]; !ok {
-			return nil // no sshd in the image (a container's root file system): nothing listens
+		if _, ok := im.Files[sshdConfig]; !ok && im.Rootfs {
+			return nil // a container without sshd: nothing listens
 		}
 		got, where := im.sshd(r.Args[0])
 		if !strings.EqualFold(got, r.Args[1]) {

@@ -173,14 +173,16 @@ func TestEL8KerneloptsFromGrubenvCountAsTheEntrysArguments(t *testing.T) {
 	}
 }
 
-// An image without sshd (a container's root file system) has nothing to
-// listen with: the sshd rules hold. One with sshd_config but not the
-// setting still breaks them.
-func TestTheSSHDRulesHoldWithoutSSHD(t *testing.T) {
+// A container's root file system without sshd has nothing to listen
+// with: the sshd rules hold. A disk image without sshd_config, or a root
+// file system with one that lacks the setting, still breaks them.
+func TestTheSSHDRulesHoldOnlyForAContainerWithoutSSHD(t *testing.T) {
 	rule := Rule{Kind: SSHD, Args: []string{"PasswordAuthentication", "no"}}
 	im := elImage()
 	delete(im.Files, sshdConfig)
-	holdsOrSays(t, "no sshd_config", im.Check(rule, ""), "")
+	holdsOrSays(t, "a disk without sshd_config", im.Check(rule, ""), "PasswordAuthentication is not set")
+	im.Rootfs = true
+	holdsOrSays(t, "a root file system without sshd_config", im.Check(rule, ""), "")
 	im.Files[sshdConfig] = "Port 22\n"
-	holdsOrSays(t, "sshd_config without it", im.Check(rule, ""), "PasswordAuthentication is not set")
+	holdsOrSays(t, "a root file system whose sshd_config lacks it", im.Check(rule, ""), "PasswordAuthentication is not set")
 }

@@ -30,7 +30,7 @@ func readTarball(file string, rules []Rule, pick func(family string) []Rule) (*I
 	}
 	n := needsOf(rules)
 	want := append(slices.Clone(n.files), osRelease...)
-	im := &Image{Files: map[string]string{}}
+	im := &Image{Files: map[string]string{}, Rootfs: true}
 	links := map[string]string{}
 	tr := tar.NewReader(z)
 	for {

@@ -95,17 +95,11 @@ func (b *build) bootstrapDisk(ctx context.Context, p providers.Provider) error {
 	return nil
 }
 
-// FamilySelection is familySelection for `mage plan`, which plans only what
-// a build of cfg will build.
-func FamilySelection(cfg *config.Config, selected []providers.Provider, only string) ([]providers.Provider, []string, error) {
-	return familySelection(cfg, selected, only)
-}
-
 // familySelection keeps the providers of selected that cfg's family builds
-// (its row's Builds). A provider named in ONLY that
-// the family cannot build is an error; one only selected by default is left
-// out with a note.
-func familySelection(cfg *config.Config, selected []providers.Provider, only string) ([]providers.Provider, []string, error) {
+// (its row's Builds) and says which it left out. ONLY may name providers
+// for several OS definitions at once (a CI variable), so one the family
+// does not build is left out too; only a selection left empty is an error.
+func familySelection(cfg *config.Config, selected []providers.Provider) ([]providers.Provider, []string, error) {
 	f, _ := config.FamilyNamed(cfg.OS.Family)
 	if f.Builds == nil {
 		return selected, nil, nil
@@ -120,8 +114,8 @@ func familySelection(cfg *config.Config, selected []providers.Provider, only str
 		}
 	}
 	switch {
-	case len(left) > 0 && only != "":
-		return nil, nil, fmt.Errorf("selecting providers: %s (family %q) does not build %s yet", cfg.OS.VMName, f.Name, strings.Join(left, ", "))
+	case len(kept) == 0:
+		return nil, nil, fmt.Errorf("selecting providers: %s (family %q) does not build %s yet: nothing to build", cfg.OS.VMName, f.Name, strings.Join(left, ", "))
 	case len(left) > 0:
 		return kept, []string{fmt.Sprintf("%s (family %q) does not build %s yet: left out", cfg.OS.VMName, f.Name, strings.Join(left, ", "))}, nil
 	}

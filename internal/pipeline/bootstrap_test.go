@@ -119,16 +119,39 @@ func TestAFailedBootstrapIsNamedAndLeavesNothing(t *testing.T) {
 	}
 }
 
-// Asking by name for a provider the family does not build is an error that
-// says so before anything runs.
-func TestOnlyAProviderTheFamilyDoesNotBuildIsAnError(t *testing.T) {
+// ONLY may name providers the family does not build (it may be meant for
+// several definitions): they are left out with a note; only a selection
+// left empty is an error, before anything runs.
+func TestOnlyProvidersTheFamilyDoesNotBuildAreLeftOut(t *testing.T) {
 	f := newFixture(t)
 	f.env["ONLY"] = "aws,openstack"
 	called, _, err := f.bootstrapped(t)
-	if err == nil || !strings.Contains(err.Error(), `Debian-12 (family "debian12") does not build aws yet`) {
-		t.Errorf("Build: %v, want an error naming aws", err)
+	if err != nil || !slices.Equal(called, []string{"openstack"}) {
+		t.Errorf("ONLY=aws,openstack: Bootstrap ran for %v (%v), want openstack only", called, err)
+	}
+	if want := `does not build aws yet: left out`; !strings.Contains(f.out.String(), want) {
+		t.Errorf("output lacks %q", want)
+	}
+
+	f = newFixture(t)
+	f.env["ONLY"] = "aws,vmware"
+	called, _, err = f.bootstrapped(t)
+	if err == nil || !strings.Contains(err.Error(), `Debian-12 (family "debian12") does not build aws, vmware yet: nothing to build`) {
+		t.Errorf("ONLY=aws,vmware: %v, want an error naming both", err)
 	}
 	if len(called) != 0 {
 		t.Errorf("Bootstrap ran for %v", called)
+	}
+}
+
+// A bootstrap needs root (mmdebstrap --mode=root): the preflight says so
+// before anything runs.
+func TestABootstrapWithoutRootStopsAtThePreflight(t *testing.T) {
+	defer func(old func() int) { geteuid = old }(geteuid)
+	geteuid = func() int { return 1000 }
+	f := newFixture(t)
+	called, _, err := f.bootstrapped(t)
+	if err == nil || !strings.Contains(err.Error(), "needs root") || len(called) != 0 {
+		t.Errorf("Build as uid 1000: %v, Bootstrap ran for %v; want the preflight to stop it naming root", err, called)
 	}
 }

@@ -192,7 +192,7 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps, opts Options) ([]
 	if err != nil {
 		return nil, fmt.Errorf("selecting providers: %w", err)
 	}
-	selected, notes, err := familySelection(cfg, selected, envvar.Only.Get(opts.Getenv))
+	selected, notes, err := familySelection(cfg, selected)
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,9 @@ func readsDisk(p providers.Provider) bool {
 	return p.Input != "ova" || p.Make != providers.AsBuilt || p.DebugBox()
 }
 
+// geteuid is os.Geteuid; tests change it.
+var geteuid = os.Geteuid
+
 // BootstrapTools are what a family without an installer (config.Bootstrap)
 // needs besides the conversions' tools.
 var BootstrapTools = []HostTool{
@@ -210,6 +213,9 @@ func (s preflightStep) Run(ctx context.Context) error {
 		}
 		if len(missing) > 0 {
 			err = errors.Join(err, fmt.Errorf("preflight: missing on this host:\n  %s", strings.Join(missing, "\n  ")))
+		}
+		if geteuid() != 0 {
+			err = errors.Join(err, fmt.Errorf("preflight: %s is bootstrapped with mmdebstrap --mode=root, which needs root: run the build as root (sudo)", s.b.cfg.OS.VMName))
 		}
 	} else if err == nil {
 		var note string

@@ -29,7 +29,6 @@ import (
 	"strings"
 
 	"gold-standard-images/internal/config"
-	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/packer"
 	"gold-standard-images/internal/pipeline"
 	"gold-standard-images/internal/providers"
@@ -90,8 +89,7 @@ type Job struct {
 	// newline-separated as actions/upload-artifact takes them; the manifest
 	// at the root keeps the folders' paths whole in the uploaded artifact.
 	UploadPaths string `json:"upload_paths"`
-	// ISOPath and ISOCacheKey let CI keep the ISO between runs; both are
-	// empty for a family that fetches none (config.Bootstrap).
+	// ISOPath and ISOCacheKey let CI keep the ISO between runs.
 	ISOPath     string `json:"iso_path"`
 	ISOCacheKey string `json:"iso_cache_key"`
 }
@@ -159,6 +157,10 @@ func Make(ctx context.Context, root string, vmNames []string, getenv func(string
 			p.Problems = append(p.Problems, Problem{VMName: vm, Error: err.Error()})
 			continue
 		}
+		if cfg.OS.Installer() == config.Bootstrap {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s is not planned: family %q bootstraps as root with mmdebstrap, which the workflow's runners do not run yet; build it with `mage build:os %s`", vm, cfg.OS.Family, vm))
+			continue
+		}
 		jobs, err := jobsOf(cfg, selected, opts.PackerVersion, getenv)
 		if err != nil {
 			p.Problems = append(p.Problems, Problem{VMName: vm, Error: err.Error()})
@@ -177,10 +179,6 @@ func Make(ctx context.Context, root string, vmNames []string, getenv func(string
 
 // jobsOf splits one OS definition's selected providers into jobs.
 func jobsOf(cfg *config.Config, selected []providers.Provider, packerVersion string, getenv func(string) string) ([]Job, error) {
-	selected, _, err := pipeline.FamilySelection(cfg, selected, envvar.Only.Get(getenv))
-	if err != nil {
-		return nil, fmt.Errorf("planning %s: %w", cfg.OS.VMName, err)
-	}
 	fps, err := pipeline.Fingerprints(cfg, selected, packerVersion)
 	if err != nil {
 		return nil, fmt.Errorf("planning %s: %w", cfg.OS.VMName, err)
@@ -216,9 +214,8 @@ func jobsOf(cfg *config.Config, selected []providers.Provider, packerVersion str
 				RunsOn:       RunsOn[c],
 				Providers:    providers.Names(ps),
 				Fingerprints: map[string]string{},
-			}
-			if cfg.OS.Installer() != config.Bootstrap { // a bootstrap fetches no ISO
-				j.ISOPath, j.ISOCacheKey = filepath.ToSlash(iso), "iso-"+strings.ToLower(cfg.OS.ISOChecksum)
+				ISOPath:      filepath.ToSlash(iso),
+				ISOCacheKey:  "iso-" + strings.ToLower(cfg.OS.ISOChecksum),
 			}
 			j.Only = strings.Join(j.Providers, ",")
 			key := sha256.New()

@@ -125,9 +125,9 @@ func firmwares(t *testing.T) []firmware {
 func checkBoots(ctx context.Context, t *testing.T, accel, image, name string, args []string) {
 	start := time.Now()
 	g, key := guest.CheckRootGrows(ctx, t, "debian-openstack-"+name, accel, image, args...)
-	out := g.Run(t, guest.CloudUser, key, "cat /etc/gold-standard-image; cloud-init status --long; systemctl --failed --no-legend --plain; echo failed-units-end; sudo -n passwd -S root; getent passwd vagrant || echo no-vagrant-user; test -d /sys/firmware/efi && echo booted-uefi || echo booted-bios")
+	out := g.Run(t, guest.CloudUser, key, "cat /etc/gold-standard-image; cloud-init status --long; echo failed-units-begin; systemctl --failed --no-legend --plain; echo failed-units-end; sudo -n passwd -S root; getent passwd vagrant || echo no-vagrant-user; test -d /sys/firmware/efi && echo booted-uefi || echo booted-bios")
 	t.Logf("%s: booted and checked in %s:\n%s", name, time.Since(start).Round(time.Second), out)
-	for _, want := range []string{"vm_name=Debian-12", "build=openstack", "status: done", "\nfailed-units-end", "\nroot L ", "no-vagrant-user", "booted-" + name} {
+	for _, want := range []string{"vm_name=Debian-12", "build=openstack", "status: done", "failed-units-begin\nfailed-units-end", "\nroot L ", "no-vagrant-user", "booted-" + name} {
 		if !strings.Contains("\n"+out, want) {
 			t.Errorf("%s: the booted image does not say %q; serial console:\n%s", name, want, guest.Tail(g.Serial, 40))
 		}
