@@ -11,7 +11,7 @@ import (
 )
 
 // longFirst are the packages whose tests take minutes (the end-to-end
-// build, Vagrant and QEMU boots, guestfish sessions, packer validate),
+// build, the Debian build and its boots, Vagrant and QEMU boots, guestfish sessions, packer validate),
 // slowest first, as measured on 2 cores under TCG. go test starts the
 // packages' test binaries in the order it is given them, as many at once
 // as -p (the cores): in the order of ./... the slowest (test/e2e) starts
@@ -19,6 +19,7 @@ import (
 var longFirst = []string{
 	"test/e2e",
 	"internal/boxcheck",
+	"test/debian",
 	"internal/buildsteps",
 	"internal/validate",
 	"internal/convert",
