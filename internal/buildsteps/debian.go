@@ -30,10 +30,7 @@ func bootstrapDisk(cfg *config.Config, getenv func(string) string, log io.Writer
 	return func(ctx context.Context, p providers.Provider, disk, logRel string) error {
 		once.Do(func() { // KVM is probed once for every disk
 			accel, err := kvm.Choose(ctx, getenv, "")
-			env, accelErr = accel.LibguestfsEnv(getenv), err
-			if envvar.LibguestfsBackend.Get(getenv) == "" {
-				env = append(env, "LIBGUESTFS_BACKEND=direct")
-			}
+			env, accelErr = accel.GuestfishEnv(getenv), err
 		})
 		if err := errors.Join(accelErr, forceErr); err != nil {
 			return err

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 
-	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/ova"
 	"gold-standard-images/internal/run"
@@ -167,10 +166,7 @@ func (j *job) libguestfsEnv(ctx context.Context) ([]string, kvm.Choice, error) {
 	if err != nil {
 		return nil, accel, err
 	}
-	env := accel.LibguestfsEnv(j.getenv)
-	if envvar.LibguestfsBackend.Get(j.getenv) == "" {
-		env = append(env, "LIBGUESTFS_BACKEND=direct")
-	}
+	env := accel.GuestfishEnv(j.getenv)
 	return env, accel, nil
 }
 

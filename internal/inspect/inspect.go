@@ -18,7 +18,6 @@ import (
 
 	"gold-standard-images/internal/config"
 	"gold-standard-images/internal/diskcheck"
-	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/providers"
 	"gold-standard-images/internal/run"
@@ -208,10 +207,7 @@ func readImage(ctx context.Context, art Source, logPath string, pick func(string
 	if err != nil {
 		return nil, nil, err
 	}
-	env := accel.LibguestfsEnv(opts.Getenv)
-	if envvar.LibguestfsBackend.Get(opts.Getenv) == "" {
-		env = append(env, "LIBGUESTFS_BACKEND=direct")
-	}
+	env := accel.GuestfishEnv(opts.Getenv)
 	tools := opts.ToolOutput
 	if tools == nil {
 		tools = io.Discard

@@ -38,3 +38,14 @@ func (c Choice) LibguestfsEnv(getenv func(string) string) []string {
 	}
 	return []string{"LIBGUESTFS_BACKEND_SETTINGS=force_tcg"}
 }
+
+// GuestfishEnv is the environment of a guestfish the builds start:
+// LibguestfsEnv, and LIBGUESTFS_BACKEND=direct unless the user set
+// LIBGUESTFS_BACKEND (read through getenv).
+func (c Choice) GuestfishEnv(getenv func(string) string) []string {
+	env := c.LibguestfsEnv(getenv)
+	if envvar.LibguestfsBackend.Get(getenv) == "" {
+		env = append(env, "LIBGUESTFS_BACKEND=direct")
+	}
+	return env
+}

@@ -212,3 +212,20 @@ func TestChooseLetsTheUserSettingWinAndRejectsOthers(t *testing.T) {
 		})
 	}
 }
+
+// guestfish gets the direct backend unless the user chose one, beside
+// what LibguestfsEnv says.
+func TestGuestfishEnvDefaultsToTheDirectBackend(t *testing.T) {
+	tcg := Choice{Accelerator: "tcg"}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, "LIBGUESTFS_BACKEND_SETTINGS=force_tcg LIBGUESTFS_BACKEND=direct"},
+		{map[string]string{"LIBGUESTFS_BACKEND": "libvirt"}, "LIBGUESTFS_BACKEND_SETTINGS=force_tcg"},
+	} {
+		if got := strings.Join(tcg.GuestfishEnv(func(k string) string { return tc.env[k] }), " "); got != tc.want {
+			t.Errorf("env %v: %q, want %q", tc.env, got, tc.want)
+		}
+	}
+}

@@ -27,7 +27,6 @@ import (
 	"time"
 
 	"gold-standard-images/internal/diskcheck"
-	"gold-standard-images/internal/envvar"
 	"gold-standard-images/internal/kvm"
 	"gold-standard-images/internal/run"
 )
@@ -83,10 +82,7 @@ func Read(ctx context.Context, disk string, o Options) (Inventory, error) {
 	if err != nil {
 		return Inventory{}, err
 	}
-	env := accel.LibguestfsEnv(o.Getenv)
-	if envvar.LibguestfsBackend.Get(o.Getenv) == "" {
-		env = append(env, "LIBGUESTFS_BACKEND=direct")
-	}
+	env := accel.GuestfishEnv(o.Getenv)
 	format := diskFormat(disk)
 	if format == "" {
 		return Inventory{}, fmt.Errorf("reading the packages of %q: its name says no disk format (.qcow2, .vmdk, .vdi, .raw, .img)", disk)
