@@ -47,17 +47,8 @@ func (s bootstrapStep) Run(ctx context.Context) error {
 		fmt.Fprintf(b.opts.Out, "   %s: making its disk, log %s\n", p.Name, r.Log)
 		start := time.Now()
 		err := b.bootstrapDisk(ctx, p)
-		r.Duration = time.Since(start)
-		switch {
-		case err == nil:
-			r.Status = OK
-			fmt.Fprintf(b.opts.Out, "   %s: ok in %s\n", p.Name, roundDuration(r.Duration))
-		case ctx.Err() != nil:
-			r.Status, r.Err = Cancelled, ctx.Err()
-		default:
-			r.Status, r.Err = Failed, err
-			fmt.Fprintf(b.opts.Out, "   %s: FAILED after %s: %s\n", p.Name, roundDuration(r.Duration), firstLine(err))
-		}
+		r.settle(ctx, time.Since(start), err)
+		b.sayOutcome(r)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("building %s: cancelled during %s: %w", b.cfg.OS.VMName, s, err)

@@ -54,14 +54,8 @@ func (s groupStep) Run(ctx context.Context) error {
 			defer wg.Done()
 			start := time.Now()
 			err := b.packerBuild(ctx, p)
-			r.Duration = time.Since(start)
-			switch {
-			case err == nil:
-				r.Status = OK
-			case ctx.Err() != nil:
-				r.Status, r.Err = Cancelled, ctx.Err()
-			default:
-				r.Status, r.Err = Failed, err
+			r.settle(ctx, time.Since(start), err)
+			if r.Status == Failed {
 				r.Why = packerErrors(filepath.Join(b.cfg.Root, r.Log))
 			}
 		}()
@@ -75,17 +69,7 @@ func (s groupStep) Run(ctx context.Context) error {
 		<-allDone
 	}
 	for _, p := range s.group {
-		r := b.result(p)
-		switch r.Status {
-		case OK:
-			fmt.Fprintf(b.opts.Out, "   %s: ok in %s\n", p.Name, roundDuration(r.Duration))
-		case Failed:
-			why := firstLine(r.Err)
-			if len(r.Why) > 0 {
-				why = r.Why[len(r.Why)-1]
-			}
-			fmt.Fprintf(b.opts.Out, "   %s: FAILED after %s: %s\n", p.Name, roundDuration(r.Duration), why)
-		}
+		b.sayOutcome(b.result(p))
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("building %s: cancelled during %s: %w", b.cfg.OS.VMName, s, err)
@@ -159,6 +143,34 @@ func (b *build) packerBuild(ctx context.Context, p providers.Provider) error {
 		return fmt.Errorf("recording the build of %s: %w", p.Name, err)
 	}
 	return nil
+}
+
+// settle records the outcome err of r's build, which took d.
+func (r *Result) settle(ctx context.Context, d time.Duration, err error) {
+	r.Duration = d
+	switch {
+	case err == nil:
+		r.Status = OK
+	case ctx.Err() != nil:
+		r.Status, r.Err = Cancelled, ctx.Err()
+	default:
+		r.Status, r.Err = Failed, err
+	}
+}
+
+// sayOutcome prints the line of r's build that ended: ok, or FAILED with
+// the last reason found in its log (else its error).
+func (b *build) sayOutcome(r *Result) {
+	switch r.Status {
+	case OK:
+		fmt.Fprintf(b.opts.Out, "   %s: ok in %s\n", r.Provider, roundDuration(r.Duration))
+	case Failed:
+		why := firstLine(r.Err)
+		if len(r.Why) > 0 {
+			why = r.Why[len(r.Why)-1]
+		}
+		fmt.Fprintf(b.opts.Out, "   %s: FAILED after %s: %s\n", r.Provider, roundDuration(r.Duration), why)
+	}
 }
 
 // clearOutput removes p's output folder and stamp before its build, and
